@@ -1,0 +1,89 @@
+import FluentKit
+import Foundation
+
+/// Event types, as clients see them.
+public enum EventType: String, Sendable, CaseIterable {
+    case conversationCreated = "conversation.created"
+    case conversationUpdated = "conversation.updated"
+    case conversationReopened = "conversation.reopened"
+    case conversationStatusChanged = "conversation.status_changed"
+    case conversationAssigned = "conversation.assigned"
+    case conversationResolved = "conversation.resolved"
+    case messageCreated = "message.created"
+    case messageUpdated = "message.updated"
+    case contactCreated = "contact.created"
+    case contactUpdated = "contact.updated"
+    case contactMerged = "contact.merged"
+    case contactDuplicateSuggested = "contact.duplicate_suggested"
+    case jobDeadLettered = "job.dead_lettered"
+}
+
+public enum EventLog {
+    /// Appends an event in the caller's transaction with the workspace's next event id.
+    @discardableResult
+    public static func append(
+        _ type: EventType, workspace workspaceID: UUID, conversation conversationID: UUID? = nil,
+        actor actorID: UUID? = nil, payload: some Encodable & Sendable, in tx: WriteTransaction
+    ) async throws -> Event {
+        let seq = try await tx.next(.event, in: workspaceID)
+        let json = String(decoding: try JSON.encoder.encode(payload), as: UTF8.self)
+        let event = Event(workspaceID: workspaceID, seq: seq, type: type.rawValue, conversationID: conversationID,
+                          actorID: actorID, payload: json, at: tx.now)
+        try await event.create(on: tx.db)
+        try await tx.eventsAppended(in: workspaceID)
+        return event
+    }
+
+    /// Events of a workspace after `seq`, oldest first.
+    public static func after(_ seq: Int64, workspace workspaceID: UUID, limit: Int, on db: any Database) async throws -> [Event] {
+        try await Event.query(on: db)
+            .filter(\.$workspace.$id == workspaceID)
+            .filter(\.$seq > seq)
+            .sort(\.$seq, .ascending)
+            .limit(limit)
+            .all()
+    }
+}
+
+public enum JSON {
+    public static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var c = encoder.singleValueContainer()
+            try c.encode(ISO8601.string(date))
+        }
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    public static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let c = try decoder.singleValueContainer()
+            let string = try c.decode(String.self)
+            guard let date = ISO8601.date(string) else {
+                throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected an ISO-8601 date, got \(string)")
+            }
+            return date
+        }
+        return decoder
+    }()
+}
+
+public enum ISO8601 {
+    private static let withFraction = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    private static let plain = Date.ISO8601FormatStyle()
+
+    public static func string(_ date: Date) -> String { withFraction.format(date) }
+
+    /// Parses RFC 3339 times with or without fractional seconds, with `Z` or a numeric offset.
+    public static func date(_ string: String) -> Date? {
+        if let d = try? withFraction.parse(string) { return d }
+        if let d = try? plain.parse(string) { return d }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let d = formatter.date(from: string) { return d }
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: string)
+    }
+}

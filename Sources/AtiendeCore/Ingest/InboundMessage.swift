@@ -1,0 +1,59 @@
+import Foundation
+
+/// What every channel adapter produces from provider input; `Ingest` turns it into a conversation message.
+public struct InboundMessage: Sendable {
+    public struct Sender: Sendable {
+        public var name: String?
+        /// Raw identities, the channel's own id first (it decides the contact when identities disagree).
+        public var identities: [(kind: IdentityKind, value: String)]
+
+        public init(name: String?, identities: [(kind: IdentityKind, value: String)]) {
+            self.name = name
+            self.identities = identities
+        }
+    }
+
+    public struct File: Sendable {
+        public var filename: String
+        public var contentType: String
+        public var data: Data
+
+        public init(filename: String, contentType: String, data: Data) {
+            self.filename = filename
+            self.contentType = contentType
+            self.data = data
+        }
+    }
+
+    public var inboxID: UUID
+    public var providerMessageID: String
+    public var sender: Sender
+    public var text: String
+    public var files: [File]
+    public var sentAt: Date?
+    /// The provider's thread or chat id, when it has one.
+    public var threadHint: String?
+    public var subject: String?
+
+    public init(inboxID: UUID, providerMessageID: String, sender: Sender, text: String, files: [File] = [],
+                sentAt: Date? = nil, threadHint: String? = nil, subject: String? = nil) {
+        self.inboxID = inboxID
+        self.providerMessageID = providerMessageID
+        self.sender = sender
+        self.text = text
+        self.files = files
+        self.sentAt = sentAt
+        self.threadHint = threadHint
+        self.subject = subject
+    }
+}
+
+public struct IngestResult: Sendable, Equatable {
+    public var conversationID: UUID
+    public var conversationNumber: Int
+    public var messageID: UUID
+    public var contactID: UUID
+    /// True when this provider message id had been ingested before; nothing was written.
+    public var duplicate: Bool
+    public var openedConversation: Bool
+}

@@ -1,0 +1,151 @@
+import FluentKit
+import Foundation
+import Logging
+
+/// Work for one job kind.
+public protocol JobHandler: Sendable {
+    /// Does the work; throws `JobFailure` (other errors count as temporary).
+    func run(_ job: ClaimedJob) async throws
+    /// Called in the transaction that dead-letters the job, to record the failure where people see it.
+    func deadLettered(_ job: ClaimedJob, reason: String, in tx: WriteTransaction) async throws
+}
+
+extension JobHandler {
+    public func deadLettered(_ job: ClaimedJob, reason: String, in tx: WriteTransaction) async throws {}
+}
+
+/// Runs due jobs in this process: wakes when jobs are enqueued, and polls for timers and other instances' work.
+public final class JobRunner: Sendable {
+    public struct Options: Sendable {
+        public var concurrency: Int = 8
+        public var lease: TimeInterval = 120
+        public var backoffBase: TimeInterval = 5
+        public var pollInterval: TimeInterval = 1
+
+        public init(concurrency: Int = 8, lease: TimeInterval = 120, backoffBase: TimeInterval = 5, pollInterval: TimeInterval = 1) {
+            self.concurrency = concurrency
+            self.lease = lease
+            self.backoffBase = backoffBase
+            self.pollInterval = pollInterval
+        }
+    }
+
+    private let store: Store
+    private let handlers: [String: any JobHandler]
+    private let options: Options
+    private let logger: Logger
+    private let wake: AsyncStream<Void>.Continuation
+    private let wakes: AsyncStream<Void>
+
+    public init(store: Store, handlers: [String: any JobHandler], options: Options, logger: Logger) {
+        self.store = store
+        self.handlers = handlers
+        self.options = options
+        self.logger = logger
+        (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let wake = self.wake
+        store.signals.onJobs { wake.yield() }
+    }
+
+    public func nudge() { wake.yield() }
+
+    /// Runs until the task is cancelled.
+    public func run() async {
+        logger.info("job runner started", metadata: ["kinds": "\(handlers.keys.sorted())"])
+        while !Task.isCancelled {
+            do {
+                var ran = 0
+                repeat {
+                    ran = try await runOnce()
+                } while ran > 0 && !Task.isCancelled
+            } catch {
+                logger.warning("job runner: \(String(reflecting: error))")
+            }
+            await sleepUntilWoken()
+        }
+    }
+
+    /// Claims and runs one batch of due jobs; returns how many ran.
+    @discardableResult
+    public func runOnce() async throws -> Int {
+        let jobs = try await JobQueue.claim(limit: options.concurrency, lease: options.lease, store: store)
+        await withTaskGroup(of: Void.self) { group in
+            for job in jobs { group.addTask { await self.execute(job) } }
+        }
+        return jobs.count
+    }
+
+    private func sleepUntilWoken() async {
+        let interval = options.pollInterval
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [wakes] in
+                var iterator = wakes.makeAsyncIterator()
+                _ = await iterator.next()
+            }
+            group.addTask { try? await Task.sleep(for: .seconds(interval)) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func execute(_ job: ClaimedJob) async {
+        guard let handler = handlers[job.kind] else {
+            await finish(job, failure: .permanent("no handler for job kind '\(job.kind)'"), handler: nil)
+            return
+        }
+        do {
+            try await handler.run(job)
+            _ = try await store.write { tx in
+                try await Job.query(on: tx.db).filter(\.$id == job.id).delete()
+            }
+        } catch let failure as JobFailure {
+            await finish(job, failure: failure, handler: handler)
+        } catch {
+            await finish(job, failure: .temporary(String(describing: error)), handler: handler)
+        }
+    }
+
+    private func finish(_ job: ClaimedJob, failure: JobFailure, handler: (any JobHandler)?) async {
+        let reason = String(failure.reason.prefix(2000))
+        let base = options.backoffBase
+        do {
+            try await store.write { tx in
+                guard let row = try await Job.find(job.id, on: tx.db) else { return }
+                row.lastError = reason
+                row.lockedUntil = nil
+                var give = job.attempts >= job.maxAttempts
+                if case .permanent = failure { give = true }
+                if give {
+                    row.deadAt = tx.now
+                    try await row.save(on: tx.db)
+                    try await handler?.deadLettered(job, reason: reason, in: tx)
+                    if let workspaceID = job.workspaceID {
+                        try await EventLog.append(.jobDeadLettered, workspace: workspaceID,
+                                                  payload: DeadLetterPayload(jobID: job.id, kind: job.kind, reason: reason,
+                                                                             attempts: job.attempts), in: tx)
+                    }
+                } else {
+                    var delay = JobQueue.backoff(afterAttempt: job.attempts, base: base)
+                    if case .temporary(_, let after?) = failure { delay = max(after, 0) }
+                    row.runAt = tx.now.addingTimeInterval(delay)
+                    try await row.save(on: tx.db)
+                }
+            }
+            logger.info("job failed", metadata: ["kind": "\(job.kind)", "attempt": "\(job.attempts)", "reason": "\(reason)"])
+        } catch {
+            logger.error("could not record job failure", metadata: ["job": "\(job.id)", "error": "\(error)"])
+        }
+    }
+}
+
+public struct DeadLetterPayload: Codable, Sendable {
+    public var jobID: UUID
+    public var kind: String
+    public var reason: String
+    public var attempts: Int
+
+    enum CodingKeys: String, CodingKey {
+        case kind, reason, attempts
+        case jobID = "job_id"
+    }
+}

@@ -1,0 +1,116 @@
+import FluentKit
+import Foundation
+
+public final class Conversation: Model, @unchecked Sendable {
+    public static let schema = "conversations"
+
+    @ID(key: .id) public var id: UUID?
+    @Parent(key: "workspace_id") public var workspace: Workspace
+    /// Shown to people as #1234; unique and gap-free per workspace.
+    @Field(key: "number") public var number: Int
+    @Parent(key: "inbox_id") public var inbox: Inbox
+    @Parent(key: "contact_id") public var contact: Contact
+    @Field(key: "channel") public var channel: ChannelKind
+    @Field(key: "status") public var status: ConversationStatus
+    @Field(key: "priority") public var priority: Priority
+    @OptionalParent(key: "assignee_id") public var assignee: User?
+    @OptionalParent(key: "team_id") public var team: Team?
+    @Field(key: "labels") public var labels: [String]
+    @OptionalField(key: "contact_reason") public var contactReason: String?
+    @OptionalField(key: "subject") public var subject: String?
+    /// The provider's own thread or chat id, used to keep replies together.
+    @OptionalField(key: "provider_thread_id") public var providerThreadID: String?
+    @OptionalField(key: "snoozed_until") public var snoozedUntil: Date?
+
+    @Field(key: "created_at") public var createdAt: Date
+    @Field(key: "updated_at") public var updatedAt: Date
+    @Field(key: "last_message_at") public var lastMessageAt: Date
+    @OptionalField(key: "last_incoming_at") public var lastIncomingAt: Date?
+    /// Since when the customer has been waiting for an answer; nil once answered.
+    @OptionalField(key: "waiting_since") public var waitingSince: Date?
+    @OptionalField(key: "first_response_at") public var firstResponseAt: Date?
+    @OptionalField(key: "resolved_at") public var resolvedAt: Date?
+    @Field(key: "message_count") public var messageCount: Int
+
+    @Children(for: \.$conversation) public var messages: [Message]
+
+    public init() {}
+
+    public init(workspaceID: UUID, number: Int, inboxID: UUID, contactID: UUID, channel: ChannelKind, at now: Date) {
+        self.$workspace.id = workspaceID
+        self.number = number
+        self.$inbox.id = inboxID
+        self.$contact.id = contactID
+        self.channel = channel
+        self.status = .open
+        self.priority = .none
+        self.labels = []
+        self.createdAt = now
+        self.updatedAt = now
+        self.lastMessageAt = now
+        self.messageCount = 0
+    }
+}
+
+public final class Message: Model, @unchecked Sendable {
+    public static let schema = "messages"
+
+    @ID(key: .id) public var id: UUID?
+    @Parent(key: "workspace_id") public var workspace: Workspace
+    @Parent(key: "conversation_id") public var conversation: Conversation
+    @Parent(key: "inbox_id") public var inbox: Inbox
+    @Field(key: "kind") public var kind: MessageKind
+    @Field(key: "sender_type") public var senderType: SenderType
+    /// The contact's or the agent's id, by `senderType`.
+    @OptionalField(key: "sender_id") public var senderID: UUID?
+    @Field(key: "text") public var text: String
+    @OptionalField(key: "provider_message_id") public var providerMessageID: String?
+    @OptionalField(key: "delivery_status") public var deliveryStatus: DeliveryStatus?
+    @OptionalField(key: "delivery_error") public var deliveryError: String?
+    /// When the customer sent it according to the provider.
+    @OptionalField(key: "sent_at") public var sentAt: Date?
+    @Field(key: "created_at") public var createdAt: Date
+    @Field(key: "updated_at") public var updatedAt: Date
+
+    @Children(for: \.$message) public var attachments: [Attachment]
+
+    public init() {}
+
+    public init(workspaceID: UUID, conversationID: UUID, inboxID: UUID, kind: MessageKind,
+                senderType: SenderType, senderID: UUID?, text: String, at now: Date) {
+        self.$workspace.id = workspaceID
+        self.$conversation.id = conversationID
+        self.$inbox.id = inboxID
+        self.kind = kind
+        self.senderType = senderType
+        self.senderID = senderID
+        self.text = text
+        self.createdAt = now
+        self.updatedAt = now
+    }
+}
+
+/// A file attached to a message, stored on disk under its SHA-256 (content-addressed).
+public final class Attachment: Model, @unchecked Sendable {
+    public static let schema = "attachments"
+
+    @ID(key: .id) public var id: UUID?
+    @Parent(key: "workspace_id") public var workspace: Workspace
+    @Parent(key: "message_id") public var message: Message
+    @Field(key: "filename") public var filename: String
+    @Field(key: "content_type") public var contentType: String
+    @Field(key: "size") public var size: Int
+    @Field(key: "sha256") public var sha256: String
+    @Timestamp(key: "created_at", on: .create) public var createdAt: Date?
+
+    public init() {}
+
+    public init(workspaceID: UUID, messageID: UUID, filename: String, contentType: String, size: Int, sha256: String) {
+        self.$workspace.id = workspaceID
+        self.$message.id = messageID
+        self.filename = filename
+        self.contentType = contentType
+        self.size = size
+        self.sha256 = sha256
+    }
+}

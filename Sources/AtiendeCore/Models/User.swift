@@ -1,0 +1,110 @@
+import FluentKit
+import Foundation
+
+public final class User: Model, @unchecked Sendable {
+    public static let schema = "users"
+
+    @ID(key: .id) public var id: UUID?
+
+    @Field(key: "email") public var email: String
+    @Field(key: "name") public var name: String
+    @Field(key: "password_hash") public var passwordHash: String
+    @Field(key: "language") public var language: String
+    @Field(key: "time_zone") public var timeZone: String
+    @Field(key: "is_active") public var isActive: Bool
+    @OptionalField(key: "password_changed_at") public var passwordChangedAt: Date?
+
+    @Timestamp(key: "created_at", on: .create) public var createdAt: Date?
+    @Timestamp(key: "updated_at", on: .update) public var updatedAt: Date?
+
+    @Children(for: \.$user) public var memberships: [Membership]
+
+    public init() {}
+
+    public init(id: UUID? = nil, email: String, name: String, passwordHash: String,
+                language: String = "es", timeZone: String = "UTC") {
+        self.id = id
+        self.email = email
+        self.name = name
+        self.passwordHash = passwordHash
+        self.language = language
+        self.timeZone = timeZone
+        self.isActive = true
+    }
+}
+
+public final class Membership: Model, @unchecked Sendable {
+    public static let schema = "memberships"
+
+    @ID(key: .id) public var id: UUID?
+    @Parent(key: "workspace_id") public var workspace: Workspace
+    @Parent(key: "user_id") public var user: User
+    @Field(key: "role") public var role: Role
+    @Timestamp(key: "created_at", on: .create) public var createdAt: Date?
+
+    public init() {}
+
+    public init(workspaceID: UUID, userID: UUID, role: Role) {
+        self.$workspace.id = workspaceID
+        self.$user.id = userID
+        self.role = role
+    }
+}
+
+/// A personal API token. Only its SHA-256 is stored; the token itself is shown once.
+public final class APIToken: Model, @unchecked Sendable {
+    public static let schema = "api_tokens"
+
+    @ID(key: .id) public var id: UUID?
+    @Parent(key: "user_id") public var user: User
+    @Field(key: "name") public var name: String
+    @Field(key: "token_hash") public var tokenHash: String
+    @Field(key: "prefix") public var prefix: String
+    @OptionalField(key: "last_used_at") public var lastUsedAt: Date?
+    @OptionalField(key: "revoked_at") public var revokedAt: Date?
+    @Timestamp(key: "created_at", on: .create) public var createdAt: Date?
+
+    public init() {}
+
+    public init(userID: UUID, name: String, tokenHash: String, prefix: String) {
+        self.$user.id = userID
+        self.name = name
+        self.tokenHash = tokenHash
+        self.prefix = prefix
+    }
+}
+
+public final class Team: Model, @unchecked Sendable {
+    public static let schema = "teams"
+
+    @ID(key: .id) public var id: UUID?
+    @Parent(key: "workspace_id") public var workspace: Workspace
+    @Field(key: "name") public var name: String
+    @Timestamp(key: "created_at", on: .create) public var createdAt: Date?
+
+    @Children(for: \.$team) public var members: [TeamMember]
+
+    public init() {}
+
+    public init(workspaceID: UUID, name: String) {
+        self.$workspace.id = workspaceID
+        self.name = name
+    }
+}
+
+public final class TeamMember: Model, @unchecked Sendable {
+    public static let schema = "team_members"
+
+    @ID(key: .id) public var id: UUID?
+    @Parent(key: "workspace_id") public var workspace: Workspace
+    @Parent(key: "team_id") public var team: Team
+    @Parent(key: "user_id") public var user: User
+
+    public init() {}
+
+    public init(workspaceID: UUID, teamID: UUID, userID: UUID) {
+        self.$workspace.id = workspaceID
+        self.$team.id = teamID
+        self.$user.id = userID
+    }
+}
