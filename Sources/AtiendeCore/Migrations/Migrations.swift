@@ -200,6 +200,7 @@ struct CreateConversation: AsyncMigration {
             .field("channel", .string, .required)
             .field("status", .string, .required)
             .field("priority", .string, .required)
+            .field("priority_rank", .int, .required)
             .field("assignee_id", .uuid, .references(User.schema, .id, onDelete: .setNull))
             .field("team_id", .uuid, .references(Team.schema, .id, onDelete: .setNull))
             .field("labels", .array(of: .string), .required)

@@ -13,6 +13,8 @@ public final class Conversation: Model, @unchecked Sendable {
     @Field(key: "channel") public var channel: ChannelKind
     @Field(key: "status") public var status: ConversationStatus
     @Field(key: "priority") public var priority: Priority
+    /// `priority` as a number, for sorting by urgency.
+    @Field(key: "priority_rank") public var priorityRank: Int
     @OptionalParent(key: "assignee_id") public var assignee: User?
     @OptionalParent(key: "team_id") public var team: Team?
     @Field(key: "labels") public var labels: [String]
@@ -44,6 +46,7 @@ public final class Conversation: Model, @unchecked Sendable {
         self.channel = channel
         self.status = .open
         self.priority = .none
+        self.priorityRank = Priority.none.rank
         self.labels = []
         self.createdAt = now
         self.updatedAt = now

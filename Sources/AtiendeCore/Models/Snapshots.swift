@@ -15,6 +15,7 @@ public struct ConversationSnapshot: Codable, Sendable, Equatable {
     public var labels: [String]
     public var contactReason: String?
     public var subject: String?
+    public var threadID: String?
     public var snoozedUntil: Date?
     public var createdAt: Date
     public var updatedAt: Date
@@ -27,6 +28,7 @@ public struct ConversationSnapshot: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id, number, channel, status, priority, labels, subject
         case inboxID = "inbox_id", contactID = "contact_id", assigneeID = "assignee_id", teamID = "team_id"
+        case threadID = "thread_id"
         case contactReason = "contact_reason", snoozedUntil = "snoozed_until", createdAt = "created_at"
         case updatedAt = "updated_at", lastMessageAt = "last_message_at", waitingSince = "waiting_since"
         case firstResponseAt = "first_response_at", resolvedAt = "resolved_at", messageCount = "message_count"
@@ -38,7 +40,7 @@ extension Conversation {
         ConversationSnapshot(
             id: id ?? UUID(), number: number, inboxID: $inbox.id, contactID: $contact.id, channel: channel,
             status: status, priority: priority, assigneeID: $assignee.id, teamID: $team.id, labels: labels,
-            contactReason: contactReason, subject: subject, snoozedUntil: snoozedUntil, createdAt: createdAt,
+            contactReason: contactReason, subject: subject, threadID: providerThreadID, snoozedUntil: snoozedUntil, createdAt: createdAt,
             updatedAt: updatedAt, lastMessageAt: lastMessageAt, waitingSince: waitingSince,
             firstResponseAt: firstResponseAt, resolvedAt: resolvedAt, messageCount: messageCount)
     }

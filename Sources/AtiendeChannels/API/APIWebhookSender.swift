@@ -1,0 +1,100 @@
+import AsyncHTTPClient
+import AtiendeCore
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOFoundationCompat
+
+/// Delivers agent replies of API inboxes to the integrator's webhook URL, signed like inbound posts.
+public struct APIWebhookSender: ChannelSender {
+    let client: HTTPClient
+    let clock: any WallClock
+    let timeout: TimeAmount
+
+    public init(client: HTTPClient, clock: any WallClock, timeout: TimeAmount = .seconds(15)) {
+        self.client = client
+        self.clock = clock
+        self.timeout = timeout
+    }
+
+    struct Body: Encodable {
+        struct Conversation: Encodable {
+            var id: UUID
+            var number: Int
+            var threadID: String?
+            enum CodingKeys: String, CodingKey { case id, number, threadID = "thread_id" }
+        }
+        struct Recipient: Encodable {
+            var id: String?
+            var name: String?
+            var email: String?
+            var phone: String?
+        }
+        struct Agent: Encodable { var id: UUID?; var name: String? }
+        var event = "message.created"
+        var messageID: UUID
+        var conversation: Conversation
+        var to: Recipient
+        var agent: Agent
+        var text: String
+        var sentAt: Date
+        var attachments: [AttachmentSnapshot]
+
+        enum CodingKeys: String, CodingKey {
+            case event, conversation, to, agent, text, attachments
+            case messageID = "message_id", sentAt = "sent_at"
+        }
+    }
+
+    public func send(_ outbound: OutboundMessage) async throws -> OutboundReceipt {
+        guard let url = outbound.settings.webhookURL, !url.isEmpty else {
+            throw JobFailure.permanent("this API inbox has no webhook URL")
+        }
+        guard let secret = outbound.secrets[APIChannel.secretKey] else {
+            throw JobFailure.permanent("this API inbox has no signing secret")
+        }
+        let prefix = outbound.inboxID.uuidString.lowercased() + ":"
+        let externalID = outbound.contact.identities.first { $0.kind == .external && $0.value.hasPrefix(prefix) }
+            .map { String($0.value.dropFirst(prefix.count)) }
+        let body = Body(
+            messageID: outbound.message.id,
+            conversation: .init(id: outbound.conversation.id, number: outbound.conversation.number, threadID: outbound.conversation.threadID),
+            to: .init(id: externalID, name: outbound.contact.name, email: outbound.contact.email, phone: outbound.contact.phone),
+            agent: .init(id: outbound.message.senderID, name: outbound.agentName),
+            text: outbound.message.text, sentAt: outbound.message.createdAt, attachments: outbound.message.attachments)
+        let data = try JSON.encoder.encode(body)
+        let timestamp = String(Int(clock.now().timeIntervalSince1970))
+
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "Atiende-Webhook/1")
+        request.headers.add(name: APIChannel.timestampHeader, value: timestamp)
+        request.headers.add(name: APIChannel.signatureHeader, value: WebhookSignature.sign(secret: secret, timestamp: timestamp, body: data))
+        request.headers.add(name: "Idempotency-Key", value: outbound.message.id.uuidString)
+        request.body = .bytes(ByteBuffer(bytes: data))
+
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: timeout)
+        } catch {
+            throw JobFailure.temporary("webhook not reachable: \(error)")
+        }
+        let responseBody = try? await response.body.collect(upTo: 64 * 1024)
+        let status = response.status.code
+        switch status {
+        case 200..<300:
+            var providerID: String?
+            if let responseBody, let json = try? JSONSerialization.jsonObject(with: Data(responseBody.readableBytesView)) as? [String: Any] {
+                providerID = (json["message_id"] as? String) ?? (json["id"] as? String)
+            }
+            return OutboundReceipt(providerMessageID: providerID.map { String($0.prefix(255)) })
+        case 408, 425, 429, 500..<600:
+            let retryAfter = response.headers.first(name: "Retry-After").flatMap(TimeInterval.init)
+            throw JobFailure.temporary("webhook answered \(status)", after: retryAfter)
+        default:
+            let detail = responseBody.map { String(buffer: $0).prefix(200) } ?? ""
+            throw JobFailure.permanent("webhook answered \(status)\(detail.isEmpty ? "" : ": \(detail)")")
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import FluentKit
+import Foundation
+
+public struct ContactService: Sendable {
+    public let store: Store
+
+    public init(store: Store) { self.store = store }
+
+    public struct Changes: Sendable {
+        public var name: String??
+        public var email: String??
+        public var phone: String??
+        public var documentID: String??
+        public var attributes: [String: String]?
+        public var labels: [String]?
+
+        public init(name: String?? = nil, email: String?? = nil, phone: String?? = nil, documentID: String?? = nil,
+                    attributes: [String: String]? = nil, labels: [String]? = nil) {
+            self.name = name
+            self.email = email
+            self.phone = phone
+            self.documentID = documentID
+            self.attributes = attributes
+            self.labels = labels
+        }
+    }
+
+    public func update(_ contactID: UUID, workspace workspaceID: UUID, changes: Changes, actor: UUID?) async throws -> Contact {
+        let labels = try changes.labels.map(ConversationService.normalizeLabels)
+        if let attributes = changes.attributes {
+            guard attributes.count <= 100, attributes.allSatisfy({ $0.key.count <= 64 && $0.value.count <= 1000 }) else {
+                throw AtiendeError.invalid("at most 100 attributes, keys up to 64 and values up to 1000 characters",
+                                           code: "invalid_attributes")
+            }
+        }
+        for (field, value) in [("name", changes.name), ("document_id", changes.documentID)] {
+            if let value, let value, value.count > 255 {
+                throw AtiendeError.invalid("\(field) is longer than 255 characters", code: "invalid_\(field)")
+            }
+        }
+        let workspace = try await Workspace.find(workspaceID, on: store.db)
+        var email: String?? = nil
+        if let raw = changes.email {
+            if let raw, !raw.isEmpty {
+                guard let normalized = IdentityNormalizer.email(raw) else {
+                    throw AtiendeError.invalid("'\(raw)' is not an email address", code: "invalid_email")
+                }
+                email = .some(normalized)
+            } else { email = .some(nil) }
+        }
+        var phone: String?? = nil
+        if let raw = changes.phone {
+            if let raw, !raw.isEmpty {
+                guard let normalized = IdentityNormalizer.phone(raw, defaultCountryCode: workspace?.defaultCountryCode) else {
+                    throw AtiendeError.invalid("'\(raw)' is not a phone number", code: "invalid_phone")
+                }
+                phone = .some(normalized)
+            } else { phone = .some(nil) }
+        }
+        let contactPoints: [(IdentityKind, String??)] = [(.email, email), (.phone, phone)]
+        return try await store.write { tx in
+            try await tx.lockWorkspace(workspaceID)
+            guard let contact = try await Self.find(contactID, workspace: workspaceID, on: tx.db) else {
+                throw AtiendeError.notFound("contact")
+            }
+            if let name = changes.name { contact.name = name.flatMap { $0.isEmpty ? nil : $0 } }
+            if let documentID = changes.documentID { contact.documentID = documentID.flatMap { $0.isEmpty ? nil : $0 } }
+            if let attributes = changes.attributes { contact.attributes = attributes }
+            if let labels { contact.labels = labels }
+            for (kind, value) in contactPoints {
+                guard let value else { continue }
+                if kind == .email { contact.email = value } else { contact.phone = value }
+                guard let value else { continue }
+                // A new address becomes an identity unless another contact owns it: then suggest a merge.
+                if let owner = try await ContactIdentity.query(on: tx.db).filter(\.$workspace.$id == workspaceID)
+                    .filter(\.$kind == kind).filter(\.$value == value).first() {
+                    if owner.$contact.id != contactID {
+                        try await ContactResolver.suggestDuplicate(contact: contactID, other: owner.$contact.id,
+                                                                   workspace: workspaceID, reason: "same \(kind.rawValue)", in: tx)
+                    }
+                } else {
+                    try await ContactIdentity(workspaceID: workspaceID, contactID: contactID, kind: kind, value: value).create(on: tx.db)
+                }
+            }
+            try await contact.save(on: tx.db)
+            let identities = try await contact.$identities.get(on: tx.db)
+            try await EventLog.append(.contactUpdated, workspace: workspaceID, actor: actor,
+                                      payload: ContactEventPayload(contact: contact.snapshot(identities: identities)), in: tx)
+            return contact
+        }
+    }
+
+    /// Moves everything of `sourceID` to `targetID`: identities, conversations, messages. Nothing is deleted;
+    /// the source stays as a pointer to the target and the merge is recorded as an event.
+    public func merge(_ sourceID: UUID, into targetID: UUID, workspace workspaceID: UUID, actor: UUID?) async throws -> Contact {
+        guard sourceID != targetID else {
+            throw AtiendeError.invalid("a contact cannot be merged into itself", code: "invalid_merge")
+        }
+        return try await store.write { tx in
+            try await tx.lockWorkspace(workspaceID)
+            guard let source = try await Self.find(sourceID, workspace: workspaceID, on: tx.db),
+                  let target = try await Self.find(targetID, workspace: workspaceID, on: tx.db)
+            else { throw AtiendeError.notFound("contact") }
+            try await ContactIdentity.query(on: tx.db).filter(\.$contact.$id == sourceID).set(\.$contact.$id, to: targetID).update()
+            try await Conversation.query(on: tx.db).filter(\.$contact.$id == sourceID).set(\.$contact.$id, to: targetID).update()
+            try await Message.query(on: tx.db).filter(\.$workspace.$id == workspaceID).filter(\.$senderType == .contact)
+                .filter(\.$senderID == sourceID).set(\.$senderID, to: targetID).update()
+            try await DuplicateSuggestion.query(on: tx.db).filter(\.$workspace.$id == workspaceID)
+                .group(.or) { $0.filter(\.$contactID == sourceID).filter(\.$otherContactID == sourceID) }
+                .set(\.$state, to: .merged).update()
+            if target.name == nil { target.name = source.name }
+            if target.email == nil { target.email = source.email }
+            if target.phone == nil { target.phone = source.phone }
+            if target.documentID == nil { target.documentID = source.documentID }
+            target.attributes = source.attributes.merging(target.attributes) { _, kept in kept }
+            target.labels = target.labels + source.labels.filter { !target.labels.contains($0) }
+            try await target.save(on: tx.db)
+            source.mergedIntoID = targetID
+            try await source.save(on: tx.db)
+            let identities = try await target.$identities.get(on: tx.db)
+            try await EventLog.append(.contactMerged, workspace: workspaceID, actor: actor,
+                                      payload: ContactEventPayload(contact: target.snapshot(identities: identities),
+                                                                   otherContactID: sourceID), in: tx)
+            return target
+        }
+    }
+
+    /// A contact of the workspace that has not been merged away.
+    public static func find(_ id: UUID, workspace workspaceID: UUID, on db: any Database) async throws -> Contact? {
+        try await Contact.query(on: db).filter(\.$workspace.$id == workspaceID).filter(\.$id == id)
+            .filter(\.$mergedIntoID == nil).first()
+    }
+}

@@ -1,0 +1,222 @@
+import FluentKit
+import Foundation
+
+/// What agents do to a conversation. Each change is one transaction with its events and jobs.
+public struct ConversationService: Sendable {
+    public static let sendJob = "channel.send"
+    public static let wakeJob = "conversation.wake"
+    public static let maxLabels = 50
+
+    public let store: Store
+
+    public init(store: Store) { self.store = store }
+
+    public struct Changes: Sendable {
+        public var status: ConversationStatus?
+        public var snoozedUntil: Date?
+        /// `.some(nil)` unassigns.
+        public var assigneeID: UUID??
+        public var teamID: UUID??
+        public var priority: Priority?
+        public var labels: [String]?
+        public var contactReason: String??
+
+        public init(status: ConversationStatus? = nil, snoozedUntil: Date? = nil, assigneeID: UUID?? = nil,
+                    teamID: UUID?? = nil, priority: Priority? = nil, labels: [String]? = nil, contactReason: String?? = nil) {
+            self.status = status
+            self.snoozedUntil = snoozedUntil
+            self.assigneeID = assigneeID
+            self.teamID = teamID
+            self.priority = priority
+            self.labels = labels
+            self.contactReason = contactReason
+        }
+    }
+
+    public func update(_ conversationID: UUID, workspace workspaceID: UUID, changes: Changes, actor: UUID?) async throws -> Conversation {
+        let labels = try changes.labels.map(Self.normalizeLabels)
+        if let reason = changes.contactReason, let reason, reason.count > 120 {
+            throw AtiendeError.invalid("contact_reason is longer than 120 characters", code: "invalid_contact_reason")
+        }
+        return try await store.write { tx in
+            try await tx.lockWorkspace(workspaceID)
+            guard let conversation = try await Conversation.query(on: tx.db)
+                .filter(\.$workspace.$id == workspaceID).filter(\.$id == conversationID).first()
+            else { throw AtiendeError.notFound("conversation") }
+            let now = tx.now
+            var changed: [String: String] = [:]
+
+            if let assignee = changes.assigneeID, assignee != conversation.$assignee.id {
+                if let assignee {
+                    let member = try await Membership.query(on: tx.db).filter(\.$workspace.$id == workspaceID)
+                        .filter(\.$user.$id == assignee).first()
+                    guard member != nil else { throw AtiendeError.invalid("assignee is not a member of this workspace", code: "invalid_assignee") }
+                }
+                changed["assignee_id"] = conversation.$assignee.id?.uuidString ?? ""
+                conversation.$assignee.id = assignee
+            }
+            if let team = changes.teamID, team != conversation.$team.id {
+                if let team {
+                    let found = try await Team.query(on: tx.db).filter(\.$workspace.$id == workspaceID).filter(\.$id == team).first()
+                    guard found != nil else { throw AtiendeError.invalid("team does not exist in this workspace", code: "invalid_team") }
+                }
+                changed["team_id"] = conversation.$team.id?.uuidString ?? ""
+                conversation.$team.id = team
+            }
+            if let priority = changes.priority, priority != conversation.priority {
+                changed["priority"] = conversation.priority.rawValue
+                conversation.priority = priority
+                conversation.priorityRank = priority.rank
+            }
+            if let labels, labels != conversation.labels {
+                changed["labels"] = conversation.labels.joined(separator: ",")
+                conversation.labels = labels
+            }
+            if let reason = changes.contactReason, reason != conversation.contactReason {
+                changed["contact_reason"] = conversation.contactReason ?? ""
+                conversation.contactReason = reason.flatMap { $0.isEmpty ? nil : $0 }
+            }
+            if let status = changes.status {
+                try await self.apply(status, snoozedUntil: changes.snoozedUntil, to: conversation, changed: &changed, in: tx)
+            }
+            guard !changed.isEmpty else { return conversation }
+            conversation.updatedAt = now
+            try await conversation.save(on: tx.db)
+
+            let type: EventType
+            if changed["status"] != nil { type = conversation.status == .resolved ? .conversationResolved : .conversationStatusChanged }
+            else if changed["assignee_id"] != nil || changed["team_id"] != nil { type = .conversationAssigned }
+            else { type = .conversationUpdated }
+            try await EventLog.append(type, workspace: workspaceID, conversation: conversationID, actor: actor,
+                                      payload: ConversationEventPayload(conversation: conversation.snapshot, changes: changed), in: tx)
+            return conversation
+        }
+    }
+
+    private func apply(_ status: ConversationStatus, snoozedUntil: Date?, to conversation: Conversation,
+                       changed: inout [String: String], in tx: WriteTransaction) async throws {
+        let now = tx.now
+        if status == .snoozed {
+            guard let until = snoozedUntil, until > now else {
+                throw AtiendeError.invalid("snoozing needs snoozed_until in the future", code: "invalid_snooze")
+            }
+            conversation.snoozedUntil = until
+            try await JobQueue.enqueue(Self.wakeJob, payload: WakePayload(conversationID: try conversation.requireID(), until: until),
+                                       workspace: conversation.$workspace.id, runAt: until, in: tx)
+            changed["snoozed_until"] = ISO8601.string(until)
+        } else {
+            conversation.snoozedUntil = nil
+        }
+        guard status != conversation.status else { return }
+        if conversation.status == .closed {
+            throw AtiendeError(.conflict, code: "conversation_closed", "a closed conversation cannot change status")
+        }
+        changed["status"] = conversation.status.rawValue
+        switch status {
+        case .resolved, .closed:
+            if conversation.resolvedAt == nil { conversation.resolvedAt = now }
+            conversation.waitingSince = nil
+        case .open, .pending, .snoozed:
+            conversation.resolvedAt = nil
+        }
+        conversation.status = status
+    }
+
+    /// An agent's public reply: stored as queued with a send job in the same transaction.
+    public func reply(_ conversationID: UUID, workspace workspaceID: UUID, text: String, author: UUID,
+                      isNote: Bool) async throws -> (Message, Conversation) {
+        let body = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !body.isEmpty else { throw AtiendeError.invalid("text must not be empty", code: "empty_message") }
+        guard text.count <= Ingest.maxTextLength else {
+            throw AtiendeError(.payloadTooLarge, code: "text_too_long", "text is longer than \(Ingest.maxTextLength) characters")
+        }
+        return try await store.write { tx in
+            try await tx.lockWorkspace(workspaceID)
+            guard let conversation = try await Conversation.query(on: tx.db)
+                .filter(\.$workspace.$id == workspaceID).filter(\.$id == conversationID).first()
+            else { throw AtiendeError.notFound("conversation") }
+            let now = tx.now
+            let message = Message(workspaceID: workspaceID, conversationID: conversationID, inboxID: conversation.$inbox.id,
+                                  kind: isNote ? .note : .outgoing, senderType: .agent, senderID: author, text: text, at: now)
+            if !isNote { message.deliveryStatus = .queued }
+            try await message.create(on: tx.db)
+            conversation.messageCount += 1
+            conversation.updatedAt = now
+            if !isNote {
+                conversation.lastMessageAt = now
+                conversation.waitingSince = nil
+                if conversation.firstResponseAt == nil { conversation.firstResponseAt = now }
+                try await JobQueue.enqueue(Self.sendJob, payload: SendPayload(messageID: try message.requireID()),
+                                           workspace: workspaceID, in: tx)
+            }
+            try await conversation.save(on: tx.db)
+            try await EventLog.append(.messageCreated, workspace: workspaceID, conversation: conversationID, actor: author,
+                                      payload: MessageEventPayload(conversation: conversation.snapshot, message: message.snapshot(attachments: [])),
+                                      in: tx)
+            return (message, conversation)
+        }
+    }
+
+    /// Records a delivery state reported by a sender or a provider callback. A message never goes back
+    /// from read to delivered, nor shows delivered after a failure report.
+    public static func recordDelivery(_ messageID: UUID, status: DeliveryStatus, providerMessageID: String? = nil,
+                                      error: String? = nil, in tx: WriteTransaction) async throws {
+        guard let message = try await Message.find(messageID, on: tx.db),
+              let conversation = try await Conversation.find(message.$conversation.id, on: tx.db) else { return }
+        let order: [DeliveryStatus] = [.queued, .sent, .delivered, .read]
+        if let current = message.deliveryStatus, let from = order.firstIndex(of: current), let to = order.firstIndex(of: status),
+           to < from { return }
+        if message.deliveryStatus == .failed && status != .failed && status != .sent { return }
+        message.deliveryStatus = status
+        message.deliveryError = error
+        if let providerMessageID { message.providerMessageID = providerMessageID }
+        message.updatedAt = tx.now
+        try await message.save(on: tx.db)
+        try await EventLog.append(.messageUpdated, workspace: message.$workspace.id, conversation: conversation.id,
+                                  payload: MessageEventPayload(conversation: conversation.snapshot, message: message.snapshot(attachments: [])),
+                                  in: tx)
+    }
+
+    static func normalizeLabels(_ labels: [String]) throws -> [String] {
+        var result: [String] = []
+        for raw in labels {
+            let label = raw.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+            guard !label.isEmpty, label.count <= 64, !label.contains(",") else {
+                throw AtiendeError.invalid("labels must be 1 to 64 characters without commas", code: "invalid_label")
+            }
+            if !result.contains(label) { result.append(label) }
+        }
+        guard result.count <= maxLabels else {
+            throw AtiendeError.invalid("at most \(maxLabels) labels", code: "invalid_label")
+        }
+        return result
+    }
+}
+
+public struct SendPayload: Codable, Sendable {
+    public var messageID: UUID
+    enum CodingKeys: String, CodingKey { case messageID = "message_id" }
+}
+
+public struct WakePayload: Codable, Sendable {
+    public var conversationID: UUID
+    public var until: Date
+    enum CodingKeys: String, CodingKey { case conversationID = "conversation_id", until }
+}
+
+/// Brings a snoozed conversation back to open when its time comes (unless someone already did).
+public struct WakeSnoozedJob: JobHandler {
+    let store: Store
+
+    public init(store: Store) { self.store = store }
+
+    public func run(_ job: ClaimedJob) async throws {
+        let payload = try job.decode(WakePayload.self)
+        try await store.write { tx in
+            guard let conversation = try await Conversation.find(payload.conversationID, on: tx.db),
+                  conversation.status == .snoozed, let until = conversation.snoozedUntil, until <= tx.now
+            else { return }
+            try await Ingest.reactivate(conversation, in: tx)
+        }
+    }
+}

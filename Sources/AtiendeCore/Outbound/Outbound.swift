@@ -1,0 +1,67 @@
+import FluentKit
+import Foundation
+
+/// Everything a channel adapter needs to deliver one agent message.
+public struct OutboundMessage: Sendable {
+    public var inboxID: UUID
+    public var channel: ChannelKind
+    public var settings: InboxSettings
+    public var secrets: [String: String]
+    public var conversation: ConversationSnapshot
+    public var message: MessageSnapshot
+    public var contact: ContactSnapshot
+    public var agentName: String?
+}
+
+public struct OutboundReceipt: Sendable {
+    public var providerMessageID: String?
+    public init(providerMessageID: String?) { self.providerMessageID = providerMessageID }
+}
+
+/// A channel's way of sending. Throws `JobFailure` to say whether trying again can help.
+public protocol ChannelSender: Sendable {
+    func send(_ message: OutboundMessage) async throws -> OutboundReceipt
+}
+
+/// The `channel.send` job: loads the message, hands it to its channel's sender, records the outcome.
+public struct SendMessageJob: JobHandler {
+    let store: Store
+    let secrets: SecretBox
+    let senders: [ChannelKind: any ChannelSender]
+
+    public init(store: Store, secrets: SecretBox, senders: [ChannelKind: any ChannelSender]) {
+        self.store = store
+        self.secrets = secrets
+        self.senders = senders
+    }
+
+    public func run(_ job: ClaimedJob) async throws {
+        let payload = try job.decode(SendPayload.self)
+        let db = store.db
+        guard let message = try await Message.find(payload.messageID, on: db),
+              let conversation = try await Conversation.find(message.$conversation.id, on: db),
+              let inbox = try await Inbox.find(message.$inbox.id, on: db),
+              let contact = try await Contact.query(on: db).filter(\.$id == conversation.$contact.id).with(\.$identities).first()
+        else { throw JobFailure.permanent("the message or its conversation no longer exists") }
+        guard message.deliveryStatus == .queued || message.deliveryStatus == .failed else { return }
+        guard let sender = senders[inbox.channel] else {
+            throw JobFailure.permanent("the \(inbox.channel.rawValue) channel cannot send messages")
+        }
+        let attachments = try await Attachment.query(on: db).filter(\.$message.$id == payload.messageID).all()
+        let agentName: String? = if let id = message.senderID { try await User.find(id, on: db)?.name } else { nil }
+        let outbound = OutboundMessage(
+            inboxID: try inbox.requireID(), channel: inbox.channel, settings: inbox.settings,
+            secrets: try inbox.secrets(with: secrets), conversation: conversation.snapshot,
+            message: message.snapshot(attachments: attachments), contact: contact.snapshot(), agentName: agentName)
+        let receipt = try await sender.send(outbound)
+        try await store.write { tx in
+            try await ConversationService.recordDelivery(payload.messageID, status: .sent,
+                                                         providerMessageID: receipt.providerMessageID, in: tx)
+        }
+    }
+
+    public func deadLettered(_ job: ClaimedJob, reason: String, in tx: WriteTransaction) async throws {
+        guard let payload = try? job.decode(SendPayload.self) else { return }
+        try await ConversationService.recordDelivery(payload.messageID, status: .failed, error: reason, in: tx)
+    }
+}

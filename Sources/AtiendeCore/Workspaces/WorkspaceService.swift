@@ -1,0 +1,55 @@
+import FluentKit
+import Foundation
+
+public enum WorkspaceService {
+    /// Creates a workspace with its counters and its first admin (created or existing user).
+    public static func create(
+        name: String, adminEmail: String, adminName: String?, passwordHash: @escaping @Sendable () throws -> String,
+        language: String = "es", timeZone: String = "UTC", store: Store
+    ) async throws -> (Workspace, User) {
+        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty, trimmed.count <= 120 else {
+            throw AtiendeError.invalid("workspace name must be 1 to 120 characters", code: "invalid_workspace_name")
+        }
+        guard let email = IdentityNormalizer.email(adminEmail) else {
+            throw AtiendeError.invalid("'\(adminEmail)' is not an email address", code: "invalid_email")
+        }
+        guard ["es", "en"].contains(language) else {
+            throw AtiendeError.invalid("language must be 'es' or 'en'", code: "invalid_language")
+        }
+        guard TimeZone(identifier: timeZone) != nil else {
+            throw AtiendeError.invalid("'\(timeZone)' is not a time zone", code: "invalid_time_zone")
+        }
+        let hash = try passwordHash()
+        return try await store.write { tx in
+            var slug = Workspace.slugify(trimmed)
+            if try await Workspace.query(on: tx.db).filter(\.$slug == slug).first() != nil {
+                slug += "-" + String(UUID().uuidString.prefix(6)).lowercased()
+            }
+            let workspace = Workspace(name: trimmed, slug: slug, defaultLanguage: language, timeZone: timeZone)
+            try await workspace.create(on: tx.db)
+            let workspaceID = try workspace.requireID()
+            try await WorkspaceCounter(workspaceID: workspaceID, name: .conversation).create(on: tx.db)
+            try await WorkspaceCounter(workspaceID: workspaceID, name: .event).create(on: tx.db)
+            let user: User
+            if let existing = try await User.query(on: tx.db).filter(\.$email == email).first() {
+                user = existing
+            } else {
+                user = User(email: email, name: adminName ?? String(email.split(separator: "@")[0]), passwordHash: hash,
+                            language: language, timeZone: timeZone)
+                try await user.create(on: tx.db)
+            }
+            try await Membership(workspaceID: workspaceID, userID: try user.requireID(), role: .admin).create(on: tx.db)
+            return (workspace, user)
+        }
+    }
+
+    /// Issues a personal API token; only its hash is kept. Returns the token, to be shown once.
+    public static func issueToken(for userID: UUID, name: String, store: Store) async throws -> (APIToken, String) {
+        let token = SecretToken.make(prefix: "atd_")
+        let record = APIToken(userID: userID, name: String(name.prefix(100)), tokenHash: SecretToken.sha256Hex(token),
+                              prefix: String(token.prefix(10)))
+        try await store.write { tx in try await record.create(on: tx.db) }
+        return (record, token)
+    }
+}

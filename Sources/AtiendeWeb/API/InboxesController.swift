@@ -1,0 +1,221 @@
+import AtiendeChannels
+import AtiendeCore
+import Fluent
+import Vapor
+
+enum InboxesController {
+    struct InboxResponse: Content {
+        var id: UUID
+        var name: String
+        var channel: ChannelKind
+        var webhookURL: String?
+        var language: String?
+        var settings: [String: String]
+        var reopenWindowSeconds: Int
+        var teamID: UUID?
+        var isActive: Bool
+        var inboundURL: String?
+        var createdAt: Date?
+        /// Present only in the response that created or rotated it.
+        var secret: String?
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, channel, language, settings, secret
+            case webhookURL = "webhook_url", reopenWindowSeconds = "reopen_window_seconds", teamID = "team_id"
+            case isActive = "is_active", inboundURL = "inbound_url", createdAt = "created_at"
+        }
+
+        init(_ inbox: Inbox, publicURL: String?, secret: String? = nil) {
+            id = inbox.id ?? UUID()
+            name = inbox.name
+            channel = inbox.channel
+            webhookURL = inbox.settings.webhookURL
+            language = inbox.settings.language
+            settings = inbox.settings.values
+            reopenWindowSeconds = inbox.reopenWindowSeconds
+            teamID = inbox.$team.id
+            isActive = inbox.isActive
+            createdAt = inbox.createdAt
+            self.secret = secret
+            if inbox.channel == .api {
+                inboundURL = (publicURL ?? "") + "/api/v1/channels/api/\(id.uuidString.lowercased())/messages"
+            }
+        }
+    }
+
+    struct CreateBody: Decodable {
+        var name: String
+        var channel: ChannelKind
+        var webhookURL: String?
+        var language: String?
+        var reopenWindowSeconds: Int?
+        var teamID: UUID?
+        var settings: [String: String]?
+        var secrets: [String: String]?
+
+        enum CodingKeys: String, CodingKey {
+            case name, channel, language, settings, secrets
+            case webhookURL = "webhook_url", reopenWindowSeconds = "reopen_window_seconds", teamID = "team_id"
+        }
+    }
+
+    struct UpdateBody: Decodable {
+        var name: String?
+        var webhookURL: String?
+        var language: String?
+        var reopenWindowSeconds: Int?
+        var teamID: UUID??
+        var isActive: Bool?
+        var settings: [String: String]?
+
+        enum CodingKeys: String, CodingKey {
+            case name, language, settings
+            case webhookURL = "webhook_url", reopenWindowSeconds = "reopen_window_seconds", teamID = "team_id"
+            case isActive = "is_active"
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.decodeIfPresent(String.self, forKey: .name)
+            webhookURL = try c.decodeIfPresent(String.self, forKey: .webhookURL)
+            language = try c.decodeIfPresent(String.self, forKey: .language)
+            reopenWindowSeconds = try c.decodeIfPresent(Int.self, forKey: .reopenWindowSeconds)
+            teamID = c.contains(.teamID) ? .some(try c.decodeIfPresent(UUID.self, forKey: .teamID)) : nil
+            isActive = try c.decodeIfPresent(Bool.self, forKey: .isActive)
+            settings = try c.decodeIfPresent([String: String].self, forKey: .settings)
+        }
+    }
+
+    static func list(_ req: Request) async throws -> Response {
+        let scope = try req.scope
+        let inboxes = try await scope.query(Inbox.self, on: req.db).sort(\.$createdAt).all()
+        return try json(inboxes.map { InboxResponse($0, publicURL: req.atiende.config.publicURL) })
+    }
+
+    static func show(_ req: Request) async throws -> Response {
+        let inbox = try await req.scope.find(Inbox.self, try req.uuidParameter("inboxId", "inbox"), on: req.db)
+        return try json(InboxResponse(inbox, publicURL: req.atiende.config.publicURL))
+    }
+
+    static func create(_ req: Request) async throws -> Response {
+        let scope = try req.scope
+        let body = try req.decodeJSON(CreateBody.self)
+        let name = try validName(body.name)
+        if let teamID = body.teamID { _ = try await scope.find(Team.self, teamID, on: req.db) }
+        var settings = InboxSettings(webhookURL: try body.webhookURL.map(validWebhookURL), language: try body.language.map(validLanguage),
+                                     values: body.settings ?? [:])
+        var secrets = body.secrets ?? [:]
+        var shownSecret: String?
+        switch body.channel {
+        case .api:
+            guard settings.webhookURL != nil else {
+                throw AtiendeError.invalid("an API inbox needs webhook_url, where agent replies are sent", code: "invalid_webhook_url")
+            }
+            let secret = SecretToken.make(prefix: "whsec_")
+            secrets[APIChannel.secretKey] = secret
+            shownSecret = secret
+        case .phone, .inPerson, .webform:
+            break
+        default:
+            throw AtiendeError.invalid("the \(body.channel.rawValue) channel cannot be connected yet", code: "channel_not_available")
+        }
+        settings.values = settings.values.filter { !$0.key.isEmpty }
+        let inbox = Inbox(workspaceID: scope.workspaceID, name: name, channel: body.channel, settings: settings,
+                          reopenWindowSeconds: try validWindow(body.reopenWindowSeconds ?? 86_400))
+        inbox.$team.id = body.teamID
+        inbox.sealedSecrets = secrets.isEmpty ? nil : try req.atiende.secrets.seal(secrets)
+        try await req.atiende.store.write { tx in try await inbox.create(on: tx.db) }
+        return try json(InboxResponse(inbox, publicURL: req.atiende.config.publicURL, secret: shownSecret), status: .created)
+    }
+
+    static func update(_ req: Request) async throws -> Response {
+        let scope = try req.scope
+        let inbox = try await scope.find(Inbox.self, try req.uuidParameter("inboxId", "inbox"), on: req.db)
+        let body = try req.decodeJSON(UpdateBody.self)
+        if let name = body.name { inbox.name = try validName(name) }
+        if let url = body.webhookURL { inbox.settings.webhookURL = try validWebhookURL(url) }
+        if let language = body.language { inbox.settings.language = try validLanguage(language) }
+        if let window = body.reopenWindowSeconds { inbox.reopenWindowSeconds = try validWindow(window) }
+        if let team = body.teamID {
+            if let team { _ = try await scope.find(Team.self, team, on: req.db) }
+            inbox.$team.id = team
+        }
+        if let active = body.isActive { inbox.isActive = active }
+        if let values = body.settings { inbox.settings.values = values }
+        try await req.atiende.store.write { tx in try await inbox.save(on: tx.db) }
+        return try json(InboxResponse(inbox, publicURL: req.atiende.config.publicURL))
+    }
+
+    /// Replaces the signing secret; the old one stops working at once.
+    static func rotateSecret(_ req: Request) async throws -> Response {
+        let scope = try req.scope
+        let inbox = try await scope.find(Inbox.self, try req.uuidParameter("inboxId", "inbox"), on: req.db)
+        guard inbox.channel == .api else {
+            throw AtiendeError.invalid("only API inboxes have a signing secret", code: "no_secret")
+        }
+        var secrets = try inbox.secrets(with: req.atiende.secrets)
+        let secret = SecretToken.make(prefix: "whsec_")
+        secrets[APIChannel.secretKey] = secret
+        inbox.sealedSecrets = try req.atiende.secrets.seal(secrets)
+        try await req.atiende.store.write { tx in try await inbox.save(on: tx.db) }
+        return try json(InboxResponse(inbox, publicURL: req.atiende.config.publicURL, secret: secret))
+    }
+
+    static func validName(_ raw: String) throws -> String {
+        let name = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !name.isEmpty, name.count <= 120 else { throw AtiendeError.invalid("name must be 1 to 120 characters", code: "invalid_name") }
+        return name
+    }
+
+    static func validWebhookURL(_ raw: String) throws -> String {
+        guard let url = URL(string: raw), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil,
+              raw.count <= 2000 else {
+            throw AtiendeError.invalid("webhook_url must be an absolute http or https URL", code: "invalid_webhook_url")
+        }
+        return raw
+    }
+
+    static func validLanguage(_ raw: String) throws -> String {
+        guard ["es", "en"].contains(raw) else { throw AtiendeError.invalid("language must be 'es' or 'en'", code: "invalid_language") }
+        return raw
+    }
+
+    static func validWindow(_ seconds: Int) throws -> Int {
+        guard (0...30 * 86_400).contains(seconds) else {
+            throw AtiendeError.invalid("reopen_window_seconds must be from 0 to 2592000 (30 days)", code: "invalid_reopen_window")
+        }
+        return seconds
+    }
+}
+
+/// `POST /api/v1/channels/api/{inboxId}/messages`: signed inbound messages of the API channel.
+enum APIChannelController {
+    struct Accepted: Content {
+        var conversationNumber: Int
+        var conversationID: UUID
+        var messageID: UUID
+        var duplicate: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case duplicate
+            case conversationNumber = "conversation_number", conversationID = "conversation_id", messageID = "message_id"
+        }
+    }
+
+    static func receive(_ req: Request) async throws -> Response {
+        let services = req.atiende
+        // An unknown inbox and a bad signature look the same to the caller: 401, nothing written.
+        guard let raw = req.parameters.get("inboxId"), let inboxID = UUID(uuidString: raw),
+              let inbox = try await Inbox.find(inboxID, on: services.store.db), inbox.channel == .api, inbox.isActive,
+              let secret = try inbox.secrets(with: services.secrets)[APIChannel.secretKey]
+        else { throw AtiendeError(.unauthorized, code: "bad_signature", "unknown inbox or bad signature") }
+        let body = req.body.data.map { Data($0.readableBytesView) } ?? Data()
+        try APIChannel.verify(secret: secret, timestamp: req.headers.first(name: APIChannel.timestampHeader),
+                              signature: req.headers.first(name: APIChannel.signatureHeader), body: body,
+                              now: services.store.clock.now())
+        let inbound = try APIChannel.inbound(from: body, inboxID: inboxID)
+        let result = try await services.ingest.receive(inbound, in: inbox)
+        return try json(Accepted(conversationNumber: result.conversationNumber, conversationID: result.conversationID,
+                                 messageID: result.messageID, duplicate: result.duplicate))
+    }
+}

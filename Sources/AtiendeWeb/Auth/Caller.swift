@@ -1,0 +1,86 @@
+import AtiendeCore
+import Fluent
+import Vapor
+
+/// Who is calling, established from a bearer token.
+struct Caller: Sendable {
+    let userID: UUID
+    let tokenID: UUID?
+}
+
+/// The caller inside one workspace. Every workspace route reads and writes through this, so a query that
+/// forgets the workspace is hard to write.
+struct Scope: Sendable {
+    let workspaceID: UUID
+    let userID: UUID
+    let role: Role
+
+    func query<M: WorkspaceScoped>(_ model: M.Type, on db: any Database) -> QueryBuilder<M> {
+        M.query(on: db).filter(M.workspaceIDKey == workspaceID)
+    }
+
+    /// The record with this id in this workspace, or 404 whether it is missing or someone else's.
+    func find<M: WorkspaceScoped>(_ model: M.Type, _ id: UUID?, on db: any Database) async throws -> M
+    where M.IDValue == UUID {
+        guard let id, let found = try await query(M.self, on: db).filter(\M._$id == id).first() else {
+            throw AtiendeError.notFound(M.displayName)
+        }
+        return found
+    }
+}
+
+extension Request {
+    private struct CallerKey: StorageKey { typealias Value = Caller }
+    private struct ScopeKey: StorageKey { typealias Value = Scope }
+
+    var caller: Caller {
+        get throws {
+            guard let caller = storage[CallerKey.self] else { throw AtiendeError(.unauthorized, "authentication required") }
+            return caller
+        }
+    }
+
+    var scope: Scope {
+        get throws {
+            guard let scope = storage[ScopeKey.self] else { throw AtiendeError(.unauthorized, "authentication required") }
+            return scope
+        }
+    }
+
+    /// Resolves `Authorization: Bearer <token>` to an active user.
+    func authenticateBearer() async throws -> Caller {
+        guard let header = headers.bearerAuthorization?.token, !header.isEmpty else {
+            throw AtiendeError(.unauthorized, code: "missing_token", "send a personal API token as 'Authorization: Bearer <token>'")
+        }
+        guard header.count < 200,
+              let token = try await APIToken.query(on: atiende.store.db)
+                .filter(\.$tokenHash == SecretToken.sha256Hex(header)).filter(\.$revokedAt == nil).first(),
+              let user = try await User.find(token.$user.id, on: atiende.store.db), user.isActive
+        else { throw AtiendeError(.unauthorized, code: "invalid_token", "the API token is unknown or revoked") }
+        let caller = Caller(userID: try user.requireID(), tokenID: token.id)
+        storage[CallerKey.self] = caller
+        return caller
+    }
+
+    /// Resolves `{workspaceId}` to the caller's membership. Not a member reads as "not found".
+    func enterWorkspace(as caller: Caller, minimum role: Role) async throws -> Scope {
+        guard let raw = parameters.get("workspaceId"), let workspaceID = UUID(uuidString: raw) else {
+            throw AtiendeError.notFound("workspace")
+        }
+        guard let membership = try await Membership.query(on: atiende.store.db)
+            .filter(\.$workspace.$id == workspaceID).filter(\.$user.$id == caller.userID).first()
+        else { throw AtiendeError.notFound("workspace") }
+        guard membership.role >= role else {
+            throw AtiendeError(.forbidden, code: "insufficient_role", "this needs the \(role.rawValue) role or higher")
+        }
+        let scope = Scope(workspaceID: workspaceID, userID: caller.userID, role: membership.role)
+        storage[ScopeKey.self] = scope
+        return scope
+    }
+
+    /// A UUID path parameter, 404 when malformed (it cannot name anything).
+    func uuidParameter(_ name: String, _ what: String) throws -> UUID {
+        guard let raw = parameters.get(name), let id = UUID(uuidString: raw) else { throw AtiendeError.notFound(what) }
+        return id
+    }
+}

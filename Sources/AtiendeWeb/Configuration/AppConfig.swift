@@ -1,0 +1,112 @@
+import AtiendeCore
+import Foundation
+
+/// Everything Atiende reads from the environment, read once at start-up. A malformed value stops start-up
+/// with a message that names the variable.
+public struct AppConfig: Sendable {
+    public enum DatabaseTarget: Sendable, Equatable {
+        case sqlite(path: String)
+        case postgres(url: String)
+    }
+
+    public var database: DatabaseTarget
+    public var dataDirectory: URL
+    public var secretKey: String
+    public var publicURL: String?
+    public var runJobs: Bool
+    public var jobConcurrency: Int
+    public var jobBackoffSeconds: Double
+    public var maxBodyBytes: Int
+    public var attachmentMaxBytes: Int
+    public var webhookTimeoutSeconds: Int
+
+    public struct ConfigError: Error, CustomStringConvertible {
+        public let variable: String
+        public let problem: String
+        public var description: String { "\(variable): \(problem)" }
+    }
+
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
+        func value(_ name: String) -> String? {
+            guard let raw = env[name]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
+            return raw
+        }
+        func int(_ name: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
+            guard let raw = value(name) else { return fallback }
+            guard let parsed = Int(raw), range.contains(parsed) else {
+                throw ConfigError(variable: name, problem: "'\(raw)' is not a whole number in \(range.lowerBound)…\(range.upperBound)")
+            }
+            return parsed
+        }
+        func bool(_ name: String, default fallback: Bool) throws -> Bool {
+            guard let raw = value(name)?.lowercased() else { return fallback }
+            switch raw {
+            case "1", "true", "yes", "on": return true
+            case "0", "false", "no", "off": return false
+            default: throw ConfigError(variable: name, problem: "'\(raw)' is not true or false")
+            }
+        }
+
+        let dataDirectory = URL(fileURLWithPath: value("ATIENDE_DATA_DIR") ?? "data", isDirectory: true).standardizedFileURL
+        let database: DatabaseTarget
+        if let url = value("DATABASE_URL") {
+            if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+                guard URL(string: url)?.host != nil else {
+                    throw ConfigError(variable: "DATABASE_URL", problem: "'\(url)' is not a valid postgres:// URL")
+                }
+                database = .postgres(url: url)
+            } else if url.hasPrefix("sqlite://") || url.hasPrefix("sqlite:") {
+                let path = url.replacingOccurrences(of: "sqlite://", with: "").replacingOccurrences(of: "sqlite:", with: "")
+                guard !path.isEmpty else { throw ConfigError(variable: "DATABASE_URL", problem: "sqlite URL has no file path") }
+                database = .sqlite(path: path)
+            } else {
+                throw ConfigError(variable: "DATABASE_URL", problem: "must start with postgres:// or sqlite://")
+            }
+        } else {
+            database = .sqlite(path: dataDirectory.appendingPathComponent("atiende.sqlite").path)
+        }
+
+        let secretKey: String
+        if let key = value("ATIENDE_SECRET_KEY") {
+            guard SecretBox(base64Key: key) != nil else {
+                throw ConfigError(variable: "ATIENDE_SECRET_KEY", problem: "must be 32 bytes in base64 (openssl rand -base64 32)")
+            }
+            secretKey = key
+        } else {
+            secretKey = try Self.localSecretKey(in: dataDirectory)
+        }
+
+        if let url = value("ATIENDE_PUBLIC_URL"), URL(string: url)?.scheme == nil {
+            throw ConfigError(variable: "ATIENDE_PUBLIC_URL", problem: "'\(url)' is not an absolute URL")
+        }
+
+        return AppConfig(
+            database: database,
+            dataDirectory: dataDirectory,
+            secretKey: secretKey,
+            publicURL: value("ATIENDE_PUBLIC_URL"),
+            runJobs: try bool("ATIENDE_RUN_JOBS", default: true),
+            jobConcurrency: try int("ATIENDE_JOB_CONCURRENCY", default: 8, range: 1...256),
+            jobBackoffSeconds: Double(try int("ATIENDE_JOB_BACKOFF_MS", default: 5000, range: 1...3_600_000)) / 1000,
+            maxBodyBytes: try int("ATIENDE_MAX_BODY_MB", default: 40, range: 1...1024) * 1024 * 1024,
+            attachmentMaxBytes: try int("ATIENDE_ATTACHMENT_MAX_MB", default: 25, range: 1...1024) * 1024 * 1024,
+            webhookTimeoutSeconds: try int("ATIENDE_WEBHOOK_TIMEOUT_SECONDS", default: 15, range: 1...300))
+    }
+
+    /// With no key configured, a single-machine install keeps one in its data folder (mode 0600).
+    static func localSecretKey(in directory: URL) throws -> String {
+        let file = directory.appendingPathComponent("secret.key")
+        if let existing = try? String(contentsOf: file, encoding: .utf8), SecretBox(base64Key: existing) != nil {
+            return existing.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let key = SecretBox.generateBase64Key()
+            try Data(key.utf8).write(to: file, options: .atomic)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file.path)
+            return key
+        } catch {
+            throw ConfigError(variable: "ATIENDE_SECRET_KEY", problem: "not set, and \(file.path) could not be written: \(error)")
+        }
+    }
+}

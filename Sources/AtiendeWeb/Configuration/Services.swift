@@ -1,0 +1,31 @@
+import AtiendeCore
+import Vapor
+
+/// The wired services of a running instance, built once in `configure`.
+public struct AtiendeServices: Sendable {
+    public let config: AppConfig
+    public let store: Store
+    public let ingest: Ingest
+    public let conversations: ConversationService
+    public let contacts: ContactService
+    public let files: FileStore
+    public let secrets: SecretBox
+    public let jobs: JobRunner
+    public let hub: EventHub
+}
+
+extension Application {
+    private struct ServicesKey: StorageKey { typealias Value = AtiendeServices }
+
+    public var atiende: AtiendeServices {
+        get {
+            guard let services = storage[ServicesKey.self] else { fatalError("configure(_:) has not run") }
+            return services
+        }
+        set { storage[ServicesKey.self] = newValue }
+    }
+}
+
+extension Request {
+    public var atiende: AtiendeServices { application.atiende }
+}

@@ -1,0 +1,79 @@
+import AtiendeCore
+import FluentKit
+import Vapor
+
+/// Every failure leaves as `{"error": {"code", "message"}}` with a status that says whose fault it was.
+/// 5xx are logged with their cause; their message says nothing internal.
+struct APIErrorMiddleware: AsyncMiddleware {
+    struct Body: Content {
+        struct Detail: Content { var code: String; var message: String }
+        var error: Detail
+    }
+
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        do {
+            return try await next.respond(to: request)
+        } catch {
+            let (status, code, message) = Self.describe(error)
+            if status.code >= 500 {
+                request.logger.error("request failed", metadata: ["path": "\(request.url.path)", "error": "\(String(reflecting: error))"])
+            }
+            let response = Response(status: status)
+            try response.content.encode(Body(error: .init(code: code, message: message)), as: .json)
+            if status == .unauthorized { response.headers.replaceOrAdd(name: .wwwAuthenticate, value: "Bearer") }
+            return response
+        }
+    }
+
+    static func describe(_ error: any Error) -> (HTTPResponseStatus, String, String) {
+        switch error {
+        case let error as AtiendeError:
+            return (HTTPResponseStatus(statusCode: error.status), error.code, error.message)
+        case let error as DecodingError:
+            return (.badRequest, "invalid_body", Self.explain(error))
+        case let error as any DatabaseError where error.isConstraintFailure:
+            return (.conflict, "conflict", "this would duplicate an existing record")
+        case let error as any AbortError:
+            let code = error.status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_")
+            return (error.status, code, error.reason)
+        default:
+            return (.internalServerError, "internal_error", "something went wrong on our side; it has been logged")
+        }
+    }
+
+    static func explain(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            let joined = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return joined.isEmpty ? "body" : "'\(joined)'"
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let parent = context.codingPath.map(\.stringValue) + [key.stringValue]
+            return "'\(parent.joined(separator: "."))' is required"
+        case .typeMismatch(_, let context): return "\(path(context)) has the wrong type"
+        case .valueNotFound(_, let context): return "\(path(context)) must not be null"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "body is not valid JSON" : "\(path(context)) is invalid: \(context.debugDescription)"
+        @unknown default: return "body could not be read"
+        }
+    }
+}
+
+extension Request {
+    /// Decodes a JSON body with our conventions, answering 415 for other media types.
+    func decodeJSON<T: Decodable>(_ type: T.Type) throws -> T {
+        guard let contentType = headers.contentType, contentType.type == "application", contentType.subType == "json" else {
+            throw AtiendeError(.unsupportedMediaType, code: "expected_json", "send the body as application/json")
+        }
+        guard let buffer = body.data else { throw AtiendeError.invalid("body is empty", code: "invalid_body") }
+        return try JSON.decoder.decode(T.self, from: Data(buffer.readableBytesView))
+    }
+}
+
+/// A JSON response encoded with our conventions (snake_case keys, ISO-8601 dates).
+func json(_ value: some Encodable, status: HTTPResponseStatus = .ok) throws -> Response {
+    let response = Response(status: status)
+    response.headers.contentType = .json
+    response.body = .init(data: try JSON.encoder.encode(value))
+    return response
+}
