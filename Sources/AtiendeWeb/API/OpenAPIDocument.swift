@@ -1,0 +1,180 @@
+import AtiendeCore
+import Foundation
+import Vapor
+
+/// The OpenAPI 3.1 description of `/api/v1`, generated from the same table that registers the routes.
+enum OpenAPIDocument {
+    static func serve(_ req: Request) async throws -> Response {
+        let data = try JSONSerialization.data(withJSONObject: document(for: APIRoutes.endpoints(maxInboundBytes: 0)),
+                                              options: [.sortedKeys, .withoutEscapingSlashes])
+        let response = Response(status: .ok, body: .init(data: data))
+        response.headers.contentType = .json
+        return response
+    }
+
+    static func document(for endpoints: [Endpoint]) -> [String: Any] {
+        var paths: [String: [String: Any]] = [:]
+        for endpoint in endpoints {
+            paths[endpoint.path, default: [:]][endpoint.method.rawValue.lowercased()] = operation(endpoint)
+        }
+        return [
+            "openapi": "3.1.0",
+            "info": [
+                "title": "Atiende API",
+                "version": "1",
+                "description": "Omnichannel customer service. Every workspace path needs a personal API token "
+                    + "(Authorization: Bearer atd_…) of a member of that workspace; records of other workspaces answer 404.",
+            ],
+            "paths": paths,
+            "components": [
+                "securitySchemes": [
+                    "bearer": ["type": "http", "scheme": "bearer", "description": "Personal API token (`atiende token create`)"],
+                    "channelSignature": [
+                        "type": "apiKey", "in": "header", "name": "X-Atiende-Signature",
+                        "description": "sha256=<hex HMAC-SHA256(inbox secret, \"<X-Atiende-Timestamp>.<raw body>\")>; "
+                            + "X-Atiende-Timestamp in unix seconds, within 5 minutes",
+                    ],
+                ],
+                "schemas": schemas,
+            ],
+        ]
+    }
+
+    static func operation(_ endpoint: Endpoint) -> [String: Any] {
+        var op: [String: Any] = ["operationId": endpoint.operationID, "summary": endpoint.summary, "tags": [endpoint.tag]]
+        var parameters: [[String: Any]] = endpoint.pathParameters.map { name in
+            let schema: [String: Any] = name == "number" ? ["type": "integer"] : ["type": "string", "format": "uuid"]
+            return ["name": name, "in": "path", "required": true, "schema": schema]
+        }
+        parameters += endpoint.query.map { ["name": $0, "in": "query", "required": false, "schema": ["type": $0 == "limit" || $0 == "since" ? "integer" : "string"]] }
+        if !parameters.isEmpty { op["parameters"] = parameters }
+        switch endpoint.security {
+        case .none: op["security"] = [[String: Any]]()
+        case .user, .member: op["security"] = [["bearer": [String]()]]
+        case .channelSignature:
+            op["security"] = [["channelSignature": [String]()]]
+            op["parameters"] = parameters + [["name": "X-Atiende-Timestamp", "in": "header", "required": true, "schema": ["type": "string"]]]
+        }
+        if let request = endpoint.requestSchema {
+            op["requestBody"] = ["required": true, "content": ["application/json": ["schema": ref(request)]]]
+        }
+        var responses: [String: Any] = [:]
+        let success = String(endpoint.successStatus)
+        if let schema = endpoint.responseSchema {
+            let content: [String: Any] = schema == "binary"
+                ? ["application/octet-stream": ["schema": ["type": "string", "format": "binary"]]]
+                : ["application/json": ["schema": ref(schema)]]
+            responses[success] = ["description": "OK", "content": content]
+        } else {
+            responses[success] = ["description": "Done"]
+        }
+        let error: [String: Any] = ["content": ["application/json": ["schema": ref("Error")]]]
+        var codes = ["400": "Invalid input"]
+        switch endpoint.security {
+        case .none: codes = [:]
+        case .user: codes["401"] = "Missing or invalid token"
+        case .member: codes.merge(["401": "Missing or invalid token", "403": "Role too low", "404": "Not found in this workspace"]) { $1 }
+        case .channelSignature: codes.merge(["401": "Bad signature or stale timestamp", "413": "Body too large"]) { $1 }
+        }
+        for (code, description) in codes { responses[code] = error.merging(["description": description]) { $1 } }
+        op["responses"] = responses
+        return op
+    }
+
+    static func ref(_ name: String) -> [String: Any] {
+        if name.hasPrefix("[") { return ["type": "array", "items": ref(String(name.dropFirst().dropLast()))] }
+        return ["$ref": "#/components/schemas/\(name)"]
+    }
+
+    static func object(_ properties: [String: Any], required: [String] = []) -> [String: Any] {
+        var schema: [String: Any] = ["type": "object", "properties": properties]
+        if !required.isEmpty { schema["required"] = required }
+        return schema
+    }
+
+    static var string: [String: Any] { ["type": "string"] }
+    static var uuid: [String: Any] { ["type": "string", "format": "uuid"] }
+    static var dateTime: [String: Any] { ["type": "string", "format": "date-time"] }
+    static var integer: [String: Any] { ["type": "integer"] }
+    static var boolean: [String: Any] { ["type": "boolean"] }
+    static func nullable(_ schema: [String: Any]) -> [String: Any] { ["oneOf": [schema, ["type": "null"]]] }
+    static func enumeration<E: CaseIterable & RawRepresentable>(_ type: E.Type) -> [String: Any] where E.RawValue == String {
+        ["type": "string", "enum": E.allCases.map(\.rawValue)]
+    }
+    static func page(_ item: String) -> [String: Any] {
+        object(["data": ["type": "array", "items": ref(item)], "next_cursor": nullable(string)], required: ["data", "next_cursor"])
+    }
+
+    static var schemas: [String: Any] {
+        [
+            "Error": object(["error": object(["code": string, "message": string], required: ["code", "message"])], required: ["error"]),
+            "InboundMessage": object([
+                "message_id": string, "text": string, "sent_at": dateTime, "thread_id": string, "subject": string,
+                "from": object(["id": string, "name": string, "email": string, "phone": string]),
+                "attachments": ["type": "array", "items": object(["filename": string, "content_type": string, "data": ["type": "string", "contentEncoding": "base64"]],
+                                                                 required: ["filename", "content_type", "data"])],
+            ], required: ["message_id", "from"]),
+            "InboundAccepted": object(["conversation_number": integer, "conversation_id": uuid, "message_id": uuid, "duplicate": boolean],
+                                      required: ["conversation_number", "conversation_id", "message_id", "duplicate"]),
+            "Me": object(["id": uuid, "email": string, "name": string, "language": string, "time_zone": string,
+                          "workspaces": ["type": "array", "items": object(["id": uuid, "name": string, "slug": string, "role": enumeration(Role.self)])]]),
+            "Inbox": object(["id": uuid, "name": string, "channel": enumeration(ChannelKind.self), "webhook_url": nullable(string),
+                             "language": nullable(string), "settings": ["type": "object", "additionalProperties": string],
+                             "reopen_window_seconds": integer, "team_id": nullable(uuid), "is_active": boolean,
+                             "inbound_url": nullable(string), "created_at": dateTime,
+                             "secret": ["type": "string", "description": "Only in the response that created or rotated it"]]),
+            "InboxCreate": object(["name": string, "channel": enumeration(ChannelKind.self), "webhook_url": string, "language": string,
+                                   "reopen_window_seconds": integer, "team_id": uuid,
+                                   "settings": ["type": "object", "additionalProperties": string],
+                                   "secrets": ["type": "object", "additionalProperties": string]], required: ["name", "channel"]),
+            "InboxUpdate": object(["name": string, "webhook_url": string, "language": string, "reopen_window_seconds": integer,
+                                   "team_id": nullable(uuid), "is_active": boolean, "settings": ["type": "object", "additionalProperties": string]]),
+            "Member": object(["id": uuid, "email": string, "name": string, "role": enumeration(Role.self), "is_active": boolean]),
+            "MemberCreate": object(["email": string, "name": string, "password": string, "role": enumeration(Role.self)],
+                                   required: ["email", "name", "password", "role"]),
+            "MemberUpdate": object(["role": enumeration(Role.self)], required: ["role"]),
+            "Team": object(["id": uuid, "name": string, "member_ids": ["type": "array", "items": uuid]]),
+            "TeamBody": object(["name": string, "member_ids": ["type": "array", "items": uuid]]),
+            "Identity": object(["kind": enumeration(IdentityKind.self), "value": string]),
+            "Contact": object(["id": uuid, "name": nullable(string), "email": nullable(string), "phone": nullable(string),
+                               "document_id": nullable(string), "attributes": ["type": "object", "additionalProperties": string],
+                               "labels": ["type": "array", "items": string], "identities": ["type": "array", "items": ref("Identity")],
+                               "created_at": dateTime]),
+            "ContactPage": page("Contact"),
+            "ContactDetail": object(["contact": ref("Contact"), "conversations": ["type": "array", "items": ref("Conversation")],
+                                     "duplicates": ["type": "array", "items": object(["id": uuid, "other_contact_id": uuid, "reason": string])]]),
+            "ContactUpdate": object(["name": nullable(string), "email": nullable(string), "phone": nullable(string),
+                                     "document_id": nullable(string), "attributes": ["type": "object", "additionalProperties": string],
+                                     "labels": ["type": "array", "items": string]]),
+            "ContactMerge": object(["source_id": uuid], required: ["source_id"]),
+            "Conversation": object([
+                "id": uuid, "number": integer, "inbox_id": uuid, "contact_id": uuid, "channel": enumeration(ChannelKind.self),
+                "status": enumeration(ConversationStatus.self), "priority": enumeration(Priority.self), "assignee_id": nullable(uuid),
+                "team_id": nullable(uuid), "labels": ["type": "array", "items": string], "contact_reason": nullable(string),
+                "subject": nullable(string), "thread_id": nullable(string), "snoozed_until": nullable(dateTime),
+                "created_at": dateTime, "updated_at": dateTime, "last_message_at": dateTime, "waiting_since": nullable(dateTime),
+                "first_response_at": nullable(dateTime), "resolved_at": nullable(dateTime), "message_count": integer,
+            ]),
+            "ConversationPage": page("Conversation"),
+            "ConversationUpdate": object([
+                "status": enumeration(ConversationStatus.self), "snoozed_until": dateTime, "assignee_id": nullable(uuid),
+                "team_id": nullable(uuid), "priority": enumeration(Priority.self), "labels": ["type": "array", "items": string],
+                "contact_reason": nullable(string),
+            ]),
+            "Attachment": object(["id": uuid, "filename": string, "content_type": string, "size": integer, "sha256": string]),
+            "Message": object([
+                "id": uuid, "conversation_id": uuid, "kind": enumeration(MessageKind.self), "sender_type": string,
+                "sender_id": nullable(uuid), "text": string, "provider_message_id": nullable(string),
+                "delivery_status": nullable(enumeration(DeliveryStatus.self)), "delivery_error": nullable(string),
+                "sent_at": nullable(dateTime), "created_at": dateTime, "attachments": ["type": "array", "items": ref("Attachment")],
+            ]),
+            "MessagePage": page("Message"),
+            "MessageCreate": object(["text": string, "private": boolean], required: ["text"]),
+            "Event": object(["id": integer, "type": enumeration(EventType.self), "conversation_id": uuid, "actor_id": uuid,
+                             "created_at": dateTime, "payload": ["type": "object"]], required: ["id", "type", "created_at", "payload"]),
+            "EventPage": object(["data": ["type": "array", "items": ref("Event")], "last_id": integer]),
+            "Job": object(["id": uuid, "kind": string, "attempts": integer, "last_error": nullable(string), "dead_at": dateTime,
+                           "created_at": dateTime, "payload": string]),
+        ]
+    }
+}

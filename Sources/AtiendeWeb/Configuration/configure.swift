@@ -1,0 +1,95 @@
+import AtiendeChannels
+import AtiendeCore
+import AsyncHTTPClient
+import Fluent
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import Vapor
+
+/// Wires an application: database, migrations, services, middleware, routes, background work.
+public func configure(_ app: Application, config: AppConfig, clock: any WallClock = SystemClock()) async throws {
+    AtiendeMetrics.bootstrap()
+    let dialect: DatabaseDialect
+    switch config.database {
+    case .sqlite(let path):
+        try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
+        app.databases.use(.sqlite(.file(path), maxConnectionsPerEventLoop: 2, connectionPoolTimeout: .seconds(30)), as: .sqlite)
+        dialect = .sqlite
+    case .postgres(let url):
+        app.databases.use(try .postgres(url: url, maxConnectionsPerEventLoop: 6, connectionPoolTimeout: .seconds(30)), as: .psql)
+        dialect = .postgres
+    }
+    app.migrations.add(AtiendeMigrations.all)
+
+    ContentConfiguration.global.use(encoder: JSON.encoder, for: .json)
+    ContentConfiguration.global.use(decoder: JSON.decoder, for: .json)
+    app.routes.defaultMaxBodySize = ByteCount(value: 1024 * 1024)
+    app.middleware = Middlewares()
+    app.middleware.use(RouteLoggingMiddleware(logLevel: .debug))
+    app.middleware.use(APIErrorMiddleware())
+
+    let logger = app.logger
+    let store = Store(dialect: dialect, clock: clock, logger: logger) { [unowned app] in app.db }
+    if dialect == .sqlite {
+        // WAL lets readers work while the single writer commits; FULL makes every acknowledged commit durable.
+        try await store.sql.raw("PRAGMA journal_mode = WAL").run()
+        try await store.sql.raw("PRAGMA synchronous = FULL").run()
+    }
+    let files = FileStore(root: config.dataDirectory.appendingPathComponent("files", isDirectory: true), maxBytes: config.attachmentMaxBytes)
+    guard let secrets = SecretBox(base64Key: config.secretKey) else {
+        throw AppConfig.ConfigError(variable: "ATIENDE_SECRET_KEY", problem: "must be 32 bytes in base64")
+    }
+    let hub = EventHub()
+    store.signals.onEvents { hub.notify($0) }
+    let senders: [ChannelKind: any ChannelSender] = [
+        .api: APIWebhookSender(client: HTTPClient.shared, clock: clock, timeout: .seconds(Int64(config.webhookTimeoutSeconds))),
+    ]
+    let jobs = JobRunner(
+        store: store,
+        handlers: [
+            ConversationService.sendJob: SendMessageJob(store: store, secrets: secrets, senders: senders),
+            ConversationService.wakeJob: WakeSnoozedJob(store: store),
+        ],
+        options: .init(concurrency: config.jobConcurrency, backoffBase: config.jobBackoffSeconds),
+        logger: logger)
+    app.atiende = AtiendeServices(
+        config: config, store: store, ingest: Ingest(store: store, files: files), conversations: ConversationService(store: store),
+        contacts: ContactService(store: store), files: files, secrets: secrets, jobs: jobs, hub: hub)
+
+    for endpoint in APIRoutes.endpoints(maxInboundBytes: config.maxBodyBytes) {
+        app.routes.register(endpoint)
+    }
+    app.lifecycle.use(BackgroundWork(config: config))
+}
+
+/// Long-running work started with the server and stopped with it: the job runner and, on PostgreSQL,
+/// the LISTEN connection that brings other instances' events.
+struct BackgroundWork: LifecycleHandler {
+    let config: AppConfig
+    private let tasks = TaskBox()
+
+    final class TaskBox: @unchecked Sendable {
+        let lock = NSLock()
+        var tasks: [Task<Void, Never>] = []
+        func add(_ task: Task<Void, Never>) { lock.withLock { tasks.append(task) } }
+        func cancelAll() -> [Task<Void, Never>] { lock.withLock { defer { tasks = [] }; tasks.forEach { $0.cancel() }; return tasks } }
+    }
+
+    func didBootAsync(_ app: Application) async throws {
+        let services = app.atiende
+        if config.runJobs {
+            tasks.add(Task { await services.jobs.run() })
+        }
+        if case .postgres(let url) = config.database {
+            let listener = PostgresListener(url: url, hub: services.hub, eventLoop: app.eventLoopGroup.any(), logger: app.logger)
+            tasks.add(Task { await listener.run() })
+        }
+        if try await Workspace.query(on: services.store.db).count() == 0 {
+            app.logger.notice("No workspace exists yet. Create the first one with: atiende setup --workspace \"My company\" --email you@example.com --password '<at least 10 characters>'")
+        }
+    }
+
+    func shutdownAsync(_ app: Application) async {
+        for task in tasks.cancelAll() { await task.value }
+    }
+}

@@ -1,0 +1,67 @@
+import AtiendeCore
+import Fluent
+import Vapor
+
+/// The workspace event stream: everything after `since`, then live events, over WebSocket or by polling.
+enum EventsController {
+    static let batch = 500
+
+    static func since(_ req: Request) throws -> Int64 {
+        guard let raw = req.query[String.self, at: "since"], !raw.isEmpty else { return 0 }
+        guard let since = Int64(raw), since >= 0 else {
+            throw AtiendeError.invalid("since must be an event id (a whole number, 0 or more)", code: "invalid_since")
+        }
+        return since
+    }
+
+    /// `GET …/events?since=`: a WebSocket upgrade streams; a plain GET returns one page (`limit`), for polling.
+    static func events(_ req: Request) async throws -> Response {
+        let upgrade = req.headers[.upgrade].contains { $0.lowercased() == "websocket" }
+        return upgrade ? try await stream(req) : try await list(req)
+    }
+
+    static func list(_ req: Request) async throws -> Response {
+        let scope = try req.scope
+        let start = try since(req)
+        let events = try await EventLog.after(start, workspace: scope.workspaceID, limit: try req.pageLimit(default: 100), on: req.db)
+        let body = "{\"data\":[" + events.map(EventWire.json).joined(separator: ",") + "],\"last_id\":\(events.last?.seq ?? start)}"
+        let response = Response(status: .ok, body: .init(string: body))
+        response.headers.contentType = .json
+        return response
+    }
+
+    /// The WebSocket form. Sends every event after `since`, in order, then
+    /// live ones as they commit (here or, on PostgreSQL, on any instance).
+    static func stream(_ req: Request) async throws -> Response {
+        let scope = try req.scope
+        let start = try since(req)
+        let services = req.atiende
+        return req.webSocket(maxFrameSize: .init(integerLiteral: 1 << 16)) { req, ws in
+            let (subscription, wakes) = services.hub.subscribe(to: scope.workspaceID)
+            ws.onClose.whenComplete { _ in services.hub.unsubscribe(subscription) }
+            var last = start
+            do {
+                repeat {
+                    // Drain everything committed after `last`, then wait to be woken.
+                    while true {
+                        let events = try await EventLog.after(last, workspace: scope.workspaceID, limit: batch, on: services.store.db)
+                        for event in events {
+                            try await ws.send(EventWire.json(event))
+                            last = event.seq
+                        }
+                        if events.count < batch { break }
+                    }
+                } while await next(wakes) && !ws.isClosed
+            } catch {
+                req.logger.debug("event stream closed", metadata: ["error": "\(error)"])
+            }
+            services.hub.unsubscribe(subscription)
+            if !ws.isClosed { try? await ws.close() }
+        }
+    }
+
+    private static func next(_ wakes: AsyncStream<Void>) async -> Bool {
+        var iterator = wakes.makeAsyncIterator()
+        return await iterator.next() != nil
+    }
+}
