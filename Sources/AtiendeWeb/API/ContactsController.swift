@@ -110,8 +110,8 @@ enum ContactsController {
 
     static func update(_ req: Request) async throws -> Response {
         let scope = try req.scope
-        let body = try req.decodeJSON(UpdateBody.self)
         let contact = try await find(req)
+        let body = try req.decodeJSON(UpdateBody.self)
         let updated = try await req.atiende.contacts.update(
             try contact.requireID(), workspace: scope.workspaceID,
             changes: .init(name: body.name, email: body.email, phone: body.phone, documentID: body.documentID,
@@ -129,8 +129,8 @@ enum ContactsController {
     /// `POST …/contacts/{contactId}/merge` with `{"source_id"}`: the source's identities and history move here.
     static func merge(_ req: Request) async throws -> Response {
         let scope = try req.scope
-        let body = try req.decodeJSON(MergeBody.self)
         let target = try await find(req)
+        let body = try req.decodeJSON(MergeBody.self)
         let merged = try await req.atiende.contacts.merge(body.sourceID, into: try target.requireID(),
                                                           workspace: scope.workspaceID, actor: scope.userID)
         let identities = try await merged.$identities.get(on: req.db)

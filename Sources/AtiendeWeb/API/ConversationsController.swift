@@ -140,8 +140,8 @@ enum ConversationsController {
 
     static func update(_ req: Request) async throws -> Response {
         let scope = try req.scope
-        let body = try req.decodeJSON(UpdateBody.self)
         let conversation = try await find(req)
+        let body = try req.decodeJSON(UpdateBody.self)
         let updated = try await req.atiende.conversations.update(
             try conversation.requireID(), workspace: scope.workspaceID,
             changes: .init(status: body.status, snoozedUntil: body.snoozedUntil, assigneeID: body.assigneeID, teamID: body.teamID,
@@ -177,8 +177,8 @@ enum ConversationsController {
     /// `POST …/conversations/{number}/messages`: a reply to the customer, or a private note with `"private": true`.
     static func reply(_ req: Request) async throws -> Response {
         let scope = try req.scope
-        let body = try req.decodeJSON(ReplyBody.self)
         let conversation = try await find(req)
+        let body = try req.decodeJSON(ReplyBody.self)
         let (message, _) = try await req.atiende.conversations.reply(
             try conversation.requireID(), workspace: scope.workspaceID, text: body.text, author: scope.userID,
             isNote: body.private ?? false)

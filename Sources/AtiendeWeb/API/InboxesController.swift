@@ -214,7 +214,10 @@ enum APIChannelController {
                               signature: req.headers.first(name: APIChannel.signatureHeader), body: body,
                               now: services.store.clock.now())
         let inbound = try APIChannel.inbound(from: body, inboxID: inboxID)
+        let started = DispatchTime.now().uptimeNanoseconds
         let result = try await services.ingest.receive(inbound, in: inbox)
+        AtiendeMetrics.ingestSeconds.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+        (result.duplicate ? AtiendeMetrics.duplicates : AtiendeMetrics.ingested).increment()
         return try json(Accepted(conversationNumber: result.conversationNumber, conversationID: result.conversationID,
                                  messageID: result.messageID, duplicate: result.duplicate))
     }

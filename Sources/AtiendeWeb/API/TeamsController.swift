@@ -63,10 +63,10 @@ enum MembersController {
     static func update(_ req: Request) async throws -> Response {
         let scope = try req.scope
         let userID = try req.uuidParameter("userId", "member")
-        let body = try req.decodeJSON(UpdateBody.self)
         guard let membership = try await scope.query(Membership.self, on: req.db).filter(\.$user.$id == userID).with(\.$user).first() else {
             throw AtiendeError.notFound("member")
         }
+        let body = try req.decodeJSON(UpdateBody.self)
         if membership.role == .admin && body.role != .admin { try await ensureAnotherAdmin(scope, except: userID, on: req.db) }
         membership.role = body.role
         try await req.atiende.store.write { tx in try await membership.save(on: tx.db) }
