@@ -200,10 +200,12 @@ struct IngestTests {
             #expect(try await post("3", thread: "T-9") == 2)  // a new provider thread
             #expect(try await post("4", thread: "T-9") == 2)  // the same thread
 
-            let resolve = try await app.request(.PATCH, "\(workspace.path)/conversations/1", token: workspace.token, json: ["status": "resolved"])
-            #expect(resolve.status == 200, "\(resolve.text)")
             let resolve2 = try await app.request(.PATCH, "\(workspace.path)/conversations/2", token: workspace.token, json: ["status": "resolved"])
             #expect(resolve2.status == 200)
+            clock.advance(by: 60)
+            // The most recently resolved conversation is the one a new message reopens.
+            let resolve = try await app.request(.PATCH, "\(workspace.path)/conversations/1", token: workspace.token, json: ["status": "resolved"])
+            #expect(resolve.status == 200, "\(resolve.text)")
             clock.advance(by: 3600)
             #expect(try await post("5") == 1)                 // reopened within 24 h
             let reopened = try await app.request(.GET, "\(workspace.path)/conversations/1", token: workspace.token)
