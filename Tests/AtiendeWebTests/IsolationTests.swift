@@ -1,0 +1,129 @@
+@testable import AtiendeCore
+@testable import AtiendeWeb
+import Fluent
+import Foundation
+import Testing
+import Vapor
+
+@Suite("Workspace isolation, roles and the API contract", .serialized)
+struct IsolationTests {
+    /// Fills a workspace with one of everything, returning the ids to put in paths.
+    static func populate(_ app: TestApp, _ workspace: WorkspaceFixture) async throws -> [String: String] {
+        let inbox = try await workspace.apiInbox(app)
+        let posted = try await inbox.post(app, APIInbox.message("x-1", from: ["id": "c", "email": "c@example.com"],
+                                                                text: "hola"))
+        #expect(posted.status == 200)
+        let contact = try #require(try await Contact.query(on: app.store.db).filter(\.$workspace.$id == workspace.id).first())
+        let (memberID, _) = try await workspace.member(app, role: .agent)
+        let team = try await app.request(.POST, "\(workspace.path)/teams", token: workspace.token, json: ["name": "Nivel 2"])
+        let conversation = try #require(try await Conversation.query(on: app.store.db).filter(\.$workspace.$id == workspace.id).first())
+        let pdf: [String: Any] = ["message_id": "x-2", "from": ["id": "c"],
+                                  "attachments": [["filename": "a.pdf", "content_type": "application/pdf", "data": Data("%PDF".utf8).base64EncodedString()]]]
+        #expect(try await inbox.post(app, pdf).status == 200)
+        let attachment = try #require(try await Attachment.query(on: app.store.db).filter(\.$workspace.$id == workspace.id).first())
+        let job = Job(workspaceID: workspace.id, kind: "channel.send", payload: "{}", runAt: Date(), maxAttempts: 1, at: Date())
+        job.deadAt = Date()
+        try await app.store.write { tx in try await job.create(on: tx.db) }
+        return [
+            "workspaceId": workspace.id.uuidString, "inboxId": inbox.id.uuidString, "contactId": try contact.requireID().uuidString,
+            "userId": memberID.uuidString, "teamId": try team.json()["id"] as? String ?? "", "number": String(conversation.number),
+            "attachmentId": try attachment.requireID().uuidString, "jobId": try job.requireID().uuidString,
+        ]
+    }
+
+    static func fill(_ path: String, _ ids: [String: String]) -> String {
+        var result = path
+        for (name, value) in ids { result = result.replacingOccurrences(of: "{\(name)}", with: value) }
+        return result
+    }
+
+    @Test("every workspace route answers 404 to ids of another workspace, and changes nothing")
+    func crossWorkspace() async throws {
+        try await withApp { app in
+            let mine = try await WorkspaceFixture.make(app, name: "Mine")
+            let theirs = try await WorkspaceFixture.make(app, name: "Theirs")
+            let myIDs = try await Self.populate(app, mine)
+            let theirIDs = try await Self.populate(app, theirs)
+            let before = try await app.count(Message.self)
+            let beforeEvents = try await app.count(Event.self)
+
+            let routes = APIRoutes.endpoints(maxInboundBytes: 0).filter {
+                if case .member = $0.security { return true }
+                return false
+            }
+            #expect(routes.count > 20)
+            for endpoint in routes {
+                // Their workspace id with my token: not a member.
+                let foreignWorkspace = Self.fill(endpoint.path, theirIDs)
+                let body: [String: Any] = ["name": "x", "text": "x", "source_id": theirIDs["contactId"]!, "role": "agent"]
+                let a = try await app.request(endpoint.method, foreignWorkspace, token: mine.token, json: body)
+                #expect(a.status == 404, "\(endpoint.method) \(endpoint.path) with their workspace → \(a.status) \(a.text)")
+                // My workspace id, their record ids.
+                guard endpoint.pathParameters.count > 1 else { continue }
+                var mixed = theirIDs
+                mixed["workspaceId"] = myIDs["workspaceId"]
+                if endpoint.path.contains("{number}") { mixed["number"] = "999" }
+                let b = try await app.request(endpoint.method, Self.fill(endpoint.path, mixed), token: mine.token, json: body)
+                #expect(b.status == 404, "\(endpoint.method) \(endpoint.path) with their ids → \(b.status) \(b.text)")
+            }
+            // Merging their contact into mine is refused too.
+            let merge = try await app.request(.POST, "\(mine.path)/contacts/\(myIDs["contactId"]!)/merge", token: mine.token,
+                                              json: ["source_id": theirIDs["contactId"]!])
+            #expect(merge.status == 404)
+            #expect(try await app.count(Message.self) == before)
+            #expect(try await app.count(Event.self) == beforeEvents)
+            let theirContact = try #require(try await Contact.find(UUID(uuidString: theirIDs["contactId"]!), on: app.store.db))
+            #expect(theirContact.mergedIntoID == nil)
+        }
+    }
+
+    @Test("roles are enforced: agents cannot configure, and no token means 401")
+    func roles() async throws {
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let (_, agent) = try await workspace.member(app, role: .agent)
+            let (_, supervisor) = try await workspace.member(app, role: .supervisor)
+            let create = try await app.request(.POST, "\(workspace.path)/inboxes", token: agent,
+                                               json: ["name": "x", "channel": "api", "webhook_url": "http://127.0.0.1:9/"])
+            #expect(create.status == 403)
+            #expect((try create.json()["error"] as? [String: Any])?["code"] as? String == "insufficient_role")
+            #expect(try await app.request(.GET, "\(workspace.path)/jobs/failed", token: agent).status == 403)
+            #expect(try await app.request(.GET, "\(workspace.path)/jobs/failed", token: supervisor).status == 200)
+            #expect(try await app.request(.GET, "\(workspace.path)/conversations", token: agent).status == 200)
+            #expect(try await app.request(.GET, "\(workspace.path)/conversations").status == 401)
+            #expect(try await app.request(.GET, "\(workspace.path)/conversations", token: "atd_forged").status == 401)
+            #expect(try await app.count(Inbox.self) == 0)
+        }
+    }
+
+    @Test("the OpenAPI document describes exactly the routes the server has")
+    func openAPIMatchesRoutes() async throws {
+        try await withApp { app in
+            let answer = try await app.request(.GET, "/api/v1/openapi.json")
+            #expect(answer.status == 200)
+            let document = try answer.json()
+            #expect(document["openapi"] as? String == "3.1.0")
+            let paths = try #require(document["paths"] as? [String: [String: Any]])
+            var documented = Set<String>()
+            for (path, operations) in paths {
+                for method in operations.keys { documented.insert("\(method.uppercased()) \(path)") }
+            }
+            let served = Set(app.app.routes.all.map { route in
+                let path = "/" + route.path.map { component -> String in
+                    if case .parameter(let name) = component { return "{\(name)}" }
+                    return component.description
+                }.joined(separator: "/")
+                return "\(route.method.rawValue) \(path)"
+            })
+            #expect(documented == served)
+            // Every referenced schema exists.
+            let schemas = try #require((document["components"] as? [String: Any])?["schemas"] as? [String: Any])
+            let text = answer.text
+            var missing: [String] = []
+            for match in text.matches(of: /#\/components\/schemas\/([A-Za-z]+)/) where schemas[String(match.1)] == nil {
+                missing.append(String(match.1))
+            }
+            #expect(missing.isEmpty, "\(missing)")
+        }
+    }
+}
