@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "atiende", targets: ["atiende"]),
+        .executable(name: "atiende-bench", targets: ["atiende-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.0"),
@@ -55,6 +56,14 @@ let package = Package(
                 "AtiendeWeb",
                 .product(name: "Vapor", package: "vapor"),
             ]
+        ),
+        .executableTarget(
+            name: "atiende-bench",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "bench/IngestBench"
         ),
         .testTarget(
             name: "AtiendeCoreTests",

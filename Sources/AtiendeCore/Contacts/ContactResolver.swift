@@ -29,6 +29,7 @@ enum ContactResolver {
             contact = found
             if contact.name == nil, let cleanName {
                 contact.name = cleanName
+                contact.updatedAt = tx.now
                 try await contact.save(on: tx.db)
             }
             for other in contactIDs.dropFirst() {
@@ -38,7 +39,7 @@ enum ContactResolver {
         } else {
             let email = identities.first { $0.kind == .email }?.value
             let phone = identities.first { $0.kind == .phone || $0.kind == .whatsapp }?.value
-            contact = Contact(workspaceID: workspaceID, name: cleanName, email: email, phone: phone)
+            contact = Contact(workspaceID: workspaceID, name: cleanName, email: email, phone: phone, at: tx.now)
             try await contact.create(on: tx.db)
             try await EventLog.append(.contactCreated, workspace: workspaceID,
                                       payload: ContactEventPayload(contact: contact.snapshot(identities: [])), in: tx)

@@ -82,6 +82,7 @@ public struct ContactService: Sendable {
                     try await ContactIdentity(workspaceID: workspaceID, contactID: contactID, kind: kind, value: value).create(on: tx.db)
                 }
             }
+            contact.updatedAt = tx.now
             try await contact.save(on: tx.db)
             let identities = try await contact.$identities.get(on: tx.db)
             try await EventLog.append(.contactUpdated, workspace: workspaceID, actor: actor,
@@ -114,8 +115,10 @@ public struct ContactService: Sendable {
             if target.documentID == nil { target.documentID = source.documentID }
             target.attributes = source.attributes.merging(target.attributes) { _, kept in kept }
             target.labels = target.labels + source.labels.filter { !target.labels.contains($0) }
+            target.updatedAt = tx.now
             try await target.save(on: tx.db)
             source.mergedIntoID = targetID
+            source.updatedAt = tx.now
             try await source.save(on: tx.db)
             let identities = try await target.$identities.get(on: tx.db)
             try await EventLog.append(.contactMerged, workspace: workspaceID, actor: actor,

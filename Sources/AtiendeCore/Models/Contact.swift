@@ -16,15 +16,18 @@ public final class Contact: Model, @unchecked Sendable {
     /// Set when this contact was merged into another; merged contacts are hidden and resolve to the target.
     @OptionalField(key: "merged_into_id") public var mergedIntoID: UUID?
 
-    @Timestamp(key: "created_at", on: .create) public var createdAt: Date?
-    @Timestamp(key: "updated_at", on: .update) public var updatedAt: Date?
+    /// Set from the write's clock (not Fluent's timestamps) so keyset cursors compare exactly.
+    @OptionalField(key: "created_at") public var createdAt: Date?
+    @OptionalField(key: "updated_at") public var updatedAt: Date?
 
     @Children(for: \.$contact) public var identities: [ContactIdentity]
 
     public init() {}
 
-    public init(id: UUID? = nil, workspaceID: UUID, name: String?, email: String? = nil, phone: String? = nil) {
+    public init(id: UUID? = nil, workspaceID: UUID, name: String?, email: String? = nil, phone: String? = nil, at now: Date) {
         self.id = id
+        self.createdAt = now
+        self.updatedAt = now
         self.$workspace.id = workspaceID
         self.name = name
         self.email = email

@@ -82,7 +82,9 @@ public final class WriteTransaction: @unchecked Sendable {
         return sql
     }
 
-    public var now: Date { store.clock.now() }
+    /// The clock's time rounded to microseconds: what both databases store exactly, so a value read back
+    /// compares equal to the stored one (keyset cursors depend on it).
+    public var now: Date { store.clock.now().roundedToMicroseconds }
 
     /// Serializes writers of one workspace until commit, so identity resolution, threading and numbering
     /// see each other's results. SQLite has one writer already.
@@ -165,5 +167,11 @@ public final class StoreSignals: @unchecked Sendable {
     public func jobsEnqueued() {
         let listeners = lock.withLock { Array(jobListeners.values) }
         for listener in listeners { listener() }
+    }
+}
+
+extension Date {
+    public var roundedToMicroseconds: Date {
+        Date(timeIntervalSinceReferenceDate: (timeIntervalSinceReferenceDate * 1e6).rounded() / 1e6)
     }
 }

@@ -1,0 +1,170 @@
+@testable import AtiendeCore
+@testable import AtiendeWeb
+import Fluent
+import Foundation
+import Testing
+
+@Suite("Conversations, contacts, inboxes and teams through the API", .serialized)
+struct ConversationAPITests {
+    @Test("filters, sorts and cursor pages over conversations")
+    func listing() async throws {
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let erp = try await workspace.apiInbox(app, name: "ERP")
+            let crm = try await workspace.apiInbox(app, name: "CRM")
+            let (agentID, _) = try await workspace.member(app, role: .agent)
+            for i in 0..<7 {
+                let inbox = i % 2 == 0 ? erp : crm
+                #expect(try await inbox.post(app, APIInbox.message("m-\(i)", from: ["id": "c-\(i)"])).status == 200)
+            }
+            let path = "\(workspace.path)/conversations"
+            #expect(try await app.request(.PATCH, "\(path)/1", token: workspace.token,
+                                          json: ["assignee_id": agentID.uuidString, "priority": "urgent", "labels": ["VIP", "despacho", "vip"]]).status == 200)
+            #expect(try await app.request(.PATCH, "\(path)/2", token: workspace.token, json: ["status": "pending", "priority": "high"]).status == 200)
+            #expect(try await app.request(.PATCH, "\(path)/3", token: workspace.token, json: ["status": "resolved", "contact_reason": "Boleta"]).status == 200)
+
+            func numbers(_ query: String) async throws -> [Int] {
+                let answer = try await app.request(.GET, "\(path)?\(query)", token: workspace.token)
+                #expect(answer.status == 200, "\(query): \(answer.text)")
+                return (try answer.json()["data"] as? [[String: Any]] ?? []).compactMap { $0["number"] as? Int }
+            }
+            #expect(try await numbers("sort=oldest") == [1, 2, 3, 4, 5, 6, 7])
+            #expect(try await numbers("sort=newest&status=open") == [7, 6, 5, 4, 1])
+            #expect(try await numbers("status=pending,resolved&sort=oldest") == [2, 3])
+            #expect(try await numbers("inbox_id=\(crm.id.uuidString)&sort=oldest") == [2, 4, 6])
+            #expect(try await numbers("assignee_id=\(agentID.uuidString)") == [1])
+            #expect(try await numbers("assignee_id=none&sort=oldest").count == 6)
+            #expect(try await numbers("label=vip") == [1])
+            #expect(try await numbers("label=despacho' OR 1=1 --") == [])
+            #expect(try await numbers("channel=api&sort=oldest").count == 7)
+            #expect(try await numbers("sort=priority&limit=2") == [1, 2])
+            #expect(try await numbers("sort=waiting_longest").count == 6)   // the resolved one is not waiting
+
+            // Cursor pages cover everything exactly once.
+            var seen: [Int] = []
+            var cursor: String?
+            repeat {
+                let answer = try await app.request(.GET, "\(path)?limit=3" + (cursor.map { "&cursor=\($0)" } ?? ""), token: workspace.token)
+                let json = try answer.json()
+                seen += (json["data"] as? [[String: Any]] ?? []).compactMap { $0["number"] as? Int }
+                cursor = json["next_cursor"] as? String
+            } while cursor != nil
+            #expect(seen.sorted() == Array(1...7))
+            #expect(Set(seen).count == 7)
+
+            let labels = try await app.request(.GET, "\(path)/1", token: workspace.token)
+            #expect(try labels.json()["labels"] as? [String] == ["vip", "despacho"])
+
+            for bad in ["status=bogus", "sort=sideways", "limit=0", "limit=500", "cursor=%21%21", "assignee_id=x", "inbox_id=nope"] {
+                let answer = try await app.request(.GET, "\(path)?\(bad)", token: workspace.token)
+                #expect(answer.status == 400, "\(bad) → \(answer.status)")
+            }
+            let badUpdate = try await app.request(.PATCH, "\(path)/1", token: workspace.token, json: ["priority": "extreme"])
+            #expect(badUpdate.status == 400)
+            let foreignAssignee = try await app.request(.PATCH, "\(path)/1", token: workspace.token, json: ["assignee_id": UUID().uuidString])
+            #expect(foreignAssignee.status == 400)
+            #expect(try await app.request(.GET, "\(path)/999", token: workspace.token).status == 404)
+        }
+    }
+
+    @Test("contacts: search, update with identities, and invalid input refused")
+    func contacts() async throws {
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await workspace.apiInbox(app)
+            try await inbox.post(app, APIInbox.message("1", from: ["id": "a", "name": "María José Pérez", "email": "mj@example.cl"]))
+            try await inbox.post(app, APIInbox.message("2", from: ["id": "b", "name": "John Smith"]))
+            let search = try await app.request(.GET, "\(workspace.path)/contacts?q=mar%C3%ADa", token: workspace.token)
+            let found = try search.json()["data"] as? [[String: Any]] ?? []
+            #expect(found.count == 1)
+            #expect(found.first?["name"] as? String == "María José Pérez")
+            let byEmail = try await app.request(.GET, "\(workspace.path)/contacts?q=MJ@EXAMPLE", token: workspace.token)
+            #expect((try byEmail.json()["data"] as? [Any])?.count == 1)
+            let wildcard = try await app.request(.GET, "\(workspace.path)/contacts?q=%25", token: workspace.token)
+            #expect((try wildcard.json()["data"] as? [Any])?.count == 2)
+
+            let john = try #require(found.isEmpty ? nil : try await Contact.query(on: app.store.db).filter(\.$name == "John Smith").first())
+            let update = try await app.request(.PATCH, "\(workspace.path)/contacts/\(john.id!.uuidString)", token: workspace.token,
+                                               json: ["email": "John@Example.com", "phone": "+1 415 555 0100", "document_id": "12.345.678-9",
+                                                      "attributes": ["plan": "pro"], "labels": ["Leal"]])
+            #expect(update.status == 200, "\(update.text)")
+            let json = try update.json()
+            #expect(json["email"] as? String == "john@example.com")
+            #expect(json["phone"] as? String == "+14155550100")
+            #expect(json["labels"] as? [String] == ["leal"])
+            #expect((json["identities"] as? [[String: Any]])?.count == 3)
+
+            // Taking someone else's email suggests a merge instead of stealing the identity.
+            let steal = try await app.request(.PATCH, "\(workspace.path)/contacts/\(john.id!.uuidString)", token: workspace.token,
+                                              json: ["email": "mj@example.cl"])
+            #expect(steal.status == 200)
+            #expect(try await DuplicateSuggestion.query(on: app.store.db).count() == 1)
+
+            let bad = try await app.request(.PATCH, "\(workspace.path)/contacts/\(john.id!.uuidString)", token: workspace.token,
+                                            json: ["email": "<script>alert(1)</script>"])
+            #expect(bad.status == 400)
+            let notJSON = try await app.request(.PATCH, "\(workspace.path)/contacts/\(john.id!.uuidString)", token: workspace.token,
+                                                raw: Data("name=x".utf8), headers: [("Content-Type", "application/x-www-form-urlencoded")])
+            #expect(notJSON.status == 415)
+        }
+    }
+
+    @Test("inboxes: the secret is shown once, rotation invalidates the old one, settings validate")
+    func inboxes() async throws {
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await workspace.apiInbox(app)
+            #expect(inbox.secret.hasPrefix("whsec_"))
+            let shown = try await app.request(.GET, "\(workspace.path)/inboxes/\(inbox.id.uuidString)", token: workspace.token)
+            #expect(try shown.json()["secret"] == nil)
+            let listed = try await app.request(.GET, "\(workspace.path)/inboxes", token: workspace.token)
+            #expect(!listed.text.contains(inbox.secret))
+            // Stored encrypted: the secret is nowhere in the database in clear.
+            let stored = try #require(try await Inbox.find(inbox.id, on: app.store.db))
+            #expect(!String(decoding: stored.sealedSecrets ?? Data(), as: UTF8.self).contains(inbox.secret))
+
+            let rotated = try await app.request(.POST, "\(workspace.path)/inboxes/\(inbox.id.uuidString)/rotate-secret", token: workspace.token)
+            let newSecret = try #require(try rotated.json()["secret"] as? String)
+            #expect(try await inbox.post(app, APIInbox.message("1", from: ["id": "a"])).status == 401)
+            #expect(try await APIInbox(id: inbox.id, secret: newSecret).post(app, APIInbox.message("1", from: ["id": "a"])).status == 200)
+
+            for body in [["name": "x", "channel": "api"], ["name": "x", "channel": "api", "webhook_url": "javascript:alert(1)"],
+                         ["name": "", "channel": "api", "webhook_url": "http://127.0.0.1/"], ["name": "x", "channel": "fax"]] {
+                let answer = try await app.request(.POST, "\(workspace.path)/inboxes", token: workspace.token, json: body)
+                #expect(answer.status == 400, "\(body) → \(answer.text)")
+            }
+            let deactivate = try await app.request(.PATCH, "\(workspace.path)/inboxes/\(inbox.id.uuidString)", token: workspace.token,
+                                                   json: ["is_active": false])
+            #expect(deactivate.status == 200)
+            #expect(try await APIInbox(id: inbox.id, secret: newSecret).post(app, APIInbox.message("2", from: ["id": "a"])).status == 401)
+        }
+    }
+
+    @Test("teams and members: create, replace members, keep the last admin")
+    func teamsAndMembers() async throws {
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let (agentID, _) = try await workspace.member(app, role: .agent)
+            let team = try await app.request(.POST, "\(workspace.path)/teams", token: workspace.token,
+                                             json: ["name": "Nivel 2", "member_ids": [agentID.uuidString]])
+            #expect(team.status == 201)
+            #expect(try team.json()["member_ids"] as? [String] == [agentID.uuidString])
+            let duplicate = try await app.request(.POST, "\(workspace.path)/teams", token: workspace.token, json: ["name": "Nivel 2"])
+            #expect(duplicate.status == 409)
+            let stranger = try await app.request(.POST, "\(workspace.path)/teams", token: workspace.token,
+                                                 json: ["name": "Otro", "member_ids": [UUID().uuidString]])
+            #expect(stranger.status == 400)
+            let members = try await app.request(.GET, "\(workspace.path)/users", token: workspace.token)
+            #expect(try members.array().count == 2)
+            let demote = try await app.request(.PATCH, "\(workspace.path)/users/\(workspace.adminID.uuidString)", token: workspace.token,
+                                               json: ["role": "agent"])
+            #expect(demote.status == 409)
+            let again = try await app.request(.POST, "\(workspace.path)/users", token: workspace.token,
+                                              json: ["email": "admin-x@example.com", "name": "X", "password": "short", "role": "agent"])
+            #expect(again.status == 400)
+            #expect(try await app.request(.DELETE, "\(workspace.path)/users/\(agentID.uuidString)", token: workspace.token).status == 204)
+            let after = try await app.request(.GET, "\(workspace.path)/teams", token: workspace.token)
+            #expect((try after.array().first?["member_ids"] as? [String])?.isEmpty == true)
+        }
+    }
+}
