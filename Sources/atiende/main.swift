@@ -15,6 +15,7 @@ do {
     if command == nil || command == "serve" {
         // Every instance brings the schema up to date before it answers.
         try await SchemaMigration.run(app)
+        useBackgroundWork(app)
     }
     try await app.execute()
 } catch {

@@ -110,7 +110,7 @@ def test_commands_setup_token_demo(make_server):
 def test_serve_with_nothing_configured_answers_on_8080(backend, tmp_path):
     if backend != "sqlite":
         pytest.skip("the zero-configuration start is the SQLite default")
-    server = Server(BINARY, port=8080, workdir=str(tmp_path))
+    server = Server(BINARY, port=8080, workdir=str(tmp_path), env={"LOG_LEVEL": "info"})
     try:
         http("GET", "http://127.0.0.1:8080/health/live", timeout=1)
         pytest.skip("port 8080 is in use on this machine")
@@ -121,6 +121,9 @@ def test_serve_with_nothing_configured_answers_on_8080(backend, tmp_path):
         status, body = http("GET", "http://127.0.0.1:8080/health/ready")
         assert status == 200 and json.loads(body)["database"] == "sqlite"
         assert os.path.exists(tmp_path / "data" / "atiende.sqlite")
+        deadline = time.time() + 10
+        while "No workspace exists yet" not in open(server.log).read() and time.time() < deadline:
+            time.sleep(0.1)
         assert "No workspace exists yet" in open(server.log).read()
         status, _ = http("GET", "http://127.0.0.1:8080/metrics")
         assert status == 200

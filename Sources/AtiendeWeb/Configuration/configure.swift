@@ -59,7 +59,11 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     for endpoint in APIRoutes.endpoints(maxInboundBytes: config.maxBodyBytes) {
         app.routes.register(endpoint)
     }
-    app.lifecycle.use(BackgroundWork(config: config))
+}
+
+/// Starts the job runner and realtime listener with the server (only `serve` wants them, not one-off commands).
+public func useBackgroundWork(_ app: Application) {
+    app.lifecycle.use(BackgroundWork(config: app.atiende.config))
 }
 
 /// Long-running work started with the server and stopped with it: the job runner and, on PostgreSQL,

@@ -8,6 +8,13 @@ struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
     var nextCursor: String?
 
     enum CodingKeys: String, CodingKey { case data, nextCursor = "next_cursor" }
+
+    /// `next_cursor` is always present, `null` on the last page.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(data, forKey: .data)
+        try container.encode(nextCursor, forKey: .nextCursor)
+    }
 }
 
 /// An opaque keyset cursor: the sort value and the tie-breaker of the last item returned.

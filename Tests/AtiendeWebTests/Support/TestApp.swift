@@ -47,6 +47,7 @@ final class TestApp: @unchecked Sendable {
         do {
             try await configure(app, config: config, clock: clock)
             if other == nil { try await SchemaMigration.run(app) }
+            useBackgroundWork(app)
             app.http.server.configuration.hostname = "127.0.0.1"
             app.http.server.configuration.port = 0
             try await app.startup()
