@@ -109,7 +109,7 @@ let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: confi
 let run = UUID().uuidString.prefix(8)
 _ = await runPhase(client, options, run: "warm-\(run)", count: options.warmup)
 let (latencies, failures, seconds) = await runPhase(client, options, run: "run-\(run)", count: options.count)
-try? await client.shutdown()
+try await client.shutdown()
 
 let sorted = latencies.sorted()
 func percentile(_ p: Double) -> Double {

@@ -39,10 +39,7 @@ public struct ConversationService: Sendable {
             throw AtiendeError.invalid("contact_reason is longer than 120 characters", code: "invalid_contact_reason")
         }
         return try await store.write { tx in
-            try await tx.lockWorkspace(workspaceID)
-            guard let conversation = try await Conversation.query(on: tx.db)
-                .filter(\.$workspace.$id == workspaceID).filter(\.$id == conversationID).first()
-            else { throw AtiendeError.notFound("conversation") }
+            let conversation = try await Self.lockedConversation(conversationID, workspace: workspaceID, in: tx)
             let now = tx.now
             var changed: [String: String] = [:]
 
@@ -131,10 +128,7 @@ public struct ConversationService: Sendable {
             throw AtiendeError(.payloadTooLarge, code: "text_too_long", "text is longer than \(Ingest.maxTextLength) characters")
         }
         return try await store.write { tx in
-            try await tx.lockWorkspace(workspaceID)
-            guard let conversation = try await Conversation.query(on: tx.db)
-                .filter(\.$workspace.$id == workspaceID).filter(\.$id == conversationID).first()
-            else { throw AtiendeError.notFound("conversation") }
+            let conversation = try await Self.lockedConversation(conversationID, workspace: workspaceID, in: tx)
             let now = tx.now
             let message = Message(workspaceID: workspaceID, conversationID: conversationID, inboxID: conversation.$inbox.id,
                                   kind: isNote ? .note : .outgoing, senderType: .agent, senderID: author, text: text, at: now)
@@ -155,6 +149,15 @@ public struct ConversationService: Sendable {
                                       in: tx)
             return (message, conversation)
         }
+    }
+
+    /// The conversation, with its workspace's writers held off until commit.
+    static func lockedConversation(_ id: UUID, workspace workspaceID: UUID, in tx: WriteTransaction) async throws -> Conversation {
+        try await tx.lockWorkspace(workspaceID)
+        guard let conversation = try await Conversation.query(on: tx.db)
+            .filter(\.$workspace.$id == workspaceID).filter(\.$id == id).first()
+        else { throw AtiendeError.notFound("conversation") }
+        return conversation
     }
 
     /// Records a delivery state reported by a sender or a provider callback. A message never goes back

@@ -34,20 +34,18 @@ public final class JobRunner: Sendable {
     private let handlers: [String: any JobHandler]
     private let options: Options
     private let logger: Logger
-    private let wake: AsyncStream<Void>.Continuation
-    private let wakes: AsyncStream<Void>
+    private let wake = WakeSignal()
 
     public init(store: Store, handlers: [String: any JobHandler], options: Options, logger: Logger) {
         self.store = store
         self.handlers = handlers
         self.options = options
         self.logger = logger
-        (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let wake = self.wake
-        store.signals.onJobs { wake.yield() }
+        store.signals.onJobs { wake.signal() }
     }
 
-    public func nudge() { wake.yield() }
+    public func nudge() { wake.signal() }
 
     /// Runs until the task is cancelled.
     public func run() async {
@@ -76,16 +74,7 @@ public final class JobRunner: Sendable {
     }
 
     private func sleepUntilWoken() async {
-        let interval = options.pollInterval
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { [wakes] in
-                var iterator = wakes.makeAsyncIterator()
-                _ = await iterator.next()
-            }
-            group.addTask { try? await Task.sleep(for: .seconds(interval)) }
-            await group.next()
-            group.cancelAll()
-        }
+        await wake.wait(timeout: options.pollInterval)
     }
 
     private func execute(_ job: ClaimedJob) async {
@@ -147,5 +136,47 @@ public struct DeadLetterPayload: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case kind, reason, attempts
         case jobID = "job_id"
+    }
+}
+
+/// Wakes one waiter, or the next one if nobody waits yet; a wait also ends after its timeout.
+final class WakeSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pending = false
+    private var waiter: CheckedContinuation<Void, Never>?
+    private var generation = 0
+
+    func signal() {
+        let waiting: CheckedContinuation<Void, Never>? = lock.withLock {
+            guard let waiter else { pending = true; return nil }
+            self.waiter = nil
+            return waiter
+        }
+        waiting?.resume()
+    }
+
+    func wait(timeout: TimeInterval) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let (ready, generation) = lock.withLock { () -> (Bool, Int) in
+                if pending { pending = false; return (true, 0) }
+                self.generation += 1
+                waiter = continuation
+                return (false, self.generation)
+            }
+            if ready { continuation.resume(); return }
+            Task { [weak self] in
+                try? await Task.sleep(for: .seconds(timeout))
+                self?.expire(generation)
+            }
+        }
+    }
+
+    private func expire(_ generation: Int) {
+        let waiting: CheckedContinuation<Void, Never>? = lock.withLock {
+            guard generation == self.generation, let waiter else { return nil }
+            self.waiter = nil
+            return waiter
+        }
+        waiting?.resume()
     }
 }

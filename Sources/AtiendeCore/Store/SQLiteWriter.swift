@@ -52,6 +52,11 @@ actor SQLiteWriter {
 
     private static func commit(_ batch: [Request], database: any Database, store: Store, logger: Logger) async {
         let answers: [@Sendable () -> Void]
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer {
+            logger.debug("write batch", metadata: ["size": "\(batch.count)",
+                                                   "ms": "\(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6)"])
+        }
         do {
             answers = try await database.withConnection { conn in
                 guard let sql = conn as? any SQLDatabase else { throw AtiendeError(.unavailable, "not an SQL database") }

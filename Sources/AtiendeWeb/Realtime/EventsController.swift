@@ -40,6 +40,7 @@ enum EventsController {
             let (subscription, wakes) = services.hub.subscribe(to: scope.workspaceID)
             ws.onClose.whenComplete { _ in services.hub.unsubscribe(subscription) }
             var last = start
+            var woken = wakes.makeAsyncIterator()
             do {
                 repeat {
                     // Drain everything committed after `last`, then wait to be woken.
@@ -51,17 +52,12 @@ enum EventsController {
                         }
                         if events.count < batch { break }
                     }
-                } while await next(wakes) && !ws.isClosed
+                } while await woken.next() != nil && !ws.isClosed
             } catch {
                 req.logger.debug("event stream closed", metadata: ["error": "\(error)"])
             }
             services.hub.unsubscribe(subscription)
             if !ws.isClosed { try? await ws.close() }
         }
-    }
-
-    private static func next(_ wakes: AsyncStream<Void>) async -> Bool {
-        var iterator = wakes.makeAsyncIterator()
-        return await iterator.next() != nil
     }
 }
