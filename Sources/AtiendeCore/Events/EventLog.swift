@@ -1,5 +1,6 @@
 import FluentKit
 import Foundation
+import SQLKit
 
 /// Event types, as clients see them.
 public enum EventType: String, Sendable, CaseIterable {
@@ -29,7 +30,12 @@ public enum EventLog {
         let json = String(decoding: try JSON.encoder.encode(payload), as: UTF8.self)
         let event = Event(workspaceID: workspaceID, seq: seq, type: type.rawValue, conversationID: conversationID,
                           actorID: actorID, payload: json, at: tx.now)
-        try await event.create(on: tx.db)
+        event.id = UUID()
+        try await tx.sql.raw("""
+            INSERT INTO events (id, workspace_id, seq, type, conversation_id, actor_id, payload, created_at)
+            VALUES (\(bind: event.id), \(bind: workspaceID), \(bind: seq), \(bind: type.rawValue), \(bind: conversationID),
+                    \(bind: actorID), \(bind: json), \(bind: event.createdAt))
+            """).run()
         try await tx.eventsAppended(in: workspaceID)
         return event
     }

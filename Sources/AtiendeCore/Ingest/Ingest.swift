@@ -15,7 +15,8 @@ public struct Ingest: Sendable {
         self.files = files
     }
 
-    public func receive(_ inbound: InboundMessage, in inbox: Inbox) async throws -> IngestResult {
+    /// `countryCode` is the workspace's, for local phone numbers.
+    public func receive(_ inbound: InboundMessage, in inbox: Inbox, countryCode: String?) async throws -> IngestResult {
         let workspaceID = inbox.$workspace.id
         guard let inboxID = inbox.id, inboxID == inbound.inboxID else { throw AtiendeError.notFound("inbox") }
         let providerID = inbound.providerMessageID.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -34,8 +35,7 @@ public struct Ingest: Sendable {
             let type = try files.validate(contentType: file.contentType, size: file.data.count)
             stored.append((file, type, try files.put(file.data)))
         }
-        let workspace = try await Workspace.find(workspaceID, on: store.db)
-        let identities = Self.normalizedIdentities(inbound.sender, countryCode: workspace?.defaultCountryCode)
+        let identities = Self.normalizedIdentities(inbound.sender, countryCode: countryCode)
         guard !identities.isEmpty else {
             throw AtiendeError.invalid("the sender has no usable identity (id, email or phone)", code: "invalid_sender")
         }
@@ -46,49 +46,39 @@ public struct Ingest: Sendable {
 
         return try await store.write { tx in
             try await tx.lockWorkspace(workspaceID)
-            if let existing = try await Message.query(on: tx.db)
-                .filter(\.$inbox.$id == inboxID).filter(\.$providerMessageID == providerID).first(),
-                let conversation = try await Conversation.find(existing.$conversation.id, on: tx.db) {
-                return IngestResult(conversationID: try conversation.requireID(), conversationNumber: conversation.number,
-                                    messageID: try existing.requireID(), contactID: conversation.$contact.id,
+            if let duplicate = try await IngestSQL.duplicate(inbox: inboxID, providerID: providerID, in: tx) {
+                return IngestResult(conversationID: duplicate.conversationID, conversationNumber: duplicate.number,
+                                    messageID: duplicate.messageID, contactID: duplicate.contactID,
                                     duplicate: true, openedConversation: false)
             }
             let now = tx.now
-            let contact = try await ContactResolver.resolve(identities, name: inbound.sender.name,
-                                                            workspace: workspaceID, in: tx)
-            let contactID = try contact.requireID()
-            let (conversation, opened) = try await Self.thread(
+            let contactID = try await ContactResolver.resolve(identities, name: inbound.sender.name, workspace: workspaceID, in: tx)
+            var (conversation, opened) = try await Self.thread(
                 inbound.threadHint, contact: contactID, inbox: inboxID, workspace: workspaceID, channel: channel,
                 teamID: teamID, reopenWindow: window, subject: inbound.subject, in: tx)
 
-            let message = Message(workspaceID: workspaceID, conversationID: try conversation.requireID(), inboxID: inboxID,
-                                  kind: .incoming, senderType: .contact, senderID: contactID, text: inbound.text, at: now)
-            message.providerMessageID = providerID
-            message.deliveryStatus = .received
-            message.sentAt = inbound.sentAt
-            try await message.create(on: tx.db)
-            let messageID = try message.requireID()
-            var attachments: [Attachment] = []
+            let messageID = UUID()
+            var message = MessageSnapshot(
+                id: messageID, conversationID: conversation.id, kind: .incoming, senderType: .contact, senderID: contactID,
+                text: inbound.text, providerMessageID: providerID, deliveryStatus: .received, deliveryError: nil,
+                sentAt: inbound.sentAt, createdAt: now, attachments: [])
+            try await IngestSQL.insertMessage(message, workspace: workspaceID, inbox: inboxID, in: tx)
             for (file, type, hash) in storedFiles {
-                let attachment = Attachment(workspaceID: workspaceID, messageID: messageID,
-                                            filename: Self.safeFilename(file.filename), contentType: type,
-                                            size: file.data.count, sha256: hash)
-                try await attachment.create(on: tx.db)
-                attachments.append(attachment)
+                let attachment = AttachmentSnapshot(id: UUID(), filename: Self.safeFilename(file.filename), contentType: type,
+                                                    size: file.data.count, sha256: hash)
+                try await IngestSQL.insertAttachment(attachment, message: messageID, workspace: workspaceID, in: tx)
+                message.attachments.append(attachment)
             }
 
             conversation.lastMessageAt = now
-            conversation.lastIncomingAt = now
             conversation.updatedAt = now
             if conversation.waitingSince == nil { conversation.waitingSince = now }
             conversation.messageCount += 1
-            try await conversation.save(on: tx.db)
+            try await IngestSQL.touch(conversation, in: tx)
 
             try await EventLog.append(.messageCreated, workspace: workspaceID, conversation: conversation.id,
-                                      payload: MessageEventPayload(conversation: conversation.snapshot,
-                                                                   message: message.snapshot(attachments: attachments)),
-                                      in: tx)
-            return IngestResult(conversationID: try conversation.requireID(), conversationNumber: conversation.number,
+                                      payload: MessageEventPayload(conversation: conversation, message: message), in: tx)
+            return IngestResult(conversationID: conversation.id, conversationNumber: conversation.number,
                                 messageID: messageID, contactID: contactID, duplicate: false, openedConversation: opened)
         }
     }
@@ -109,34 +99,33 @@ public struct Ingest: Sendable {
     static func thread(
         _ hint: String?, contact contactID: UUID, inbox inboxID: UUID, workspace workspaceID: UUID,
         channel: ChannelKind, teamID: UUID?, reopenWindow: TimeInterval, subject: String?, in tx: WriteTransaction
-    ) async throws -> (Conversation, opened: Bool) {
+    ) async throws -> (ConversationSnapshot, opened: Bool) {
         let now = tx.now
-        let base = Conversation.query(on: tx.db).filter(\.$inbox.$id == inboxID).filter(\.$contact.$id == contactID)
-        if let hint, !hint.isEmpty {
-            if let hinted = try await base.copy().filter(\.$providerThreadID == hint).filter(\.$status != .closed)
-                .sort(\.$lastMessageAt, .descending).first() {
-                try await reactivate(hinted, in: tx)
-                return (hinted, false)
+        if var found = try await IngestSQL.findConversation(inbox: inboxID, contact: contactID, threadHint: hint,
+                                                             reopenAfter: now.addingTimeInterval(-reopenWindow), in: tx) {
+            let previous = found.status
+            if previous != .open {
+                // A customer writing again brings a waiting, snoozed or recently resolved conversation back.
+                found.status = .open
+                found.snoozedUntil = nil
+                found.resolvedAt = nil
+                found.updatedAt = now
+                try await EventLog.append(previous == .resolved ? .conversationReopened : .conversationStatusChanged,
+                                          workspace: workspaceID, conversation: found.id,
+                                          payload: ConversationEventPayload(conversation: found, changes: ["status": previous.rawValue]),
+                                          in: tx)
             }
-        } else if let active = try await base.copy().filter(\.$status ~~ ConversationStatus.active)
-            .sort(\.$lastMessageAt, .descending).first() {
-            try await reactivate(active, in: tx)
-            return (active, false)
-        } else if let recent = try await base.copy().filter(\.$status == .resolved)
-            .filter(\.$resolvedAt >= now.addingTimeInterval(-reopenWindow))
-            .sort(\.$resolvedAt, .descending).first() {
-            try await reactivate(recent, in: tx)
-            return (recent, false)
+            return (found, false)
         }
         let number = try await tx.next(.conversation, in: workspaceID)
-        let conversation = Conversation(workspaceID: workspaceID, number: Int(number), inboxID: inboxID,
-                                        contactID: contactID, channel: channel, at: now)
-        conversation.providerThreadID = hint
-        conversation.subject = subject.map { String($0.prefix(255)) }
-        conversation.$team.id = teamID
-        try await conversation.create(on: tx.db)
+        let conversation = ConversationSnapshot(
+            id: UUID(), number: Int(number), inboxID: inboxID, contactID: contactID, channel: channel, status: .open,
+            priority: .none, assigneeID: nil, teamID: teamID, labels: [], contactReason: nil,
+            subject: subject.map { String($0.prefix(255)) }, threadID: hint, snoozedUntil: nil, createdAt: now, updatedAt: now,
+            lastMessageAt: now, waitingSince: nil, firstResponseAt: nil, resolvedAt: nil, messageCount: 0)
+        try await IngestSQL.insertConversation(conversation, workspace: workspaceID, in: tx)
         try await EventLog.append(.conversationCreated, workspace: workspaceID, conversation: conversation.id,
-                                  payload: ConversationEventPayload(conversation: conversation.snapshot), in: tx)
+                                  payload: ConversationEventPayload(conversation: conversation), in: tx)
         return (conversation, true)
     }
 

@@ -206,7 +206,8 @@ enum APIChannelController {
         let services = req.atiende
         // An unknown inbox and a bad signature look the same to the caller: 401, nothing written.
         guard let raw = req.parameters.get("inboxId"), let inboxID = UUID(uuidString: raw),
-              let inbox = try await Inbox.find(inboxID, on: services.store.db), inbox.channel == .api, inbox.isActive,
+              let (inbox, countryCode) = try await InboxLookup.forIngest(inboxID, store: services.store),
+              inbox.channel == .api, inbox.isActive,
               let secret = try inbox.secrets(with: services.secrets)[APIChannel.secretKey]
         else { throw AtiendeError(.unauthorized, code: "bad_signature", "unknown inbox or bad signature") }
         let body = req.body.data.map { Data($0.readableBytesView) } ?? Data()
@@ -215,7 +216,7 @@ enum APIChannelController {
                               now: services.store.clock.now())
         let inbound = try APIChannel.inbound(from: body, inboxID: inboxID)
         let started = DispatchTime.now().uptimeNanoseconds
-        let result = try await services.ingest.receive(inbound, in: inbox)
+        let result = try await services.ingest.receive(inbound, in: inbox, countryCode: countryCode)
         AtiendeMetrics.ingestSeconds.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
         (result.duplicate ? AtiendeMetrics.duplicates : AtiendeMetrics.ingested).increment()
         return try json(Accepted(conversationNumber: result.conversationNumber, conversationID: result.conversationID,

@@ -108,7 +108,7 @@ struct DemoCommand: AsyncCommand {
                     if let phone = script.phone { identities.append((.phone, phone)) }
                     let inbound = InboundMessage(inboxID: try inbox.requireID(), providerMessageID: "demo-\(counter)",
                                                  sender: .init(name: script.customer, identities: identities), text: line.text)
-                    conversationID = try await services.ingest.receive(inbound, in: inbox).conversationID
+                    conversationID = try await services.ingest.receive(inbound, in: inbox, countryCode: "56").conversationID
                 } else if let conversationID {
                     _ = try await services.conversations.reply(conversationID, workspace: workspaceID, text: line.text,
                                                                author: agents[counter % agents.count], isNote: false)

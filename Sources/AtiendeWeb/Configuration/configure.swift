@@ -13,10 +13,10 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     switch config.database {
     case .sqlite(let path):
         try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
-        app.databases.use(.sqlite(.file(path), maxConnectionsPerEventLoop: 8, connectionPoolTimeout: .seconds(30)), as: .sqlite)
+        app.databases.use(.sqlite(.file(path), maxConnectionsPerEventLoop: 8, connectionPoolTimeout: .seconds(30), sqlLogLevel: .trace), as: .sqlite)
         dialect = .sqlite
     case .postgres(let url):
-        app.databases.use(try .postgres(url: url, maxConnectionsPerEventLoop: 6, connectionPoolTimeout: .seconds(30)), as: .psql)
+        app.databases.use(try .postgres(url: url, maxConnectionsPerEventLoop: 6, connectionPoolTimeout: .seconds(30), sqlLogLevel: .trace), as: .psql)
         dialect = .postgres
     }
     app.migrations.add(AtiendeMigrations.all)
