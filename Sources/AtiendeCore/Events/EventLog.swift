@@ -40,6 +40,31 @@ public enum EventLog {
         return event
     }
 
+    static func json(_ payload: some Encodable) throws -> String {
+        String(decoding: try JSON.encoder.encode(payload), as: UTF8.self)
+    }
+
+    /// Appends many events with one counter step and one insert per workspace, in the order given.
+    static func appendAll(_ events: [(workspace: UUID, type: EventType, conversation: UUID?, payload: String)],
+                          in tx: WriteTransaction) async throws {
+        var byWorkspace: [UUID: [(type: EventType, conversation: UUID?, payload: String)]] = [:]
+        for event in events { byWorkspace[event.workspace, default: []].append((event.type, event.conversation, event.payload)) }
+        let now = tx.now
+        for (workspace, list) in byWorkspace {
+            let last = try await tx.advance(.event, by: list.count, in: workspace)
+            var seq = last - Int64(list.count)
+            let rows: [SQLQueryString] = list.map { event in
+                seq += 1
+                return "(\(bind: UUID()), \(bind: workspace), \(bind: seq), \(bind: event.type.rawValue), \(bind: event.conversation), NULL, \(bind: event.payload), \(bind: now))"
+            }
+            try await tx.sql.raw("""
+                INSERT INTO events (id, workspace_id, seq, type, conversation_id, actor_id, payload, created_at)
+                VALUES \(rows.joined(separator: ", "))
+                """).run()
+            try await tx.eventsAppended(in: workspace)
+        }
+    }
+
     /// Events of a workspace after `seq`, oldest first.
     public static func after(_ seq: Int64, workspace workspaceID: UUID, limit: Int, on db: any Database) async throws -> [Event] {
         try await Event.query(on: db)

@@ -1,64 +1,12 @@
 import Foundation
 import SQLKit
 
-/// The ingest path's statements, in plain SQL for both dialects. Ingest is the hottest write in the product and
-/// runs inside SQLite's single writer, where Fluent's per-model reflection cost ten times the query itself.
+/// Plain-SQL pieces of the ingest path, for both dialects. Ingest is the hottest write in the product and runs
+/// inside SQLite's single writer, where Fluent's per-model reflection costs ten times the query itself.
 enum IngestSQL {
-    struct Duplicate { var messageID: UUID; var conversationID: UUID; var number: Int; var contactID: UUID }
-
-    static func duplicate(inbox: UUID, providerID: String, in tx: WriteTransaction) async throws -> Duplicate? {
-        guard let row = try await tx.sql.raw("""
-            SELECT m.id AS message_id, c.id AS conversation_id, c.number AS number, c.contact_id AS contact_id
-            FROM messages m JOIN conversations c ON c.id = m.conversation_id
-            WHERE m.inbox_id = \(bind: inbox) AND m.provider_message_id = \(bind: providerID)
-            """).first() else { return nil }
-        return Duplicate(messageID: try row.decode(column: "message_id", as: UUID.self),
-                         conversationID: try row.decode(column: "conversation_id", as: UUID.self),
-                         number: try row.decode(column: "number", as: Int.self),
-                         contactID: try row.decode(column: "contact_id", as: UUID.self))
-    }
-
-    struct IdentityMatch { var kind: IdentityKind; var value: String; var contactID: UUID; var nameless: Bool }
-
-    static func identities(_ identities: [IdentitySnapshot], workspace: UUID, in tx: WriteTransaction) async throws -> [IdentityMatch] {
-        var alternatives: [SQLQueryString] = []
-        for identity in identities {
-            alternatives.append("(ci.kind = \(bind: identity.kind.rawValue) AND ci.value = \(bind: identity.value))")
-        }
-        let rows = try await tx.sql.raw("""
-            SELECT ci.kind AS kind, ci.value AS value, ci.contact_id AS contact_id,
-                   CASE WHEN c.name IS NULL THEN 1 ELSE 0 END AS nameless
-            FROM contact_identities ci JOIN contacts c ON c.id = ci.contact_id
-            WHERE ci.workspace_id = \(bind: workspace) AND (\(alternatives.joined(separator: " OR ")))
-            """).all()
-        return try rows.map { row in
-            IdentityMatch(kind: IdentityKind(rawValue: try row.decode(column: "kind", as: String.self)) ?? .external,
-                          value: try row.decode(column: "value", as: String.self),
-                          contactID: try row.decode(column: "contact_id", as: UUID.self),
-                          nameless: try row.decode(column: "nameless", as: Int.self) == 1)
-        }
-    }
-
     static func nameContact(_ id: UUID, name: String, in tx: WriteTransaction) async throws {
         try await tx.sql.raw("""
             UPDATE contacts SET name = \(bind: name), updated_at = \(bind: tx.now) WHERE id = \(bind: id) AND name IS NULL
-            """).run()
-    }
-
-    static func insertContact(_ id: UUID, workspace: UUID, name: String?, email: String?, phone: String?,
-                              in tx: WriteTransaction) async throws {
-        try await tx.sql.raw("""
-            INSERT INTO contacts (id, workspace_id, name, email, phone, attributes, labels, created_at, updated_at)
-            VALUES (\(bind: id), \(bind: workspace), \(bind: name), \(bind: email), \(bind: phone),
-                    \(unsafeRaw: tx.emptyObjectLiteral), \(unsafeRaw: tx.emptyArrayLiteral), \(bind: tx.now), \(bind: tx.now))
-            """).run()
-    }
-
-    static func insertIdentity(_ identity: IdentitySnapshot, contact: UUID, workspace: UUID, in tx: WriteTransaction) async throws {
-        try await tx.sql.raw("""
-            INSERT INTO contact_identities (id, workspace_id, contact_id, kind, value, created_at)
-            VALUES (\(bind: UUID()), \(bind: workspace), \(bind: contact), \(bind: identity.kind.rawValue),
-                    \(bind: identity.value), \(bind: tx.now))
             """).run()
     }
 
@@ -88,70 +36,6 @@ enum IngestSQL {
             waitingSince: try row.decode(column: "waiting_since", as: Date?.self),
             firstResponseAt: try row.decode(column: "first_response_at", as: Date?.self),
             resolvedAt: try row.decode(column: "resolved_at", as: Date?.self), messageCount: try row.decode(column: "message_count", as: Int.self))
-    }
-
-    /// The conversation a message without a usable thread joins: the contact's active one in the inbox, else the
-    /// one resolved most recently within the reopen window.
-    static func findConversation(inbox: UUID, contact: UUID, threadHint: String?, reopenAfter: Date,
-                                 in tx: WriteTransaction) async throws -> ConversationSnapshot? {
-        let query: SQLQueryString
-        if let threadHint {
-            query = """
-                SELECT \(unsafeRaw: conversationColumns) FROM conversations
-                WHERE inbox_id = \(bind: inbox) AND contact_id = \(bind: contact) AND provider_thread_id = \(bind: threadHint)
-                  AND status <> 'closed'
-                ORDER BY last_message_at DESC LIMIT 1
-                """
-        } else {
-            query = """
-                SELECT \(unsafeRaw: conversationColumns) FROM conversations
-                WHERE inbox_id = \(bind: inbox) AND contact_id = \(bind: contact)
-                  AND (status IN ('open', 'pending', 'snoozed') OR (status = 'resolved' AND resolved_at >= \(bind: reopenAfter)))
-                ORDER BY CASE WHEN status = 'resolved' THEN 1 ELSE 0 END,
-                         CASE WHEN status = 'resolved' THEN resolved_at ELSE last_message_at END DESC LIMIT 1
-                """
-        }
-        return try await tx.sql.raw(query).first().map { try conversation($0, dialect: tx.store.dialect) }
-    }
-
-    static func insertConversation(_ c: ConversationSnapshot, workspace: UUID, in tx: WriteTransaction) async throws {
-        try await tx.sql.raw("""
-            INSERT INTO conversations (id, workspace_id, number, inbox_id, contact_id, channel, status, priority, priority_rank,
-                team_id, labels, subject, provider_thread_id, created_at, updated_at, last_message_at, message_count)
-            VALUES (\(bind: c.id), \(bind: workspace), \(bind: c.number), \(bind: c.inboxID), \(bind: c.contactID),
-                \(bind: c.channel.rawValue), \(bind: c.status.rawValue), \(bind: c.priority.rawValue), \(bind: c.priority.rank),
-                \(bind: c.teamID), \(unsafeRaw: tx.emptyArrayLiteral), \(bind: c.subject), \(bind: c.threadID),
-                \(bind: c.createdAt), \(bind: c.updatedAt), \(bind: c.lastMessageAt), \(bind: c.messageCount))
-            """).run()
-    }
-
-    /// Records a new customer message on the conversation (and reopens it when it was waiting or resolved).
-    static func touch(_ c: ConversationSnapshot, in tx: WriteTransaction) async throws {
-        try await tx.sql.raw("""
-            UPDATE conversations SET status = \(bind: c.status.rawValue), snoozed_until = \(bind: c.snoozedUntil),
-                resolved_at = \(bind: c.resolvedAt), last_message_at = \(bind: c.lastMessageAt),
-                last_incoming_at = \(bind: c.lastMessageAt), waiting_since = \(bind: c.waitingSince),
-                updated_at = \(bind: c.updatedAt), message_count = \(bind: c.messageCount)
-            WHERE id = \(bind: c.id)
-            """).run()
-    }
-
-    static func insertMessage(_ m: MessageSnapshot, workspace: UUID, inbox: UUID, in tx: WriteTransaction) async throws {
-        try await tx.sql.raw("""
-            INSERT INTO messages (id, workspace_id, conversation_id, inbox_id, kind, sender_type, sender_id, text,
-                provider_message_id, delivery_status, sent_at, created_at, updated_at)
-            VALUES (\(bind: m.id), \(bind: workspace), \(bind: m.conversationID), \(bind: inbox), \(bind: m.kind.rawValue),
-                \(bind: m.senderType.rawValue), \(bind: m.senderID), \(bind: m.text), \(bind: m.providerMessageID),
-                \(bind: m.deliveryStatus?.rawValue), \(bind: m.sentAt), \(bind: m.createdAt), \(bind: m.createdAt))
-            """).run()
-    }
-
-    static func insertAttachment(_ a: AttachmentSnapshot, message: UUID, workspace: UUID, in tx: WriteTransaction) async throws {
-        try await tx.sql.raw("""
-            INSERT INTO attachments (id, workspace_id, message_id, filename, content_type, size, sha256, created_at)
-            VALUES (\(bind: a.id), \(bind: workspace), \(bind: message), \(bind: a.filename), \(bind: a.contentType),
-                \(bind: a.size), \(bind: a.sha256), \(bind: tx.now))
-            """).run()
     }
 }
 

@@ -108,6 +108,19 @@ public final class WriteTransaction: @unchecked Sendable {
         return value
     }
 
+    /// Advances a counter by `count` at once; returns the last value taken.
+    public func advance(_ counter: WorkspaceCounter.Name, by count: Int, in workspaceID: UUID) async throws -> Int64 {
+        let row = try await sql.raw("""
+            UPDATE workspace_counters SET value = value + \(bind: count)
+            WHERE workspace_id = \(bind: workspaceID) AND name = \(bind: counter.rawValue)
+            RETURNING value
+            """).first()
+        guard let row, let value = try? row.decode(column: "value", as: Int64.self) else {
+            throw AtiendeError.notFound("workspace")
+        }
+        return value
+    }
+
     public func onCommit(_ action: @escaping @Sendable () -> Void) {
         lock.withLock { afterCommit.append(action) }
     }

@@ -1,0 +1,352 @@
+import Foundation
+import SQLKit
+
+/// One validated inbound message waiting for the batch that stores it.
+struct IngestItem: Sendable {
+    var workspaceID: UUID
+    var inboxID: UUID
+    var channel: ChannelKind
+    var teamID: UUID?
+    var reopenWindow: TimeInterval
+    var providerID: String
+    var identities: [IdentitySnapshot]
+    var name: String?
+    var text: String
+    var sentAt: Date?
+    var threadHint: String?
+    var subject: String?
+    var attachments: [AttachmentSnapshot]
+}
+
+/// Stores many inbound messages in a fixed number of statements, set-wise, instead of ten statements each.
+///
+/// Messages are taken in rounds: a round holds messages that share no (inbox, provider id), no identity and, once
+/// contacts are known, no contact; the rest wait for the next round. Within a round every message is independent,
+/// so dedupe, identity lookup, threading, inserts and the conversation update are one statement each for the round.
+/// The rules are exactly those of a single message (see `Ingest`).
+enum IngestBatch {
+    static let maxRound = 100
+
+    static func run(_ items: [IngestItem], in tx: WriteTransaction) async throws -> [IngestResult] {
+        var results = [IngestResult?](repeating: nil, count: items.count)
+        for workspace in Set(items.map(\.workspaceID)).sorted(by: { $0.uuidString < $1.uuidString }) {
+            try await tx.lockWorkspace(workspace)
+        }
+        var remaining = Array(items.indices)
+        while !remaining.isEmpty {
+            var round: [Int] = []
+            var deferred: [Int] = []
+            var keys = Set<String>()
+            for index in remaining {
+                let item = items[index]
+                let itemKeys = ["m:\(item.inboxID):\(item.providerID)"]
+                    + item.identities.map { "i:\(item.workspaceID):\($0.kind.rawValue):\($0.value)" }
+                if round.count < maxRound && keys.isDisjoint(with: itemKeys) {
+                    round.append(index)
+                    keys.formUnion(itemKeys)
+                } else {
+                    deferred.append(index)
+                }
+            }
+            let (done, postponed) = try await runRound(round.map { (index: $0, item: items[$0]) }, in: tx)
+            for (index, result) in done { results[index] = result }
+            remaining = (postponed + deferred).sorted()
+        }
+        return results.map { $0! }
+    }
+
+    /// Stores a round; returns the results and the messages that must wait (they share a contact with an earlier one).
+    private static func runRound(_ round: [(index: Int, item: IngestItem)], in tx: WriteTransaction) async throws
+        -> ([(Int, IngestResult)], [Int]) {
+        let sql = tx.sql
+        let now = tx.now
+        var results: [(Int, IngestResult)] = []
+
+        // 1. Replays: the same (inbox, provider id) was stored before.
+        let duplicates = try await sql.raw("""
+            SELECT m.inbox_id AS inbox_id, m.provider_message_id AS provider_id, m.id AS message_id,
+                   c.id AS conversation_id, c.number AS number, c.contact_id AS contact_id
+            FROM messages m JOIN conversations c ON c.id = m.conversation_id
+            WHERE \(or(round.map { "(m.inbox_id = \(bind: $0.item.inboxID) AND m.provider_message_id = \(bind: $0.item.providerID))" }))
+            """).all()
+        var seen: [String: IngestResult] = [:]
+        for row in duplicates {
+            let key = "\(try row.decode(column: "inbox_id", as: UUID.self)):\(try row.decode(column: "provider_id", as: String.self))"
+            seen[key] = IngestResult(conversationID: try row.decode(column: "conversation_id", as: UUID.self),
+                                     conversationNumber: try row.decode(column: "number", as: Int.self),
+                                     messageID: try row.decode(column: "message_id", as: UUID.self),
+                                     contactID: try row.decode(column: "contact_id", as: UUID.self),
+                                     duplicate: true, openedConversation: false)
+        }
+        var fresh: [(index: Int, item: IngestItem)] = []
+        for entry in round {
+            if let result = seen["\(entry.item.inboxID):\(entry.item.providerID)"] { results.append((entry.index, result)) }
+            else { fresh.append(entry) }
+        }
+        guard !fresh.isEmpty else { return (results, []) }
+
+        // 2. Contacts by identity, never by name.
+        let identityRows = try await sql.raw("""
+            SELECT ci.workspace_id AS workspace_id, ci.kind AS kind, ci.value AS value, ci.contact_id AS contact_id,
+                   CASE WHEN c.name IS NULL THEN 1 ELSE 0 END AS nameless
+            FROM contact_identities ci JOIN contacts c ON c.id = ci.contact_id
+            WHERE \(or(fresh.flatMap { entry in entry.item.identities.map { identity -> SQLQueryString in
+                "(ci.workspace_id = \(bind: entry.item.workspaceID) AND ci.kind = \(bind: identity.kind.rawValue) AND ci.value = \(bind: identity.value))"
+            } }))
+            """).all()
+        var owners: [String: (contact: UUID, nameless: Bool)] = [:]
+        for row in identityRows {
+            let key = "\(try row.decode(column: "workspace_id", as: UUID.self)):\(try row.decode(column: "kind", as: String.self)):\(try row.decode(column: "value", as: String.self))"
+            owners[key] = (try row.decode(column: "contact_id", as: UUID.self), try row.decode(column: "nameless", as: Int.self) == 1)
+        }
+
+        struct Plan {
+            var index: Int
+            var item: IngestItem
+            var contactID: UUID
+            var newContact: Bool
+            var others: [UUID]
+            var nameless: Bool
+            var newIdentities: [IdentitySnapshot]
+        }
+        var plans: [Plan] = []
+        var postponed: [Int] = []
+        var contactsInRound = Set<UUID>()
+        for entry in fresh {
+            let item = entry.item
+            var contactIDs: [UUID] = []
+            var nameless = false
+            var newIdentities: [IdentitySnapshot] = []
+            for identity in item.identities {
+                if let owner = owners["\(item.workspaceID):\(identity.kind.rawValue):\(identity.value)"] {
+                    if !contactIDs.contains(owner.contact) { contactIDs.append(owner.contact) }
+                    if owner.contact == contactIDs.first { nameless = owner.nameless }
+                } else {
+                    newIdentities.append(identity)
+                }
+            }
+            if let existing = contactIDs.first, !contactsInRound.insert(existing).inserted {
+                postponed.append(entry.index)   // this contact already has a message in this round
+                continue
+            }
+            plans.append(Plan(index: entry.index, item: item, contactID: contactIDs.first ?? UUID(), newContact: contactIDs.isEmpty,
+                              others: Array(contactIDs.dropFirst()), nameless: nameless, newIdentities: newIdentities))
+        }
+        guard !plans.isEmpty else { return (results, postponed) }
+
+        // 3. New contacts and the identities nobody had.
+        let cleanNames = plans.map { plan in
+            plan.item.name.map { String($0.trimmingCharacters(in: .whitespacesAndNewlines).prefix(255)) }.flatMap { $0.isEmpty ? nil : $0 }
+        }
+        var newContacts: [SQLQueryString] = []
+        var identityRowsToInsert: [SQLQueryString] = []
+        var contactEvents: [Int: ContactSnapshot] = [:]
+        for (n, plan) in plans.enumerated() {
+            let item = plan.item
+            if plan.newContact {
+                let email = item.identities.first { $0.kind == .email }?.value
+                let phone = item.identities.first { $0.kind == .phone || $0.kind == .whatsapp }?.value
+                newContacts.append(sqlRow("""
+                    (\(bind: plan.contactID), \(bind: item.workspaceID), \(bind: cleanNames[n]), \(bind: email), \(bind: phone),
+                     \(unsafeRaw: tx.emptyObjectLiteral), \(unsafeRaw: tx.emptyArrayLiteral), \(bind: now), \(bind: now))
+                    """))
+                contactEvents[n] = ContactSnapshot(id: plan.contactID, name: cleanNames[n], email: email, phone: phone, documentID: nil,
+                                                   attributes: [:], labels: [], identities: item.identities, createdAt: now)
+            } else if plan.nameless, let name = cleanNames[n] {
+                try await IngestSQL.nameContact(plan.contactID, name: name, in: tx)
+            }
+            for identity in plan.newIdentities {
+                identityRowsToInsert.append(sqlRow("""
+                    (\(bind: UUID()), \(bind: item.workspaceID), \(bind: plan.contactID), \(bind: identity.kind.rawValue),
+                     \(bind: identity.value), \(bind: now))
+                    """))
+            }
+        }
+        if !newContacts.isEmpty {
+            try await sql.raw("""
+                INSERT INTO contacts (id, workspace_id, name, email, phone, attributes, labels, created_at, updated_at)
+                VALUES \(newContacts.joined(separator: ", "))
+                """).run()
+        }
+        if !identityRowsToInsert.isEmpty {
+            try await sql.raw("""
+                INSERT INTO contact_identities (id, workspace_id, contact_id, kind, value, created_at)
+                VALUES \(identityRowsToInsert.joined(separator: ", "))
+                """).run()
+        }
+        for plan in plans {
+            for other in plan.others {
+                try await ContactResolver.suggestDuplicate(contact: plan.contactID, other: other, workspace: plan.item.workspaceID,
+                                                           reason: "shared identity", in: tx)
+            }
+        }
+
+        // 4. Threading: the candidates of every (inbox, contact) in one query, chosen by the single-message rules.
+        let existing = plans.filter { !$0.newContact }
+        var candidates: [String: [ConversationSnapshot]] = [:]
+        if !existing.isEmpty {
+            let oldestWindow = now.addingTimeInterval(-(existing.map(\.item.reopenWindow).max() ?? 0))
+            let rows = try await sql.raw("""
+                SELECT \(unsafeRaw: IngestSQL.conversationColumns) FROM conversations
+                WHERE (\(or(existing.map { "(inbox_id = \(bind: $0.item.inboxID) AND contact_id = \(bind: $0.contactID))" })))
+                  AND (status IN ('open', 'pending', 'snoozed') OR (status = 'resolved' AND resolved_at >= \(bind: oldestWindow))
+                       OR provider_thread_id IS NOT NULL AND status <> 'closed')
+                """).all()
+            for row in rows {
+                let conversation = try IngestSQL.conversation(row, dialect: tx.store.dialect)
+                candidates["\(conversation.inboxID):\(conversation.contactID)", default: []].append(conversation)
+            }
+        }
+
+        var conversations: [ConversationSnapshot] = []
+        var opened: [Bool] = []
+        var reactivated: [Int: ConversationStatus] = [:]
+        var newConversationsByWorkspace: [UUID: Int] = [:]
+        for (n, plan) in plans.enumerated() {
+            let found = choose(candidates["\(plan.item.inboxID):\(plan.contactID)"] ?? [], hint: plan.item.threadHint,
+                               reopenAfter: now.addingTimeInterval(-plan.item.reopenWindow))
+            if var conversation = found {
+                if conversation.status != .open { reactivated[n] = conversation.status }
+                conversation.status = .open
+                conversation.snoozedUntil = nil
+                conversation.resolvedAt = nil
+                conversation.lastMessageAt = now
+                conversation.updatedAt = now
+                if conversation.waitingSince == nil { conversation.waitingSince = now }
+                conversation.messageCount += 1
+                conversations.append(conversation)
+                opened.append(false)
+            } else {
+                newConversationsByWorkspace[plan.item.workspaceID, default: 0] += 1
+                conversations.append(ConversationSnapshot(
+                    id: UUID(), number: 0, inboxID: plan.item.inboxID, contactID: plan.contactID, channel: plan.item.channel,
+                    status: .open, priority: .none, assigneeID: nil, teamID: plan.item.teamID, labels: [], contactReason: nil,
+                    subject: plan.item.subject.map { String($0.prefix(255)) }, threadID: plan.item.threadHint, snoozedUntil: nil,
+                    createdAt: now, updatedAt: now, lastMessageAt: now, waitingSince: now, firstResponseAt: nil, resolvedAt: nil,
+                    messageCount: 1))
+                opened.append(true)
+            }
+        }
+
+        // 5. Numbers for new conversations, gap-free: one counter step per workspace.
+        var nextNumber: [UUID: Int] = [:]
+        for (workspace, count) in newConversationsByWorkspace {
+            let last = try await tx.advance(.conversation, by: count, in: workspace)
+            nextNumber[workspace] = Int(last) - count + 1
+        }
+        for n in conversations.indices where opened[n] {
+            let workspace = plans[n].item.workspaceID
+            conversations[n].number = nextNumber[workspace]!
+            nextNumber[workspace]! += 1
+        }
+
+        // 6. Rows: new conversations, the update of existing ones, messages, attachments.
+        let newRows: [SQLQueryString] = conversations.indices.filter { opened[$0] }.map { n in
+            let c = conversations[n]
+            return """
+                (\(bind: c.id), \(bind: plans[n].item.workspaceID), \(bind: c.number), \(bind: c.inboxID), \(bind: c.contactID),
+                 \(bind: c.channel.rawValue), 'open', 'none', \(bind: Priority.none.rank), \(bind: c.teamID), \(unsafeRaw: tx.emptyArrayLiteral),
+                 \(bind: c.subject), \(bind: c.threadID), \(bind: now), \(bind: now), \(bind: now), \(bind: now), \(bind: now), 1)
+                """
+        }
+        if !newRows.isEmpty {
+            try await sql.raw("""
+                INSERT INTO conversations (id, workspace_id, number, inbox_id, contact_id, channel, status, priority, priority_rank,
+                    team_id, labels, subject, provider_thread_id, created_at, updated_at, last_message_at, last_incoming_at,
+                    waiting_since, message_count)
+                VALUES \(newRows.joined(separator: ", "))
+                """).run()
+        }
+        let touched = conversations.indices.filter { !opened[$0] }.map { conversations[$0].id }
+        if !touched.isEmpty {
+            // No two messages of a round share a conversation, so each gains exactly one message.
+            try await sql.raw("""
+                UPDATE conversations SET status = 'open', snoozed_until = NULL, resolved_at = NULL, last_message_at = \(bind: now),
+                    last_incoming_at = \(bind: now), updated_at = \(bind: now), waiting_since = COALESCE(waiting_since, \(bind: now)),
+                    message_count = message_count + 1
+                WHERE id IN (\(touched.map { "\(bind: $0)" as SQLQueryString }.joined(separator: ", ")))
+                """).run()
+        }
+        var messages: [MessageSnapshot] = []
+        var messageRows: [SQLQueryString] = []
+        var attachmentRows: [SQLQueryString] = []
+        for (n, plan) in plans.enumerated() {
+            let item = plan.item
+            let message = MessageSnapshot(
+                id: UUID(), conversationID: conversations[n].id, kind: .incoming, senderType: .contact, senderID: plan.contactID,
+                text: item.text, providerMessageID: item.providerID, deliveryStatus: .received, deliveryError: nil,
+                sentAt: item.sentAt, createdAt: now, attachments: item.attachments)
+            messages.append(message)
+            messageRows.append(sqlRow("""
+                (\(bind: message.id), \(bind: item.workspaceID), \(bind: message.conversationID), \(bind: item.inboxID), 'incoming',
+                 'contact', \(bind: plan.contactID), \(bind: item.text), \(bind: item.providerID), 'received', \(bind: item.sentAt),
+                 \(bind: now), \(bind: now))
+                """))
+            for attachment in item.attachments {
+                attachmentRows.append(sqlRow("""
+                    (\(bind: attachment.id), \(bind: item.workspaceID), \(bind: message.id), \(bind: attachment.filename),
+                     \(bind: attachment.contentType), \(bind: attachment.size), \(bind: attachment.sha256), \(bind: now))
+                    """))
+            }
+        }
+        try await sql.raw("""
+            INSERT INTO messages (id, workspace_id, conversation_id, inbox_id, kind, sender_type, sender_id, text,
+                provider_message_id, delivery_status, sent_at, created_at, updated_at)
+            VALUES \(messageRows.joined(separator: ", "))
+            """).run()
+        if !attachmentRows.isEmpty {
+            try await sql.raw("""
+                INSERT INTO attachments (id, workspace_id, message_id, filename, content_type, size, sha256, created_at)
+                VALUES \(attachmentRows.joined(separator: ", "))
+                """).run()
+        }
+
+        // 7. Events, in message order, with ids from one counter step per workspace.
+        var events: [(workspace: UUID, type: EventType, conversation: UUID?, payload: String)] = []
+        for (n, plan) in plans.enumerated() {
+            let workspace = plan.item.workspaceID
+            if let contact = contactEvents[n] {
+                events.append((workspace, .contactCreated, nil, try EventLog.json(ContactEventPayload(contact: contact))))
+            }
+            if opened[n] {
+                var created = conversations[n]
+                created.messageCount = 0
+                created.waitingSince = nil
+                events.append((workspace, .conversationCreated, created.id, try EventLog.json(ConversationEventPayload(conversation: created))))
+            } else if let previous = reactivated[n] {
+                events.append((workspace, previous == .resolved ? .conversationReopened : .conversationStatusChanged, conversations[n].id,
+                               try EventLog.json(ConversationEventPayload(conversation: conversations[n], changes: ["status": previous.rawValue]))))
+            }
+            events.append((workspace, .messageCreated, conversations[n].id,
+                           try EventLog.json(MessageEventPayload(conversation: conversations[n], message: messages[n]))))
+        }
+        try await EventLog.appendAll(events, in: tx)
+
+        for (n, plan) in plans.enumerated() {
+            results.append((plan.index, IngestResult(conversationID: conversations[n].id, conversationNumber: conversations[n].number,
+                                                     messageID: messages[n].id, contactID: plan.contactID, duplicate: false,
+                                                     openedConversation: opened[n])))
+        }
+        return (results, postponed)
+    }
+
+    /// The single-message threading rule: the provider's thread when given; else the contact's active
+    /// conversation, else the one resolved most recently within the reopen window.
+    static func choose(_ candidates: [ConversationSnapshot], hint: String?, reopenAfter: Date) -> ConversationSnapshot? {
+        if let hint {
+            return candidates.filter { $0.threadID == hint && $0.status != .closed }.max { $0.lastMessageAt < $1.lastMessageAt }
+        }
+        if let active = candidates.filter({ ConversationStatus.active.contains($0.status) }).max(by: { $0.lastMessageAt < $1.lastMessageAt }) {
+            return active
+        }
+        return candidates.filter { $0.status == .resolved && ($0.resolvedAt ?? .distantPast) >= reopenAfter }
+            .max { ($0.resolvedAt ?? .distantPast) < ($1.resolvedAt ?? .distantPast) }
+    }
+
+    /// Gives a multi-line literal the SQL type, so its interpolations bind.
+    static func sqlRow(_ row: SQLQueryString) -> SQLQueryString { row }
+
+    static func or(_ parts: [SQLQueryString]) -> SQLQueryString {
+        parts.isEmpty ? "1 = 0" : parts.joined(separator: " OR ")
+    }
+}
