@@ -67,7 +67,9 @@ enum IngestBatch {
             SELECT m.inbox_id AS inbox_id, m.provider_message_id AS provider_id, m.id AS message_id,
                    c.id AS conversation_id, c.number AS number, c.contact_id AS contact_id
             FROM messages m JOIN conversations c ON c.id = m.conversation_id
-            WHERE \(or(round.map { "(m.inbox_id = \(bind: $0.item.inboxID) AND m.provider_message_id = \(bind: $0.item.providerID))" }))
+            WHERE \(or(Dictionary(grouping: round, by: \.item.inboxID).map { inbox, entries in
+                "(m.inbox_id = \(bind: inbox) AND m.provider_message_id IN (\(list(entries.map(\.item.providerID)))))"
+            }))
             """).all()
         var seen: [String: IngestResult] = [:]
         for row in duplicates {
@@ -90,9 +92,10 @@ enum IngestBatch {
             SELECT ci.workspace_id AS workspace_id, ci.kind AS kind, ci.value AS value, ci.contact_id AS contact_id,
                    CASE WHEN c.name IS NULL THEN 1 ELSE 0 END AS nameless
             FROM contact_identities ci JOIN contacts c ON c.id = ci.contact_id
-            WHERE \(or(fresh.flatMap { entry in entry.item.identities.map { identity -> SQLQueryString in
-                "(ci.workspace_id = \(bind: entry.item.workspaceID) AND ci.kind = \(bind: identity.kind.rawValue) AND ci.value = \(bind: identity.value))"
-            } }))
+            WHERE \(or(Dictionary(grouping: fresh.flatMap { entry in entry.item.identities.map { (entry.item.workspaceID, $0) } },
+                                  by: { "\($0.0):\($0.1.kind.rawValue)" }).values.map { group in
+                "(ci.workspace_id = \(bind: group[0].0) AND ci.kind = \(bind: group[0].1.kind.rawValue) AND ci.value IN (\(list(group.map(\.1.value)))))"
+            }))
             """).all()
         var owners: [String: (contact: UUID, nameless: Bool)] = [:]
         for row in identityRows {
@@ -188,7 +191,9 @@ enum IngestBatch {
             let oldestWindow = now.addingTimeInterval(-(existing.map(\.item.reopenWindow).max() ?? 0))
             let rows = try await sql.raw("""
                 SELECT \(unsafeRaw: IngestSQL.conversationColumns) FROM conversations
-                WHERE (\(or(existing.map { "(inbox_id = \(bind: $0.item.inboxID) AND contact_id = \(bind: $0.contactID))" })))
+                WHERE (\(or(Dictionary(grouping: existing, by: \.item.inboxID).map { inbox, plans in
+                    "(inbox_id = \(bind: inbox) AND contact_id IN (\(list(plans.map(\.contactID)))))"
+                })))
                   AND (status IN ('open', 'pending', 'snoozed') OR (status = 'resolved' AND resolved_at >= \(bind: oldestWindow))
                        OR provider_thread_id IS NOT NULL AND status <> 'closed')
                 """).all()
@@ -345,6 +350,11 @@ enum IngestBatch {
 
     /// Gives a multi-line literal the SQL type, so its interpolations bind.
     static func sqlRow(_ row: SQLQueryString) -> SQLQueryString { row }
+
+    /// `?, ?, …` binding each value once.
+    static func list<T: Encodable & Sendable>(_ values: [T]) -> SQLQueryString {
+        values.map { "\(bind: $0)" as SQLQueryString }.joined(separator: ", ")
+    }
 
     static func or(_ parts: [SQLQueryString]) -> SQLQueryString {
         parts.isEmpty ? "1 = 0" : parts.joined(separator: " OR ")

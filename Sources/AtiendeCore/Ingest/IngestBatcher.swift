@@ -37,8 +37,11 @@ actor IngestBatcher {
 
     private static func store(_ batch: [Waiting], store: Store) async {
         let items = batch.map(\.item)
+        let started = DispatchTime.now().uptimeNanoseconds
         do {
             let results = try await store.write { tx in try await IngestBatch.run(items, in: tx) }
+            store.logger.debug("ingest batch", metadata: ["size": "\(batch.count)",
+                                                          "ms": "\(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6)"])
             for (waiting, result) in zip(batch, results) { waiting.continuation.resume(returning: result) }
         } catch where batch.count > 1 {
             // Something in the batch failed: store each message alone, so only the faulty one is refused.
