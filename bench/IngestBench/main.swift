@@ -48,6 +48,19 @@ actor Counter {
     }
 }
 
+let hexDigits = Array("0123456789abcdef".utf8)
+
+/// Lower-case hex without Foundation formatting (the load generator shares the machine's two cores).
+func hex(_ bytes: [UInt8]) -> String {
+    var out = [UInt8]()
+    out.reserveCapacity(bytes.count * 2)
+    for byte in bytes {
+        out.append(hexDigits[Int(byte >> 4)])
+        out.append(hexDigits[Int(byte & 0x0f)])
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
 func post(_ client: HTTPClient, _ options: Options, run: String, index: Int) async -> (ok: Bool, nanos: UInt64) {
     let body = """
         {"message_id":"\(run)-\(index)","from":{"id":"bench-\(index % options.senders)","name":"Cliente \(index % options.senders)"},\
@@ -58,7 +71,7 @@ func post(_ client: HTTPClient, _ options: Options, run: String, index: Int) asy
     var mac = HMAC<SHA256>(key: SymmetricKey(data: Data(options.secret.utf8)))
     mac.update(data: Data("\(timestamp).".utf8))
     mac.update(data: data)
-    let signature = "sha256=" + Data(mac.finalize()).map { String(format: "%02x", $0) }.joined()
+    let signature = "sha256=" + hex(Array(mac.finalize()))
     var request = HTTPClientRequest(url: "\(options.url)/api/v1/channels/api/\(options.inbox)/messages")
     request.method = .POST
     request.headers.add(name: "Content-Type", value: "application/json")

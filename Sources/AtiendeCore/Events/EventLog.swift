@@ -83,7 +83,7 @@ public enum JSON {
             var c = encoder.singleValueContainer()
             try c.encode(ISO8601.string(date))
         }
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = [.withoutEscapingSlashes]
         return encoder
     }()
 

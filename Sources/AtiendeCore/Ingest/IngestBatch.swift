@@ -62,6 +62,7 @@ enum IngestBatch {
         let now = tx.now
         var results: [(Int, IngestResult)] = []
 
+        let t1 = DispatchTime.now().uptimeNanoseconds
         // 1. Replays: the same (inbox, provider id) was stored before.
         let duplicates = try await sql.raw("""
             SELECT m.inbox_id AS inbox_id, m.provider_message_id AS provider_id, m.id AS message_id,
@@ -87,6 +88,7 @@ enum IngestBatch {
         }
         guard !fresh.isEmpty else { return (results, []) }
 
+        let t2 = DispatchTime.now().uptimeNanoseconds
         // 2. Contacts by identity, never by name.
         let identityRows = try await sql.raw("""
             SELECT ci.workspace_id AS workspace_id, ci.kind AS kind, ci.value AS value, ci.contact_id AS contact_id,
@@ -137,6 +139,7 @@ enum IngestBatch {
         }
         guard !plans.isEmpty else { return (results, postponed) }
 
+        let t3 = DispatchTime.now().uptimeNanoseconds
         // 3. New contacts and the identities nobody had.
         let cleanNames = plans.map { plan in
             plan.item.name.map { String($0.trimmingCharacters(in: .whitespacesAndNewlines).prefix(255)) }.flatMap { $0.isEmpty ? nil : $0 }
@@ -184,6 +187,7 @@ enum IngestBatch {
             }
         }
 
+        let t4 = DispatchTime.now().uptimeNanoseconds
         // 4. Threading: the candidates of every (inbox, contact) in one query, chosen by the single-message rules.
         let existing = plans.filter { !$0.newContact }
         var candidates: [String: [ConversationSnapshot]] = [:]
@@ -233,6 +237,7 @@ enum IngestBatch {
             }
         }
 
+        let t5 = DispatchTime.now().uptimeNanoseconds
         // 5. Numbers for new conversations, gap-free: one counter step per workspace.
         var nextNumber: [UUID: Int] = [:]
         for (workspace, count) in newConversationsByWorkspace {
@@ -245,6 +250,7 @@ enum IngestBatch {
             nextNumber[workspace]! += 1
         }
 
+        let t6 = DispatchTime.now().uptimeNanoseconds
         // 6. Rows: new conversations, the update of existing ones, messages, attachments.
         let newRows: [SQLQueryString] = conversations.indices.filter { opened[$0] }.map { n in
             let c = conversations[n]
@@ -306,6 +312,7 @@ enum IngestBatch {
                 """).run()
         }
 
+        let t7 = DispatchTime.now().uptimeNanoseconds
         // 7. Events, in message order, with ids from one counter step per workspace.
         var events: [(workspace: UUID, type: EventType, conversation: UUID?, payload: String)] = []
         for (n, plan) in plans.enumerated() {
@@ -325,7 +332,13 @@ enum IngestBatch {
             events.append((workspace, .messageCreated, conversations[n].id,
                            try EventLog.json(MessageEventPayload(conversation: conversations[n], message: messages[n]))))
         }
+        let t8 = DispatchTime.now().uptimeNanoseconds
         try await EventLog.appendAll(events, in: tx)
+        let t9 = DispatchTime.now().uptimeNanoseconds
+        tx.store.logger.trace("ingest round", metadata: [
+            "n": "\(plans.count)", "dedupe_us": "\((t2 - t1) / 1000)", "identities_us": "\((t3 - t2) / 1000)",
+            "contacts_us": "\((t4 - t3) / 1000)", "threading_us": "\((t5 - t4) / 1000)", "numbers_us": "\((t6 - t5) / 1000)",
+            "rows_us": "\((t7 - t6) / 1000)", "payloads_us": "\((t8 - t7) / 1000)", "events_us": "\((t9 - t8) / 1000)"])
 
         for (n, plan) in plans.enumerated() {
             results.append((plan.index, IngestResult(conversationID: conversations[n].id, conversationNumber: conversations[n].number,
