@@ -47,8 +47,7 @@ let package = Package(
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "Plot", package: "Plot"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ],
-            resources: [.copy("Resources")]
+            ]
         ),
         .executableTarget(
             name: "atiende",
