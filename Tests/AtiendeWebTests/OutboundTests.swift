@@ -16,6 +16,18 @@ struct OutboundTests {
         }
     }
 
+    /// A customer message, an agent reply to it, and the jobs run until the reply is marked failed.
+    static func replyFailing(_ app: TestApp, _ receiver: WebhookReceiver) async throws -> WorkspaceFixture {
+        let workspace = try await WorkspaceFixture.make(app)
+        let inbox = try await workspace.apiInbox(app, webhook: receiver.url)
+        #expect(try await inbox.post(app, APIInbox.message("in-1", from: ["id": "c"])).status == 200)
+        _ = try await app.request(.POST, "\(workspace.path)/conversations/1/messages", token: workspace.token, json: ["text": "hola"])
+        try await drain(app) {
+            try await Message.query(on: app.store.db).filter(\.$kind == .outgoing).first()?.deliveryStatus == .failed
+        }
+        return workspace
+    }
+
     @Test("a reply is POSTed, signed, to the webhook and marked sent; a note is not sent")
     func replyDelivered() async throws {
         let receiver = try await WebhookReceiver.start()
@@ -80,13 +92,7 @@ struct OutboundTests {
         let receiver = try await WebhookReceiver.start(statuses: Array(repeating: 500, count: JobQueue.defaultMaxAttempts))
         defer { Task { try? await receiver.stop() } }
         try await withApp { app in
-            let workspace = try await WorkspaceFixture.make(app)
-            let inbox = try await workspace.apiInbox(app, webhook: receiver.url)
-            #expect(try await inbox.post(app, APIInbox.message("in-1", from: ["id": "c"])).status == 200)
-            _ = try await app.request(.POST, "\(workspace.path)/conversations/1/messages", token: workspace.token, json: ["text": "hola"])
-            try await Self.drain(app) {
-                try await Message.query(on: app.store.db).filter(\.$kind == .outgoing).first()?.deliveryStatus == .failed
-            }
+            let workspace = try await Self.replyFailing(app, receiver)
             #expect(receiver.received.count == JobQueue.defaultMaxAttempts)
             let message = try #require(try await Message.query(on: app.store.db).filter(\.$kind == .outgoing).first())
             #expect(message.deliveryStatus == .failed)
@@ -115,13 +121,7 @@ struct OutboundTests {
         let receiver = try await WebhookReceiver.start(statuses: [422])
         defer { Task { try? await receiver.stop() } }
         try await withApp { app in
-            let workspace = try await WorkspaceFixture.make(app)
-            let inbox = try await workspace.apiInbox(app, webhook: receiver.url)
-            #expect(try await inbox.post(app, APIInbox.message("in-1", from: ["id": "c"])).status == 200)
-            _ = try await app.request(.POST, "\(workspace.path)/conversations/1/messages", token: workspace.token, json: ["text": "hola"])
-            try await Self.drain(app) {
-                try await Message.query(on: app.store.db).filter(\.$kind == .outgoing).first()?.deliveryStatus == .failed
-            }
+            let workspace = try await Self.replyFailing(app, receiver)
             #expect(receiver.received.count == 1)
             let message = try #require(try await Message.query(on: app.store.db).filter(\.$kind == .outgoing).first())
             #expect(message.deliveryError?.contains("422") == true)
