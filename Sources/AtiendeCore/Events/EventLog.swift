@@ -53,15 +53,14 @@ public enum EventLog {
         for (workspace, list) in byWorkspace {
             let last = try await tx.advance(.event, by: list.count, in: workspace)
             var seq = last - Int64(list.count)
-            let rows: [[BulkValue]] = list.map { event in
+            let rows: [SQLQueryString] = list.map { event in
                 seq += 1
-                return [.uuid(UUID()), .int(Int(seq)), .text(event.type.rawValue), .uuid(event.conversation), .text(event.payload)]
+                return "(\(bind: UUID()), \(bind: workspace), \(bind: seq), \(bind: event.type.rawValue), \(bind: event.conversation), NULL, \(bind: event.payload), \(bind: now))"
             }
-            try await tx.bulkInsert(
-                into: "events",
-                columns: [.init("id", .uuid), .init("seq", .int), .init("type", .text), .init("conversation_id", .uuid),
-                          .init("payload", .text)],
-                rows: rows, constants: [("workspace_id", "\(bind: workspace)"), ("created_at", "\(bind: now)")])
+            try await tx.sql.raw("""
+                INSERT INTO events (id, workspace_id, seq, type, conversation_id, actor_id, payload, created_at)
+                VALUES \(rows.joined(separator: ", "))
+                """).run()
             try await tx.eventsAppended(in: workspace)
         }
     }

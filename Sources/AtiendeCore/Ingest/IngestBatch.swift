@@ -279,8 +279,8 @@ enum IngestBatch {
                 """).run()
         }
         var messages: [MessageSnapshot] = []
-        var messageRows: [[BulkValue]] = []
-        var attachmentRows: [[BulkValue]] = []
+        var messageRows: [SQLQueryString] = []
+        var attachmentRows: [SQLQueryString] = []
         for (n, plan) in plans.enumerated() {
             let item = plan.item
             let message = MessageSnapshot(
@@ -288,25 +288,29 @@ enum IngestBatch {
                 text: item.text, providerMessageID: item.providerID, deliveryStatus: .received, deliveryError: nil,
                 sentAt: item.sentAt, createdAt: now, attachments: item.attachments)
             messages.append(message)
-            messageRows.append([.uuid(message.id), .uuid(item.workspaceID), .uuid(message.conversationID), .uuid(item.inboxID),
-                                .uuid(plan.contactID), .text(item.text), .text(item.providerID), .date(item.sentAt)])
+            messageRows.append(sqlRow("""
+                (\(bind: message.id), \(bind: item.workspaceID), \(bind: message.conversationID), \(bind: item.inboxID), 'incoming',
+                 'contact', \(bind: plan.contactID), \(bind: item.text), \(bind: item.providerID), 'received', \(bind: item.sentAt),
+                 \(bind: now), \(bind: now))
+                """))
             for attachment in item.attachments {
-                attachmentRows.append([.uuid(attachment.id), .uuid(item.workspaceID), .uuid(message.id), .text(attachment.filename),
-                                       .text(attachment.contentType), .int(attachment.size), .text(attachment.sha256)])
+                attachmentRows.append(sqlRow("""
+                    (\(bind: attachment.id), \(bind: item.workspaceID), \(bind: message.id), \(bind: attachment.filename),
+                     \(bind: attachment.contentType), \(bind: attachment.size), \(bind: attachment.sha256), \(bind: now))
+                    """))
             }
         }
-        try await tx.bulkInsert(
-            into: "messages",
-            columns: [.init("id", .uuid), .init("workspace_id", .uuid), .init("conversation_id", .uuid), .init("inbox_id", .uuid),
-                      .init("sender_id", .uuid), .init("text", .text), .init("provider_message_id", .text), .init("sent_at", .date)],
-            rows: messageRows,
-            constants: [("kind", "'incoming'"), ("sender_type", "'contact'"), ("delivery_status", "'received'"),
-                        ("created_at", "\(bind: now)"), ("updated_at", "\(bind: now)")])
-        try await tx.bulkInsert(
-            into: "attachments",
-            columns: [.init("id", .uuid), .init("workspace_id", .uuid), .init("message_id", .uuid), .init("filename", .text),
-                      .init("content_type", .text), .init("size", .int), .init("sha256", .text)],
-            rows: attachmentRows, constants: [("created_at", "\(bind: now)")])
+        try await sql.raw("""
+            INSERT INTO messages (id, workspace_id, conversation_id, inbox_id, kind, sender_type, sender_id, text,
+                provider_message_id, delivery_status, sent_at, created_at, updated_at)
+            VALUES \(messageRows.joined(separator: ", "))
+            """).run()
+        if !attachmentRows.isEmpty {
+            try await sql.raw("""
+                INSERT INTO attachments (id, workspace_id, message_id, filename, content_type, size, sha256, created_at)
+                VALUES \(attachmentRows.joined(separator: ", "))
+                """).run()
+        }
 
         let t7 = DispatchTime.now().uptimeNanoseconds
         // 7. Events, in message order, with ids from one counter step per workspace.
