@@ -46,7 +46,32 @@ extension WriteTransaction {
 }
 
 /// What a channel needs to accept a message for an inbox, read in one plain query (it runs on every webhook).
-public enum InboxLookup {
+/// Answers are kept for `ttl` seconds: webhooks then skip the database read, which on SQLite competes with the
+/// single writer for its two connections. Changes made through this instance invalidate at once; other
+/// instances (PostgreSQL) see them within `ttl`.
+public final class InboxLookup: @unchecked Sendable {
+    public static let ttl: TimeInterval = 2
+    private let store: Store
+    private let lock = NSLock()
+    private var cache: [UUID: (inbox: Inbox, countryCode: String?, until: Date)] = [:]
+
+    public init(store: Store) { self.store = store }
+
+    public func forIngest(_ id: UUID) async throws -> (inbox: Inbox, countryCode: String?)? {
+        let now = Date()
+        if let hit = lock.withLock({ cache[id] }), hit.until > now { return (hit.inbox, hit.countryCode) }
+        guard let found = try await Self.forIngest(id, store: store) else { return nil }
+        lock.withLock {
+            if cache.count > 10_000 { cache.removeAll() }
+            cache[id] = (found.inbox, found.countryCode, now.addingTimeInterval(Self.ttl))
+        }
+        return found
+    }
+
+    public func invalidate(_ id: UUID) {
+        _ = lock.withLock { cache.removeValue(forKey: id) }
+    }
+
     public static func forIngest(_ id: UUID, store: Store) async throws -> (inbox: Inbox, countryCode: String?)? {
         guard let row = try await store.sql.raw("""
             SELECT i.id AS id, i.workspace_id AS workspace_id, i.name AS name, i.channel AS channel, i.secrets AS secrets,

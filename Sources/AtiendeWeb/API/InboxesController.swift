@@ -143,6 +143,7 @@ enum InboxesController {
         if let active = body.isActive { inbox.isActive = active }
         if let values = body.settings { inbox.settings.values = values }
         try await req.atiende.store.write { tx in try await inbox.save(on: tx.db) }
+        req.atiende.inboxes.invalidate(try inbox.requireID())
         return try json(InboxResponse(inbox, publicURL: req.atiende.config.publicURL))
     }
 
@@ -158,6 +159,7 @@ enum InboxesController {
         secrets[APIChannel.secretKey] = secret
         inbox.sealedSecrets = try req.atiende.secrets.seal(secrets)
         try await req.atiende.store.write { tx in try await inbox.save(on: tx.db) }
+        req.atiende.inboxes.invalidate(try inbox.requireID())
         return try json(InboxResponse(inbox, publicURL: req.atiende.config.publicURL, secret: secret))
     }
 
@@ -206,7 +208,7 @@ enum APIChannelController {
         let services = req.atiende
         // An unknown inbox and a bad signature look the same to the caller: 401, nothing written.
         guard let raw = req.parameters.get("inboxId"), let inboxID = UUID(uuidString: raw),
-              let (inbox, countryCode) = try await InboxLookup.forIngest(inboxID, store: services.store),
+              let (inbox, countryCode) = try await services.inboxes.forIngest(inboxID),
               inbox.channel == .api, inbox.isActive,
               let secret = try inbox.secrets(with: services.secrets)[APIChannel.secretKey]
         else { throw AtiendeError(.unauthorized, code: "bad_signature", "unknown inbox or bad signature") }

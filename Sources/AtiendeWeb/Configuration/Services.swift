@@ -12,6 +12,7 @@ public struct AtiendeServices: Sendable {
     public let secrets: SecretBox
     public let jobs: JobRunner
     public let hub: EventHub
+    public let inboxes: InboxLookup
 }
 
 extension Application {

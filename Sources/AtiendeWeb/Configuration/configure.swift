@@ -13,7 +13,9 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     switch config.database {
     case .sqlite(let path):
         try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
-        app.databases.use(.sqlite(.file(path), maxConnectionsPerEventLoop: 8, connectionPoolTimeout: .seconds(30), sqlLogLevel: .trace), as: .sqlite)
+        // fluent-sqlite-driver opens one connection per event loop whatever it is told; the single writer holds
+        // one while it commits, which is why hot reads (the webhook's inbox lookup) are cached (`InboxLookup`).
+        app.databases.use(.sqlite(.file(path), connectionPoolTimeout: .seconds(30), sqlLogLevel: .trace), as: .sqlite)
         dialect = .sqlite
     case .postgres(let url):
         app.databases.use(try .postgres(url: url, maxConnectionsPerEventLoop: 6, connectionPoolTimeout: .seconds(30), sqlLogLevel: .trace), as: .psql)
@@ -54,7 +56,8 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
         logger: logger)
     app.atiende = AtiendeServices(
         config: config, store: store, ingest: Ingest(store: store, files: files), conversations: ConversationService(store: store),
-        contacts: ContactService(store: store), files: files, secrets: secrets, jobs: jobs, hub: hub)
+        contacts: ContactService(store: store), files: files, secrets: secrets, jobs: jobs, hub: hub,
+        inboxes: InboxLookup(store: store))
 
     for endpoint in APIRoutes.endpoints(maxInboundBytes: config.maxBodyBytes) {
         app.routes.register(endpoint)
