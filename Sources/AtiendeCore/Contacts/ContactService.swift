@@ -75,7 +75,7 @@ public struct ContactService: Sendable {
                 if let owner = try await ContactIdentity.query(on: tx.db).filter(\.$workspace.$id == workspaceID)
                     .filter(\.$kind == kind).filter(\.$value == value).first() {
                     if owner.$contact.id != contactID {
-                        try await ContactResolver.suggestDuplicate(contact: contactID, other: owner.$contact.id,
+                        try await Self.suggestDuplicate(contact: contactID, other: owner.$contact.id,
                                                                    workspace: workspaceID, reason: "same \(kind.rawValue)", in: tx)
                     }
                 } else {
@@ -125,6 +125,21 @@ public struct ContactService: Sendable {
                                       payload: ContactEventPayload(contact: target.snapshot(identities: identities),
                                                                    otherContactID: sourceID), in: tx)
             return target
+        }
+    }
+
+    /// Records that two contacts look like one person; people decide whether to merge, nothing merges silently.
+    static func suggestDuplicate(contact: UUID, other: UUID, workspace workspaceID: UUID, reason: String,
+                                 in tx: WriteTransaction) async throws {
+        let (a, b) = contact.uuidString < other.uuidString ? (contact, other) : (other, contact)
+        let exists = try await DuplicateSuggestion.query(on: tx.db)
+            .filter(\.$workspace.$id == workspaceID).filter(\.$contactID == a).filter(\.$otherContactID == b).first()
+        guard exists == nil else { return }
+        try await DuplicateSuggestion(workspaceID: workspaceID, contactID: a, otherContactID: b, reason: reason).create(on: tx.db)
+        if let found = try await Contact.find(contact, on: tx.db) {
+            try await EventLog.append(.contactDuplicateSuggested, workspace: workspaceID,
+                                      payload: ContactEventPayload(contact: found.snapshot(identities: []), otherContactID: other),
+                                      in: tx)
         }
     }
 

@@ -219,7 +219,15 @@ public struct WakeSnoozedJob: JobHandler {
             guard let conversation = try await Conversation.find(payload.conversationID, on: tx.db),
                   conversation.status == .snoozed, let until = conversation.snoozedUntil, until <= tx.now
             else { return }
-            try await Ingest.reactivate(conversation, in: tx)
+            conversation.status = .open
+            conversation.snoozedUntil = nil
+            conversation.updatedAt = tx.now
+            try await conversation.save(on: tx.db)
+            try await EventLog.append(.conversationStatusChanged, workspace: conversation.$workspace.id,
+                                      conversation: conversation.id,
+                                      payload: ConversationEventPayload(conversation: conversation.snapshot,
+                                                                        changes: ["status": ConversationStatus.snoozed.rawValue]),
+                                      in: tx)
         }
     }
 }

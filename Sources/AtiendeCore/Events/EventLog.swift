@@ -20,42 +20,42 @@ public enum EventType: String, Sendable, CaseIterable {
 }
 
 public enum EventLog {
+    /// An event about to be written; `payload` is its JSON.
+    struct Pending {
+        var workspace: UUID
+        var type: EventType
+        var conversation: UUID?
+        var actor: UUID?
+        var payload: String
+    }
+
     /// Appends an event in the caller's transaction with the workspace's next event id.
-    @discardableResult
     public static func append(
         _ type: EventType, workspace workspaceID: UUID, conversation conversationID: UUID? = nil,
         actor actorID: UUID? = nil, payload: some Encodable & Sendable, in tx: WriteTransaction
-    ) async throws -> Event {
-        let seq = try await tx.next(.event, in: workspaceID)
-        let json = String(decoding: try JSON.encoder.encode(payload), as: UTF8.self)
-        let event = Event(workspaceID: workspaceID, seq: seq, type: type.rawValue, conversationID: conversationID,
-                          actorID: actorID, payload: json, at: tx.now)
-        event.id = UUID()
-        try await tx.sql.raw("""
-            INSERT INTO events (id, workspace_id, seq, type, conversation_id, actor_id, payload, created_at)
-            VALUES (\(bind: event.id), \(bind: workspaceID), \(bind: seq), \(bind: type.rawValue), \(bind: conversationID),
-                    \(bind: actorID), \(bind: json), \(bind: event.createdAt))
-            """).run()
-        try await tx.eventsAppended(in: workspaceID)
-        return event
+    ) async throws {
+        try await appendAll([Pending(workspace: workspaceID, type: type, conversation: conversationID, actor: actorID,
+                                     payload: try json(payload))], in: tx)
     }
 
     static func json(_ payload: some Encodable) throws -> String {
         String(decoding: try JSON.encoder.encode(payload), as: UTF8.self)
     }
 
-    /// Appends many events with one counter step and one insert per workspace, in the order given.
-    static func appendAll(_ events: [(workspace: UUID, type: EventType, conversation: UUID?, payload: String)],
-                          in tx: WriteTransaction) async throws {
-        var byWorkspace: [UUID: [(type: EventType, conversation: UUID?, payload: String)]] = [:]
-        for event in events { byWorkspace[event.workspace, default: []].append((event.type, event.conversation, event.payload)) }
+    /// Appends events with one counter step and one insert per workspace, in the order given.
+    static func appendAll(_ events: [Pending], in tx: WriteTransaction) async throws {
+        var byWorkspace: [UUID: [Pending]] = [:]
+        for event in events { byWorkspace[event.workspace, default: []].append(event) }
         let now = tx.now
         for (workspace, list) in byWorkspace {
             let last = try await tx.advance(.event, by: list.count, in: workspace)
             var seq = last - Int64(list.count)
             let rows: [SQLQueryString] = list.map { event in
                 seq += 1
-                return "(\(bind: UUID()), \(bind: workspace), \(bind: seq), \(bind: event.type.rawValue), \(bind: event.conversation), NULL, \(bind: event.payload), \(bind: now))"
+                return """
+                    (\(bind: UUID()), \(bind: workspace), \(bind: seq), \(bind: event.type.rawValue), \(bind: event.conversation),
+                     \(bind: event.actor), \(bind: event.payload), \(bind: now))
+                    """
             }
             try await tx.sql.raw("""
                 INSERT INTO events (id, workspace_id, seq, type, conversation_id, actor_id, payload, created_at)

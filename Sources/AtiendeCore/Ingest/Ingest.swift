@@ -64,22 +64,6 @@ public struct Ingest: Sendable {
         return result
     }
 
-    /// A customer writing again brings a waiting, snoozed or recently resolved conversation back to open.
-    static func reactivate(_ conversation: Conversation, in tx: WriteTransaction) async throws {
-        let previous = conversation.status
-        guard previous != .open else { return }
-        conversation.status = .open
-        conversation.snoozedUntil = nil
-        if previous == .resolved { conversation.resolvedAt = nil }
-        conversation.updatedAt = tx.now
-        try await conversation.save(on: tx.db)
-        let type: EventType = previous == .resolved ? .conversationReopened : .conversationStatusChanged
-        try await EventLog.append(type, workspace: conversation.$workspace.id, conversation: conversation.id,
-                                  payload: ConversationEventPayload(conversation: conversation.snapshot,
-                                                                    changes: ["status": previous.rawValue]),
-                                  in: tx)
-    }
-
     static func safeFilename(_ name: String) -> String {
         let base = name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
         let cleaned = base.filter { !$0.isNewline && $0 != "\0" && $0 != "\"" }

@@ -182,7 +182,7 @@ enum IngestBatch {
         }
         for plan in plans {
             for other in plan.others {
-                try await ContactResolver.suggestDuplicate(contact: plan.contactID, other: other, workspace: plan.item.workspaceID,
+                try await ContactService.suggestDuplicate(contact: plan.contactID, other: other, workspace: plan.item.workspaceID,
                                                            reason: "shared identity", in: tx)
             }
         }
@@ -314,23 +314,26 @@ enum IngestBatch {
 
         let t7 = DispatchTime.now().uptimeNanoseconds
         // 7. Events, in message order, with ids from one counter step per workspace.
-        var events: [(workspace: UUID, type: EventType, conversation: UUID?, payload: String)] = []
+        var events: [EventLog.Pending] = []
         for (n, plan) in plans.enumerated() {
             let workspace = plan.item.workspaceID
             if let contact = contactEvents[n] {
-                events.append((workspace, .contactCreated, nil, try EventLog.json(ContactEventPayload(contact: contact))))
+                events.append(.init(workspace: workspace, type: .contactCreated, payload: try EventLog.json(ContactEventPayload(contact: contact))))
             }
             if opened[n] {
                 var created = conversations[n]
                 created.messageCount = 0
                 created.waitingSince = nil
-                events.append((workspace, .conversationCreated, created.id, try EventLog.json(ConversationEventPayload(conversation: created))))
+                events.append(.init(workspace: workspace, type: .conversationCreated, conversation: created.id,
+                                    payload: try EventLog.json(ConversationEventPayload(conversation: created))))
             } else if let previous = reactivated[n] {
-                events.append((workspace, previous == .resolved ? .conversationReopened : .conversationStatusChanged, conversations[n].id,
-                               try EventLog.json(ConversationEventPayload(conversation: conversations[n], changes: ["status": previous.rawValue]))))
+                events.append(.init(workspace: workspace, type: previous == .resolved ? .conversationReopened : .conversationStatusChanged,
+                                    conversation: conversations[n].id,
+                                    payload: try EventLog.json(ConversationEventPayload(conversation: conversations[n],
+                                                                                        changes: ["status": previous.rawValue]))))
             }
-            events.append((workspace, .messageCreated, conversations[n].id,
-                           try EventLog.json(MessageEventPayload(conversation: conversations[n], message: messages[n]))))
+            events.append(.init(workspace: workspace, type: .messageCreated, conversation: conversations[n].id,
+                                payload: try EventLog.json(MessageEventPayload(conversation: conversations[n], message: messages[n]))))
         }
         let t8 = DispatchTime.now().uptimeNanoseconds
         try await EventLog.appendAll(events, in: tx)

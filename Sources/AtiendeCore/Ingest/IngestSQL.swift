@@ -50,20 +50,32 @@ extension WriteTransaction {
 /// single writer for its two connections. Changes made through this instance invalidate at once; other
 /// instances (PostgreSQL) see them within `ttl`.
 public final class InboxLookup: @unchecked Sendable {
+    /// An inbox ready to accept a message: the model, the workspace's country code and the opened secrets
+    /// (decrypted once per cache entry, not on every webhook).
+    public struct Found: Sendable {
+        public let inbox: Inbox
+        public let countryCode: String?
+        public let secrets: [String: String]
+    }
+
     public static let ttl: TimeInterval = 2
     private let store: Store
+    private let box: SecretBox
     private let lock = NSLock()
-    private var cache: [UUID: (inbox: Inbox, countryCode: String?, until: Date)] = [:]
+    private var cache: [UUID: (found: Found, until: Date)] = [:]
 
-    public init(store: Store) { self.store = store }
+    public init(store: Store, secrets: SecretBox) {
+        self.store = store
+        self.box = secrets
+    }
 
-    public func forIngest(_ id: UUID) async throws -> (inbox: Inbox, countryCode: String?)? {
+    public func forIngest(_ id: UUID) async throws -> Found? {
         let now = Date()
-        if let hit = lock.withLock({ cache[id] }), hit.until > now { return (hit.inbox, hit.countryCode) }
-        guard let found = try await Self.forIngest(id, store: store) else { return nil }
+        if let hit = lock.withLock({ cache[id] }), hit.until > now { return hit.found }
+        guard let found = try await load(id) else { return nil }
         lock.withLock {
             if cache.count > 10_000 { cache.removeAll() }
-            cache[id] = (found.inbox, found.countryCode, now.addingTimeInterval(Self.ttl))
+            cache[id] = (found, now.addingTimeInterval(Self.ttl))
         }
         return found
     }
@@ -72,7 +84,7 @@ public final class InboxLookup: @unchecked Sendable {
         _ = lock.withLock { cache.removeValue(forKey: id) }
     }
 
-    public static func forIngest(_ id: UUID, store: Store) async throws -> (inbox: Inbox, countryCode: String?)? {
+    private func load(_ id: UUID) async throws -> Found? {
         guard let row = try await store.sql.raw("""
             SELECT i.id AS id, i.workspace_id AS workspace_id, i.name AS name, i.channel AS channel, i.secrets AS secrets,
                    i.team_id AS team_id, i.reopen_window_seconds AS reopen_window_seconds, i.is_active AS is_active,
@@ -88,6 +100,7 @@ public final class InboxLookup: @unchecked Sendable {
         inbox.sealedSecrets = try row.decode(column: "secrets", as: Data?.self)
         inbox.$team.id = try row.decode(column: "team_id", as: UUID?.self)
         inbox.isActive = try row.decode(column: "is_active", as: Bool.self)
-        return (inbox, try row.decode(column: "default_country_code", as: String?.self))
+        return Found(inbox: inbox, countryCode: try row.decode(column: "default_country_code", as: String?.self),
+                     secrets: try inbox.secrets(with: box))
     }
 }

@@ -23,18 +23,6 @@ public final class Contact: Model, @unchecked Sendable {
     @Children(for: \.$contact) public var identities: [ContactIdentity]
 
     public init() {}
-
-    public init(id: UUID? = nil, workspaceID: UUID, name: String?, email: String? = nil, phone: String? = nil, at now: Date) {
-        self.id = id
-        self.createdAt = now
-        self.updatedAt = now
-        self.$workspace.id = workspaceID
-        self.name = name
-        self.email = email
-        self.phone = phone
-        self.attributes = [:]
-        self.labels = []
-    }
 }
 
 /// One way of reaching a contact. `(workspace, kind, value)` is unique, and values are normalized.

@@ -37,22 +37,6 @@ public final class Conversation: Model, @unchecked Sendable {
     @Children(for: \.$conversation) public var messages: [Message]
 
     public init() {}
-
-    public init(workspaceID: UUID, number: Int, inboxID: UUID, contactID: UUID, channel: ChannelKind, at now: Date) {
-        self.$workspace.id = workspaceID
-        self.number = number
-        self.$inbox.id = inboxID
-        self.$contact.id = contactID
-        self.channel = channel
-        self.status = .open
-        self.priority = .none
-        self.priorityRank = Priority.none.rank
-        self.labels = []
-        self.createdAt = now
-        self.updatedAt = now
-        self.lastMessageAt = now
-        self.messageCount = 0
-    }
 }
 
 public final class Message: Model, @unchecked Sendable {
@@ -107,13 +91,4 @@ public final class Attachment: Model, @unchecked Sendable {
     @Timestamp(key: "created_at", on: .create) public var createdAt: Date?
 
     public init() {}
-
-    public init(workspaceID: UUID, messageID: UUID, filename: String, contentType: String, size: Int, sha256: String) {
-        self.$workspace.id = workspaceID
-        self.$message.id = messageID
-        self.filename = filename
-        self.contentType = contentType
-        self.size = size
-        self.sha256 = sha256
-    }
 }

@@ -17,17 +17,6 @@ public final class Event: Model, @unchecked Sendable {
     @Field(key: "created_at") public var createdAt: Date
 
     public init() {}
-
-    public init(workspaceID: UUID, seq: Int64, type: String, conversationID: UUID?, actorID: UUID?,
-                payload: String, at now: Date) {
-        self.$workspace.id = workspaceID
-        self.seq = seq
-        self.type = type
-        self.conversationID = conversationID
-        self.actorID = actorID
-        self.payload = payload
-        self.createdAt = now
-    }
 }
 
 /// Durable background work: sends, webhooks, timers. Deleted when done; kept with `dead_at` when it gave up.

@@ -53,11 +53,9 @@ actor SQLiteWriter {
     private static func commit(_ batch: [Request], database: any Database, store: Store, logger: Logger) async {
         let answers: [@Sendable () -> Void]
         let started = DispatchTime.now().uptimeNanoseconds
-        let committing = Box(started)
         defer {
             let now = DispatchTime.now().uptimeNanoseconds
-            logger.debug("write batch", metadata: ["size": "\(batch.count)", "ms": "\(Double(now - started) / 1e6)",
-                                                   "commit_ms": "\(Double(now - committing.value) / 1e6)"])
+            logger.debug("write batch", metadata: ["size": "\(batch.count)", "ms": "\(Double(now - started) / 1e6)"])
         }
         do {
             answers = try await database.withConnection { conn in
@@ -77,7 +75,6 @@ actor SQLiteWriter {
                             answers.append { request.fail(error) }
                         }
                     }
-                    committing.value = DispatchTime.now().uptimeNanoseconds
                     try await sql.raw("COMMIT").run()
                 } catch {
                     try? await sql.raw("ROLLBACK").run()
@@ -95,7 +92,3 @@ actor SQLiteWriter {
     }
 }
 
-private final class Box: @unchecked Sendable {
-    var value: UInt64
-    init(_ value: UInt64) { self.value = value }
-}

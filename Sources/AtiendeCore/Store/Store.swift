@@ -95,20 +95,7 @@ public final class WriteTransaction: @unchecked Sendable {
             """).run()
     }
 
-    /// Allocates the next value of a per-workspace counter inside this transaction.
-    public func next(_ counter: WorkspaceCounter.Name, in workspaceID: UUID) async throws -> Int64 {
-        let row = try await sql.raw("""
-            UPDATE workspace_counters SET value = value + 1
-            WHERE workspace_id = \(bind: workspaceID) AND name = \(bind: counter.rawValue)
-            RETURNING value
-            """).first()
-        guard let row, let value = try? row.decode(column: "value", as: Int64.self) else {
-            throw AtiendeError.notFound("workspace")
-        }
-        return value
-    }
-
-    /// Advances a counter by `count` at once; returns the last value taken.
+    /// Takes the next `count` values of a per-workspace counter inside this transaction; returns the last one.
     public func advance(_ counter: WorkspaceCounter.Name, by count: Int, in workspaceID: UUID) async throws -> Int64 {
         let row = try await sql.raw("""
             UPDATE workspace_counters SET value = value + \(bind: count)

@@ -208,9 +208,9 @@ enum APIChannelController {
         let services = req.atiende
         // An unknown inbox and a bad signature look the same to the caller: 401, nothing written.
         guard let raw = req.parameters.get("inboxId"), let inboxID = UUID(uuidString: raw),
-              let (inbox, countryCode) = try await services.inboxes.forIngest(inboxID),
+              let found = try await services.inboxes.forIngest(inboxID), case let inbox = found.inbox,
               inbox.channel == .api, inbox.isActive,
-              let secret = try inbox.secrets(with: services.secrets)[APIChannel.secretKey]
+              let secret = found.secrets[APIChannel.secretKey]
         else { throw AtiendeError(.unauthorized, code: "bad_signature", "unknown inbox or bad signature") }
         let body = req.body.data.map { Data($0.readableBytesView) } ?? Data()
         try APIChannel.verify(secret: secret, timestamp: req.headers.first(name: APIChannel.timestampHeader),
@@ -218,7 +218,7 @@ enum APIChannelController {
                               now: services.store.clock.now())
         let inbound = try APIChannel.inbound(from: body, inboxID: inboxID)
         let started = DispatchTime.now().uptimeNanoseconds
-        let result = try await services.ingest.receive(inbound, in: inbox, countryCode: countryCode)
+        let result = try await services.ingest.receive(inbound, in: inbox, countryCode: found.countryCode)
         AtiendeMetrics.ingestSeconds.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
         (result.duplicate ? AtiendeMetrics.duplicates : AtiendeMetrics.ingested).increment()
         return try json(Accepted(conversationNumber: result.conversationNumber, conversationID: result.conversationID,

@@ -57,7 +57,7 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     app.atiende = AtiendeServices(
         config: config, store: store, ingest: Ingest(store: store, files: files), conversations: ConversationService(store: store),
         contacts: ContactService(store: store), files: files, secrets: secrets, jobs: jobs, hub: hub,
-        inboxes: InboxLookup(store: store))
+        inboxes: InboxLookup(store: store, secrets: secrets))
 
     for endpoint in APIRoutes.endpoints(maxInboundBytes: config.maxBodyBytes) {
         app.routes.register(endpoint)
