@@ -47,7 +47,8 @@ let package = Package(
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "Plot", package: "Plot"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]
+            ],
+            resources: [.copy("Resources/translations"), .copy("Resources/Public")]
         ),
         .executableTarget(
             name: "atiende",

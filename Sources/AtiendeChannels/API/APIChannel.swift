@@ -38,19 +38,13 @@ public enum APIChannel {
             var email: String?
             var phone: String?
         }
-        struct File: Decodable {
-            var filename: String
-            var contentType: String
-            var data: String
-            enum CodingKeys: String, CodingKey { case filename, data, contentType = "content_type" }
-        }
         var messageID: String
         var from: From
         var text: String?
         var sentAt: String?
         var threadID: String?
         var subject: String?
-        var attachments: [File]?
+        var attachments: [EncodedFile]?
 
         enum CodingKeys: String, CodingKey {
             case from, text, subject, attachments
@@ -96,13 +90,7 @@ public enum APIChannel {
             }
             sentAt = date
         }
-        var files: [InboundMessage.File] = []
-        for (index, file) in (payload.attachments ?? []).enumerated() {
-            guard let data = Data(base64Encoded: file.data) else {
-                throw AtiendeError.invalid("attachments[\(index)].data is not base64", code: "invalid_attachment")
-            }
-            files.append(.init(filename: file.filename, contentType: file.contentType, data: data))
-        }
+        let files = try (payload.attachments ?? []).enumerated().map { try $1.decoded(index: $0) }
         if let thread = payload.threadID, thread.count > 255 {
             throw AtiendeError.invalid("'thread_id' is longer than 255 characters", code: "invalid_thread_id")
         }

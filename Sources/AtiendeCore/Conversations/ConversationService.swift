@@ -8,8 +8,12 @@ public struct ConversationService: Sendable {
     public static let maxLabels = 50
 
     public let store: Store
+    let files: FileStore?
 
-    public init(store: Store) { self.store = store }
+    public init(store: Store, files: FileStore? = nil) {
+        self.store = store
+        self.files = files
+    }
 
     public struct Changes: Sendable {
         public var status: ConversationStatus?
@@ -79,6 +83,10 @@ public struct ConversationService: Sendable {
             guard !changed.isEmpty else { return conversation }
             conversation.updatedAt = now
             try await conversation.save(on: tx.db)
+            if changed["assignee_id"] != nil, let assignee = conversation.$assignee.id, assignee != actor {
+                try await Notifications.notify([assignee], of: .assigned, conversation: conversation, actor: actor,
+                                               excerpt: conversation.subject ?? "", in: tx)
+            }
 
             let type: EventType
             if changed["status"] != nil { type = conversation.status == .resolved ? .conversationResolved : .conversationStatusChanged }
@@ -121,12 +129,13 @@ public struct ConversationService: Sendable {
 
     /// An agent's public reply: stored as queued with a send job in the same transaction.
     public func reply(_ conversationID: UUID, workspace workspaceID: UUID, text: String, author: UUID,
-                      isNote: Bool) async throws -> (Message, Conversation) {
+                      isNote: Bool, files: [InboundMessage.File] = []) async throws -> (Message, Conversation) {
         let body = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !body.isEmpty else { throw AtiendeError.invalid("text must not be empty", code: "empty_message") }
+        guard !body.isEmpty || !files.isEmpty else { throw AtiendeError.invalid("text must not be empty", code: "empty_message") }
         guard text.count <= Ingest.maxTextLength else {
             throw AtiendeError(.payloadTooLarge, code: "text_too_long", "text is longer than \(Ingest.maxTextLength) characters")
         }
+        let stored = try storeFiles(files)
         return try await store.write { tx in
             let conversation = try await Self.lockedConversation(conversationID, workspace: workspaceID, in: tx)
             let now = tx.now
@@ -134,6 +143,7 @@ public struct ConversationService: Sendable {
                                   kind: isNote ? .note : .outgoing, senderType: .agent, senderID: author, text: text, at: now)
             if !isNote { message.deliveryStatus = .queued }
             try await message.create(on: tx.db)
+            let attachments = try await Self.attach(stored, to: message, in: tx)
             conversation.messageCount += 1
             conversation.updatedAt = now
             if !isNote {
@@ -145,8 +155,14 @@ public struct ConversationService: Sendable {
             }
             try await conversation.save(on: tx.db)
             try await EventLog.append(.messageCreated, workspace: workspaceID, conversation: conversationID, actor: author,
-                                      payload: MessageEventPayload(conversation: conversation.snapshot, message: message.snapshot(attachments: [])),
+                                      payload: MessageEventPayload(conversation: conversation.snapshot, message: message.snapshot(attachments: attachments)),
                                       in: tx)
+            if isNote {
+                let mentioned = try await Notifications.mentionedMembers(in: text, workspace: workspaceID, in: tx)
+                try await Notifications.notify(mentioned.filter { $0 != author }, of: .mention, conversation: conversation,
+                                               actor: author, excerpt: text, in: tx)
+            }
+            message.$attachments.value = attachments
             return (message, conversation)
         }
     }

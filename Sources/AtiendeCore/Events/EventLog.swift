@@ -17,6 +17,7 @@ public enum EventType: String, Sendable, CaseIterable {
     case contactMerged = "contact.merged"
     case contactDuplicateSuggested = "contact.duplicate_suggested"
     case jobDeadLettered = "job.dead_lettered"
+    case notificationCreated = "notification.created"
 }
 
 public enum EventLog {

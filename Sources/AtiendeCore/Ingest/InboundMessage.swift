@@ -57,3 +57,19 @@ public struct IngestResult: Sendable, Equatable {
     public var duplicate: Bool
     public var openedConversation: Bool
 }
+
+/// A file sent inside a JSON body, its bytes in base64 (`{"filename", "content_type", "data"}`).
+public struct EncodedFile: Decodable, Sendable {
+    public var filename: String
+    public var contentType: String
+    public var data: String
+    enum CodingKeys: String, CodingKey { case filename, data, contentType = "content_type" }
+
+    /// The decoded file; `index` names it in the error.
+    public func decoded(index: Int) throws -> InboundMessage.File {
+        guard let bytes = Data(base64Encoded: data) else {
+            throw AtiendeError.invalid("attachments[\(index)].data is not base64", code: "invalid_attachment")
+        }
+        return InboundMessage.File(filename: filename, contentType: contentType, data: bytes)
+    }
+}

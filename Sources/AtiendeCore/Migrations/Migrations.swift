@@ -13,6 +13,8 @@ public enum AtiendeMigrations {
         CreateMessage(),
         CreateEvent(),
         CreateJob(),
+        CreateAgentWorkspace(),
+        CreateSearchIndex(),
     ]
 }
 

@@ -51,3 +51,15 @@ extension TeamMember: WorkspaceScoped {
     public static var workspaceIDKey: KeyPath<TeamMember, FieldProperty<TeamMember, UUID>> { \.$workspace.$id }
     public static var displayName: String { "team member" }
 }
+extension Invitation: WorkspaceScoped {
+    public static var workspaceIDKey: KeyPath<Invitation, FieldProperty<Invitation, UUID>> { \.$workspace.$id }
+    public static var displayName: String { "invitation" }
+}
+extension AgentNotification: WorkspaceScoped {
+    public static var workspaceIDKey: KeyPath<AgentNotification, FieldProperty<AgentNotification, UUID>> { \.$workspace.$id }
+    public static var displayName: String { "notification" }
+}
+extension SavedView: WorkspaceScoped {
+    public static var workspaceIDKey: KeyPath<SavedView, FieldProperty<SavedView, UUID>> { \.$workspace.$id }
+    public static var displayName: String { "saved view" }
+}

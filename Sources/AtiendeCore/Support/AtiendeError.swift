@@ -9,6 +9,7 @@ public struct AtiendeError: Error, Sendable, Equatable, CustomStringConvertible 
         case forbidden
         case notFound = "not_found"
         case conflict
+        case gone
         case payloadTooLarge = "payload_too_large"
         case unsupportedMediaType = "unsupported_media_type"
         case rateLimited = "rate_limited"
@@ -32,6 +33,7 @@ public struct AtiendeError: Error, Sendable, Equatable, CustomStringConvertible 
         case .forbidden: 403
         case .notFound: 404
         case .conflict: 409
+        case .gone: 410
         case .payloadTooLarge: 413
         case .unsupportedMediaType: 415
         case .rateLimited: 429

@@ -98,7 +98,7 @@ enum APIRoutes {
             Endpoint(method: .POST, path: "\(workspace)/conversations/{number}/messages", operationID: "createMessage",
                      summary: "Reply to the customer in their channel, or add a private note", tag: "Conversations",
                      security: .member(.agent), requestSchema: "MessageCreate", responseSchema: "Message", successStatus: 201,
-                     handler: ConversationsController.reply),
+                     maxBodyBytes: maxInboundBytes, handler: ConversationsController.reply),
             Endpoint(method: .GET, path: "\(workspace)/attachments/{attachmentId}", operationID: "downloadAttachment",
                      summary: "Download an attachment", tag: "Conversations", security: .member(.agent),
                      responseSchema: "binary", handler: AttachmentsController.download),

@@ -172,6 +172,7 @@ enum ConversationsController {
     struct ReplyBody: Decodable {
         var text: String
         var `private`: Bool?
+        var attachments: [EncodedFile]?
     }
 
     /// `POST …/conversations/{number}/messages`: a reply to the customer, or a private note with `"private": true`.
@@ -179,9 +180,10 @@ enum ConversationsController {
         let scope = try req.scope
         let conversation = try await find(req)
         let body = try req.decodeJSON(ReplyBody.self)
+        let files = try (body.attachments ?? []).enumerated().map { try $1.decoded(index: $0) }
         let (message, _) = try await req.atiende.conversations.reply(
             try conversation.requireID(), workspace: scope.workspaceID, text: body.text, author: scope.userID,
-            isNote: body.private ?? false)
-        return try json(message.snapshot(attachments: []), status: .created)
+            isNote: body.private ?? false, files: files)
+        return try json(message.snapshot(), status: .created)
     }
 }

@@ -52,9 +52,9 @@ extension RoutesBuilder {
             case .none, .channelSignature:
                 break
             case .user:
-                _ = try await request.authenticateBearer()
+                _ = try await request.authenticate()
             case .member(let role):
-                let caller = try await request.authenticateBearer()
+                let caller = try await request.authenticate()
                 _ = try await request.enterWorkspace(as: caller, minimum: role)
             }
             return try await handler(request)

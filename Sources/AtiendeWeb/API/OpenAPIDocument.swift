@@ -97,6 +97,10 @@ enum OpenAPIDocument {
     static var dateTime: [String: Any] { ["type": "string", "format": "date-time"] }
     static var integer: [String: Any] { ["type": "integer"] }
     static var boolean: [String: Any] { ["type": "boolean"] }
+    static var encodedFiles: [String: Any] {
+        ["type": "array", "items": object(["filename": string, "content_type": string, "data": ["type": "string", "contentEncoding": "base64"]],
+                                          required: ["filename", "content_type", "data"])]
+    }
     static func nullable(_ schema: [String: Any]) -> [String: Any] { ["oneOf": [schema, ["type": "null"]]] }
     static func enumeration<E: CaseIterable & RawRepresentable>(_ type: E.Type) -> [String: Any] where E.RawValue == String {
         ["type": "string", "enum": E.allCases.map(\.rawValue)]
@@ -111,8 +115,7 @@ enum OpenAPIDocument {
             "InboundMessage": object([
                 "message_id": string, "text": string, "sent_at": dateTime, "thread_id": string, "subject": string,
                 "from": object(["id": string, "name": string, "email": string, "phone": string]),
-                "attachments": ["type": "array", "items": object(["filename": string, "content_type": string, "data": ["type": "string", "contentEncoding": "base64"]],
-                                                                 required: ["filename", "content_type", "data"])],
+                "attachments": encodedFiles,
             ], required: ["message_id", "from"]),
             "InboundAccepted": object(["conversation_number": integer, "conversation_id": uuid, "message_id": uuid, "duplicate": boolean],
                                       required: ["conversation_number", "conversation_id", "message_id", "duplicate"]),
@@ -169,7 +172,7 @@ enum OpenAPIDocument {
                 "sent_at": nullable(dateTime), "created_at": dateTime, "attachments": ["type": "array", "items": ref("Attachment")],
             ]),
             "MessagePage": page("Message"),
-            "MessageCreate": object(["text": string, "private": boolean], required: ["text"]),
+            "MessageCreate": object(["text": string, "private": boolean, "attachments": encodedFiles], required: ["text"]),
             "Event": object(["id": integer, "type": enumeration(EventType.self), "conversation_id": uuid, "actor_id": uuid,
                              "created_at": dateTime, "payload": ["type": "object"]], required: ["id", "type", "created_at", "payload"]),
             "EventPage": object(["data": ["type": "array", "items": ref("Event")], "last_id": integer]),

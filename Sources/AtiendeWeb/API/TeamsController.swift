@@ -99,8 +99,10 @@ enum MembersController {
 }
 
 enum PasswordPolicy {
+    static let minimumLength = 10
+
     static func check(_ password: String) throws {
-        guard password.count >= 10, password.count <= 200 else {
+        guard password.count >= minimumLength, password.count <= 200 else {
             throw AtiendeError.invalid("passwords must be 10 to 200 characters", code: "weak_password")
         }
     }

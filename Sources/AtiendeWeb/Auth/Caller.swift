@@ -47,6 +47,27 @@ extension Request {
         }
     }
 
+    /// The caller: a bearer token, or else a browser session (which must also send its CSRF token on
+    /// anything but a read, and open WebSockets only from our own pages).
+    func authenticate() async throws -> Caller {
+        if headers.bearerAuthorization == nil, let signedIn = try await signedIn() {
+            if ![.GET, .HEAD].contains(method) { try await verifyCSRF() }
+            if headers[.upgrade].contains(where: { $0.lowercased() == "websocket" }) { try verifySameOrigin() }
+            let caller = Caller(userID: signedIn.userID, tokenID: nil)
+            storage[CallerKey.self] = caller
+            return caller
+        }
+        return try await authenticateBearer()
+    }
+
+    /// Cross-site WebSocket hijacking guard: a cookie-authenticated upgrade must come from this host.
+    private func verifySameOrigin() throws {
+        guard let origin = headers.first(name: .origin), let host = headers.first(name: .host),
+              let originHost = URLComponents(string: origin)?.host,
+              originHost + (URLComponents(string: origin)?.port.map { ":\($0)" } ?? "") == host || originHost == host
+        else { throw AtiendeError(.forbidden, code: "cross_origin", "WebSocket connections with a session must come from Atiende's own pages") }
+    }
+
     /// Resolves `Authorization: Bearer <token>` to an active user.
     func authenticateBearer() async throws -> Caller {
         guard let header = headers.bearerAuthorization?.token, !header.isEmpty else {

@@ -13,6 +13,10 @@ public struct AtiendeServices: Sendable {
     public let jobs: JobRunner
     public let hub: EventHub
     public let inboxes: InboxLookup
+    public let accounts: AccountService
+    public let search: SearchService
+    public let inbox: InboxQuery
+    public let presence: PresenceHub
 }
 
 extension Application {

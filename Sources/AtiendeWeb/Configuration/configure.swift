@@ -55,13 +55,15 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
         options: .init(concurrency: config.jobConcurrency, backoffBase: config.jobBackoffSeconds),
         logger: logger)
     app.atiende = AtiendeServices(
-        config: config, store: store, ingest: Ingest(store: store, files: files), conversations: ConversationService(store: store),
+        config: config, store: store, ingest: Ingest(store: store, files: files), conversations: ConversationService(store: store, files: files),
         contacts: ContactService(store: store), files: files, secrets: secrets, jobs: jobs, hub: hub,
-        inboxes: InboxLookup(store: store, secrets: secrets))
+        inboxes: InboxLookup(store: store, secrets: secrets), accounts: AccountService(store: store), search: SearchService(store: store),
+        inbox: InboxQuery(store: store), presence: PresenceHub())
 
     for endpoint in APIRoutes.endpoints(maxInboundBytes: config.maxBodyBytes) {
         app.routes.register(endpoint)
     }
+    PageRoutes.register(on: app.routes)
 }
 
 /// Starts the job runner and realtime listener with the server (only `serve` wants them, not one-off commands).

@@ -36,9 +36,15 @@ enum EventsController {
         let scope = try req.scope
         let start = try since(req)
         let services = req.atiende
+        let name = try await User.find(scope.userID, on: req.db)?.name ?? ""
         return req.webSocket(maxFrameSize: .init(integerLiteral: 1 << 16)) { req, ws in
             let (subscription, wakes) = services.hub.subscribe(to: scope.workspaceID)
-            ws.onClose.whenComplete { _ in services.hub.unsubscribe(subscription) }
+            services.presence.join(subscription, userID: scope.userID, name: name, workspaceID: scope.workspaceID, socket: ws)
+            ws.onText { _, text in services.presence.received(text, from: subscription) }
+            ws.onClose.whenComplete { _ in
+                services.hub.unsubscribe(subscription)
+                services.presence.leave(subscription)
+            }
             var last = start
             var woken = wakes.makeAsyncIterator()
             do {

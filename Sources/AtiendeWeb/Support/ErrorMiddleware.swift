@@ -13,10 +13,21 @@ struct APIErrorMiddleware: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         do {
             return try await next.respond(to: request)
+        } catch let redirect as PageRedirect {
+            return request.redirect(to: redirect.to, redirectType: .normal)
         } catch {
-            let (status, code, message) = Self.describe(error)
+            var (status, code, message) = Self.describe(error)
             if status.code >= 500 {
                 request.logger.error("request failed", metadata: ["path": "\(request.url.path)", "error": "\(String(reflecting: error))"])
+            }
+            if ErrorPages.wantsPage(request) {
+                let t = await ErrorPages.language(request)
+                let text = ErrorPages.message(code: code, fallback: message, t: t)
+                return try await HTMLPage(html: ErrorPages.page(status: status, code: code, message: text, t: t), status: status)
+                    .encodeResponse(for: request)
+            }
+            if request.headers.first(name: "X-Atiende-UI") != nil {
+                message = ErrorPages.message(code: code, fallback: message, t: await ErrorPages.language(request))
             }
             let response = Response(status: status)
             try response.content.encode(Body(error: .init(code: code, message: message)), as: .json)

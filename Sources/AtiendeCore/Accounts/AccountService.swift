@@ -1,0 +1,144 @@
+import FluentKit
+import Foundation
+
+/// Signing in and out, and joining a workspace by invitation. Passwords are hashed and checked by the
+/// caller's hasher (the web layer's bcrypt), so this file knows nothing of HTTP.
+public struct AccountService: Sendable {
+    public static let sessionLifetime: TimeInterval = 14 * 24 * 3600
+    public static let invitationLifetime: TimeInterval = 7 * 24 * 3600
+
+    public let store: Store
+
+    public init(store: Store) { self.store = store }
+
+    /// A new session for a user whose password was verified. Returns the cookie token, shown only here.
+    public func startSession(for userID: UUID, workspace: UUID?, replacing oldToken: String? = nil) async throws -> (AgentSession, String) {
+        let token = SecretToken.make(prefix: "ses_")
+        return try await store.write { tx in
+            if let oldToken {
+                try await AgentSession.query(on: tx.db).filter(\.$tokenHash == SecretToken.sha256Hex(oldToken)).delete()
+            }
+            let session = AgentSession(userID: userID, tokenHash: SecretToken.sha256Hex(token), csrfToken: SecretToken.make(prefix: "", bytes: 24),
+                                       createdAt: tx.now, expiresAt: tx.now.addingTimeInterval(Self.sessionLifetime))
+            session.workspaceID = workspace
+            try await session.create(on: tx.db)
+            return (session, token)
+        }
+    }
+
+    /// The live session and its active user for a cookie token, or nil.
+    public func session(token: String) async throws -> (AgentSession, User)? {
+        guard token.count < 200,
+              let session = try await AgentSession.query(on: store.db).filter(\.$tokenHash == SecretToken.sha256Hex(token)).first(),
+              session.expiresAt > store.clock.now(),
+              let user = try await User.find(session.$user.id, on: store.db), user.isActive
+        else { return nil }
+        return (session, user)
+    }
+
+    public func endSession(token: String) async throws {
+        try await store.write { tx in
+            try await AgentSession.query(on: tx.db).filter(\.$tokenHash == SecretToken.sha256Hex(token)).delete()
+        }
+    }
+
+    public func rememberWorkspace(_ workspaceID: UUID, session sessionID: UUID) async throws {
+        try await store.write { tx in
+            try await AgentSession.query(on: tx.db).filter(\.$id == sessionID).set(\.$workspaceID, to: workspaceID).update()
+        }
+    }
+
+    /// Changes a password and signs every session of the user out (the caller starts a fresh one).
+    public func changePassword(of userID: UUID, newHash: String) async throws {
+        try await store.write { tx in
+            try await User.query(on: tx.db).filter(\.$id == userID)
+                .set(\.$passwordHash, to: newHash).set(\.$passwordChangedAt, to: tx.now).update()
+            try await AgentSession.query(on: tx.db).filter(\.$user.$id == userID).delete()
+        }
+    }
+
+    public func updatePreferences(of userID: UUID, name: String?, language: String?, timeZone: String?) async throws {
+        if let language, !["es", "en"].contains(language) {
+            throw AtiendeError.invalid("language must be 'es' or 'en'", code: "invalid_language")
+        }
+        if let timeZone, TimeZone(identifier: timeZone) == nil {
+            throw AtiendeError.invalid("'\(timeZone)' is not a time zone", code: "invalid_time_zone")
+        }
+        let trimmedName = name?.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let trimmedName, trimmedName.isEmpty || trimmedName.count > 120 {
+            throw AtiendeError.invalid("name must be 1 to 120 characters", code: "invalid_name")
+        }
+        try await store.write { tx in
+            guard let user = try await User.find(userID, on: tx.db) else { throw AtiendeError.notFound("user") }
+            if let trimmedName { user.name = trimmedName }
+            if let language { user.language = language }
+            if let timeZone { user.timeZone = timeZone }
+            try await user.save(on: tx.db)
+        }
+    }
+
+    // MARK: Invitations
+
+    /// An invitation link token for `email` to join with `role`; only its hash is stored.
+    public func invite(email raw: String, role: Role, workspace workspaceID: UUID, by inviter: UUID) async throws -> (Invitation, String) {
+        guard let email = IdentityNormalizer.email(raw) else {
+            throw AtiendeError.invalid("'\(raw)' is not an email address", code: "invalid_email")
+        }
+        let token = SecretToken.make(prefix: "inv_")
+        return try await store.write { tx in
+            let existing = try await Membership.query(on: tx.db).join(User.self, on: \Membership.$user.$id == \User.$id)
+                .filter(\.$workspace.$id == workspaceID).filter(User.self, \.$email == email).first()
+            guard existing == nil else {
+                throw AtiendeError(.conflict, code: "already_member", "\(email) is already a member of this workspace")
+            }
+            let invitation = Invitation()
+            invitation.$workspace.id = workspaceID
+            invitation.email = email
+            invitation.role = role
+            invitation.tokenHash = SecretToken.sha256Hex(token)
+            invitation.invitedBy = inviter
+            invitation.createdAt = tx.now
+            invitation.expiresAt = tx.now.addingTimeInterval(Self.invitationLifetime)
+            try await invitation.create(on: tx.db)
+            return (invitation, token)
+        }
+    }
+
+    /// The open invitation for a link token: not accepted, not expired.
+    public func invitation(token: String) async throws -> Invitation? {
+        guard token.count < 200,
+              let invitation = try await Invitation.query(on: store.db).filter(\.$tokenHash == SecretToken.sha256Hex(token)).first(),
+              invitation.acceptedAt == nil, invitation.expiresAt > store.clock.now()
+        else { return nil }
+        return invitation
+    }
+
+    /// Joins the invited workspace: creates the user (or uses the existing account with that email) and the membership.
+    public func accept(token: String, name: String, passwordHash: String) async throws -> (User, UUID) {
+        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty, trimmed.count <= 120 else {
+            throw AtiendeError.invalid("name must be 1 to 120 characters", code: "invalid_name")
+        }
+        let hash = SecretToken.sha256Hex(token)
+        return try await store.write { tx in
+            guard let invitation = try await Invitation.query(on: tx.db).filter(\.$tokenHash == hash).first(),
+                  invitation.acceptedAt == nil, invitation.expiresAt > tx.now
+            else { throw AtiendeError(.gone, code: "invitation_expired", "this invitation link has expired or was already used") }
+            let workspaceID = invitation.$workspace.id
+            let user: User
+            if let existing = try await User.query(on: tx.db).filter(\.$email == invitation.email).first() {
+                user = existing
+            } else {
+                user = User(email: invitation.email, name: trimmed, passwordHash: passwordHash)
+                try await user.create(on: tx.db)
+            }
+            let userID = try user.requireID()
+            if try await Membership.query(on: tx.db).filter(\.$workspace.$id == workspaceID).filter(\.$user.$id == userID).first() == nil {
+                try await Membership(workspaceID: workspaceID, userID: userID, role: invitation.role).create(on: tx.db)
+            }
+            invitation.acceptedAt = tx.now
+            try await invitation.save(on: tx.db)
+            return (user, workspaceID)
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import SQLKit
+
+/// The agent inbox: one page of conversations for a view and its filters, and the live counts of every view.
+/// Plain SQL on both dialects: this is the page agents load all day, and it must stay fast at 100,000
+/// conversations (see `bench/inbox-page`).
+public struct InboxQuery: Sendable {
+    public enum View: String, Sendable, CaseIterable { case mine, unassigned, all }
+    public enum Sort: String, Sendable, CaseIterable { case lastActivity = "last_activity", newest, oldest, waitingLongest = "waiting_longest", priority }
+
+    public struct Filter: Sendable, Equatable {
+        public var view: View = .all
+        public var statuses: [ConversationStatus] = [.open]
+        public var inboxID: UUID?
+        public var teamID: UUID?
+        public var label: String?
+        public var channel: ChannelKind?
+        public var priority: Priority?
+        public var sort: Sort = .lastActivity
+        public var page = 0
+        public init() {}
+    }
+
+    public struct Row: Sendable {
+        public var conversation: ConversationSnapshot
+        public var contactName: String?
+        /// The last customer or agent message (notes and activity lines are not previews).
+        public var preview: String?
+    }
+
+    public struct Counts: Sendable, Equatable {
+        public var views: [View: Int] = [:]
+        public var inboxes: [UUID: Int] = [:]
+        public var teams: [UUID: Int] = [:]
+        public var labels: [String: Int] = [:]
+    }
+
+    public static let pageSize = 50
+    let store: Store
+
+    public init(store: Store) { self.store = store }
+
+    public func rows(workspace workspaceID: UUID, user userID: UUID, filter: Filter) async throws -> [Row] {
+        let columns = IngestSQL.conversationColumns.split(separator: ",")
+            .map { "c." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
+        var query: SQLQueryString = """
+            SELECT \(unsafeRaw: columns), ct.name AS contact_name,
+              (SELECT m.text FROM messages m WHERE m.conversation_id = c.id AND m.kind IN ('incoming', 'outgoing')
+               ORDER BY m.created_at DESC LIMIT 1) AS preview
+            FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
+            WHERE
+            """
+        query = query + conditions(workspace: workspaceID, user: userID, filter: filter)
+        switch filter.sort {
+        case .lastActivity: query = query + " ORDER BY c.last_message_at DESC, c.number DESC"
+        case .newest: query = query + " ORDER BY c.number DESC"
+        case .oldest: query = query + " ORDER BY c.number ASC"
+        case .waitingLongest: query = query + " AND c.waiting_since IS NOT NULL ORDER BY c.waiting_since ASC, c.number ASC"
+        case .priority: query = query + " ORDER BY c.priority_rank DESC, c.last_message_at DESC"
+        }
+        query = query + " LIMIT \(unsafeRaw: String(Self.pageSize + 1)) OFFSET \(unsafeRaw: String(max(0, filter.page) * Self.pageSize))"
+        let dialect = store.dialect
+        return try await store.sql.raw(query).all().map { row in
+            Row(conversation: try IngestSQL.conversation(row, dialect: dialect),
+                contactName: try row.decode(column: "contact_name", as: String?.self),
+                preview: try row.decode(column: "preview", as: String?.self))
+        }
+    }
+
+    private func conditions(workspace workspaceID: UUID, user userID: UUID, filter: Filter) -> SQLQueryString {
+        var clause: SQLQueryString = " c.workspace_id = \(bind: workspaceID)"
+        if !filter.statuses.isEmpty {
+            clause = clause + " AND c.status IN (\(unsafeRaw: filter.statuses.map { "'\($0.rawValue)'" }.joined(separator: ", ")))"
+        }
+        switch filter.view {
+        case .mine: clause = clause + " AND c.assignee_id = \(bind: userID)"
+        case .unassigned: clause = clause + " AND c.assignee_id IS NULL"
+        case .all: break
+        }
+        if let inbox = filter.inboxID { clause = clause + " AND c.inbox_id = \(bind: inbox)" }
+        if let team = filter.teamID { clause = clause + " AND c.team_id = \(bind: team)" }
+        if let channel = filter.channel { clause = clause + " AND c.channel = \(bind: channel.rawValue)" }
+        if let priority = filter.priority { clause = clause + " AND c.priority = \(bind: priority.rawValue)" }
+        if let label = filter.label {
+            switch store.dialect {
+            case .postgres: clause = clause + " AND \(bind: label) = ANY(c.labels)"
+            case .sqlite: clause = clause + " AND EXISTS (SELECT 1 FROM json_each(c.labels) WHERE json_each.value = \(bind: label))"
+            }
+        }
+        return clause
+    }
+
+    /// Open conversations per view, inbox, team and label.
+    public func counts(workspace workspaceID: UUID, user userID: UUID) async throws -> Counts {
+        var counts = Counts()
+        let groups = try await store.sql.raw("""
+            SELECT inbox_id, team_id,
+              CASE WHEN assignee_id IS NULL THEN 1 ELSE 0 END AS unassigned,
+              CASE WHEN assignee_id = \(bind: userID) THEN 1 ELSE 0 END AS mine,
+              COUNT(*) AS n
+            FROM conversations WHERE workspace_id = \(bind: workspaceID) AND status = 'open'
+            GROUP BY inbox_id, team_id, CASE WHEN assignee_id IS NULL THEN 1 ELSE 0 END, CASE WHEN assignee_id = \(bind: userID) THEN 1 ELSE 0 END
+            """).all()
+        for row in groups {
+            let n = try row.decode(column: "n", as: Int.self)
+            counts.views[.all, default: 0] += n
+            if try row.decode(column: "unassigned", as: Int.self) == 1 { counts.views[.unassigned, default: 0] += n }
+            if try row.decode(column: "mine", as: Int.self) == 1 { counts.views[.mine, default: 0] += n }
+            counts.inboxes[try row.decode(column: "inbox_id", as: UUID.self), default: 0] += n
+            if let team = try row.decode(column: "team_id", as: UUID?.self) { counts.teams[team, default: 0] += n }
+        }
+        let labelQuery: SQLQueryString
+        switch store.dialect {
+        case .postgres:
+            labelQuery = """
+                SELECT label, COUNT(*) AS n FROM conversations, unnest(labels) AS label
+                WHERE workspace_id = \(bind: workspaceID) AND status = 'open' GROUP BY label
+                """
+        case .sqlite:
+            labelQuery = """
+                SELECT j.value AS label, COUNT(*) AS n FROM conversations, json_each(conversations.labels) AS j
+                WHERE workspace_id = \(bind: workspaceID) AND status = 'open' GROUP BY j.value
+                """
+        }
+        for row in try await store.sql.raw(labelQuery).all() {
+            counts.labels[try row.decode(column: "label", as: String.self)] = try row.decode(column: "n", as: Int.self)
+        }
+        return counts
+    }
+}

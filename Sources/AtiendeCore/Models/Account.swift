@@ -1,0 +1,76 @@
+import FluentKit
+import Foundation
+
+/// A signed-in browser. Only the SHA-256 of the cookie's token is stored; the CSRF token is per session.
+public final class AgentSession: Model, @unchecked Sendable {
+    public static let schema = "sessions"
+
+    @ID(key: .id) public var id: UUID?
+    @Parent(key: "user_id") public var user: User
+    @Field(key: "token_hash") public var tokenHash: String
+    @Field(key: "csrf_token") public var csrfToken: String
+    /// The workspace the agent last worked in, for `/` to land there.
+    @OptionalField(key: "workspace_id") public var workspaceID: UUID?
+    @Field(key: "created_at") public var createdAt: Date
+    @Field(key: "expires_at") public var expiresAt: Date
+
+    public init() {}
+
+    public init(userID: UUID, tokenHash: String, csrfToken: String, createdAt: Date, expiresAt: Date) {
+        self.$user.id = userID
+        self.tokenHash = tokenHash
+        self.csrfToken = csrfToken
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+    }
+}
+
+/// An invitation to join a workspace, accepted through a link that expires. Only the token's hash is kept.
+public final class Invitation: Model, @unchecked Sendable {
+    public static let schema = "invitations"
+
+    @ID(key: .id) public var id: UUID?
+    @Parent(key: "workspace_id") public var workspace: Workspace
+    @Field(key: "email") public var email: String
+    @Field(key: "role") public var role: Role
+    @Field(key: "token_hash") public var tokenHash: String
+    @OptionalField(key: "invited_by") public var invitedBy: UUID?
+    @Field(key: "created_at") public var createdAt: Date
+    @Field(key: "expires_at") public var expiresAt: Date
+    @OptionalField(key: "accepted_at") public var acceptedAt: Date?
+
+    public init() {}
+}
+
+/// Something an agent should know about: a mention in a note, an assignment.
+public final class AgentNotification: Model, @unchecked Sendable {
+    public static let schema = "notifications"
+
+    public enum Kind: String, Codable, Sendable { case mention, assigned }
+
+    @ID(key: .id) public var id: UUID?
+    @Parent(key: "workspace_id") public var workspace: Workspace
+    @Field(key: "user_id") public var userID: UUID
+    @Field(key: "kind") public var kind: Kind
+    @Field(key: "conversation_number") public var conversationNumber: Int
+    @OptionalField(key: "actor_id") public var actorID: UUID?
+    @Field(key: "excerpt") public var excerpt: String
+    @Field(key: "created_at") public var createdAt: Date
+    @OptionalField(key: "read_at") public var readAt: Date?
+
+    public init() {}
+}
+
+/// An inbox filter an agent saved under a name: the query string of the inbox page.
+public final class SavedView: Model, @unchecked Sendable {
+    public static let schema = "saved_views"
+
+    @ID(key: .id) public var id: UUID?
+    @Parent(key: "workspace_id") public var workspace: Workspace
+    @Field(key: "user_id") public var userID: UUID
+    @Field(key: "name") public var name: String
+    @Field(key: "query") public var query: String
+    @Field(key: "created_at") public var createdAt: Date
+
+    public init() {}
+}

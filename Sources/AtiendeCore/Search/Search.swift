@@ -1,0 +1,190 @@
+import Foundation
+import SQLKit
+
+/// Full-text search over a workspace's messages and contacts, accent- and case-insensitive on both
+/// databases ("accion" finds "acción"). Words typed by people are reduced to letters and digits before
+/// they reach either engine's query syntax, so nothing typed can change the query.
+public struct SearchService: Sendable {
+    public static let maxTerms = 8
+
+    public struct Filters: Sendable {
+        public var status: ConversationStatus?
+        public var channel: ChannelKind?
+        public var inboxID: UUID?
+        public init(status: ConversationStatus? = nil, channel: ChannelKind? = nil, inboxID: UUID? = nil) {
+            self.status = status
+            self.channel = channel
+            self.inboxID = inboxID
+        }
+    }
+
+    public struct MessageHit: Sendable {
+        public var messageID: UUID
+        public var text: String
+        public var kind: MessageKind
+        public var createdAt: Date
+        public var conversationNumber: Int
+        public var status: ConversationStatus
+        public var channel: ChannelKind
+        public var contactName: String?
+    }
+
+    public struct ContactHit: Sendable {
+        public var id: UUID
+        public var name: String?
+        public var email: String?
+        public var phone: String?
+    }
+
+    public struct Results: Sendable {
+        public var terms: [String]
+        public var conversationNumber: Int?
+        public var messages: [MessageHit]
+        public var contacts: [ContactHit]
+    }
+
+    let store: Store
+
+    public init(store: Store) { self.store = store }
+
+    /// The words of a query: runs of letters and digits, at most `maxTerms`, each at most 64 characters.
+    public static func terms(_ query: String) -> [String] {
+        var terms: [String] = []
+        var current = ""
+        for character in query.lowercased() + " " {
+            if character.isLetter || character.isNumber {
+                current.append(character)
+            } else if !current.isEmpty {
+                terms.append(String(current.prefix(64)))
+                current = ""
+            }
+        }
+        return Array(terms.prefix(maxTerms))
+    }
+
+    public func search(_ query: String, workspace workspaceID: UUID, filters: Filters = .init(), limit: Int = 50) async throws -> Results {
+        let terms = Self.terms(query)
+        let trimmed = query.trimmingCharacters(in: .whitespaces)
+        let number = Int(trimmed.hasPrefix("#") ? String(trimmed.dropFirst()) : trimmed)
+        guard !terms.isEmpty else { return Results(terms: [], conversationNumber: nil, messages: [], contacts: []) }
+        let sql = store.sql
+        let dialect = store.dialect
+        let match = SearchSQL.match(terms, dialect: dialect)
+
+        var messageQuery: SQLQueryString
+        switch dialect {
+        case .sqlite:
+            messageQuery = """
+                SELECT m.id, m.text, m.kind, m.created_at, c.number, c.status, c.channel, ct.name AS contact_name
+                FROM message_search JOIN messages m ON m.rowid = message_search.rowid
+                JOIN conversations c ON c.id = m.conversation_id JOIN contacts ct ON ct.id = c.contact_id
+                WHERE message_search MATCH \(bind: match) AND m.workspace_id = \(bind: workspaceID)
+                """
+        case .postgres:
+            messageQuery = """
+                SELECT m.id, m.text, m.kind, m.created_at, c.number, c.status, c.channel, ct.name AS contact_name
+                FROM messages m JOIN conversations c ON c.id = m.conversation_id JOIN contacts ct ON ct.id = c.contact_id
+                WHERE to_tsvector('atiende_search', m.text) @@ to_tsquery('atiende_search', \(bind: match))
+                  AND m.workspace_id = \(bind: workspaceID)
+                """
+        }
+        if let status = filters.status { messageQuery = messageQuery + " AND c.status = \(bind: status.rawValue)" }
+        if let channel = filters.channel { messageQuery = messageQuery + " AND c.channel = \(bind: channel.rawValue)" }
+        if let inbox = filters.inboxID { messageQuery = messageQuery + " AND c.inbox_id = \(bind: inbox)" }
+        messageQuery = messageQuery + " ORDER BY m.created_at DESC LIMIT \(unsafeRaw: String(limit))"
+        let messages = try await sql.raw(messageQuery).all().map { row in
+            MessageHit(
+                messageID: try row.decode(column: "id", as: UUID.self), text: try row.decode(column: "text", as: String.self),
+                kind: MessageKind(rawValue: try row.decode(column: "kind", as: String.self)) ?? .incoming,
+                createdAt: try row.decode(column: "created_at", as: Date.self),
+                conversationNumber: try row.decode(column: "number", as: Int.self),
+                status: ConversationStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .open,
+                channel: ChannelKind(rawValue: try row.decode(column: "channel", as: String.self)) ?? .api,
+                contactName: try row.decode(column: "contact_name", as: String?.self))
+        }
+
+        let contactQuery: SQLQueryString
+        switch dialect {
+        case .sqlite:
+            contactQuery = """
+                SELECT ct.id, ct.name, ct.email, ct.phone FROM contact_search JOIN contacts ct ON ct.rowid = contact_search.rowid
+                WHERE contact_search MATCH \(bind: match) AND ct.workspace_id = \(bind: workspaceID) AND ct.merged_into_id IS NULL
+                ORDER BY ct.created_at DESC LIMIT 20
+                """
+        case .postgres:
+            contactQuery = """
+                SELECT ct.id, ct.name, ct.email, ct.phone FROM contacts ct
+                WHERE \(unsafeRaw: SearchSQL.contactDocument("ct.")) @@ to_tsquery('atiende_search', \(bind: match))
+                  AND ct.workspace_id = \(bind: workspaceID) AND ct.merged_into_id IS NULL
+                ORDER BY ct.created_at DESC LIMIT 20
+                """
+        }
+        let contacts = try await sql.raw(contactQuery).all().map { row in
+            ContactHit(id: try row.decode(column: "id", as: UUID.self), name: try row.decode(column: "name", as: String?.self),
+                       email: try row.decode(column: "email", as: String?.self), phone: try row.decode(column: "phone", as: String?.self))
+        }
+        var found: Int?
+        if let number, number > 0 {
+            let row = try await sql.raw("""
+                SELECT number FROM conversations WHERE workspace_id = \(bind: workspaceID) AND number = \(bind: number)
+                """).first()
+            found = try row?.decode(column: "number", as: Int.self)
+        }
+        return Results(terms: terms, conversationNumber: found, messages: messages, contacts: contacts)
+    }
+}
+
+/// The search schema and query syntax of each dialect.
+enum SearchSQL {
+    /// The indexed text of a contact on PostgreSQL; `table` qualifies the columns in queries (the index has none).
+    static func contactDocument(_ table: String = "") -> String {
+        let columns = ["name", "email", "phone", "document_id"].map { "coalesce(\(table)\($0), '')" }.joined(separator: " || ' ' || ")
+        return "to_tsvector('atiende_search', \(columns))"
+    }
+
+    /// Every term as a prefix, all required. Terms are letters and digits only (`SearchService.terms`).
+    static func match(_ terms: [String], dialect: DatabaseDialect) -> String {
+        switch dialect {
+        case .sqlite: terms.map { "\"\($0)\"*" }.joined(separator: " ")
+        case .postgres: terms.map { "\($0):*" }.joined(separator: " & ")
+        }
+    }
+
+    static func create(dialect: DatabaseDialect) -> [String] {
+        switch dialect {
+        case .sqlite:
+            let tokenizer = "tokenize = 'unicode61 remove_diacritics 2'"
+            return [
+                "CREATE VIRTUAL TABLE message_search USING fts5(text, content = 'messages', content_rowid = 'rowid', \(tokenizer))",
+                "CREATE TRIGGER messages_search_insert AFTER INSERT ON messages BEGIN INSERT INTO message_search(rowid, text) VALUES (new.rowid, new.text); END",
+                "CREATE TRIGGER messages_search_delete AFTER DELETE ON messages BEGIN INSERT INTO message_search(message_search, rowid, text) VALUES ('delete', old.rowid, old.text); END",
+                "CREATE TRIGGER messages_search_update AFTER UPDATE OF text ON messages BEGIN INSERT INTO message_search(message_search, rowid, text) VALUES ('delete', old.rowid, old.text); INSERT INTO message_search(rowid, text) VALUES (new.rowid, new.text); END",
+                "INSERT INTO message_search(message_search) VALUES ('rebuild')",
+                "CREATE VIRTUAL TABLE contact_search USING fts5(name, email, phone, document_id, content = 'contacts', content_rowid = 'rowid', \(tokenizer))",
+                "CREATE TRIGGER contacts_search_insert AFTER INSERT ON contacts BEGIN INSERT INTO contact_search(rowid, name, email, phone, document_id) VALUES (new.rowid, new.name, new.email, new.phone, new.document_id); END",
+                "CREATE TRIGGER contacts_search_delete AFTER DELETE ON contacts BEGIN INSERT INTO contact_search(contact_search, rowid, name, email, phone, document_id) VALUES ('delete', old.rowid, old.name, old.email, old.phone, old.document_id); END",
+                "CREATE TRIGGER contacts_search_update AFTER UPDATE OF name, email, phone, document_id ON contacts BEGIN INSERT INTO contact_search(contact_search, rowid, name, email, phone, document_id) VALUES ('delete', old.rowid, old.name, old.email, old.phone, old.document_id); INSERT INTO contact_search(rowid, name, email, phone, document_id) VALUES (new.rowid, new.name, new.email, new.phone, new.document_id); END",
+                "INSERT INTO contact_search(contact_search) VALUES ('rebuild')",
+            ]
+        case .postgres:
+            return [
+                "CREATE EXTENSION IF NOT EXISTS unaccent",
+                "CREATE TEXT SEARCH CONFIGURATION atiende_search (COPY = simple)",
+                "ALTER TEXT SEARCH CONFIGURATION atiende_search ALTER MAPPING FOR asciiword, asciihword, hword_asciipart, word, hword, hword_part WITH unaccent, simple",
+                "CREATE INDEX messages_search ON messages USING GIN (to_tsvector('atiende_search', text))",
+                "CREATE INDEX contacts_search ON contacts USING GIN ((\(contactDocument())))",
+            ]
+        }
+    }
+
+    static func drop(dialect: DatabaseDialect) -> [String] {
+        switch dialect {
+        case .sqlite:
+            return ["messages_search_insert", "messages_search_delete", "messages_search_update",
+                    "contacts_search_insert", "contacts_search_delete", "contacts_search_update"].map { "DROP TRIGGER \($0)" }
+                + ["DROP TABLE message_search", "DROP TABLE contact_search"]
+        case .postgres:
+            return ["DROP INDEX contacts_search", "DROP INDEX messages_search", "DROP TEXT SEARCH CONFIGURATION atiende_search"]
+        }
+    }
+}

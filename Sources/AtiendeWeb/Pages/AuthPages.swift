@@ -1,0 +1,276 @@
+import AtiendeCore
+import Fluent
+import Foundation
+import Plot
+import Vapor
+
+/// Sign-in, sign-out, the first-run page, invitations and the person's own account.
+enum AuthPages {
+    // MARK: Home and sign-in
+
+    /// `/`: the first-run page when nothing exists yet, else the last workspace's inbox, else sign-in.
+    static func home(_ req: Request) async throws -> Response {
+        if try await Workspace.query(on: req.db).count() == 0 { return req.redirect(to: SiteURL.setup.path) }
+        guard let signedIn = try await req.signedIn() else { return req.redirect(to: SiteURL.login.path) }
+        return req.redirect(to: try await landing(for: signedIn.userID, preferred: signedIn.session.workspaceID, on: req.db))
+    }
+
+    static func landing(for userID: UUID, preferred: UUID?, on db: any Database) async throws -> String {
+        let memberships = try await Membership.query(on: db).filter(\.$user.$id == userID).with(\.$workspace).all()
+        guard let chosen = memberships.first(where: { $0.$workspace.id == preferred }) ?? memberships.first else { return SiteURL.account.path }
+        return SiteURL.inbox(chosen.workspace.slug).path
+    }
+
+    /// Only our own paths are followed after sign-in (no open redirect).
+    static func safeNext(_ raw: String?) -> String? {
+        guard let raw, raw.hasPrefix("/"), !raw.hasPrefix("//"), !raw.contains("\\"), raw.count < 500 else { return nil }
+        return raw
+    }
+
+    static func loginPage(_ req: Request, t: Localizer, error: String? = nil, email: String = "", status: HTTPStatus = .ok) async throws -> HTMLPage {
+        let csrf = try await req.csrfToken()
+        let next = safeNext(req.query[String.self, at: "next"]) ?? ""
+        let content: Node<HTML.BodyContext> = .div(.class("card"),
+            .h1(.text(t("login.title"))),
+            .unwrap(error) { .p(.class("form-error"), .role("alert"), .text($0)) },
+            .form(.class("stack"), .method(.post), .action(SiteURL.login.path(query: [("next", next)])),
+                  .csrf(csrf),
+                  .label(.span(.text(t("login.email"))), .field(.type(.email), .name("email"), .value(email), .required(true), .autofocus(true),
+                                                                .attribute(named: "autocomplete", value: "username"))),
+                  .label(.span(.text(t("login.password"))), .field(.type(.password), .name("password"), .required(true),
+                                                                   .attribute(named: "autocomplete", value: "current-password"))),
+                  .button(.type(.submit), .class("primary"), .text(t("login.submit")))),
+            languageLinks(t, path: SiteURL.login.path))
+        return HTMLPage(html: Layout.plain(t("login.title"), t: t, csrf: csrf, content), status: status)
+    }
+
+    static func languageLinks(_ t: Localizer, path: String) -> Node<HTML.BodyContext> {
+        .p(.class("languages"), .a(.href(path + "?lang=es"), .attribute(named: "hreflang", value: "es"), .text("Español")), .text(" · "),
+           .a(.href(path + "?lang=en"), .attribute(named: "hreflang", value: "en"), .text("English")))
+    }
+
+    static func login(_ req: Request) async throws -> Response {
+        if try await req.signedIn() != nil, let next = safeNext(req.query[String.self, at: "next"]) { return req.redirect(to: next) }
+        let response = try await loginPage(req, t: Localizer.negotiate(req)).encodeResponse(for: req)
+        if let lang = req.query[String.self, at: "lang"], Localizer.Language(rawValue: lang) != nil {
+            response.cookies["atiende_lang"] = HTTPCookies.Value(string: lang, maxAge: 31_536_000, path: "/", sameSite: .lax)
+        }
+        return response
+    }
+
+    struct LoginForm: Content { var email: String; var password: String }
+
+    static func signIn(_ req: Request) async throws -> Response {
+        try await req.verifyCSRF()
+        let t = Localizer.negotiate(req)
+        let form = try req.content.decode(LoginForm.self)
+        let email = IdentityNormalizer.email(form.email) ?? ""
+        let user = email.isEmpty ? nil : try await User.query(on: req.db).filter(\.$email == email).first()
+        guard let user, user.isActive, form.password.count <= 200,
+              try await req.password.async.verify(form.password, created: user.passwordHash)
+        else {
+            return try await loginPage(req, t: t, error: t("login.failed"), email: form.email, status: .unauthorized).encodeResponse(for: req)
+        }
+        return try await startSession(req, user: user, next: safeNext(req.query[String.self, at: "next"]))
+    }
+
+    /// A fresh session (a new token: the old cookie, if any, dies), then on to `next` or the last workspace.
+    static func startSession(_ req: Request, user: User, next: String?, workspace: UUID? = nil) async throws -> Response {
+        let userID = try user.requireID()
+        let (session, token) = try await req.atiende.accounts.startSession(
+            for: userID, workspace: workspace, replacing: req.cookies[SessionAuth.cookie]?.string)
+        var target = next ?? ""
+        if next == nil { target = try await landing(for: userID, preferred: session.workspaceID, on: req.db) }
+        let response = req.redirect(to: target, redirectType: .normal)
+        response.cookies[SessionAuth.cookie] = SessionAuth.sessionCookie(token, secure: req.isSecureDeployment)
+        response.cookies[SessionAuth.csrfCookie] = SessionAuth.expired()
+        return response
+    }
+
+    static func logout(_ req: Request) async throws -> Response {
+        try await req.verifyCSRF()
+        if let token = req.cookies[SessionAuth.cookie]?.string { try await req.atiende.accounts.endSession(token: token) }
+        let response = req.redirect(to: SiteURL.login.path, redirectType: .normal)
+        response.cookies[SessionAuth.cookie] = SessionAuth.expired()
+        return response
+    }
+
+    static func switchWorkspace(_ req: Request) async throws -> Response {
+        _ = try await req.requireSignedIn()
+        guard let slug = req.query[String.self, at: "workspace"], slug.count < 200 else { throw AtiendeError.notFound("workspace") }
+        return req.redirect(to: SiteURL.inbox(slug).path)
+    }
+
+    // MARK: First run
+
+    static func setupPage(_ req: Request, t: Localizer, error: String? = nil, status: HTTPStatus = .ok) async throws -> Response {
+        guard try await Workspace.query(on: req.db).count() == 0 else { return req.redirect(to: SiteURL.login.path) }
+        let csrf = try await req.csrfToken()
+        let content: Node<HTML.BodyContext> = .div(.class("card"),
+            .h1(.text(t("setup.title"))),
+            .p(.text(t("setup.intro"))),
+            .unwrap(error) { .p(.class("form-error"), .role("alert"), .text($0)) },
+            .form(.class("stack"), .method(.post), .action(SiteURL.setup.path),
+                  .csrf(csrf),
+                  .label(.span(.text(t("setup.workspace"))), .field(.type(.text), .name("workspace"), .required(true), .autofocus(true))),
+                  .label(.span(.text(t("setup.name"))), .field(.type(.text), .name("name"), .required(true))),
+                  .label(.span(.text(t("login.email"))), .field(.type(.email), .name("email"), .required(true))),
+                  .label(.span(.text(t("setup.password"))), .field(.type(.password), .name("password"), .required(true),
+                                                                   .attribute(named: "minlength", value: String(PasswordPolicy.minimumLength)),
+                                                                   .attribute(named: "autocomplete", value: "new-password"))),
+                  .label(.span(.text(t("account.language"))), languageSelect(t.language.rawValue)),
+                  .label(.span(.text(t("account.time_zone"))), timeZoneInput("America/Santiago")),
+                  .button(.type(.submit), .class("primary"), .text(t("setup.submit")))),
+            languageLinks(t, path: SiteURL.setup.path))
+        return try await HTMLPage(html: Layout.plain(t("setup.title"), t: t, csrf: csrf, content), status: status).encodeResponse(for: req)
+    }
+
+    static func setup(_ req: Request) async throws -> Response {
+        try await setupPage(req, t: Localizer.negotiate(req))
+    }
+
+    struct SetupForm: Content { var workspace: String; var name: String; var email: String; var password: String; var language: String; var time_zone: String }
+
+    static func createFirstWorkspace(_ req: Request) async throws -> Response {
+        try await req.verifyCSRF()
+        let t = Localizer.negotiate(req)
+        guard try await Workspace.query(on: req.db).count() == 0 else { return req.redirect(to: SiteURL.login.path, redirectType: .normal) }
+        let form = try req.content.decode(SetupForm.self)
+        do {
+            try PasswordPolicy.check(form.password)
+            let hash = try await req.password.async.hash(form.password)
+            let (_, user) = try await WorkspaceService.create(
+                name: form.workspace, adminEmail: form.email, adminName: form.name.trimmingCharacters(in: .whitespaces),
+                passwordHash: { hash }, language: form.language, timeZone: form.time_zone, store: req.atiende.store)
+            return try await startSession(req, user: user, next: nil)
+        } catch let error as AtiendeError {
+            return try await setupPage(req, t: t, error: ErrorPages.message(error, t: t), status: HTTPStatus(statusCode: error.status))
+        }
+    }
+
+    // MARK: Invitations
+
+    static func invitationPage(_ req: Request, t: Localizer, error: String? = nil, status: HTTPStatus = .ok) async throws -> Response {
+        guard let token = req.parameters.get("token"), let invitation = try await req.atiende.accounts.invitation(token: token),
+              let workspace = try await Workspace.find(invitation.$workspace.id, on: req.db)
+        else { throw AtiendeError(.gone, code: "invitation_expired", "this invitation link has expired or was already used") }
+        let csrf = try await req.csrfToken()
+        let existing = try await User.query(on: req.db).filter(\.$email == invitation.email).first()
+        let content: Node<HTML.BodyContext> = .div(.class("card"),
+            .h1(.text(t("invite.title", workspace.name))),
+            .p(.text(t(existing == nil ? "invite.new_account" : "invite.existing_account", invitation.email))),
+            .unwrap(error) { .p(.class("form-error"), .role("alert"), .text($0)) },
+            .form(.class("stack"), .method(.post), .action(SiteURL.invitation(token).path),
+                  .csrf(csrf),
+                  .if(existing == nil, .label(.span(.text(t("setup.name"))), .field(.type(.text), .name("name"), .required(true)))),
+                  .label(.span(.text(t(existing == nil ? "setup.password" : "login.password"))),
+                         .field(.type(.password), .name("password"), .required(true))),
+                  .button(.type(.submit), .class("primary"), .text(t("invite.accept")))))
+        return try await HTMLPage(html: Layout.plain(t("invite.title", workspace.name), t: t, csrf: csrf, content), status: status).encodeResponse(for: req)
+    }
+
+    static func invitation(_ req: Request) async throws -> Response {
+        try await invitationPage(req, t: Localizer.negotiate(req))
+    }
+
+    struct InvitationForm: Content { var name: String?; var password: String }
+
+    static func acceptInvitation(_ req: Request) async throws -> Response {
+        try await req.verifyCSRF()
+        let t = Localizer.negotiate(req)
+        guard let token = req.parameters.get("token"), let invitation = try await req.atiende.accounts.invitation(token: token) else {
+            throw AtiendeError(.gone, code: "invitation_expired", "this invitation link has expired or was already used")
+        }
+        let form = try req.content.decode(InvitationForm.self)
+        do {
+            let hash: String
+            if let existing = try await User.query(on: req.db).filter(\.$email == invitation.email).first() {
+                // Someone with an account proves it is them with their password.
+                guard form.password.count <= 200, try await req.password.async.verify(form.password, created: existing.passwordHash) else {
+                    throw AtiendeError(.unauthorized, code: "wrong_password", "that is not the password of \(invitation.email)")
+                }
+                hash = existing.passwordHash
+            } else {
+                try PasswordPolicy.check(form.password)
+                hash = try await req.password.async.hash(form.password)
+            }
+            let (user, workspaceID) = try await req.atiende.accounts.accept(token: token, name: form.name ?? invitation.email, passwordHash: hash)
+            return try await startSession(req, user: user, next: nil, workspace: workspaceID)
+        } catch let error as AtiendeError {
+            return try await invitationPage(req, t: t, error: ErrorPages.message(error, t: t), status: HTTPStatus(statusCode: error.status))
+        }
+    }
+
+    // MARK: Account
+
+    static let commonTimeZones = ["America/Santiago", "America/Argentina/Buenos_Aires", "America/Bogota", "America/Lima", "America/Mexico_City",
+                                  "America/Montevideo", "America/Caracas", "America/New_York", "America/Los_Angeles", "Europe/Madrid",
+                                  "Europe/London", "UTC"]
+
+    static func languageSelect<C>(_ selected: String) -> Node<C> {
+        .dropdown(.name("language"), .option(.value("es"), .text("Español"), .selected(selected == "es")),
+                .option(.value("en"), .text("English"), .selected(selected == "en")))
+    }
+
+    static func timeZoneInput<C>(_ value: String) -> Node<C> {
+        .group(.field(.type(.text), .name("time_zone"), .value(value), .attribute(named: "list", value: "time-zones"), .required(true)),
+               .element(named: "datalist", nodes: [.attribute(named: "id", value: "time-zones")] + commonTimeZones.map { zone in
+                   .element(named: "option", nodes: [.attribute(named: "value", value: zone)])
+               }))
+    }
+
+    static func account(_ req: Request) async throws -> HTMLPage {
+        let signedIn = try await req.requireSignedIn()
+        let user = signedIn.user
+        let t = Localizer(Localizer.Language(rawValue: user.language) ?? .es)
+        let csrf = signedIn.session.csrfToken
+        let saved = req.query[String.self, at: "saved"]
+        let back = try await landing(for: signedIn.userID, preferred: signedIn.session.workspaceID, on: req.db)
+        let content: Node<HTML.BodyContext> = .div(.class("card"),
+            .p(.a(.href(back), .text("← " + t("account.back")))),
+            .h1(.text(t("account.title"))),
+            .unwrap(saved) { key in .p(.class("notice"), .role("status"), .text(t(key == "password" ? "account.password_changed" : "common.saved"))) },
+            .form(.class("stack"), .id("preferences"), .method(.post), .action(SiteURL.account.path),
+                  .csrf(csrf),
+                  .label(.span(.text(t("setup.name"))), .field(.type(.text), .name("name"), .value(user.name), .required(true))),
+                  .label(.span(.text(t("account.language"))), languageSelect(user.language)),
+                  .label(.span(.text(t("account.time_zone"))), timeZoneInput(user.timeZone)),
+                  .button(.type(.submit), .class("primary"), .text(t("common.save")))),
+            .h2(.text(t("account.password"))),
+            .form(.class("stack"), .method(.post), .action(SiteURL.password.path),
+                  .csrf(csrf),
+                  .label(.span(.text(t("account.current_password"))), .field(.type(.password), .name("current"), .required(true),
+                                                                           .attribute(named: "autocomplete", value: "current-password"))),
+                  .label(.span(.text(t("account.new_password"))), .field(.type(.password), .name("new"), .required(true),
+                                                                       .attribute(named: "autocomplete", value: "new-password"))),
+                  .button(.type(.submit), .text(t("account.change_password")))))
+        return HTMLPage(html: Layout.plain(t("account.title"), t: t, csrf: csrf, content))
+    }
+
+    struct PreferencesForm: Content { var name: String; var language: String; var time_zone: String }
+
+    static func savePreferences(_ req: Request) async throws -> Response {
+        try await req.verifyCSRF()
+        let signedIn = try await req.requireSignedIn()
+        let form = try req.content.decode(PreferencesForm.self)
+        try await req.atiende.accounts.updatePreferences(of: signedIn.userID, name: form.name, language: form.language, timeZone: form.time_zone)
+        return req.redirect(to: SiteURL.account.path(query: [("saved", "1")]), redirectType: .normal)
+    }
+
+    struct PasswordForm: Content { var current: String; var new: String }
+
+    /// Changes the password, ends every session of the person (other browsers are signed out) and starts a new one here.
+    static func changePassword(_ req: Request) async throws -> Response {
+        try await req.verifyCSRF()
+        let signedIn = try await req.requireSignedIn()
+        let form = try req.content.decode(PasswordForm.self)
+        guard form.current.count <= 200, try await req.password.async.verify(form.current, created: signedIn.user.passwordHash) else {
+            throw AtiendeError(.forbidden, code: "wrong_password", "the current password is not right")
+        }
+        try PasswordPolicy.check(form.new)
+        let hash = try await req.password.async.hash(form.new)
+        try await req.atiende.accounts.changePassword(of: signedIn.userID, newHash: hash)
+        return try await startSession(req, user: signedIn.user, next: SiteURL.account.path(query: [("saved", "password")]),
+                                      workspace: signedIn.session.workspaceID)
+    }
+}

@@ -1,0 +1,184 @@
+import AtiendeCore
+import Fluent
+import Foundation
+import Plot
+import Vapor
+
+/// The customer beside every conversation: identities, editable data, every past conversation on every
+/// channel, and possible duplicates with a one-click merge.
+enum CustomerPanel {
+    static func load(_ contactID: UUID, desk: Desk, on db: any Database) async throws
+        -> (Contact, [ContactIdentity], [Conversation], [(suggestion: DuplicateSuggestion, other: Contact)]) {
+        guard let contact = try await ContactService.find(contactID, workspace: desk.workspaceID, on: db) else {
+            throw AtiendeError.notFound("contact")
+        }
+        let identities = try await contact.$identities.get(on: db)
+        let history = try await desk.scope.query(Conversation.self, on: db).filter(\.$contact.$id == contactID)
+            .sort(\.$lastMessageAt, .descending).limit(200).all()
+        let suggestions = try await desk.scope.query(DuplicateSuggestion.self, on: db).filter(\.$state == .open)
+            .group(.or) { $0.filter(\.$contactID == contactID).filter(\.$otherContactID == contactID) }.all()
+        var duplicates: [(suggestion: DuplicateSuggestion, other: Contact)] = []
+        for suggestion in suggestions {
+            let otherID = suggestion.contactID == contactID ? suggestion.otherContactID : suggestion.contactID
+            if let other = try await ContactService.find(otherID, workspace: desk.workspaceID, on: db), other.id != contactID {
+                duplicates.append((suggestion, other))
+            }
+        }
+        return (contact, identities, history, duplicates)
+    }
+
+    static func apiPath(_ desk: Desk, _ contactID: UUID) -> String {
+        "/api/v1/workspaces/\(desk.workspaceID.uuidString.lowercased())/contacts/\(contactID.uuidString.lowercased())"
+    }
+
+    static func view(_ desk: Desk, contact: Contact, identities: [ContactIdentity], history: [Conversation],
+                     duplicates: [(suggestion: DuplicateSuggestion, other: Contact)], current: Int?) -> Node<HTML.BodyContext> {
+        let t = desk.t
+        let contactID = contact.id ?? UUID()
+        let field = { (name: String, label: String, value: String?) -> Node<HTML.FormContext> in
+            .label(.span(.text(label)), .field(.type(.text), .name(name), .value(value ?? ""), .data("type", "nullable")))
+        }
+        return .group(
+            .h2(.a(.href(SiteURL.contact(desk.slug, contactID).path), .text(contact.name ?? t("contact.unnamed")))),
+            .ul(.class("identities"), .aria("label", t("customer.identities")), .forEach(identities) { identity in
+                .li(.span(.class("kind"), .text(t("identity.\(identity.kind.rawValue)"))), .text(" " + identity.value))
+            }),
+            .details(.summary(.text(t("customer.edit"))),
+                .form(.class("stack"), .data("api", apiPath(desk, contactID)), .data("method", "PATCH"),
+                      field("name", t("contact.name"), contact.name),
+                      field("email", t("contact.email"), contact.email),
+                      field("phone", t("contact.phone"), contact.phone),
+                      field("document_id", t("contact.document"), contact.documentID),
+                      .label(.span(.text(t("contact.labels"))),
+                             .field(.type(.text), .name("labels"), .value(contact.labels.joined(separator: ", ")), .data("type", "list"))),
+                      .button(.type(.submit), .text(t("common.save"))),
+                      .p(.class("form-error"), .role("alert")))),
+            .if(!contact.labels.isEmpty, .p(.forEach(contact.labels) { .span(.class("chip"), .text("#" + $0)) })),
+            .if(!duplicates.isEmpty, .section(.class("duplicates"),
+                .h3(.text(t("customer.duplicates"))),
+                .ul(.forEach(duplicates) { duplicate in
+                    .li(.a(.href(SiteURL.contact(desk.slug, duplicate.other.id ?? UUID()).path),
+                           .text(duplicate.other.name ?? duplicate.other.email ?? duplicate.other.phone ?? t("contact.unnamed"))),
+                        .text(" (\(duplicate.suggestion.reason)) "),
+                        .form(.class("inline"), .data("api", apiPath(desk, contactID) + "/merge"), .data("method", "POST"),
+                              .data("confirm", t("customer.merge_confirm")),
+                              .field(.type(.hidden), .name("source_id"), .value(duplicate.other.id?.uuidString.lowercased() ?? "")),
+                              .button(.type(.submit), .text(t("customer.merge")))))
+                }))),
+            .section(.class("history"),
+                .h3(.text(t("customer.history", history.count))),
+                .ul(.forEach(history) { c in
+                    .li(.class(c.number == current ? "current" : ""),
+                        ChannelBadge.node(c.channel, t: t),
+                        .a(.href(SiteURL.conversation(desk.slug, c.number).path), .text(" #\(c.number) ")),
+                        .span(.class("badge status"), .text(t("status.\(c.status.rawValue)"))),
+                        .text(" " + desk.format.dateTime(c.lastMessageAt)),
+                        .if(c.contactReason != nil, .span(.class("reason"), .text(" · " + (c.contactReason ?? "")))))
+                }))
+        )
+    }
+}
+
+/// `/app/{workspace}/contacts` and `/app/{workspace}/contacts/{id}`.
+enum ContactPages {
+    static func list(_ req: Request) async throws -> HTMLPage {
+        let desk = try await req.desk()
+        let t = desk.t
+        let q = (req.query[String.self, at: "q"] ?? "").trimmingCharacters(in: .whitespaces)
+        guard q.count <= 200 else { throw AtiendeError.invalid("the search is longer than 200 characters", code: "invalid_q") }
+        let contacts: [(id: UUID, name: String?, email: String?, phone: String?)]
+        if q.isEmpty {
+            contacts = try await desk.scope.query(Contact.self, on: req.db).filter(\.$mergedIntoID == nil)
+                .sort(\.$createdAt, .descending).limit(100).all()
+                .map { (id: $0.id ?? UUID(), name: $0.name, email: $0.email, phone: $0.phone) }
+        } else {
+            contacts = try await req.atiende.search.search(q, workspace: desk.workspaceID, limit: 1).contacts
+                .map { (id: $0.id, name: $0.name, email: $0.email, phone: $0.phone) }
+        }
+        let content: Node<HTML.BodyContext> = .div(.class("contacts"),
+            .h1(.text(t("nav.contacts"))),
+            .form(.method(.get), .action(SiteURL.contacts(desk.slug).path), .class("filters"),
+                  .label(.for("contact-q"), .class("sr"), .text(t("contacts.search"))),
+                  .field(.type(.search), .id("contact-q"), .name("q"), .value(q), .placeholder(t("contacts.search"))),
+                  .button(.type(.submit), .text(t("search.button")))),
+            contacts.isEmpty ? .p(.class("empty"), .text(t("contacts.empty"))) :
+            .table(.class("grid"),
+                   .thead(.tr(.th(.text(t("contact.name"))), .th(.text(t("contact.email"))), .th(.text(t("contact.phone"))))),
+                   .tbody(.forEach(contacts) { c in
+                       .tr(.td(.a(.href(SiteURL.contact(desk.slug, c.id).path), .text(c.name ?? t("contact.unnamed")))),
+                           .td(.text(c.email ?? "")), .td(.text(c.phone ?? "")))
+                   })))
+        return HTMLPage(html: Layout.desk(desk, title: t("nav.contacts"), page: "contacts", content))
+    }
+
+    static func show(_ req: Request) async throws -> Response {
+        let desk = try await req.desk()
+        let t = desk.t
+        let id = try req.uuidParameter("contactId", "contact")
+        guard try await ContactService.find(id, workspace: desk.workspaceID, on: req.db) != nil else {
+            // A merged contact's old address leads to where it went.
+            if let merged = try await desk.scope.query(Contact.self, on: req.db).filter(\.$id == id).first(), let target = merged.mergedIntoID {
+                return req.redirect(to: SiteURL.contact(desk.slug, target).path)
+            }
+            throw AtiendeError.notFound("contact")
+        }
+        let (contact, identities, history, duplicates) = try await CustomerPanel.load(id, desk: desk, on: req.db)
+        let phoneInboxes = desk.inboxes.filter { ($0.channel == .phone || $0.channel == .inPerson) && $0.isActive }
+        let content: Node<HTML.BodyContext> = .div(.class("contact-page"),
+            .div(.class("customer wide"), .data("live", "customer"), .id("customer"),
+                 CustomerPanel.view(desk, contact: contact, identities: identities, history: history, duplicates: duplicates, current: nil)),
+            .section(.class("log-contact"),
+                .h2(.text(t("log.title"))),
+                phoneInboxes.isEmpty ? .p(.class("hint"), .text(t("log.no_inbox"))) :
+                .form(.class("stack"), .method(.post), .action(SiteURL.logContact(desk.slug, id).path),
+                      .csrf(desk.csrf),
+                      .label(.span(.text(t("log.inbox"))),
+                             .dropdown(.name("inbox_id"), .forEach(phoneInboxes) { box in
+                                 .option(.value(box.id?.uuidString.lowercased() ?? ""), .text("\(ChannelBadge.icon(box.channel)) \(box.name)"))
+                             })),
+                      .label(.span(.text(t("log.direction"))),
+                             .dropdown(.name("direction"),
+                                     .option(.value("incoming"), .text(t("log.incoming"))), .option(.value("outgoing"), .text(t("log.outgoing"))))),
+                      .label(.span(.text(t("log.duration"))), .field(.type(.number), .name("duration_minutes"), .attribute(named: "min", value: "0"),
+                                                                    .attribute(named: "max", value: "1440"))),
+                      .label(.span(.text(t("log.outcome"))), .field(.type(.text), .name("outcome"), .attribute(named: "maxlength", value: "120"))),
+                      .label(.span(.text(t("log.notes"))), .textBox(.name("notes"), .required(true), .attribute(named: "rows", value: "3"))),
+                      .label(.field(.type(.checkbox), .name("resolve"), .value("1"), .attribute(named: "checked", value: "checked")),
+                             .text(" " + t("log.resolve"))),
+                      .button(.type(.submit), .class("primary"), .text(t("log.save"))))))
+        return try await HTMLPage(html: Layout.desk(desk, title: contact.name ?? t("contact.unnamed"), page: "contact", content)).encodeResponse(for: req)
+    }
+
+    struct LogForm: Content {
+        var inbox_id: UUID
+        var direction: String
+        var duration_minutes: String?
+        var outcome: String?
+        var notes: String
+        var resolve: String?
+    }
+
+    /// `POST …/contacts/{id}/log`: records a call or walk-in, then opens it.
+    static func log(_ req: Request) async throws -> Response {
+        try await req.verifyCSRF()
+        let desk = try await req.desk()
+        let id = try req.uuidParameter("contactId", "contact")
+        let form: LogForm
+        do { form = try req.content.decode(LogForm.self) } catch {
+            throw AtiendeError.invalid("choose an inbox and write the notes", code: "invalid_form")
+        }
+        guard let direction = ConversationService.LoggedContact.Direction(rawValue: form.direction) else {
+            throw AtiendeError.invalid("direction must be incoming or outgoing", code: "invalid_direction")
+        }
+        var seconds: Int?
+        if let raw = form.duration_minutes, !raw.isEmpty {
+            guard let minutes = Double(raw), minutes >= 0 else { throw AtiendeError.invalid("duration must be a number of minutes", code: "invalid_duration") }
+            seconds = Int(minutes * 60)
+        }
+        let conversation = try await req.atiende.conversations.log(
+            .init(inboxID: form.inbox_id, contactID: id, direction: direction, durationSeconds: seconds, outcome: form.outcome,
+                  notes: form.notes, resolve: form.resolve != nil),
+            workspace: desk.workspaceID, author: desk.userID)
+        return req.redirect(to: SiteURL.conversation(desk.slug, conversation.number).path, redirectType: .normal)
+    }
+}

@@ -1,0 +1,176 @@
+import AtiendeCore
+import Fluent
+import Foundation
+import Plot
+import Vapor
+
+/// `/app/{workspace}/conversations/{number}`: the timeline, the reply box, the actions and the customer panel.
+enum ConversationPage {
+    struct Model {
+        var conversation: Conversation
+        var contact: Contact
+        var identities: [ContactIdentity]
+        var messages: [Message]
+        var history: [Conversation]
+        var duplicates: [(suggestion: DuplicateSuggestion, other: Contact)]
+    }
+
+    static let timelineLimit = 500
+
+    static func model(_ req: Request, desk: Desk) async throws -> Model {
+        guard let raw = req.parameters.get("number"), let number = Int(raw),
+              let conversation = try await desk.scope.query(Conversation.self, on: req.db).filter(\.$number == number).first()
+        else { throw AtiendeError.notFound("conversation") }
+        let conversationID = try conversation.requireID()
+        let recent = try await desk.scope.query(Message.self, on: req.db).filter(\.$conversation.$id == conversationID)
+            .sort(\.$createdAt, .descending).sort(\.$id, .descending).with(\.$attachments).limit(timelineLimit).all()
+        let (contact, identities, history, duplicates) = try await CustomerPanel.load(conversation.$contact.id, desk: desk, on: req.db)
+        return Model(conversation: conversation, contact: contact, identities: identities, messages: recent.reversed(),
+                     history: history, duplicates: duplicates)
+    }
+
+    static func show(_ req: Request) async throws -> HTMLPage {
+        let desk = try await req.desk()
+        let model = try await model(req, desk: desk)
+        let title = "#\(model.conversation.number) · \(model.contact.name ?? desk.t("contact.unnamed"))"
+        return HTMLPage(html: Layout.desk(desk, title: title, page: "conversation", view(desk, model)))
+    }
+
+    static func apiPath(_ desk: Desk, _ number: Int) -> String {
+        "/api/v1/workspaces/\(desk.workspaceID.uuidString.lowercased())/conversations/\(number)"
+    }
+
+    static func view(_ desk: Desk, _ model: Model) -> Node<HTML.BodyContext> {
+        let t = desk.t
+        let c = model.conversation
+        return .div(.class("conversation"), .data("number", String(c.number)), .data("conversation-id", c.id?.uuidString.lowercased() ?? ""),
+            .section(.class("thread"), .aria("label", t("conversation.thread")),
+                .div(.id("conversation-head"), .data("live", "conversation-head"), header(desk, model)),
+                .p(.id("presence"), .class("presence"), .aria("live", "polite")),
+                .div(.id("timeline"), .class("timeline"), .data("live", "timeline"), .role("log"), .aria("label", t("conversation.timeline")),
+                     .forEach(model.messages) { message(desk, $0, contact: model.contact) }),
+                composer(desk, c)),
+            .aside(.id("customer"), .class("customer"), .data("live", "customer"), .aria("label", t("customer.panel")),
+                   CustomerPanel.view(desk, contact: model.contact, identities: model.identities, history: model.history,
+                                      duplicates: model.duplicates, current: c.number)))
+    }
+
+    static func header(_ desk: Desk, _ model: Model) -> Node<HTML.BodyContext> {
+        let t = desk.t
+        let c = model.conversation
+        let api = apiPath(desk, c.number)
+        func patch(_ field: String, _ value: String, _ label: String, shortcut: String? = nil) -> Node<HTML.BodyContext> {
+            .form(.class("inline"), .data("api", api), .data("method", "PATCH"),
+                  .field(.type(.hidden), .name(field), .value(value)),
+                  .button(.type(.submit), .if(shortcut != nil, .data("shortcut", shortcut ?? "")), .text(label)))
+        }
+        return .group(
+            .h1(ChannelBadge.node(c.channel, t: t), .text(" #\(c.number) · \(model.contact.name ?? t("contact.unnamed"))"),
+                .span(.class("badge status"), .id("status-badge"), .text(t("status.\(c.status.rawValue)")))),
+            .if(c.subject != nil, .p(.class("subject"), .text(c.subject ?? ""))),
+            .div(.class("actions"), .role("toolbar"), .aria("label", t("conversation.actions")),
+                 c.status == .resolved || c.status == .closed
+                    ? patch("status", "open", t("action.reopen"))
+                    : patch("status", "resolved", t("action.resolve"), shortcut: "e"),
+                 .if(c.status != .pending, patch("status", "pending", t("action.pending"))),
+                 .form(.class("inline"), .data("api", api), .data("method", "PATCH"),
+                       .field(.type(.hidden), .name("status"), .value("snoozed")),
+                       .label(.for("snooze-until"), .text(t("action.snooze_until") + " ")),
+                       .field(.type(.init(rawValue: "datetime-local") ?? .text), .id("snooze-until"), .name("snoozed_until"),
+                              .data("type", "datetime"), .required(true)),
+                       .button(.type(.submit), .text(t("action.snooze"))))),
+            .div(.class("properties"),
+                 .form(.class("inline"), .data("api", api), .data("method", "PATCH"), .data("autosubmit", "1"),
+                       .label(.for("assignee"), .text(t("conversation.assignee") + " ")),
+                       .dropdown(.id("assignee"), .name("assignee_id"), .data("type", "nullable"), .data("shortcut", "a"),
+                               .option(.value(""), .text(t("conversation.unassigned")), .selected(c.$assignee.id == nil)),
+                               .forEach(desk.members) { m in
+                                   .option(.value(m.user.id?.uuidString.lowercased() ?? ""), .text(m.user.name), .selected(m.user.id == c.$assignee.id))
+                               })),
+                 .form(.class("inline"), .data("api", api), .data("method", "PATCH"), .data("autosubmit", "1"),
+                       .label(.for("team"), .text(t("conversation.team") + " ")),
+                       .dropdown(.id("team"), .name("team_id"), .data("type", "nullable"),
+                               .option(.value(""), .text(t("conversation.no_team")), .selected(c.$team.id == nil)),
+                               .forEach(desk.teams) { team in
+                                   .option(.value(team.id?.uuidString.lowercased() ?? ""), .text(team.name), .selected(team.id == c.$team.id))
+                               })),
+                 .form(.class("inline"), .data("api", api), .data("method", "PATCH"), .data("autosubmit", "1"),
+                       .label(.for("priority"), .text(t("conversation.priority") + " ")),
+                       .dropdown(.id("priority"), .name("priority"),
+                               .forEach(Priority.allCases) { p in .option(.value(p.rawValue), .text(t("priority.\(p.rawValue)")), .selected(p == c.priority)) })),
+                 .form(.class("inline"), .data("api", api), .data("method", "PATCH"),
+                       .label(.for("labels"), .text(t("conversation.labels") + " ")),
+                       .field(.type(.text), .id("labels"), .name("labels"), .data("type", "list"), .value(c.labels.joined(separator: ", "))),
+                       .button(.type(.submit), .text(t("common.save")))),
+                 .form(.class("inline"), .data("api", api), .data("method", "PATCH"),
+                       .label(.for("reason"), .text(t("conversation.contact_reason") + " ")),
+                       .field(.type(.text), .id("reason"), .name("contact_reason"), .data("type", "nullable"), .value(c.contactReason ?? ""),
+                              .attribute(named: "maxlength", value: "120")),
+                       .button(.type(.submit), .text(t("common.save"))))))
+    }
+
+    static func author(_ desk: Desk, _ message: Message, contact: Contact) -> String {
+        switch message.senderType {
+        case .contact: contact.name ?? desk.t("contact.unnamed")
+        case .agent: desk.memberName(message.senderID) ?? desk.t("message.agent")
+        case .bot: desk.t("message.bot")
+        case .system: desk.t("message.system")
+        }
+    }
+
+    static func message(_ desk: Desk, _ message: Message, contact: Contact) -> Node<HTML.BodyContext> {
+        let t = desk.t
+        if message.kind == .activity {
+            return .p(.class("activity"), .text(activityText(desk, message)), .text(" · "),
+                      .element(named: "time", nodes: [.attribute(named: "datetime", value: Formatting.iso(message.createdAt)),
+                                                      .text(desk.format.dateTime(message.createdAt))]))
+        }
+        let workspace = desk.workspaceID.uuidString.lowercased()
+        return .article(.class("msg \(message.kind.rawValue)"), .data("message-id", message.id?.uuidString.lowercased() ?? ""),
+            .header(.strong(.text(author(desk, message, contact: contact))),
+                    .if(message.kind == .note, .span(.class("badge note"), .text(t("message.private_note")))),
+                    .element(named: "time", nodes: [.attribute(named: "datetime", value: Formatting.iso(message.createdAt)),
+                                                    .text(desk.format.dateTime(message.createdAt))])),
+            .div(.class("text"), .text(message.text)),
+            .if(!(message.$attachments.value ?? []).isEmpty, .ul(.class("files"), .forEach(message.$attachments.value ?? []) { file in
+                .li(.a(.href("/api/v1/workspaces/\(workspace)/attachments/\(file.id?.uuidString.lowercased() ?? "")"),
+                       .text("📎 \(file.filename)"), .span(.class("size"), .text(" (\(ByteCountFormatter.string(fromByteCount: Int64(file.size), countStyle: .file)))"))))
+            })),
+            .if(message.kind == .outgoing, delivery(desk, message)))
+    }
+
+    static func delivery(_ desk: Desk, _ message: Message) -> Node<HTML.BodyContext> {
+        let status = message.deliveryStatus ?? .queued
+        return .p(.class("delivery \(status.rawValue)"), .data("delivery", status.rawValue),
+                  .text(desk.t("delivery.\(status.rawValue)")),
+                  .if(status == .failed, .span(.class("error"), .text(": " + (message.deliveryError ?? desk.t("delivery.unknown_error"))))))
+    }
+
+    static func activityText(_ desk: Desk, _ message: Message) -> String {
+        let t = desk.t
+        guard let activity = try? JSON.decoder.decode(ConversationService.LoggedActivity.self, from: Data(message.text.utf8)) else {
+            return message.text
+        }
+        var parts = [t("activity.\(activity.activity).\(activity.direction)")]
+        if let seconds = activity.durationSeconds { parts.append(t("activity.duration", seconds / 60, String(format: "%02d", seconds % 60))) }
+        if let outcome = activity.outcome { parts.append(outcome) }
+        return parts.joined(separator: " · ")
+    }
+
+    static func composer(_ desk: Desk, _ c: Conversation) -> Node<HTML.BodyContext> {
+        let t = desk.t
+        return .form(.id("composer"), .class("composer"), .data("api", apiPath(desk, c.number) + "/messages"), .data("method", "POST"),
+                     .data("then", "reset"),
+            .label(.for("reply-text"), .class("sr"), .text(t("composer.label"))),
+            .textBox(.id("reply-text"), .name("text"), .data("shortcut", "r"), .attribute(named: "rows", value: "4"),
+                      .placeholder(t("composer.placeholder"))),
+            .div(.class("composer-tools"),
+                 .label(.field(.type(.checkbox), .id("note-toggle"), .name("private"), .data("type", "bool"), .data("shortcut", "n")),
+                        .text(" " + t("composer.private_note"))),
+                 .label(.for("reply-files"), .text(t("composer.attach") + " ")),
+                 .field(.type(.file), .id("reply-files"), .name("attachments"), .attribute(named: "multiple", value: "multiple"), .data("type", "files")),
+                 .span(.class("hint"), .text(t("composer.mention_hint"))),
+                 .button(.type(.submit), .class("primary"), .text(t("composer.send")))),
+            .p(.class("form-error"), .role("alert")))
+    }
+}

@@ -1,0 +1,37 @@
+import AtiendeCore
+import Plot
+import Vapor
+
+/// Failures as people see them: a translated page for browsers, a translated message for our own scripts.
+enum ErrorPages {
+    /// The translation of an error's code when there is one, else its English message.
+    static func message(_ error: AtiendeError, t: Localizer) -> String {
+        t.has("error.\(error.code)") ? t("error.\(error.code)") : error.message
+    }
+
+    static func message(code: String, fallback: String, t: Localizer) -> String {
+        t.has("error.\(code)") ? t("error.\(code)") : fallback
+    }
+
+    /// Whether a request is a person's browser asking for a page (not the API, not our scripts).
+    static func wantsPage(_ req: Request) -> Bool {
+        let path = req.url.path
+        if path.hasPrefix("/api/") || path.hasPrefix("/health") || path == "/metrics" || path.hasPrefix("/webhooks/") { return false }
+        return req.headers.first(name: .accept)?.contains("text/html") ?? true
+    }
+
+    static func language(_ req: Request) async -> Localizer {
+        if let signedIn = try? await req.signedIn(), let language = Localizer.Language(rawValue: signedIn.user.language) {
+            return Localizer(language)
+        }
+        return Localizer.negotiate(req)
+    }
+
+    static func page(status: HTTPResponseStatus, code: String, message: String, t: Localizer) -> HTML {
+        let title = t.has("error.title.\(status.code)") ? t("error.title.\(status.code)") : t("error.title")
+        return Layout.plain(title, t: t, csrf: nil, .div(.class("card"),
+            .h1(.text(title)),
+            .p(.class("form-error"), .role("alert"), .text(message)),
+            .p(.a(.href(SiteURL.home.path), .text(t("error.home"))))))
+    }
+}

@@ -1,0 +1,125 @@
+import AtiendeCore
+import Foundation
+import Plot
+import Vapor
+
+/// `/app/{workspace}/inbox`: one view of the conversations, filtered and sorted, updated live.
+enum InboxPage {
+    static func filter(from req: Request) throws -> InboxQuery.Filter {
+        var filter = InboxQuery.Filter()
+        func value(_ name: String) -> String? { req.query[String.self, at: name].flatMap { $0.isEmpty ? nil : $0 } }
+        func invalid(_ name: String) -> AtiendeError { AtiendeError.invalid("'\(name)' has a value this page does not know", code: "invalid_filter") }
+        if let raw = value("view") { guard let view = InboxQuery.View(rawValue: raw) else { throw invalid("view") }; filter.view = view }
+        if let raw = value("status") {
+            if raw == "active" { filter.statuses = ConversationStatus.active }
+            else if raw == "any" { filter.statuses = [] }
+            else { guard let status = ConversationStatus(rawValue: raw) else { throw invalid("status") }; filter.statuses = [status] }
+        }
+        if let raw = value("inbox") { guard let id = UUID(uuidString: raw) else { throw invalid("inbox") }; filter.inboxID = id }
+        if let raw = value("team") { guard let id = UUID(uuidString: raw) else { throw invalid("team") }; filter.teamID = id }
+        if let raw = value("label") { guard raw.count <= 64 else { throw invalid("label") }; filter.label = raw.lowercased() }
+        if let raw = value("channel") { guard let channel = ChannelKind(rawValue: raw) else { throw invalid("channel") }; filter.channel = channel }
+        if let raw = value("priority") { guard let priority = Priority(rawValue: raw) else { throw invalid("priority") }; filter.priority = priority }
+        if let raw = value("sort") { guard let sort = InboxQuery.Sort(rawValue: raw) else { throw invalid("sort") }; filter.sort = sort }
+        if let raw = value("page") { guard let page = Int(raw), (0...10_000).contains(page) else { throw invalid("page") }; filter.page = page }
+        return filter
+    }
+
+    static func show(_ req: Request) async throws -> HTMLPage {
+        let desk = try await req.desk()
+        let filter = try filter(from: req)
+        let rows = try await req.atiende.inbox.rows(workspace: desk.workspaceID, user: desk.userID, filter: filter)
+        let query = req.url.query ?? ""
+        return HTMLPage(html: Layout.desk(desk, title: title(filter, desk: desk), page: "inbox", view(desk, filter: filter, rows: rows, query: query)))
+    }
+
+    static func title(_ filter: InboxQuery.Filter, desk: Desk) -> String {
+        if let id = filter.inboxID, let inbox = desk.inboxes.first(where: { $0.id == id }) { return inbox.name }
+        if let id = filter.teamID, let team = desk.teams.first(where: { $0.id == id }) { return team.name }
+        if let label = filter.label { return "#" + label }
+        if filter.sort == .waitingLongest { return desk.t("view.waiting_longest") }
+        return desk.t("view.\(filter.view.rawValue)")
+    }
+
+    static func view(_ desk: Desk, filter: InboxQuery.Filter, rows: [InboxQuery.Row], query: String) -> Node<HTML.BodyContext> {
+        let t = desk.t
+        let more = rows.count > InboxQuery.pageSize
+        let statusValue = filter.statuses.count == 1 ? filter.statuses[0].rawValue : (filter.statuses.isEmpty ? "any" : "active")
+        let statusOptions = (ConversationStatus.allCases.map(\.rawValue) + ["active", "any"]).map { ($0, t("status.\($0)")) }
+        let sortOptions = InboxQuery.Sort.allCases.map { ($0.rawValue, t("sort.\($0.rawValue)")) }
+        let channelOptions = [("", t("filter.any"))] + ChannelKind.allCases.map { ($0.rawValue, t("channel.\($0.rawValue)")) }
+        let priorityOptions = [("", t("filter.any"))] + Priority.allCases.map { ($0.rawValue, t("priority.\($0.rawValue)")) }
+        return .div(.class("inbox"),
+            .h1(.text(title(filter, desk: desk))),
+            .form(.class("filters"), .method(.get), .action(SiteURL.inbox(desk.slug).path),
+                  .field(.type(.hidden), .name("view"), .value(filter.view.rawValue)),
+                  .if(filter.inboxID != nil, .field(.type(.hidden), .name("inbox"), .value(filter.inboxID?.uuidString.lowercased() ?? ""))),
+                  .if(filter.teamID != nil, .field(.type(.hidden), .name("team"), .value(filter.teamID?.uuidString.lowercased() ?? ""))),
+                  .if(filter.label != nil, .field(.type(.hidden), .name("label"), .value(filter.label ?? ""))),
+                  filterSelect("status", label: t("filter.status"), selected: statusValue,
+                         options: statusOptions),
+                  filterSelect("sort", label: t("filter.sort"), selected: filter.sort.rawValue,
+                         options: sortOptions),
+                  filterSelect("channel", label: t("filter.channel"), selected: filter.channel?.rawValue ?? "",
+                         options: channelOptions),
+                  filterSelect("priority", label: t("filter.priority"), selected: filter.priority?.rawValue ?? "",
+                         options: priorityOptions),
+                  .button(.type(.submit), .text(t("filter.apply")))),
+            .form(.class("save-view"), .method(.post), .action(SiteURL.savedViews(desk.slug).path),
+                  .csrf(desk.csrf), .field(.type(.hidden), .name("query"), .value(query)),
+                  .label(.for("view-name"), .class("sr"), .text(t("views.name"))),
+                  .field(.type(.text), .id("view-name"), .name("name"), .placeholder(t("views.name")), .required(true), .attribute(named: "maxlength", value: "60")),
+                  .button(.type(.submit), .text(t("views.save")))),
+            .div(.class("bulk"), .id("bulk"), .data("bulk", "1"), .role("toolbar"), .aria("label", t("bulk.label")),
+                 .label(.for("bulk-assignee"), .class("sr"), .text(t("conversation.assignee"))),
+                 .dropdown(.id("bulk-assignee"), .data("bulk-assign", "1"),
+                         .option(.value(""), .text(t("bulk.assign_to"))),
+                         .option(.value("none"), .text(t("conversation.unassigned"))),
+                         .forEach(desk.members) { member in .option(.value(member.user.id?.uuidString.lowercased() ?? ""), .text(member.user.name)) }),
+                 .button(.type(.button), .data("bulk-action", "resolve"), .text(t("action.resolve"))),
+                 .label(.for("bulk-label"), .class("sr"), .text(t("conversation.labels"))),
+                 .field(.type(.text), .id("bulk-label"), .placeholder(t("bulk.label_placeholder"))),
+                 .button(.type(.button), .data("bulk-action", "label"), .text(t("bulk.add_label")))),
+            .div(.id("inbox-list"), .data("live", "inbox-list"),
+                 rows.isEmpty ? .p(.class("empty"), .text(t("inbox.empty"))) :
+                 .ul(.class("rows"), .role("list"), .forEach(rows.prefix(InboxQuery.pageSize)) { row(desk, $0) }),
+                 .if(more, .a(.class("more"), .href(SiteURL.inbox(desk.slug).path + "?" + replacingPage(query, with: filter.page + 1)),
+                              .text(t("inbox.more")))))
+        )
+    }
+
+    static func replacingPage(_ query: String, with page: Int) -> String {
+        var components = URLComponents()
+        components.percentEncodedQuery = query
+        var items = (components.queryItems ?? []).filter { $0.name != "page" }
+        items.append(URLQueryItem(name: "page", value: String(page)))
+        components.queryItems = items
+        return components.percentEncodedQuery ?? ""
+    }
+
+    static func filterSelect<C: HTML.BodyContext>(_ name: String, label: String, selected: String, options: [(String, String)]) -> Node<C> {
+        .label(.text(label + " "),
+               .dropdown(.name(name), .forEach(options) { value, text in .option(.value(value), .text(text), .selected(value == selected)) }))
+    }
+
+    static func row(_ desk: Desk, _ row: InboxQuery.Row) -> Node<HTML.ListContext> {
+        let t = desk.t
+        let c = row.conversation
+        let url = SiteURL.conversation(desk.slug, c.number).path
+        return .li(.class("row status-\(c.status.rawValue)"), .data("number", String(c.number)), .data("href", url),
+            .field(.type(.checkbox), .class("pick"), .value(String(c.number)), .aria("label", t("bulk.pick", c.number))),
+            ChannelBadge.node(c.channel, t: t),
+            .a(.class("who"), .href(url),
+               .span(.class("num"), .text("#\(c.number)")), .strong(.text(row.contactName ?? t("contact.unnamed"))),
+               .span(.class("preview"), .text(String((row.preview ?? c.subject ?? "").prefix(140))))),
+            .div(.class("meta"),
+                 .if(c.waitingSince != nil, .element(named: "time", nodes: [
+                    .attribute(named: "datetime", value: Formatting.iso(c.waitingSince ?? c.lastMessageAt)), .class("waiting"), .data("elapsed", "1"),
+                    .attribute(named: "title", value: t("inbox.waiting")),
+                    .text(desk.format.elapsed(since: c.waitingSince ?? c.lastMessageAt))])),
+                 .span(.class("badge status"), .text(t("status.\(c.status.rawValue)"))),
+                 .if(c.priority != .none, .span(.class("badge priority-\(c.priority.rawValue)"), .text(t("priority.\(c.priority.rawValue)")))),
+                 .span(.class("assignee"), .text(desk.memberName(c.assigneeID) ?? t("conversation.unassigned"))),
+                 .forEach(c.labels) { .span(.class("chip"), .text("#" + $0)) }))
+    }
+}

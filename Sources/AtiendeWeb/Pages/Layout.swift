@@ -1,0 +1,172 @@
+import AtiendeCore
+import Foundation
+import Plot
+
+/// The shell every page shares: head, top bar with search and workspace switcher, the sidebar with the
+/// inbox views and their live counts, the connection banner, toasts and the keyboard help.
+enum Layout {
+    static let assetVersion = Assets.version
+
+    static func head(_ title: String, t: Localizer, csrf: String?) -> Node<HTML.DocumentContext> {
+        .head(
+            .meta(.charset(.utf8)),
+            .meta(.name("viewport"), .content("width=device-width, initial-scale=1")),
+            .title(title + " · Atiende"),
+            .meta(.name("csrf-token"), .content(csrf ?? "")),
+            .link(.rel(.stylesheet), .href(SiteURL.asset("app.css").path + "?v=\(assetVersion)")),
+            .script(.attribute(named: "type", value: "module"), .src(SiteURL.asset("app.js").path + "?v=\(assetVersion)"))
+        )
+    }
+
+    /// A page outside any workspace (sign-in, first run, account).
+    static func plain(_ title: String, t: Localizer, csrf: String?, _ content: Node<HTML.BodyContext>) -> HTML {
+        HTML(
+            .attribute(named: "lang", value: t.language.rawValue),
+            head(title, t: t, csrf: csrf),
+            .body(
+                .data("page", "plain"), .data("lang", t.language.rawValue),
+                .main(.id("main"), .class("narrow"), content)
+            )
+        )
+    }
+
+    /// A page of a workspace.
+    static func desk(_ desk: Desk, title: String, page: String, _ content: Node<HTML.BodyContext>, extra: [Node<HTML.BodyContext>] = []) -> HTML {
+        let t = desk.t
+        return HTML(
+            .attribute(named: "lang", value: t.language.rawValue),
+            head(title, t: t, csrf: desk.csrf),
+            .body(
+                .data("page", page), .data("lang", t.language.rawValue), .data("workspace", desk.slug),
+                .data("workspace-id", desk.workspaceID.uuidString.lowercased()), .data("user-id", desk.userID.uuidString.lowercased()),
+                .data("last-event", String(desk.lastEventID)),
+                .a(.class("skip"), .href("#main"), .text(t("nav.skip"))),
+                topBar(desk),
+                .div(.id("live-banner"), .class("banner"), .role("status"), .attribute(named: "hidden", value: "hidden"), .text(t("live.reconnecting"))),
+                .div(.class("shell"), sidebar(desk), .main(.id("main"), .attribute(named: "tabindex", value: "-1"), content)),
+                .div(.id("toasts"), .class("toasts"), .aria("live", "polite")),
+                .group(extra),
+                help(t),
+                strings(t)
+            )
+        )
+    }
+
+    static func topBar(_ desk: Desk) -> Node<HTML.BodyContext> {
+        let t = desk.t
+        return .header(.class("topbar"),
+            .a(.class("brand"), .href(SiteURL.inbox(desk.slug).path), .text("Atiende")),
+            .form(.class("search"), .action(SiteURL.search(desk.slug).path), .method(.get), .role("search"),
+                  .label(.class("sr"), .for("global-search"), .text(t("search.label"))),
+                  .field(.type(.search), .id("global-search"), .name("q"), .placeholder(t("search.placeholder")), .data("shortcut", "/"))),
+            .nav(.class("top-links"), .aria("label", t("nav.account")),
+                 .a(.href(SiteURL.notifications(desk.slug).path), .id("bell"), .data("live", "bell"), .aria("label", t("nav.notifications")),
+                    .text("🔔"), .span(.id("bell-count"), .class("count"), .text(desk.unreadNotifications > 0 ? String(desk.unreadNotifications) : ""))),
+                 .form(.class("switcher"), .action(SiteURL.switchWorkspace.path), .method(.get),
+                       .label(.class("sr"), .for("workspace-switch"), .text(t("nav.workspace"))),
+                       .dropdown(.id("workspace-switch"), .name("workspace"), .data("autosubmit", "1"),
+                               .forEach(desk.workspaces) { ws in
+                                   .option(.value(ws.slug), .text(ws.name), .selected(ws.slug == desk.slug))
+                               }),
+                       .noscript(.button(.type(.submit), .text(t("nav.switch"))))),
+                 .a(.href(SiteURL.account.path), .text(desk.user.name)),
+                 .form(.action(SiteURL.logout.path), .method(.post), .class("inline"),
+                       .csrf(desk.csrf), .button(.type(.submit), .class("link"), .text(t("nav.logout"))))))
+    }
+
+    static func sidebar(_ desk: Desk) -> Node<HTML.BodyContext> {
+        let t = desk.t
+        let inbox = SiteURL.inbox(desk.slug)
+        func item(_ label: String, _ query: [(String, String)], count: Int?, id: String) -> Node<HTML.ListContext> {
+            .li(.a(.href(inbox.path(query: query)), .data("view", id),
+                   .span(.text(label)), .span(.class("count"), .data("count", id), .text(count.map(String.init) ?? ""))))
+        }
+        return .nav(.class("sidebar"), .id("sidebar"), .data("live", "sidebar"), .aria("label", t("nav.views")),
+            .h2(.text(t("nav.conversations"))),
+            .ul(
+                item(t("view.mine"), [("view", "mine")], count: desk.counts.views[.mine] ?? 0, id: "mine"),
+                item(t("view.unassigned"), [("view", "unassigned")], count: desk.counts.views[.unassigned] ?? 0, id: "unassigned"),
+                item(t("view.all"), [("view", "all")], count: desk.counts.views[.all] ?? 0, id: "all"),
+                item(t("view.waiting_longest"), [("view", "all"), ("sort", "waiting_longest")], count: nil, id: "waiting")
+            ),
+            .if(!desk.inboxes.isEmpty, .group(
+                .h2(.text(t("nav.inboxes"))),
+                .ul(.forEach(desk.inboxes) { box in
+                    item("\(ChannelBadge.icon(box.channel)) \(box.name)", [("inbox", box.id?.uuidString.lowercased() ?? "")],
+                         count: desk.counts.inboxes[box.id ?? UUID()] ?? 0, id: "inbox-\(box.id?.uuidString.lowercased() ?? "")")
+                }))),
+            .if(!desk.teams.isEmpty, .group(
+                .h2(.text(t("nav.teams"))),
+                .ul(.forEach(desk.teams) { team in
+                    item(team.name, [("team", team.id?.uuidString.lowercased() ?? "")],
+                         count: desk.counts.teams[team.id ?? UUID()] ?? 0, id: "team-\(team.id?.uuidString.lowercased() ?? "")")
+                }))),
+            .if(!desk.counts.labels.isEmpty, .group(
+                .h2(.text(t("nav.labels"))),
+                .ul(.forEach(desk.counts.labels.sorted { $0.key < $1.key }) { label, count in
+                    item("#" + label, [("label", label)], count: count, id: "label-\(label)")
+                }))),
+            .if(!desk.savedViews.isEmpty, .group(
+                .h2(.text(t("nav.saved_views"))),
+                .ul(.forEach(desk.savedViews) { view in
+                    .li(.a(.href(inbox.path + "?" + view.query), .text(view.name)))
+                }))),
+            .h2(.text(t("nav.more"))),
+            .ul(
+                .li(.a(.href(SiteURL.contacts(desk.slug).path), .text(t("nav.contacts")))),
+                .if(desk.role >= .admin, .group(
+                    .li(.a(.href(SiteURL.settings(desk.slug, .inboxes).path), .text(t("settings.inboxes")))),
+                    .li(.a(.href(SiteURL.settings(desk.slug, .users).path), .text(t("settings.users")))),
+                    .li(.a(.href(SiteURL.settings(desk.slug, .teams).path), .text(t("settings.teams")))),
+                    .li(.a(.href(SiteURL.settings(desk.slug, .workspace).path), .text(t("settings.workspace"))))
+                ))
+            ))
+    }
+
+    static func help(_ t: Localizer) -> Node<HTML.BodyContext> {
+        let keys: [(String, String)] = [("j / k", "help.move"), ("Enter", "help.open"), ("r", "help.reply"), ("n", "help.note"),
+                                        ("e", "help.resolve"), ("a", "help.assign"), ("/", "help.search"), ("?", "help.help")]
+        return .element(named: "dialog", nodes: [
+            .id("help"), .aria("labelledby", "help-title"),
+            .h2(.id("help-title"), .text(t("help.title"))),
+            .element(named: "dl", nodes: keys.map { key, label in
+                .group(.element(named: "dt", nodes: [.element(named: "kbd", text: key)]), .element(named: "dd", text: t(label)))
+            }),
+            .form(.attribute(named: "method", value: "dialog"), .button(.type(.submit), .text(t("common.close")))),
+        ])
+    }
+
+    /// Texts the browser code shows, in the page's language.
+    static func strings(_ t: Localizer) -> Node<HTML.BodyContext> {
+        let keys = ["live.reconnecting", "live.new_message", "live.assigned", "live.mentioned", "presence.viewing", "presence.typing",
+                    "common.saved", "common.error", "bulk.done", "delivery.queued", "notifications.enable", "time.now",
+                    "time.minutes", "time.hours", "time.days"]
+        var table: [String: String] = [:]
+        for key in keys { table[key] = t(key) }
+        let json = (try? String(data: JSONSerialization.data(withJSONObject: table, options: [.sortedKeys]), encoding: .utf8)) ?? "{}"
+        return .element(named: "template", nodes: [.id("strings"), .data("json", json)])
+    }
+}
+
+enum ChannelBadge {
+    static func icon(_ channel: ChannelKind) -> String {
+        switch channel {
+        case .api: "⚙"
+        case .email: "✉"
+        case .webchat: "💬"
+        case .webform: "📝"
+        case .whatsapp: "🟢"
+        case .messenger: "Ⓜ"
+        case .instagram: "📷"
+        case .telegram: "✈"
+        case .twilio: "📱"
+        case .phone: "📞"
+        case .inPerson: "🏬"
+        }
+    }
+
+    static func node(_ channel: ChannelKind, t: Localizer) -> Node<HTML.BodyContext> {
+        .span(.class("channel"), .attribute(named: "title", value: t("channel.\(channel.rawValue)")),
+              .aria("label", t("channel.\(channel.rawValue)")), .role("img"), .text(icon(channel)))
+    }
+}

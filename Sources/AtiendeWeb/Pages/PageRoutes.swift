@@ -1,0 +1,40 @@
+import Vapor
+
+/// The agent workspace's pages, registered from `SiteURL`.
+enum PageRoutes {
+    static func register(on routes: any RoutesBuilder) {
+        func get(_ url: SiteURL, _ handler: @escaping @Sendable (Request) async throws -> some AsyncResponseEncodable) {
+            routes.on(.GET, url.route, use: handler)
+        }
+        func post(_ url: SiteURL, _ handler: @escaping @Sendable (Request) async throws -> some AsyncResponseEncodable) {
+            routes.on(.POST, url.route, body: .collect(maxSize: "64kb"), use: handler)
+        }
+        get(.asset(""), Assets.serve)
+        get(.home, AuthPages.home)
+        get(.login, AuthPages.login)
+        post(.login, AuthPages.signIn)
+        post(.logout, AuthPages.logout)
+        get(.setup, AuthPages.setup)
+        post(.setup, AuthPages.createFirstWorkspace)
+        get(.invitation(""), AuthPages.invitation)
+        post(.invitation(""), AuthPages.acceptInvitation)
+        get(.account, AuthPages.account)
+        post(.account, AuthPages.savePreferences)
+        post(.password, AuthPages.changePassword)
+        get(.switchWorkspace, AuthPages.switchWorkspace)
+        get(.inbox(""), InboxPage.show)
+        post(.savedViews(""), NotificationPages.saveView)
+        get(.conversation("", 0), ConversationPage.show)
+        get(.contacts(""), ContactPages.list)
+        get(.contact("", UUID()), ContactPages.show)
+        post(.logContact("", UUID()), ContactPages.log)
+        get(.search(""), SearchPage.show)
+        get(.notifications(""), NotificationPages.show)
+        post(.notifications(""), NotificationPages.markRead)
+        for section in SiteURL.Settings.allCases {
+            get(.settings("", section), SettingsPages.show)
+        }
+        post(.settings("", .users), SettingsPages.invite)
+        post(.settings("", .workspace), SettingsPages.saveWorkspace)
+    }
+}

@@ -1,0 +1,246 @@
+import AtiendeCore
+import Fluent
+import Foundation
+import Plot
+import Vapor
+
+/// Admin pages: inboxes, people (invitations, roles, removal), teams and the workspace itself.
+/// Changes go through the same API v1 the integrations use (cookie + CSRF), except invitations and the
+/// workspace form, which are plain form posts.
+enum SettingsPages {
+    static func apiBase(_ desk: Desk) -> String { "/api/v1/workspaces/\(desk.workspaceID.uuidString.lowercased())" }
+
+    static func show(_ req: Request) async throws -> HTMLPage {
+        let desk = try await req.desk(minimum: .admin)
+        guard let raw = req.url.path.split(separator: "/").last, let section = SiteURL.Settings(rawValue: String(raw)) else {
+            throw AtiendeError.notFound("page")
+        }
+        let t = desk.t
+        let content: Node<HTML.BodyContext>
+        switch section {
+        case .inboxes: content = inboxes(desk, publicURL: req.atiende.config.publicURL ?? "")
+        case .users:
+            let invitations = try await desk.scope.query(Invitation.self, on: req.db).filter(\.$acceptedAt == nil)
+                .filter(\.$expiresAt > req.atiende.store.clock.now()).sort(\.$createdAt, .descending).all()
+            content = users(desk, invitations: invitations, link: req.query[String.self, at: "link"])
+        case .teams:
+            let teamMembers = try await desk.scope.query(TeamMember.self, on: req.db).all()
+            content = teams(desk, teamMembers: teamMembers)
+        case .workspace: content = workspace(desk, saved: req.query[String.self, at: "saved"] != nil)
+        }
+        return HTMLPage(html: Layout.desk(desk, title: t("settings.\(section.rawValue)"), page: "settings", .div(.class("settings"), content)))
+    }
+
+    static func formError() -> Node<HTML.FormContext> { .p(.class("form-error"), .role("alert")) }
+
+    static func inboxes(_ desk: Desk, publicURL: String) -> Node<HTML.BodyContext> {
+        let t = desk.t
+        let creatable: [ChannelKind] = [.api, .phone, .inPerson, .webform]
+        return .group(
+            .h1(.text(t("settings.inboxes"))),
+            .table(.class("grid"),
+                .thead(.tr(.th(.text(t("inbox.name"))), .th(.text(t("inbox.channel"))), .th(.text(t("inbox.inbound_url"))), .th(.text(t("inbox.state"))), .th())),
+                .tbody(.forEach(desk.inboxes) { box in
+                    let id = box.id?.uuidString.lowercased() ?? ""
+                    let api = apiBase(desk) + "/inboxes/" + id
+                    return .tr(
+                        .td(.text(box.name)),
+                        .td(ChannelBadge.node(box.channel, t: t), .text(" " + t("channel.\(box.channel.rawValue)"))),
+                        .td(box.channel == .api ? .code(.class("copy"), .text(publicURL + "/api/v1/channels/api/\(id)/messages")) : .text("—")),
+                        .td(.text(t(box.isActive ? "inbox.active" : "inbox.inactive"))),
+                        .td(.if(box.channel == .api,
+                                .form(.class("inline"), .data("api", api + "/rotate-secret"), .data("method", "POST"), .data("then", "secret"),
+                                      .data("confirm", t("inbox.rotate_confirm")),
+                                      .button(.type(.submit), .text(t("inbox.rotate"))))),
+                            .form(.class("inline"), .data("api", api), .data("method", "PATCH"), .data("then", "reload"),
+                                  .field(.type(.hidden), .name("is_active"), .value(box.isActive ? "false" : "true"), .data("type", "bool-value")),
+                                  .button(.type(.submit), .text(t(box.isActive ? "inbox.deactivate" : "inbox.activate"))))))
+                })),
+            .h2(.text(t("inbox.create"))),
+            .form(.class("stack"), .data("api", apiBase(desk) + "/inboxes"), .data("method", "POST"), .data("then", "secret"),
+                  .label(.span(.text(t("inbox.name"))), .field(.type(.text), .name("name"), .required(true))),
+                  .label(.span(.text(t("inbox.channel"))),
+                         .dropdown(.name("channel"), .forEach(creatable) { .option(.value($0.rawValue), .text(t("channel.\($0.rawValue)"))) })),
+                  .label(.span(.text(t("inbox.webhook_url"))), .field(.type(.url), .name("webhook_url"), .data("type", "omit-empty"),
+                                                                   .placeholder("https://example.com/atiende"))),
+                  .button(.type(.submit), .class("primary"), .text(t("inbox.create"))),
+                  formError()),
+            .div(.id("secret-box"), .class("notice"), .attribute(named: "hidden", value: "hidden"), .role("status"),
+                 .p(.text(t("inbox.secret_once"))), .code(.id("secret-value"), .class("copy"))))
+    }
+
+    static func users(_ desk: Desk, invitations: [Invitation], link: String?) -> Node<HTML.BodyContext> {
+        let t = desk.t
+        return .group(
+            .h1(.text(t("settings.users"))),
+            .table(.class("grid"),
+                .thead(.tr(.th(.text(t("contact.name"))), .th(.text(t("contact.email"))), .th(.text(t("users.role"))), .th())),
+                .tbody(.forEach(desk.members) { member in
+                    let api = apiBase(desk) + "/users/" + (member.user.id?.uuidString.lowercased() ?? "")
+                    return .tr(
+                        .td(.text(member.user.name)), .td(.text(member.user.email)),
+                        .td(.form(.class("inline"), .data("api", api), .data("method", "PATCH"), .data("autosubmit", "1"),
+                                  .label(.class("sr"), .text(t("users.role")),
+                                         .dropdown(.name("role"), .forEach(Role.allCases) { role in
+                                             .option(.value(role.rawValue), .text(t("role.\(role.rawValue)")), .selected(role == member.role))
+                                         })),
+                                  formError())),
+                        .td(.if(member.user.id != desk.userID,
+                                .form(.class("inline"), .data("api", api), .data("method", "DELETE"), .data("then", "reload"),
+                                      .data("confirm", t("users.remove_confirm", member.user.name)),
+                                      .button(.type(.submit), .text(t("users.remove"))), formError()))))
+                })),
+            .h2(.text(t("users.invite"))),
+            .unwrap(link) { link in .div(.class("notice"), .role("status"), .p(.text(t("users.invite_link"))), .code(.class("copy"), .text(link))) },
+            .form(.class("stack"), .method(.post), .action(SiteURL.settings(desk.slug, .users).path),
+                  .csrf(desk.csrf),
+                  .label(.span(.text(t("contact.email"))), .field(.type(.email), .name("email"), .required(true))),
+                  .label(.span(.text(t("users.role"))), .dropdown(.name("role"), .forEach(Role.allCases) { role in
+                      .option(.value(role.rawValue), .text(t("role.\(role.rawValue)")), .selected(role == .agent))
+                  })),
+                  .button(.type(.submit), .class("primary"), .text(t("users.send_invite")))),
+            .if(!invitations.isEmpty, .group(
+                .h2(.text(t("users.pending"))),
+                .ul(.forEach(invitations) { invitation in
+                    .li(.text("\(invitation.email) · \(t("role.\(invitation.role.rawValue)")) · \(t("users.expires", desk.format.dateTime(invitation.expiresAt)))"))
+                }))))
+    }
+
+    struct InviteForm: Content { var email: String; var role: Role }
+
+    static func invite(_ req: Request) async throws -> Response {
+        try await req.verifyCSRF()
+        let desk = try await req.desk(minimum: .admin)
+        let form = try req.content.decode(InviteForm.self)
+        let (_, token) = try await req.atiende.accounts.invite(email: form.email, role: form.role, workspace: desk.workspaceID, by: desk.userID)
+        let base = req.atiende.config.publicURL ?? (req.headers.first(name: .host).map { "http://\($0)" } ?? "")
+        let link = base + SiteURL.invitation(token).path
+        return req.redirect(to: SiteURL.settings(desk.slug, .users).path(query: [("link", link)]), redirectType: .normal)
+    }
+
+    static func teams(_ desk: Desk, teamMembers: [TeamMember]) -> Node<HTML.BodyContext> {
+        let t = desk.t
+        return .group(
+            .h1(.text(t("settings.teams"))),
+            .forEach(desk.teams) { teamForm(desk, $0, teamMembers: teamMembers) },
+            .h2(.text(t("teams.create"))),
+            .form(.class("stack"), .data("api", apiBase(desk) + "/teams"), .data("method", "POST"), .data("then", "reload"),
+                  .label(.span(.text(t("inbox.name"))), .field(.type(.text), .name("name"), .required(true))),
+                  .button(.type(.submit), .class("primary"), .text(t("teams.create"))), formError()))
+    }
+
+    static func teamForm(_ desk: Desk, _ team: Team, teamMembers: [TeamMember]) -> Node<HTML.BodyContext> {
+        let t = desk.t
+        let members = Set(teamMembers.filter { $0.$team.id == team.id }.map { $0.$user.id })
+        let api = apiBase(desk) + "/teams/" + (team.id?.uuidString.lowercased() ?? "")
+        let boxes: [Node<HTML.FormContext>] = desk.members.map { member in
+            let id = member.user.id ?? UUID()
+            return .label(.field(.type(.checkbox), .name("member_ids"), .data("type", "checklist"), .value(id.uuidString.lowercased()),
+                                 .if(members.contains(id), .attribute(named: "checked", value: "checked"))),
+                          .text(" " + member.user.name))
+        }
+        return .form(.class("stack team"), .data("api", api), .data("method", "PATCH"), .data("then", "reload"),
+            .label(.span(.text(t("inbox.name"))), .field(.type(.text), .name("name"), .value(team.name), .required(true))),
+            .p(.class("legend"), .text(t("teams.members"))), .div(.class("checks"), .group(boxes)),
+            .button(.type(.submit), .text(t("common.save"))), formError())
+    }
+
+    static func workspace(_ desk: Desk, saved: Bool) -> Node<HTML.BodyContext> {
+        let t = desk.t
+        let ws = desk.workspace
+        return .group(
+            .h1(.text(t("settings.workspace"))),
+            .if(saved, .p(.class("notice"), .role("status"), .text(t("common.saved")))),
+            .form(.class("stack"), .method(.post), .action(SiteURL.settings(desk.slug, .workspace).path),
+                  .csrf(desk.csrf),
+                  .label(.span(.text(t("setup.workspace"))), .field(.type(.text), .name("name"), .value(ws.name), .required(true))),
+                  .label(.span(.text(t("account.language"))), AuthPages.languageSelect(ws.defaultLanguage)),
+                  .label(.span(.text(t("account.time_zone"))), AuthPages.timeZoneInput(ws.timeZone)),
+                  .label(.span(.text(t("workspace.country_code"))),
+                         .field(.type(.text), .name("country_code"), .value(ws.defaultCountryCode ?? ""), .attribute(named: "pattern", value: "[0-9]{0,4}"))),
+                  .button(.type(.submit), .class("primary"), .text(t("common.save")))))
+    }
+
+    struct WorkspaceForm: Content { var name: String; var language: String; var time_zone: String; var country_code: String? }
+
+    static func saveWorkspace(_ req: Request) async throws -> Response {
+        try await req.verifyCSRF()
+        let desk = try await req.desk(minimum: .admin)
+        let form = try req.content.decode(WorkspaceForm.self)
+        let name = form.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !name.isEmpty, name.count <= 120 else { throw AtiendeError.invalid("workspace name must be 1 to 120 characters", code: "invalid_workspace_name") }
+        guard ["es", "en"].contains(form.language) else { throw AtiendeError.invalid("language must be 'es' or 'en'", code: "invalid_language") }
+        guard TimeZone(identifier: form.time_zone) != nil else { throw AtiendeError.invalid("'\(form.time_zone)' is not a time zone", code: "invalid_time_zone") }
+        let code = (form.country_code ?? "").trimmingCharacters(in: .whitespaces)
+        guard code.count <= 4, code.allSatisfy(\.isNumber) else { throw AtiendeError.invalid("the country code is 1 to 4 digits", code: "invalid_country_code") }
+        let workspace = desk.workspace
+        try await req.atiende.store.write { tx in
+            workspace.name = name
+            workspace.defaultLanguage = form.language
+            workspace.timeZone = form.time_zone
+            workspace.defaultCountryCode = code.isEmpty ? nil : code
+            try await workspace.save(on: tx.db)
+        }
+        return req.redirect(to: SiteURL.settings(desk.slug, .workspace).path(query: [("saved", "1")]), redirectType: .normal)
+    }
+}
+
+/// `/app/{workspace}/notifications` and saved inbox views.
+enum NotificationPages {
+    static func show(_ req: Request) async throws -> HTMLPage {
+        let desk = try await req.desk()
+        let t = desk.t
+        let items = try await desk.scope.query(AgentNotification.self, on: req.db).filter(\.$userID == desk.userID)
+            .sort(\.$createdAt, .descending).limit(100).all()
+        let content: Node<HTML.BodyContext> = .div(.class("notifications"),
+            .h1(.text(t("nav.notifications"))),
+            .p(.button(.type(.button), .id("enable-notifications"), .text(t("notifications.enable")))),
+            .form(.method(.post), .action(SiteURL.notifications(desk.slug).path), .csrf(desk.csrf),
+                  .button(.type(.submit), .text(t("notifications.mark_read")))),
+            items.isEmpty ? .p(.class("empty"), .text(t("notifications.empty"))) :
+            .ul(.class("hits"), .forEach(items) { item in
+                .li(.class(item.readAt == nil ? "unread" : ""),
+                    .a(.href(SiteURL.conversation(desk.slug, item.conversationNumber).path),
+                       .text(t("notifications.\(item.kind.rawValue)", desk.memberName(item.actorID) ?? t("message.system"), item.conversationNumber))),
+                    .text(" · " + desk.format.dateTime(item.createdAt)),
+                    .if(!item.excerpt.isEmpty, .p(.class("snippet"), .text(item.excerpt))))
+            }))
+        return HTMLPage(html: Layout.desk(desk, title: t("nav.notifications"), page: "notifications", content))
+    }
+
+    static func markRead(_ req: Request) async throws -> Response {
+        try await req.verifyCSRF()
+        let desk = try await req.desk()
+        try await req.atiende.store.write { tx in
+            try await AgentNotification.query(on: tx.db).filter(\.$workspace.$id == desk.workspaceID).filter(\.$userID == desk.userID)
+                .filter(\.$readAt == nil).set(\.$readAt, to: tx.now).update()
+        }
+        return req.redirect(to: SiteURL.notifications(desk.slug).path, redirectType: .normal)
+    }
+
+    struct SavedViewForm: Content { var name: String; var query: String }
+
+    static func saveView(_ req: Request) async throws -> Response {
+        try await req.verifyCSRF()
+        let desk = try await req.desk()
+        let form = try req.content.decode(SavedViewForm.self)
+        let name = form.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !name.isEmpty, name.count <= 60 else { throw AtiendeError.invalid("a view's name is 1 to 60 characters", code: "invalid_view_name") }
+        guard form.query.count <= 500 else { throw AtiendeError.invalid("this view's filter is too long", code: "invalid_view") }
+        // Only the inbox's own filters are kept; anything else in the query string is dropped.
+        var components = URLComponents()
+        components.percentEncodedQuery = form.query
+        let allowed: Set<String> = ["view", "status", "inbox", "team", "label", "channel", "priority", "sort"]
+        components.queryItems = (components.queryItems ?? []).filter { allowed.contains($0.name) }
+        let view = SavedView()
+        view.$workspace.id = desk.workspaceID
+        view.userID = desk.userID
+        view.name = name
+        view.query = components.percentEncodedQuery ?? ""
+        try await req.atiende.store.write { tx in
+            view.createdAt = tx.now
+            try await view.create(on: tx.db)
+        }
+        return req.redirect(to: SiteURL.inbox(desk.slug).path + "?" + view.query, redirectType: .normal)
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Vapor
+
+/// Every page of the agent workspace. Routes are registered from these cases and links are built from them,
+/// so a renamed path cannot leave a dead link behind.
+enum SiteURL: Equatable {
+    enum Settings: String, CaseIterable { case inboxes, users, teams, workspace }
+
+    case home, login, logout, setup, account, password, invitation(String), switchWorkspace
+    case inbox(String)
+    case conversation(String, Int)
+    case contacts(String)
+    case contact(String, UUID)
+    case logContact(String, UUID)
+    case search(String)
+    case notifications(String)
+    case savedViews(String)
+    case settings(String, Settings)
+    case asset(String)
+
+    private enum Segment { case fixed(String), parameter(String, String) }
+
+    private var segments: [Segment] {
+        switch self {
+        case .home: []
+        case .login: [.fixed("login")]
+        case .logout: [.fixed("logout")]
+        case .setup: [.fixed("setup")]
+        case .account: [.fixed("account")]
+        case .password: [.fixed("account"), .fixed("password")]
+        case .invitation(let token): [.fixed("invitations"), .parameter("token", token)]
+        case .switchWorkspace: [.fixed("switch")]
+        case .inbox(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("inbox")]
+        case .conversation(let ws, let number): [.fixed("app"), .parameter("workspace", ws), .fixed("conversations"), .parameter("number", String(number))]
+        case .contacts(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("contacts")]
+        case .contact(let ws, let id): [.fixed("app"), .parameter("workspace", ws), .fixed("contacts"), .parameter("contactId", id.uuidString.lowercased())]
+        case .logContact(let ws, let id): [.fixed("app"), .parameter("workspace", ws), .fixed("contacts"), .parameter("contactId", id.uuidString.lowercased()), .fixed("log")]
+        case .search(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("search")]
+        case .notifications(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("notifications")]
+        case .savedViews(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("views")]
+        case .settings(let ws, let section): [.fixed("app"), .parameter("workspace", ws), .fixed("settings"), .fixed(section.rawValue)]
+        case .asset(let name): [.fixed("assets"), .parameter("file", name)]
+        }
+    }
+
+    var path: String {
+        "/" + segments.map { segment -> String in
+            switch segment {
+            case .fixed(let part): part
+            case .parameter(_, let value): value.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? value
+            }
+        }.joined(separator: "/")
+    }
+
+    func path(query: [(String, String)]) -> String {
+        let items = query.filter { !$0.1.isEmpty }
+        guard !items.isEmpty else { return path }
+        var components = URLComponents()
+        components.queryItems = items.map { URLQueryItem(name: $0.0, value: $0.1) }
+        return path + "?" + (components.percentEncodedQuery ?? "")
+    }
+
+    /// The route pattern: parameter values are ignored, their names become `:name`.
+    var route: [PathComponent] {
+        segments.map { segment in
+            switch segment {
+            case .fixed(let part): .constant(part)
+            case .parameter(let name, _): .parameter(name)
+            }
+        }
+    }
+}

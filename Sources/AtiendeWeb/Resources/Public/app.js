@@ -1,0 +1,375 @@
+// Atiende agent workspace: live updates over the workspace event stream, forms sent to API v1 with the
+// session's CSRF token, presence, notifications and keyboard shortcuts. Plain ES module, no dependencies.
+
+const body = document.body;
+const csrf = document.querySelector('meta[name="csrf-token"]')?.content || '';
+const strings = JSON.parse(document.getElementById('strings')?.dataset.json || '{}');
+const t = (key, ...args) => (strings[key] || key).replace(/\{(\d)\}/g, (_, i) => String(args[Number(i)] ?? ''));
+const workspaceId = body.dataset.workspaceId;
+const me = body.dataset.userId;
+const conversationNumber = Number(document.querySelector('.conversation')?.dataset.number || 0);
+
+// ---------------------------------------------------------------------------------------------- API
+
+async function api(method, url, payload) {
+  const response = await fetch(url, {
+    method,
+    credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json', 'Accept': 'application/json', 'X-CSRF-Token': csrf, 'X-Atiende-UI': '1' },
+    body: payload === undefined ? undefined : JSON.stringify(payload),
+  });
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  if (!response.ok) throw new Error(data?.error?.message || `${t('common.error')} (${response.status})`);
+  return data;
+}
+
+function conversationURL(number) {
+  return `/api/v1/workspaces/${workspaceId}/conversations/${number}`;
+}
+
+// ------------------------------------------------------------------------------------------ toasts
+
+function toast(text, kind = 'info') {
+  const box = document.getElementById('toasts');
+  if (!box) return;
+  const item = document.createElement('div');
+  item.className = `toast ${kind}`;
+  item.setAttribute('role', kind === 'error' ? 'alert' : 'status');
+  item.textContent = text;
+  box.append(item);
+  setTimeout(() => item.remove(), 6000);
+}
+
+function notify(text, url) {
+  toast(text);
+  if ('Notification' in window && Notification.permission === 'granted' && document.hidden) {
+    const note = new Notification('Atiende', { body: text });
+    note.onclick = () => { window.focus(); if (url) location.href = url; };
+  }
+}
+
+// ---------------------------------------------------------------------------- forms through the API
+
+function readFile(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve({
+      filename: file.name,
+      content_type: file.type || 'application/octet-stream',
+      data: String(reader.result).split(',')[1] || '',
+    });
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
+
+async function formPayload(form) {
+  const payload = {};
+  for (const el of form.elements) {
+    if (!el.name || el.name === '_csrf' || el.disabled) continue;
+    const type = el.dataset.type;
+    const value = el.value;
+    if (type === 'files') {
+      if (el.files.length) payload[el.name] = await Promise.all([...el.files].map(readFile));
+    } else if (type === 'bool') {
+      payload[el.name] = el.checked;
+    } else if (type === 'checklist') {
+      payload[el.name] = payload[el.name] || [];
+      if (el.checked) payload[el.name].push(value);
+    } else if (type === 'bool-value') {
+      payload[el.name] = value === 'true';
+    } else if (type === 'list') {
+      payload[el.name] = value.split(',').map((s) => s.trim()).filter(Boolean);
+    } else if (type === 'nullable') {
+      payload[el.name] = value.trim() === '' ? null : value.trim();
+    } else if (type === 'omit-empty') {
+      if (value.trim() !== '') payload[el.name] = value.trim();
+    } else if (type === 'datetime') {
+      payload[el.name] = value ? new Date(value).toISOString().replace(/\.\d{3}Z$/, 'Z') : null;
+    } else if (el.type === 'checkbox') {
+      if (el.checked) payload[el.name] = value;
+    } else {
+      payload[el.name] = value;
+    }
+  }
+  return payload;
+}
+
+function showSecret(data) {
+  const box = document.getElementById('secret-box');
+  const value = document.getElementById('secret-value');
+  if (!box || !value || !data?.secret) { location.reload(); return; }
+  value.textContent = data.secret;
+  box.hidden = false;
+  box.scrollIntoView({ block: 'center' });
+}
+
+document.addEventListener('submit', async (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.dataset.api) return;
+  event.preventDefault();
+  if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
+  const error = form.querySelector('.form-error');
+  if (error) error.textContent = '';
+  const button = form.querySelector('[type=submit]');
+  if (button) button.disabled = true;
+  try {
+    const method = form.dataset.method || 'POST';
+    const payload = method === 'DELETE' ? undefined : await formPayload(form);
+    const data = await api(method, form.dataset.api, payload);
+    if (form.dataset.then === 'reset') form.reset();
+    if (form.dataset.then === 'reload') { location.reload(); return; }
+    if (form.dataset.then === 'secret') { showSecret(data); return; }
+    toast(t('common.saved'));
+    refreshSoon();
+  } catch (failure) {
+    if (error) error.textContent = failure.message;
+    toast(failure.message, 'error');
+  } finally {
+    if (button) button.disabled = false;
+  }
+});
+
+document.addEventListener('change', (event) => {
+  const form = event.target.form;
+  if (!form || !form.dataset.autosubmit) return;
+  if (form.dataset.api) form.requestSubmit(); else form.submit();
+});
+
+// Ctrl/Cmd+Enter sends the reply.
+document.getElementById('reply-text')?.addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) { event.preventDefault(); event.target.form.requestSubmit(); }
+});
+
+// ------------------------------------------------------------------------------------ live regions
+
+let refreshTimer = null;
+let refreshing = false;
+let refreshAgain = false;
+
+// Re-reads this page and swaps every `data-live` region, keeping what the agent is typing or has selected.
+function refreshSoon() {
+  if (refreshTimer) return;
+  refreshTimer = setTimeout(refresh, 120);
+}
+
+async function refresh() {
+  refreshTimer = null;
+  if (refreshing) { refreshAgain = true; return; }
+  refreshing = true;
+  try {
+    const response = await fetch(location.href, { credentials: 'same-origin', headers: { 'X-Live': '1' } });
+    if (!response.ok) return;
+    const fresh = new DOMParser().parseFromString(await response.text(), 'text/html');
+    const picked = new Set([...document.querySelectorAll('.pick:checked')].map((box) => box.value));
+    const cursor = document.querySelector('.row.cursor')?.dataset.number;
+    for (const region of document.querySelectorAll('[data-live]')) {
+      const replacement = fresh.querySelector(`[data-live="${region.dataset.live}"]`);
+      if (!replacement) continue;
+      const active = document.activeElement;
+      if (active && active !== document.body && region.contains(active) && active.matches('input, textarea, select')) {
+        refreshAgain = true;
+        continue;
+      }
+      const timeline = region.id === 'timeline';
+      const atBottom = timeline && region.scrollHeight - region.scrollTop - region.clientHeight < 80;
+      region.innerHTML = replacement.innerHTML;
+      if (timeline && atBottom) region.scrollTop = region.scrollHeight;
+    }
+    for (const box of document.querySelectorAll('.pick')) box.checked = picked.has(box.value);
+    if (cursor) document.querySelector(`.row[data-number="${cursor}"]`)?.classList.add('cursor');
+    updateElapsed();
+  } catch {
+    // The next event or reconnect refreshes again.
+  } finally {
+    refreshing = false;
+    if (refreshAgain) { refreshAgain = false; setTimeout(refreshSoon, 1000); }
+  }
+}
+
+// ------------------------------------------------------------------------------ the event stream
+
+let lastId = Number(body.dataset.lastEvent || 0);
+let socket = null;
+let retries = 0;
+
+function connect() {
+  if (!workspaceId) return;
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  socket = new WebSocket(`${scheme}://${location.host}/api/v1/workspaces/${workspaceId}/events?since=${lastId}`);
+  socket.addEventListener('open', () => {
+    const wasDown = retries > 0;
+    retries = 0;
+    document.getElementById('live-banner').hidden = true;
+    announce('viewing');
+    if (wasDown) refreshSoon();
+  });
+  socket.addEventListener('message', (message) => {
+    let event;
+    try { event = JSON.parse(message.data); } catch { return; }
+    if (event.type === 'presence') { showPresence(event); return; }
+    if (typeof event.id === 'number') {
+      if (event.id <= lastId) return;
+      lastId = event.id;
+    }
+    handle(event);
+  });
+  socket.addEventListener('close', () => {
+    document.getElementById('live-banner').hidden = false;
+    retries += 1;
+    setTimeout(connect, Math.min(10000, 300 * 2 ** Math.min(retries, 6)));
+  });
+}
+
+function handle(event) {
+  const payload = event.payload || {};
+  if (event.type === 'notification.created') {
+    if (payload.user_id === me) {
+      const key = payload.kind === 'mention' ? 'live.mentioned' : 'live.assigned';
+      notify(t(key, payload.conversation_number), `/app/${body.dataset.workspace}/conversations/${payload.conversation_number}`);
+    }
+    refreshSoon();
+    return;
+  }
+  if (event.type === 'message.created' && payload.message?.kind === 'incoming' && payload.conversation?.assignee_id === me
+      && payload.conversation.number !== conversationNumber) {
+    notify(t('live.new_message', payload.conversation.number), `/app/${body.dataset.workspace}/conversations/${payload.conversation.number}`);
+  }
+  if (/^(conversation|message|contact)\./.test(event.type)) refreshSoon();
+}
+
+// ----------------------------------------------------------------------------------------- presence
+
+let lastTyping = 0;
+
+function announce(type) {
+  if (!conversationNumber || !socket || socket.readyState !== WebSocket.OPEN) return;
+  socket.send(JSON.stringify({ type, conversation: conversationNumber }));
+}
+
+function showPresence(event) {
+  const line = document.getElementById('presence');
+  if (!line || event.conversation !== conversationNumber) return;
+  const others = (list) => [...new Set((list || []).filter((p) => p.id !== me).map((p) => p.name))].join(', ');
+  const typing = others(event.typing);
+  const viewing = others(event.viewers);
+  line.textContent = typing ? t('presence.typing', typing) : viewing ? t('presence.viewing', viewing) : '';
+}
+
+document.getElementById('reply-text')?.addEventListener('input', () => {
+  const now = Date.now();
+  if (now - lastTyping > 2000) { lastTyping = now; announce('typing'); }
+});
+if (conversationNumber) setInterval(() => announce('viewing'), 30000);
+window.addEventListener('pagehide', () => announce('left'));
+
+// ------------------------------------------------------------------------------- inbox bulk actions
+
+async function bulk(change) {
+  const numbers = [...document.querySelectorAll('.pick:checked')].map((box) => box.value);
+  if (!numbers.length) return;
+  let done = 0;
+  for (const number of numbers) {
+    try {
+      await api('PATCH', conversationURL(number), await change(number));
+      done += 1;
+    } catch (failure) {
+      toast(`#${number}: ${failure.message}`, 'error');
+    }
+  }
+  toast(t('bulk.done', done));
+  refreshSoon();
+}
+
+document.querySelector('[data-bulk-assign]')?.addEventListener('change', (event) => {
+  const value = event.target.value;
+  if (!value) return;
+  bulk(async () => ({ assignee_id: value === 'none' ? null : value })).then(() => { event.target.value = ''; });
+});
+
+document.addEventListener('click', (event) => {
+  const button = event.target.closest('[data-bulk-action]');
+  if (!button) return;
+  if (button.dataset.bulkAction === 'resolve') bulk(async () => ({ status: 'resolved' }));
+  if (button.dataset.bulkAction === 'label') {
+    const input = document.getElementById('bulk-label');
+    const label = input.value.trim();
+    if (!label) { input.focus(); return; }
+    bulk(async (number) => {
+      const current = await api('GET', conversationURL(number));
+      return { labels: [...new Set([...(current.labels || []), label.toLowerCase()])] };
+    }).then(() => { input.value = ''; });
+  }
+});
+
+document.getElementById('enable-notifications')?.addEventListener('click', () => {
+  if ('Notification' in window) Notification.requestPermission();
+});
+
+// --------------------------------------------------------------------------------- keyboard
+
+function rows() { return [...document.querySelectorAll('.rows .row')]; }
+
+function move(step) {
+  const list = rows();
+  if (!list.length) return;
+  const index = list.findIndex((row) => row.classList.contains('cursor'));
+  const next = list[Math.max(0, Math.min(list.length - 1, index + step))];
+  list.forEach((row) => row.classList.remove('cursor'));
+  next.classList.add('cursor');
+  next.querySelector('a')?.focus();
+  next.scrollIntoView({ block: 'nearest' });
+}
+
+function focusShortcut(key) {
+  const target = document.querySelector(`[data-shortcut="${key}"]`);
+  if (!target) return false;
+  target.focus();
+  return true;
+}
+
+document.addEventListener('keydown', (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  const field = event.target.closest?.('input, textarea, select, [contenteditable]');
+  if (field) {
+    if (event.key === 'Escape') field.blur();
+    return;
+  }
+  const note = document.getElementById('note-toggle');
+  switch (event.key) {
+    case 'j': move(1); break;
+    case 'k': move(-1); break;
+    case 'Enter': {
+      const row = document.querySelector('.row.cursor');
+      if (row) location.href = row.dataset.href;
+      break;
+    }
+    case '/': if (focusShortcut('/')) event.preventDefault(); break;
+    case 'r': if (note) note.checked = false; if (focusShortcut('r')) event.preventDefault(); break;
+    case 'n': if (note) { note.checked = true; focusShortcut('r'); event.preventDefault(); } break;
+    case 'e': document.querySelector('[data-shortcut="e"]')?.click(); break;
+    case 'a': if (focusShortcut('a')) event.preventDefault(); break;
+    case '?': document.getElementById('help')?.showModal(); break;
+    default: break;
+  }
+});
+
+// ------------------------------------------------------------------------------ relative times
+
+function updateElapsed() {
+  const now = Date.now();
+  for (const time of document.querySelectorAll('time[data-elapsed]')) {
+    const seconds = Math.max(0, (now - Date.parse(time.getAttribute('datetime'))) / 1000);
+    time.textContent = seconds < 60 ? t('time.now')
+      : seconds < 3600 ? t('time.minutes', Math.floor(seconds / 60))
+      : seconds < 86400 ? t('time.hours', Math.floor(seconds / 3600))
+      : t('time.days', Math.floor(seconds / 86400));
+  }
+}
+
+setInterval(updateElapsed, 30000);
+const timeline = document.getElementById('timeline');
+if (timeline) timeline.scrollTop = timeline.scrollHeight;
+connect();
