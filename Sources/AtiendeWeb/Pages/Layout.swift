@@ -13,6 +13,7 @@ enum Layout {
             .meta(.name("viewport"), .content("width=device-width, initial-scale=1")),
             .title(title + " · Atiende"),
             .meta(.name("csrf-token"), .content(csrf ?? "")),
+            .link(.rel(.icon), .href("data:,")),
             .link(.rel(.stylesheet), .href(SiteURL.asset("app.css").path + "?v=\(assetVersion)")),
             .script(.attribute(named: "type", value: "module"), .src(SiteURL.asset("app.js").path + "?v=\(assetVersion)"))
         )

@@ -40,7 +40,7 @@ enum EventsController {
         return req.webSocket(maxFrameSize: .init(integerLiteral: 1 << 16)) { req, ws in
             let (subscription, wakes) = services.hub.subscribe(to: scope.workspaceID)
             services.presence.join(subscription, userID: scope.userID, name: name, workspaceID: scope.workspaceID, socket: ws)
-            ws.onText { _, text in services.presence.received(text, from: subscription) }
+            ws.onText { _, text async in services.presence.received(text, from: subscription) }
             ws.onClose.whenComplete { _ in
                 services.hub.unsubscribe(subscription)
                 services.presence.leave(subscription)

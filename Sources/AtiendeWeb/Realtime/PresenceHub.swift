@@ -56,11 +56,11 @@ public final class PresenceHub: Sendable {
             let inWorkspace = all.values.filter { $0.workspaceID == workspace }
             return (inWorkspace.map(\.socket), inWorkspace.filter { $0.conversation == number })
         }
-        struct Person: Encodable, Hashable { var id: UUID; var name: String }
+        struct Person: Encodable, Hashable { var id: String; var name: String }
         struct Frame: Encodable { var type = "presence"; var conversation: Int; var viewers: [Person]; var typing: [Person] }
         let frame = Frame(conversation: number,
-                          viewers: Array(Set(here.map { Person(id: $0.userID, name: $0.name) })),
-                          typing: Array(Set(here.filter { $0.typingUntil > now }.map { Person(id: $0.userID, name: $0.name) })))
+                          viewers: Array(Set(here.map { Person(id: $0.userID.uuidString.lowercased(), name: $0.name) })),
+                          typing: Array(Set(here.filter { $0.typingUntil > now }.map { Person(id: $0.userID.uuidString.lowercased(), name: $0.name) })))
         guard let data = try? JSONEncoder().encode(frame), let text = String(data: data, encoding: .utf8) else { return }
         for socket in targets where !socket.isClosed { socket.send(text, promise: nil) }
     }

@@ -1,0 +1,214 @@
+"""The agent workspace in a real Chromium, driven by selenium against the built binary.
+
+Screenshots of the inbox and a conversation, in Spanish and English, are saved to Tests/e2e/artifacts/.
+"""
+import json
+import os
+import shutil
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from atiende_server import ROOT
+
+ARTIFACTS = os.path.join(ROOT, "Tests", "e2e", "artifacts")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -r Tests/e2e/requirements.txt)")
+if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+    pytest.skip("Chromium and chromedriver are not installed (apt-get install chromium chromium-driver)", allow_module_level=True)
+
+from selenium.webdriver.chrome.options import Options  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+PASSWORD = "secreto-largo-1"
+
+
+@pytest.fixture
+def browser():
+    options = Options()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1366,900", "--lang=es"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.implicitly_wait(0)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def receiver():
+    """The customer's system behind the API inbox: takes our outbound webhooks with 200."""
+    received = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    server.shutdown()
+
+
+def shot(driver, name, backend):
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    driver.save_screenshot(os.path.join(ARTIFACTS, f"{name}-{backend}.png"))
+
+
+def wait(driver, seconds=5):
+    return WebDriverWait(driver, seconds, poll_frequency=0.05)
+
+
+def sign_in(driver, server, email="admin@example.com"):
+    driver.get(server.base + "/login")
+    driver.find_element(By.NAME, "email").send_keys(email)
+    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait(driver).until(EC.url_contains("/inbox"))
+
+
+def live(driver):
+    """Waits until the page's event stream is connected (the banner stays hidden and a socket is open)."""
+    time.sleep(0.5)
+
+
+def set_language(driver, server, language):
+    driver.get(server.base + "/account")
+    Select(driver.find_element(By.NAME, "language")).select_by_value(language)
+    driver.find_element(By.CSS_SELECTOR, "#preferences button[type=submit]").click()
+    wait(driver).until(EC.url_contains("saved=1"))
+
+
+def test_live_inbox_reply_resolve_search_and_language(make_server, backend, browser, receiver):
+    hook, received = receiver
+    server = make_server()
+    token, workspace = server.setup_workspace()
+    server.start()
+    inbox = server.create_api_inbox(token, workspace, webhook=hook)
+
+    sign_in(browser, server)
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Todas"
+    live(browser)
+
+    # A customer writes while the inbox is open: the row appears within a second, without a reload.
+    marker = browser.execute_script("window.__sameDocument = 1; return 1")
+    status, _ = server.post_inbound(inbox, {"message_id": "m-1", "from": {"id": "c-1", "name": "Marta Soto"},
+                                            "text": "Hola, quiero saber el estado de la acción de devolución"})
+    assert status == 200
+    posted = time.time()
+    wait(browser, 1).until(EC.text_to_be_present_in_element((By.ID, "inbox-list"), "Marta Soto"))
+    assert time.time() - posted < 1.0
+    assert browser.execute_script("return window.__sameDocument") == marker  # no reload happened
+
+    # Hostile text shows as text and runs nothing.
+    hostile = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
+    status, _ = server.post_inbound(inbox, {"message_id": "m-2", "from": {"id": "c-2", "name": "Intruso"}, "text": hostile})
+    assert status == 200
+    wait(browser, 2).until(EC.text_to_be_present_in_element((By.ID, "inbox-list"), "Intruso"))
+    shot(browser, "inbox-es", backend)
+
+    browser.find_element(By.PARTIAL_LINK_TEXT, "Intruso").click()
+    wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".msg.incoming .text")))
+    assert browser.find_element(By.CSS_SELECTOR, ".msg.incoming .text").text == hostile
+    assert browser.execute_script("return window.__xss") is None
+    assert not browser.find_elements(By.CSS_SELECTOR, ".timeline img")
+
+    # Reply and watch the delivery status go from queued to sent, live.
+    browser.get(server.base + "/app/tienda/conversations/1")
+    live(browser)
+    browser.find_element(By.ID, "reply-text").send_keys("Hola Marta, ya revisamos tu devolución.")
+    browser.find_element(By.CSS_SELECTOR, "#composer button[type=submit]").click()
+    wait(browser, 10).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".msg.outgoing .delivery"), "Enviado"))
+    assert received and received[0]["text"] == "Hola Marta, ya revisamos tu devolución."
+    shot(browser, "conversation-es", backend)
+
+    # Resolve with the keyboard shortcut.
+    browser.find_element(By.TAG_NAME, "body").send_keys("e")
+    wait(browser, 5).until(EC.text_to_be_present_in_element((By.ID, "status-badge"), "Resuelta"))
+    status, conversation = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1", token)
+    assert conversation["status"] == "resolved"
+
+    # Search finds the message by a word typed without its accent, and marks it.
+    browser.get(server.base + "/app/tienda/inbox")
+    box = browser.find_element(By.ID, "global-search")
+    box.send_keys("accion devolucion\n")
+    wait(browser).until(EC.presence_of_element_located((By.ID, "search-results")))
+    marks = [m.text.lower() for m in browser.find_elements(By.CSS_SELECTOR, "#search-results mark")]
+    assert "acción" in marks and "devolución" in marks
+    assert "#1" in browser.find_element(By.ID, "search-results").text
+
+    # English and back.
+    set_language(browser, server, "en")
+    browser.get(server.base + "/app/tienda/inbox?status=any")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "All"
+    assert "Sign out" in browser.page_source
+    shot(browser, "inbox-en", backend)
+    browser.get(server.base + "/app/tienda/conversations/1")
+    assert browser.find_element(By.ID, "status-badge").text == "Resolved"
+    shot(browser, "conversation-en", backend)
+    set_language(browser, server, "es")
+    browser.get(server.base + "/app/tienda/inbox")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Todas"
+
+
+def test_merge_two_contacts_shows_both_histories(make_server, backend, browser):
+    server = make_server()
+    token, workspace = server.setup_workspace()
+    server.start()
+    inbox = server.create_api_inbox(token, workspace)
+    # Two contacts, then one of them writes with the other's email: a duplicate suggestion.
+    server.post_inbound(inbox, {"message_id": "a-1", "from": {"id": "crm-1", "name": "Rosa Díaz", "email": "rosa@example.com"},
+                                "text": "Primera consulta"})
+    server.post_inbound(inbox, {"message_id": "b-1", "from": {"id": "crm-2", "name": "Rosa D.", "phone": "+56911112222"},
+                                "text": "Segunda consulta desde otra cuenta"})
+    server.post_inbound(inbox, {"message_id": "b-2", "from": {"id": "crm-2", "email": "rosa@example.com"},
+                                "text": "Les escribo con mi correo de siempre"})
+    sign_in(browser, server)
+    browser.get(server.base + "/app/tienda/conversations/2")
+    panel = browser.find_element(By.ID, "customer")
+    assert "Posibles duplicados" in panel.text
+    assert "Historial (1)" in panel.text
+    live(browser)
+    panel.find_element(By.CSS_SELECTOR, ".duplicates button").click()
+    browser.switch_to.alert.accept()
+    wait(browser, 5).until(EC.text_to_be_present_in_element((By.ID, "customer"), "Historial (2)"))
+    history = browser.find_element(By.CSS_SELECTOR, "#customer .history").text
+    assert "#1" in history and "#2" in history
+    status, contacts = server.api("GET", f"/api/v1/workspaces/{workspace}/contacts", token)
+    assert len(contacts["data"]) == 1
+
+
+def test_logged_phone_call_enters_the_timeline(make_server, backend, browser):
+    server = make_server()
+    token, workspace = server.setup_workspace()
+    server.start()
+    inbox = server.create_api_inbox(token, workspace)
+    status, phone = server.api("POST", f"/api/v1/workspaces/{workspace}/inboxes", token, {"name": "Central", "channel": "phone"})
+    assert status == 201, phone
+    server.post_inbound(inbox, {"message_id": "p-1", "from": {"id": "c-9", "name": "Jorge Lagos"}, "text": "Los llamo luego"})
+    status, contacts = server.api("GET", f"/api/v1/workspaces/{workspace}/contacts", token)
+    contact = contacts["data"][0]["id"]
+
+    sign_in(browser, server)
+    browser.get(server.base + f"/app/tienda/contacts/{contact}")
+    form = browser.find_element(By.CSS_SELECTOR, ".log-contact form")
+    form.find_element(By.NAME, "duration_minutes").send_keys("4")
+    form.find_element(By.NAME, "outcome").send_keys("Cambio de dirección")
+    form.find_element(By.NAME, "notes").send_keys("Pidió cambiar la dirección de despacho")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(browser).until(EC.url_contains("/conversations/2"))
+    timeline = browser.find_element(By.ID, "timeline").text
+    assert "Llamada entrante registrada" in timeline and "Pidió cambiar la dirección de despacho" in timeline
+    assert "Historial (2)" in browser.find_element(By.ID, "customer").text
