@@ -29,7 +29,7 @@ enum InboxPage {
         let desk = try await req.desk()
         let filter = try filter(from: req)
         let rows = try await req.atiende.inbox.rows(workspace: desk.workspaceID, user: desk.userID, filter: filter)
-        let query = req.url.query ?? ""
+        let query = canonicalQuery(filter)
         return HTMLPage(html: Layout.desk(desk, title: title(filter, desk: desk), page: "inbox", view(desk, filter: filter, rows: rows, query: query)))
     }
 
@@ -88,14 +88,20 @@ enum InboxPage {
         )
     }
 
-    static func replacingPage(_ query: String, with page: Int) -> String {
+    /// The filter as a query string, rebuilt from what was understood (never the raw request).
+    static func canonicalQuery(_ filter: InboxQuery.Filter, page: Int? = nil) -> String {
+        let status = filter.statuses.count == 1 ? filter.statuses[0].rawValue : (filter.statuses.isEmpty ? "any" : "active")
+        let items: [(String, String?)] = [
+            ("view", filter.view.rawValue), ("status", status), ("inbox", filter.inboxID?.uuidString.lowercased()),
+            ("team", filter.teamID?.uuidString.lowercased()), ("label", filter.label), ("channel", filter.channel?.rawValue),
+            ("priority", filter.priority?.rawValue), ("sort", filter.sort.rawValue), ("page", page.map(String.init)),
+        ]
         var components = URLComponents()
-        components.percentEncodedQuery = query
-        var items = (components.queryItems ?? []).filter { $0.name != "page" }
-        items.append(URLQueryItem(name: "page", value: String(page)))
-        components.queryItems = items
+        components.queryItems = items.compactMap { name, value in value.map { URLQueryItem(name: name, value: $0) } }
         return components.percentEncodedQuery ?? ""
     }
+
+    static func replacingPage(_ query: String, with page: Int) -> String { query + "&page=\(page)" }
 
     static func filterSelect<C: HTML.BodyContext>(_ name: String, label: String, selected: String, options: [(String, String)]) -> Node<C> {
         .label(.text(label + " "),

@@ -11,7 +11,8 @@ enum Layout {
         .head(
             .meta(.charset(.utf8)),
             .meta(.name("viewport"), .content("width=device-width, initial-scale=1")),
-            .title(title + " · Atiende"),
+            // Not Plot's .title(): it copies the title into og:/twitter: meta attributes without escaping.
+            .element(named: "title", text: title + " · Atiende"),
             .meta(.name("csrf-token"), .content(csrf ?? "")),
             .link(.rel(.icon), .href("data:,")),
             .link(.rel(.stylesheet), .href(SiteURL.asset("app.css").path + "?v=\(assetVersion)")),

@@ -228,8 +228,9 @@ enum NotificationPages {
         guard !name.isEmpty, name.count <= 60 else { throw AtiendeError.invalid("a view's name is 1 to 60 characters", code: "invalid_view_name") }
         guard form.query.count <= 500 else { throw AtiendeError.invalid("this view's filter is too long", code: "invalid_view") }
         // Only the inbox's own filters are kept; anything else in the query string is dropped.
-        var components = URLComponents()
-        components.percentEncodedQuery = form.query
+        guard var components = URLComponents(string: "?" + form.query) else {
+            throw AtiendeError.invalid("this view's filter is not a query string", code: "invalid_view")
+        }
         let allowed: Set<String> = ["view", "status", "inbox", "team", "label", "channel", "priority", "sort"]
         components.queryItems = (components.queryItems ?? []).filter { allowed.contains($0.name) }
         let view = SavedView()
