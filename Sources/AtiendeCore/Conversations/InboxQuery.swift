@@ -99,7 +99,7 @@ public struct InboxQuery: Sendable {
               CASE WHEN assignee_id = \(bind: userID) THEN 1 ELSE 0 END AS mine,
               COUNT(*) AS n
             FROM conversations WHERE workspace_id = \(bind: workspaceID) AND status = 'open'
-            GROUP BY inbox_id, team_id, CASE WHEN assignee_id IS NULL THEN 1 ELSE 0 END, CASE WHEN assignee_id = \(bind: userID) THEN 1 ELSE 0 END
+            GROUP BY 1, 2, 3, 4
             """).all()
         for row in groups {
             let n = try row.decode(column: "n", as: Int.self)
