@@ -9,6 +9,8 @@ struct DemoCommand: AsyncCommand {
     struct Signature: CommandSignature {
         @Option(name: "email", help: "Admin email (default demo@atiende.local)") var email: String?
         @Option(name: "password", help: "Admin password (default atiende-demo)") var password: String?
+        @Option(name: "conversations", help: "Also write this many synthetic conversations (a year of history, for load tests)")
+        var conversations: Int?
     }
     var help: String { "Creates a demo workspace with customers, conversations and agents." }
 
@@ -122,6 +124,12 @@ struct DemoCommand: AsyncCommand {
                 changes: .init(status: script.status, assigneeID: .some(agents[counter % agents.count]), priority: script.priority,
                                labels: script.labels, contactReason: .some(script.reason)),
                 actor: adminID)
+        }
+        if let extra = signature.conversations, extra > 0 {
+            let boxes = inboxes.values.compactMap { box in box.id.map { (id: $0, channel: box.channel) } }.sorted { $0.id.uuidString < $1.id.uuidString }
+            let started = Date()
+            try await SyntheticHistory.write(extra, workspace: workspaceID, inboxes: boxes, agents: agents + [adminID], store: services.store)
+            context.console.print("Wrote \(extra) synthetic conversations in \(Int(Date().timeIntervalSince(started))) s.")
         }
         context.console.print("Demo workspace \"\(workspace.name)\" ready (id \(workspaceID.uuidString.lowercased())).")
         context.console.print("Sign in as \(email) with password \(password); agents diego.demo@atiende.local and sarah.demo@atiende.local share it.")

@@ -1,0 +1,87 @@
+import Foundation
+import SQLKit
+
+/// A year of plausible history for a workspace, written in bulk: contacts with an email identity, conversations
+/// spread over the inboxes (89% resolved, the rest open, pending or snoozed; some assigned, prioritized and
+/// labelled) and one customer message each. Used by `atiende demo --conversations N` and the inbox benchmark.
+public enum SyntheticHistory {
+    static let texts = [
+        "Hola, ¿cuándo llega mi pedido?", "La boleta salió con el RUT equivocado", "Quiero cambiar la dirección de despacho",
+        "El producto llegó dañado, necesito una devolución", "¿Tienen stock de la parka talla M?", "No puedo pagar con tarjeta",
+        "Hi, do you ship to Argentina?", "My order arrived late", "Necesito la factura de mi compra", "¿Cuál es el horario de atención?",
+    ]
+    static let labels = ["despacho", "facturación", "reclamo", "preventa", "devolución"]
+    static let names = ["María", "José", "Camila", "Diego", "Valentina", "Matías", "Emily", "Tom", "Sofía", "Benjamín"]
+    static let surnames = ["González", "Muñoz", "Rojas", "Díaz", "Pérez", "Soto", "Contreras", "Silva", "Martínez", "Sepúlveda"]
+
+    public static func write(_ count: Int, workspace workspaceID: UUID, inboxes: [(id: UUID, channel: ChannelKind)],
+                             agents: [UUID], store: Store, chunk: Int = 500) async throws {
+        guard count > 0, !inboxes.isEmpty else { return }
+        var done = 0
+        while done < count {
+            let n = min(chunk, count - done)
+            let start = done
+            try await store.write { tx in
+                let last = Int(try await tx.advance(.conversation, by: n, in: workspaceID))
+                let now = tx.now
+                var contacts: [SQLQueryString] = [], identities: [SQLQueryString] = []
+                var conversations: [SQLQueryString] = [], messages: [SQLQueryString] = []
+                var random = SystemRandomNumberGenerator()
+                for i in 0..<n {
+                    let index = start + i
+                    let number = last - n + 1 + i
+                    let contactID = UUID(), conversationID = UUID()
+                    let name = "\(names[index % names.count]) \(surnames[(index / names.count) % surnames.count]) \(index)"
+                    let email = "cliente\(index)@example.com"
+                    let inbox = inboxes[index % inboxes.count]
+                    let created = now.addingTimeInterval(-Double.random(in: 3600...(365 * 86_400), using: &random))
+                    let lastMessage = min(now, created.addingTimeInterval(Double.random(in: 0...(2 * 86_400), using: &random)))
+                    let bucket = index % 100
+                    let status: ConversationStatus = bucket < 8 ? .open : bucket < 10 ? .pending : bucket < 11 ? .snoozed : .resolved
+                    let active = status != .resolved
+                    let assignee: UUID? = active && index % 5 < 3 && !agents.isEmpty ? agents[index % agents.count] : nil
+                    let priority = Priority.allCases[index % 7 < Priority.allCases.count ? index % 7 : 0]
+                    let labelList = index % 5 == 0 ? [labels[index % labels.count]] : []
+                    let labelValue: SQLQueryString = store.dialect == .postgres
+                        ? "\(bind: labelList)" : "\(bind: String(decoding: try JSONEncoder().encode(labelList), as: UTF8.self))"
+                    let waiting: Date? = status == .open && index % 10 < 7 ? lastMessage : nil
+                    let empty: SQLQueryString = store.dialect == .postgres ? "'{}'::jsonb" : "'{}'"
+                    let emptyLabels: SQLQueryString = store.dialect == .postgres ? "'{}'::text[]" : "'[]'"
+                    contacts.append("(\(bind: contactID), \(bind: workspaceID), \(bind: name), \(bind: email), NULL, " + empty + ", " + emptyLabels
+                                    + ", \(bind: created), \(bind: created))")
+                    identities.append("(\(bind: UUID()), \(bind: workspaceID), \(bind: contactID), 'email', \(bind: email), \(bind: created))")
+                    conversations.append("""
+                        (\(bind: conversationID), \(bind: workspaceID), \(bind: number), \(bind: inbox.id), \(bind: contactID),
+                         \(bind: inbox.channel.rawValue), \(bind: status.rawValue), \(bind: priority.rawValue), \(bind: priority.rank),
+                         \(bind: assignee), 
+                        """ + labelValue + """
+                        , \(bind: status == .snoozed ? now.addingTimeInterval(86_400) : nil), \(bind: created), \(bind: lastMessage),
+                         \(bind: lastMessage), \(bind: lastMessage), \(bind: waiting), \(bind: status == .resolved ? lastMessage : nil), 1)
+                        """)
+                    messages.append("""
+                        (\(bind: UUID()), \(bind: workspaceID), \(bind: conversationID), \(bind: inbox.id), 'incoming', 'contact', \(bind: contactID),
+                         \(bind: texts[index % texts.count] + " (#\(number))"), \(bind: "synthetic-\(workspaceID)-\(number)"), 'received',
+                         \(bind: lastMessage), \(bind: lastMessage))
+                        """)
+                }
+                func joined(_ rows: [SQLQueryString]) -> SQLQueryString {
+                    rows.dropFirst().reduce(rows[0]) { $0 + ", " + $1 }
+                }
+                try await tx.sql.raw("INSERT INTO contacts (id, workspace_id, name, email, phone, attributes, labels, created_at, updated_at) VALUES "
+                                     + joined(contacts)).run()
+                try await tx.sql.raw("INSERT INTO contact_identities (id, workspace_id, contact_id, kind, value, created_at) VALUES "
+                                     + joined(identities)).run()
+                try await tx.sql.raw("""
+                    INSERT INTO conversations (id, workspace_id, number, inbox_id, contact_id, channel, status, priority, priority_rank,
+                        assignee_id, labels, snoozed_until, created_at, updated_at, last_message_at, last_incoming_at, waiting_since,
+                        resolved_at, message_count) VALUES
+                    """ + joined(conversations)).run()
+                try await tx.sql.raw("""
+                    INSERT INTO messages (id, workspace_id, conversation_id, inbox_id, kind, sender_type, sender_id, text,
+                        provider_message_id, delivery_status, created_at, updated_at) VALUES
+                    """ + joined(messages)).run()
+            }
+            done += n
+        }
+    }
+}
