@@ -41,24 +41,28 @@ public struct InboxQuery: Sendable {
     public init(store: Store) { self.store = store }
 
     public func rows(workspace workspaceID: UUID, user userID: UUID, filter: Filter) async throws -> [Row] {
-        let columns = IngestSQL.conversationColumns.split(separator: ",")
-            .map { "c." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
-        var query: SQLQueryString = """
-            SELECT \(unsafeRaw: columns), ct.name AS contact_name,
-              (SELECT m.text FROM messages m WHERE m.conversation_id = c.id AND m.kind IN ('incoming', 'outgoing')
-               ORDER BY m.created_at DESC LIMIT 1) AS preview
-            FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
-            WHERE
-            """
-        query = query + conditions(workspace: workspaceID, user: userID, filter: filter)
+        let columns = IngestSQL.conversationColumns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        let order: String
+        var extra: SQLQueryString = ""
         switch filter.sort {
-        case .lastActivity: query = query + " ORDER BY c.last_message_at DESC, c.number DESC"
-        case .newest: query = query + " ORDER BY c.number DESC"
-        case .oldest: query = query + " ORDER BY c.number ASC"
-        case .waitingLongest: query = query + " AND c.waiting_since IS NOT NULL ORDER BY c.waiting_since ASC, c.number ASC"
-        case .priority: query = query + " ORDER BY c.priority_rank DESC, c.last_message_at DESC"
+        case .lastActivity: order = "last_message_at DESC, number DESC"
+        case .newest: order = "number DESC"
+        case .oldest: order = "number ASC"
+        case .waitingLongest: order = "waiting_since ASC, number ASC"; extra = " AND c.waiting_since IS NOT NULL"
+        case .priority: order = "priority_rank DESC, last_message_at DESC"
         }
-        query = query + " LIMIT \(unsafeRaw: String(Self.pageSize + 1)) OFFSET \(unsafeRaw: String(max(0, filter.page) * Self.pageSize))"
+        // The page is chosen first; previews are read only for its rows.
+        var query: SQLQueryString = """
+            SELECT page.*, (SELECT m.text FROM messages m WHERE m.conversation_id = page.id AND m.kind IN ('incoming', 'outgoing')
+                            ORDER BY m.created_at DESC LIMIT 1) AS preview
+            FROM (SELECT \(unsafeRaw: columns.map { "c." + $0 }.joined(separator: ", ")), c.priority_rank, ct.name AS contact_name
+                  FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
+                  WHERE
+            """
+        query = query + conditions(workspace: workspaceID, user: userID, filter: filter) + extra
+        query = query + " ORDER BY \(unsafeRaw: order.split(separator: ",").map { "c." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))"
+        query = query + " LIMIT \(unsafeRaw: String(Self.pageSize + 1)) OFFSET \(unsafeRaw: String(max(0, filter.page) * Self.pageSize))) page"
+        query = query + " ORDER BY \(unsafeRaw: order)"
         let dialect = store.dialect
         return try await store.sql.raw(query).all().map { row in
             Row(conversation: try IngestSQL.conversation(row, dialect: dialect),

@@ -52,10 +52,18 @@ struct CreateAgentWorkspace: AsyncMigration {
         try await sql.drop(index: "conversations_workspace_status").run()
         try await db.createIndex("conversations_workspace_status_activity", on: Conversation.schema, "workspace_id", "status", "last_message_at")
         try await db.createIndex("conversations_workspace_assignee", on: Conversation.schema, "workspace_id", "assignee_id", "status", "last_message_at")
+        try await db.createIndex("conversations_workspace_priority", on: Conversation.schema, "workspace_id", "priority_rank", "last_message_at")
+        // The inbox's live counts read only this index (no table rows).
+        try await db.createIndex("conversations_workspace_routing", on: Conversation.schema, "workspace_id", "status", "inbox_id", "team_id", "assignee_id")
+        // The customer panel: a contact's conversations, newest first.
+        try await db.createIndex("conversations_contact_activity", on: Conversation.schema, "contact_id", "last_message_at")
     }
 
     func revert(on db: any Database) async throws {
         guard let sql = db as? any SQLDatabase else { return }
+        try await sql.drop(index: "conversations_contact_activity").run()
+        try await sql.drop(index: "conversations_workspace_routing").run()
+        try await sql.drop(index: "conversations_workspace_priority").run()
         try await sql.drop(index: "conversations_workspace_assignee").run()
         try await sql.drop(index: "conversations_workspace_status_activity").run()
         try await db.createIndex("conversations_workspace_status", on: Conversation.schema, "workspace_id", "status")

@@ -91,7 +91,9 @@ public struct SearchService: Sendable {
         if let status = filters.status { messageQuery = messageQuery + " AND c.status = \(bind: status.rawValue)" }
         if let channel = filters.channel { messageQuery = messageQuery + " AND c.channel = \(bind: channel.rawValue)" }
         if let inbox = filters.inboxID { messageQuery = messageQuery + " AND c.inbox_id = \(bind: inbox)" }
-        messageQuery = messageQuery + " ORDER BY m.created_at DESC LIMIT \(unsafeRaw: String(limit))"
+        // Newest first. On SQLite the FTS index's own rowid order (the order messages were stored) avoids sorting every match.
+        let order = dialect == .sqlite ? "message_search.rowid DESC" : "m.created_at DESC"
+        messageQuery = messageQuery + " ORDER BY \(unsafeRaw: order) LIMIT \(unsafeRaw: String(limit))"
         let messages = try await sql.raw(messageQuery).all().map { row in
             MessageHit(
                 messageID: try row.decode(column: "id", as: UUID.self), text: try row.decode(column: "text", as: String.self),
