@@ -245,6 +245,41 @@ struct AgentWorkspaceTests {
         }
     }
 
+    @Test("every page renders for the roles that may see it, in both languages")
+    func pages() async throws {
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let slug = try await slug(app, workspace)
+            #expect(try await workspace.apiInbox(app).post(app, APIInbox.message("p-1", from: ["id": "c", "name": "Rita"], text: "hola")).status == 200)
+            let contact = try #require(try await Contact.query(on: app.store.db).first())
+            let (agentID, _) = try await workspace.member(app, role: .agent)
+            let (admin, csrf) = try await Browser.signedIn(app, as: workspace.adminID)
+            let (agent, _) = try await Browser.signedIn(app, as: agentID)
+            let everyone = ["/app/\(slug)/inbox", "/app/\(slug)/inbox?view=mine&sort=priority&status=any", "/app/\(slug)/conversations/1",
+                            "/app/\(slug)/contacts", "/app/\(slug)/contacts?q=rita", "/app/\(slug)/contacts/\(contact.id!.uuidString.lowercased())",
+                            "/app/\(slug)/search?q=hola", "/app/\(slug)/notifications", "/account"]
+            let admins = SiteURL.Settings.allCases.map { SiteURL.settings(slug, $0).path }
+            for language in ["es", "en"] {
+                #expect(try await admin.post("/account", form: [("_csrf", csrf), ("name", "Admin"), ("language", language), ("time_zone", "America/Santiago")]).status == 303)
+                for path in everyone + admins {
+                    let page = try await admin.get(path)
+                    #expect(page.status == 200, "\(path): \(page.status)")
+                    #expect(page.text.contains("<html lang=\"\(language)\""), "\(path) in \(language)")
+                }
+            }
+            for path in everyone { #expect(try await agent.get(path).status == 200, "\(path)") }
+            for path in admins { #expect(try await agent.get(path).status == 403, "\(path) is for admins") }
+            #expect(try await admin.get("/setup").status == 303, "the first-run page is gone once a workspace exists")
+            #expect(try await admin.get("/assets/app.js").headers.first(name: "Content-Type")?.contains("javascript") == true)
+
+            // A saved view keeps only the inbox's own filters.
+            #expect(try await admin.post("/app/\(slug)/views", form: [("_csrf", csrf), ("name", "Urgentes"), ("query", "view=all&priority=urgent&evil=%22%3E")]).status == 303)
+            let view = try #require(try await SavedView.query(on: app.store.db).first())
+            #expect(view.name == "Urgentes" && view.query == "view=all&priority=urgent")
+            #expect(try await admin.get("/app/\(slug)/inbox").text.contains("Urgentes"))
+        }
+    }
+
     @Test("a logged call becomes a conversation in the contact's history")
     func loggedCall() async throws {
         try await withApp { app in
