@@ -32,14 +32,17 @@ PASSWORD = "secreto-largo-1"
 
 @pytest.fixture
 def browser():
+    driver = make_browser()
+    yield driver
+    driver.quit()
+
+
+def make_browser():
     options = Options()
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1366,900", "--lang=es"):
         options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.implicitly_wait(0)
-    yield driver
-    driver.quit()
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
 
 @pytest.fixture
@@ -71,10 +74,10 @@ def wait(driver, seconds=5):
     return WebDriverWait(driver, seconds, poll_frequency=0.05)
 
 
-def sign_in(driver, server, email="admin@example.com"):
+def sign_in(driver, server, email="admin@example.com", password=PASSWORD):
     driver.get(server.base + "/login")
     driver.find_element(By.NAME, "email").send_keys(email)
-    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+    driver.find_element(By.NAME, "password").send_keys(password)
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     wait(driver).until(EC.url_contains("/inbox"))
 
@@ -212,3 +215,26 @@ def test_logged_phone_call_enters_the_timeline(make_server, backend, browser):
     timeline = browser.find_element(By.ID, "timeline").text
     assert "Llamada entrante registrada" in timeline and "Pidió cambiar la dirección de despacho" in timeline
     assert "Historial (2)" in browser.find_element(By.ID, "customer").text
+
+
+def test_two_agents_see_each_other_viewing_and_typing(make_server, backend, browser):
+    server = make_server()
+    token, workspace = server.setup_workspace()
+    server.start()
+    inbox = server.create_api_inbox(token, workspace)
+    server.post_inbound(inbox, {"message_id": "t-1", "from": {"id": "c-1", "name": "Lucía"}, "text": "¿Siguen abiertos?"})
+    status, _ = server.api("POST", f"/api/v1/workspaces/{workspace}/users", token,
+                           {"email": "diego@example.com", "name": "Diego", "password": "otra clave larga", "role": "agent"})
+    assert status == 201
+    colleague = make_browser()
+    try:
+        sign_in(browser, server)
+        sign_in(colleague, server, email="diego@example.com", password="otra clave larga")
+        browser.get(server.base + "/app/tienda/conversations/1")
+        colleague.get(server.base + "/app/tienda/conversations/1")
+        wait(browser, 5).until(EC.text_to_be_present_in_element((By.ID, "presence"), "Diego"))
+        colleague.find_element(By.ID, "reply-text").send_keys("Hola Lucía")
+        wait(browser, 5).until(EC.text_to_be_present_in_element((By.ID, "presence"), "Diego está escribiendo"))
+        assert "admin" not in browser.find_element(By.ID, "presence").text
+    finally:
+        colleague.quit()
