@@ -45,9 +45,11 @@ public enum APIChannel {
         var threadID: String?
         var subject: String?
         var attachments: [EncodedFile]?
+        /// Sent by a machine (an auto-reply, a notification): never answered automatically.
+        var automatic: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case from, text, subject, attachments
+            case from, text, subject, attachments, automatic
             case messageID = "message_id", sentAt = "sent_at", threadID = "thread_id"
         }
     }
@@ -97,6 +99,7 @@ public enum APIChannel {
         return InboundMessage(
             inboxID: inboxID, providerMessageID: payload.messageID,
             sender: .init(name: payload.from.name, identities: identities), text: payload.text ?? "", files: files,
-            sentAt: sentAt, threadHint: payload.threadID.flatMap { $0.isEmpty ? nil : $0 }, subject: payload.subject)
+            sentAt: sentAt, threadHint: payload.threadID.flatMap { $0.isEmpty ? nil : $0 }, subject: payload.subject,
+            automatic: payload.automatic ?? false)
     }
 }

@@ -116,6 +116,9 @@ extension ConversationService {
                                   kind: entry.direction == .incoming ? .incoming : .outgoing, senderType: .agent, senderID: author,
                                   text: notes, at: now)
             try await message.create(on: tx.db)
+            try await ServiceLevels.update([conversationID], in: tx) { _ in
+                [.opened(at: now), .answer(at: now, byPerson: true)] + (entry.resolve ? [.status(.resolved, at: now)] : [])
+            }
             try await EventLog.append(.conversationCreated, workspace: workspaceID, conversation: conversationID, actor: author,
                                       payload: ConversationEventPayload(conversation: conversation.snapshot), in: tx)
             try await EventLog.append(.messageCreated, workspace: workspaceID, conversation: conversationID, actor: author,
@@ -139,20 +142,26 @@ public enum Notifications {
 
     static func notify(_ users: [UUID], of kind: AgentNotification.Kind, conversation: Conversation, actor: UUID?,
                        excerpt: String, in tx: WriteTransaction) async throws {
+        try await notify(users, of: kind, workspace: conversation.$workspace.id, conversationID: conversation.id,
+                         number: conversation.number, actor: actor, excerpt: excerpt, in: tx)
+    }
+
+    static func notify(_ users: [UUID], of kind: AgentNotification.Kind, workspace workspaceID: UUID, conversationID: UUID?,
+                       number: Int, actor: UUID?, excerpt: String, in tx: WriteTransaction) async throws {
         for user in Set(users) {
             let notification = AgentNotification()
             notification.id = UUID()
-            notification.$workspace.id = conversation.$workspace.id
+            notification.$workspace.id = workspaceID
             notification.userID = user
             notification.kind = kind
-            notification.conversationNumber = conversation.number
+            notification.conversationNumber = number
             notification.actorID = actor
             notification.excerpt = String(excerpt.prefix(200))
             notification.createdAt = tx.now
             try await notification.create(on: tx.db)
-            try await EventLog.append(.notificationCreated, workspace: conversation.$workspace.id, conversation: conversation.id, actor: actor,
+            try await EventLog.append(.notificationCreated, workspace: workspaceID, conversation: conversationID, actor: actor,
                                       payload: Payload(id: try notification.requireID(), userID: user, kind: kind,
-                                                       conversationNumber: conversation.number, excerpt: notification.excerpt), in: tx)
+                                                       conversationNumber: number, excerpt: notification.excerpt), in: tx)
         }
     }
 

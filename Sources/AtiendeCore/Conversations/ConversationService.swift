@@ -83,6 +83,12 @@ public struct ConversationService: Sendable {
             guard !changed.isEmpty else { return conversation }
             conversation.updatedAt = now
             try await conversation.save(on: tx.db)
+            if changed["status"] != nil || changed["priority"] != nil || changed["team_id"] != nil {
+                let statusChanged = changed["status"] != nil, retarget = changed["priority"] != nil || changed["team_id"] != nil
+                try await ServiceLevels.update([conversationID], in: tx) { subject in
+                    (statusChanged ? [.status(subject.status, at: now)] : []) + (retarget ? [.retarget(subject.targets, at: now)] : [])
+                }
+            }
             if changed["assignee_id"] != nil, let assignee = conversation.$assignee.id, assignee != actor {
                 try await Notifications.notify([assignee], of: .assigned, conversation: conversation, actor: actor,
                                                excerpt: conversation.subject ?? "", in: tx)
@@ -154,6 +160,9 @@ public struct ConversationService: Sendable {
                                            workspace: workspaceID, in: tx)
             }
             try await conversation.save(on: tx.db)
+            if !isNote {
+                try await ServiceLevels.update([conversationID], in: tx) { _ in [.answer(at: now, byPerson: true)] }
+            }
             try await EventLog.append(.messageCreated, workspace: workspaceID, conversation: conversationID, actor: author,
                                       payload: MessageEventPayload(conversation: conversation.snapshot, message: message.snapshot(attachments: attachments)),
                                       in: tx)
@@ -239,6 +248,8 @@ public struct WakeSnoozedJob: JobHandler {
             conversation.snoozedUntil = nil
             conversation.updatedAt = tx.now
             try await conversation.save(on: tx.db)
+            let now = tx.now
+            try await ServiceLevels.update([payload.conversationID], in: tx) { _ in [.status(.open, at: now)] }
             try await EventLog.append(.conversationStatusChanged, workspace: conversation.$workspace.id,
                                       conversation: conversation.id,
                                       payload: ConversationEventPayload(conversation: conversation.snapshot,

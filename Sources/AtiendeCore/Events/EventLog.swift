@@ -18,6 +18,8 @@ public enum EventType: String, Sendable, CaseIterable {
     case contactDuplicateSuggested = "contact.duplicate_suggested"
     case jobDeadLettered = "job.dead_lettered"
     case notificationCreated = "notification.created"
+    case slaWarning = "sla.warning"
+    case slaBreached = "sla.breached"
 }
 
 public enum EventLog {
@@ -39,7 +41,7 @@ public enum EventLog {
                                      payload: try json(payload))], in: tx)
     }
 
-    static func json(_ payload: some Encodable) throws -> String {
+    public static func json(_ payload: some Encodable) throws -> String {
         String(decoding: try JSON.encoder.encode(payload), as: UTF8.self)
     }
 

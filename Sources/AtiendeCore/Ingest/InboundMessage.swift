@@ -34,9 +34,12 @@ public struct InboundMessage: Sendable {
     /// The provider's thread or chat id, when it has one.
     public var threadHint: String?
     public var subject: String?
+    /// Sent by a machine (an auto-reply, a bounce, a notification): never answered automatically.
+    public var automatic: Bool
 
     public init(inboxID: UUID, providerMessageID: String, sender: Sender, text: String, files: [File] = [],
-                sentAt: Date? = nil, threadHint: String? = nil, subject: String? = nil) {
+                sentAt: Date? = nil, threadHint: String? = nil, subject: String? = nil, automatic: Bool = false) {
+        self.automatic = automatic
         self.inboxID = inboxID
         self.providerMessageID = providerMessageID
         self.sender = sender

@@ -16,6 +16,8 @@ struct IngestItem: Sendable {
     var threadHint: String?
     var subject: String?
     var attachments: [AttachmentSnapshot]
+    /// Sent by a machine (an auto-reply, a bounce): never answered automatically.
+    var automatic: Bool = false
 }
 
 /// Stores many inbound messages in a fixed number of statements, set-wise, instead of ten statements each.
@@ -311,6 +313,14 @@ enum IngestBatch {
                 VALUES \(attachmentRows.joined(separator: ", "))
                 """).run()
         }
+
+        // Service-level clocks and automatic answers of what arrived.
+        try await ServiceLevels.ingested(
+            plans.indices.map { n in
+                ServiceLevels.Arrival(conversationID: conversations[n].id, opened: opened[n], reopened: reactivated[n] != nil,
+                                      automatic: plans[n].item.automatic)
+            },
+            inboxes: plans.map(\.item.inboxID), at: now, in: tx)
 
         let t7 = DispatchTime.now().uptimeNanoseconds
         // 7. Events, in message order, with ids from one counter step per workspace.

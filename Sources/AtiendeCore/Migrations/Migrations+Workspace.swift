@@ -90,3 +90,42 @@ struct CreateSearchIndex: AsyncMigration {
         }
     }
 }
+
+/// Business hours, service-level policies and clocks, automatic answers.
+struct CreateServiceLevels: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema(ServiceLevelPolicy.schema)
+            .id()
+            .field("workspace_id", .uuid, .required, .references(Workspace.schema, .id, onDelete: .cascade))
+            .field("name", .string, .required)
+            .field("is_default", .bool, .required)
+            .field("rules", .string, .required)
+            .field("created_at", .datetime, .required)
+            .create()
+        // SQLite adds one column per ALTER TABLE.
+        for (name, type) in [("business_hours", DatabaseSchema.DataType.string), ("sla_policy_id", .uuid), ("auto_replies", .string)] {
+            try await db.schema(Inbox.schema).field(FieldKey(stringLiteral: name), type).update()
+        }
+        for (name, type) in [("sla_policy_id", DatabaseSchema.DataType.uuid), ("sla_clocks", .string), ("first_response_due_at", .datetime),
+                             ("next_response_due_at", .datetime), ("resolution_due_at", .datetime), ("sla_due_at", .datetime),
+                             ("sla_next_alert_at", .datetime)] {
+            try await db.schema(Conversation.schema).field(FieldKey(stringLiteral: name), type).update()
+        }
+        // "SLA at risk" (soonest deadline first) and the deadline scan.
+        try await db.createIndex("conversations_workspace_sla_due", on: Conversation.schema, "workspace_id", "sla_due_at")
+        try await db.createIndex("conversations_sla_next_alert", on: Conversation.schema, "sla_next_alert_at")
+    }
+
+    func revert(on db: any Database) async throws {
+        guard let sql = db as? any SQLDatabase else { return }
+        try await sql.drop(index: "conversations_sla_next_alert").run()
+        try await sql.drop(index: "conversations_workspace_sla_due").run()
+        for name in ["sla_policy_id", "sla_clocks", "first_response_due_at", "next_response_due_at", "resolution_due_at", "sla_due_at", "sla_next_alert_at"] {
+            try await db.schema(Conversation.schema).deleteField(FieldKey(stringLiteral: name)).update()
+        }
+        for name in ["business_hours", "sla_policy_id", "auto_replies"] {
+            try await db.schema(Inbox.schema).deleteField(FieldKey(stringLiteral: name)).update()
+        }
+        try await db.schema(ServiceLevelPolicy.schema).delete()
+    }
+}

@@ -15,6 +15,7 @@ public enum AtiendeMigrations {
         CreateJob(),
         CreateAgentWorkspace(),
         CreateSearchIndex(),
+        CreateServiceLevels(),
     ]
 }
 

@@ -46,7 +46,7 @@ public final class Invitation: Model, @unchecked Sendable {
 public final class AgentNotification: Model, @unchecked Sendable {
     public static let schema = "notifications"
 
-    public enum Kind: String, Codable, Sendable { case mention, assigned }
+    public enum Kind: String, Codable, Sendable { case mention, assigned, slaWarning = "sla_warning", slaBreach = "sla_breach" }
 
     @ID(key: .id) public var id: UUID?
     @Parent(key: "workspace_id") public var workspace: Workspace

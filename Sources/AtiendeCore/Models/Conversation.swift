@@ -34,6 +34,16 @@ public final class Conversation: Model, @unchecked Sendable {
     @OptionalField(key: "resolved_at") public var resolvedAt: Date?
     @Field(key: "message_count") public var messageCount: Int
 
+    @OptionalField(key: "sla_policy_id") public var slaPolicyID: UUID?
+    /// `ConversationClocks` as JSON (kept by `ServiceLevels`).
+    @OptionalField(key: "sla_clocks") public var slaClocksJSON: String?
+    @OptionalField(key: "first_response_due_at") public var firstResponseDueAt: Date?
+    @OptionalField(key: "next_response_due_at") public var nextResponseDueAt: Date?
+    @OptionalField(key: "resolution_due_at") public var resolutionDueAt: Date?
+    /// The soonest of the three deadlines.
+    @OptionalField(key: "sla_due_at") public var slaDueAt: Date?
+    @OptionalField(key: "sla_next_alert_at") public var slaNextAlertAt: Date?
+
     @Children(for: \.$conversation) public var messages: [Message]
 
     public init() {}

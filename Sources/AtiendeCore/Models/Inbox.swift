@@ -15,6 +15,12 @@ public final class Inbox: Model, @unchecked Sendable {
     @OptionalParent(key: "team_id") public var team: Team?
     @Field(key: "reopen_window_seconds") public var reopenWindowSeconds: Int
     @Field(key: "is_active") public var isActive: Bool
+    /// `BusinessHours` as JSON; nil = open around the clock.
+    @OptionalField(key: "business_hours") public var businessHoursJSON: String?
+    /// The service-level policy; nil = the workspace's default policy, if it has one.
+    @OptionalField(key: "sla_policy_id") public var slaPolicyID: UUID?
+    /// `AutoReplies` as JSON; nil = none.
+    @OptionalField(key: "auto_replies") public var autoRepliesJSON: String?
 
     @Timestamp(key: "created_at", on: .create) public var createdAt: Date?
     @Timestamp(key: "updated_at", on: .update) public var updatedAt: Date?

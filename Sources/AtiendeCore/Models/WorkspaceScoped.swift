@@ -63,3 +63,7 @@ extension SavedView: WorkspaceScoped {
     public static var workspaceIDKey: KeyPath<SavedView, FieldProperty<SavedView, UUID>> { \.$workspace.$id }
     public static var displayName: String { "saved view" }
 }
+extension ServiceLevelPolicy: WorkspaceScoped {
+    public static var workspaceIDKey: KeyPath<ServiceLevelPolicy, FieldProperty<ServiceLevelPolicy, UUID>> { \.$workspace.$id }
+    public static var displayName: String { "service-level policy" }
+}

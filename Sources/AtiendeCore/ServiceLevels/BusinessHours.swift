@@ -29,6 +29,15 @@ public struct BusinessHours: Codable, Sendable, Equatable {
     public var week: [Weekday: [Interval]]
     public var holidays: [Holiday]
 
+    enum CodingKeys: String, CodingKey { case timeZone = "time_zone", week, holidays }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        timeZone = try c.decode(String.self, forKey: .timeZone)
+        week = try c.decodeIfPresent([Weekday: [Interval]].self, forKey: .week) ?? [:]
+        holidays = try c.decodeIfPresent([Holiday].self, forKey: .holidays) ?? []
+    }
+
     public init(timeZone: String, week: [Weekday: [Interval]], holidays: [Holiday] = []) {
         self.timeZone = timeZone
         self.week = week

@@ -35,6 +35,9 @@ public struct ServiceLevelRules: Codable, Sendable, Equatable {
     public var warnAtPercent: Int
     /// Whether a bot's answer stops the first-response clock (by default only a person's does).
     public var botAnswersCount: Bool
+    /// What a breach does besides telling people: raise the priority, hand the conversation to a team.
+    public var escalatePriority: Priority?
+    public var escalateTeamID: UUID?
 
     public init(rules: [Rule], businessTime: Bool = true, warnAtPercent: Int = 75, botAnswersCount: Bool = false) {
         self.rules = rules
@@ -45,6 +48,17 @@ public struct ServiceLevelRules: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case rules, businessTime = "business_time", warnAtPercent = "warn_at_percent", botAnswersCount = "bot_answers_count"
+        case escalatePriority = "escalate_priority", escalateTeamID = "escalate_team_id"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        rules = try c.decodeIfPresent([Rule].self, forKey: .rules) ?? []
+        businessTime = try c.decodeIfPresent(Bool.self, forKey: .businessTime) ?? true
+        warnAtPercent = try c.decodeIfPresent(Int.self, forKey: .warnAtPercent) ?? 75
+        botAnswersCount = try c.decodeIfPresent(Bool.self, forKey: .botAnswersCount) ?? false
+        escalatePriority = try c.decodeIfPresent(Priority.self, forKey: .escalatePriority)
+        escalateTeamID = try c.decodeIfPresent(UUID.self, forKey: .escalateTeamID)
     }
 
     /// The figures of our sources: email and Facebook within an hour, live chat and WhatsApp within 30 seconds;

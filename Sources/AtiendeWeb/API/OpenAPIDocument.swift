@@ -113,7 +113,7 @@ enum OpenAPIDocument {
         [
             "Error": object(["error": object(["code": string, "message": string], required: ["code", "message"])], required: ["error"]),
             "InboundMessage": object([
-                "message_id": string, "text": string, "sent_at": dateTime, "thread_id": string, "subject": string,
+                "message_id": string, "text": string, "sent_at": dateTime, "thread_id": string, "subject": string, "automatic": boolean,
                 "from": object(["id": string, "name": string, "email": string, "phone": string]),
                 "attachments": encodedFiles,
             ], required: ["message_id", "from"]),
@@ -172,6 +172,25 @@ enum OpenAPIDocument {
                 "sent_at": nullable(dateTime), "created_at": dateTime, "attachments": ["type": "array", "items": ref("Attachment")],
             ]),
             "MessagePage": page("Message"),
+            "ServiceLevelTargets": object(["first_response": integer, "next_response": integer, "resolution": integer]),
+            "ServiceLevelRules": object([
+                "rules": ["type": "array", "items": object(["channel": enumeration(ChannelKind.self), "priority": enumeration(Priority.self),
+                                                            "targets": ref("ServiceLevelTargets")], required: ["targets"])],
+                "business_time": boolean, "warn_at_percent": integer, "bot_answers_count": boolean,
+                "escalate_priority": enumeration(Priority.self), "escalate_team_id": uuid], required: ["rules"]),
+            "ServiceLevelPolicy": object(["id": uuid, "name": string, "is_default": boolean, "rules": ref("ServiceLevelRules")],
+                                         required: ["id", "name", "is_default", "rules"]),
+            "ServiceLevelPolicyBody": object(["name": string, "is_default": boolean, "rules": ref("ServiceLevelRules")]),
+            "BusinessHours": object([
+                "time_zone": string,
+                "week": ["type": "object", "additionalProperties": ["type": "array", "items": object(["start": integer, "end": integer])]],
+                "holidays": ["type": "array", "items": object(["date": string, "name": string])]], required: ["time_zone", "week"]),
+            "InboxServiceLevels": object([
+                "business_hours": nullable(ref("BusinessHours")), "sla_policy_id": nullable(uuid),
+                "auto_replies": nullable(object(["first_answer": ["type": "object", "additionalProperties": string],
+                                                 "after_hours": ["type": "object", "additionalProperties": string], "language": string]))]),
+            "ServiceLevelReport": object(["from": dateTime, "to": dateTime, "group_by": string,
+                                          "groups": ["type": "array", "items": ["type": "object"]]]),
             "MessageCreate": object(["text": string, "private": boolean, "attachments": encodedFiles], required: ["text"]),
             "Event": object(["id": integer, "type": enumeration(EventType.self), "conversation_id": uuid, "actor_id": uuid,
                              "created_at": dateTime, "payload": ["type": "object"]], required: ["id", "type", "created_at", "payload"]),

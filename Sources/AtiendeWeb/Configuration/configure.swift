@@ -51,6 +51,7 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
         handlers: [
             ConversationService.sendJob: SendMessageJob(store: store, secrets: secrets, senders: senders),
             ConversationService.wakeJob: WakeSnoozedJob(store: store),
+            ServiceLevels.autoReplyJob: AutoReplyJob(store: store),
         ],
         options: .init(concurrency: config.jobConcurrency, backoffBase: config.jobBackoffSeconds),
         logger: logger)
@@ -89,6 +90,15 @@ struct BackgroundWork: LifecycleHandler {
         if config.runJobs {
             tasks.add(Task { await services.jobs.run() })
         }
+        let scanner = ServiceLevelScanner(store: services.store)
+        let logger = app.logger
+        if config.runJobs { tasks.add(Task {
+            // The deadline scan: everything that fell due while the server was down goes out on the first pass.
+            while !Task.isCancelled {
+                do { try await scanner.scan() } catch { logger.warning("deadline scan failed", metadata: ["error": "\(error)"]) }
+                try? await Task.sleep(for: .seconds(ServiceLevelScanner.interval))
+            }
+        }) }
         if case .postgres(let url) = config.database {
             let listener = PostgresListener(url: url, hub: services.hub, eventLoop: app.eventLoopGroup.any(), logger: app.logger)
             tasks.add(Task { await listener.run() })

@@ -27,13 +27,16 @@ final class TestApp: @unchecked Sendable {
 
     /// Starts an app. `sharing` runs a second instance on the first one's database (PostgreSQL only).
     static func start(sharing other: TestApp? = nil, clock: any WallClock = SystemClock(), runJobs: Bool = false,
-                      backoffMilliseconds: Int = 20) async throws -> TestApp {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("atiende-test-\(UUID().uuidString)")
+                      backoffMilliseconds: Int = 20, restarting previous: TestApp? = nil) async throws -> TestApp {
+        let directory = previous?.dataDirectory
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("atiende-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var env = ["ATIENDE_DATA_DIR": directory.path, "ATIENDE_JOB_BACKOFF_MS": String(backoffMilliseconds),
                    "ATIENDE_RUN_JOBS": runJobs ? "true" : "false", "ATIENDE_WEBHOOK_TIMEOUT_SECONDS": "5"]
-        var drop: (@Sendable () async throws -> Void)?
-        if let other {
+        var drop: (@Sendable () async throws -> Void)? = previous?.dropDatabase
+        if let previous {
+            env["DATABASE_URL"] = previous.databaseURL
+        } else if let other {
             env["DATABASE_URL"] = other.databaseURL
         } else if let admin = postgresURL {
             let name = "atiende_test_\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
@@ -46,7 +49,7 @@ final class TestApp: @unchecked Sendable {
         app.logger.logLevel = .warning
         do {
             try await configure(app, config: config, clock: clock)
-            if other == nil { try await SchemaMigration.run(app) }
+            if other == nil && previous == nil { try await SchemaMigration.run(app) }
             useBackgroundWork(app)
             app.http.server.configuration.hostname = "127.0.0.1"
             app.http.server.configuration.port = 0
@@ -72,6 +75,12 @@ final class TestApp: @unchecked Sendable {
         self.dataDirectory = dataDirectory
         self.config = config
         self.dropDatabase = drop
+    }
+
+    /// Stops this instance (data kept) and starts a new one on the same database, as after a restart.
+    func restart(clock: any WallClock = SystemClock(), runJobs: Bool = false) async throws -> TestApp {
+        try await app.asyncShutdown()
+        return try await TestApp.start(clock: clock, runJobs: runJobs, restarting: self)
     }
 
     func stop() async throws {

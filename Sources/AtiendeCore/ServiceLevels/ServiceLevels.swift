@@ -1,0 +1,176 @@
+import FluentKit
+import Foundation
+import SQLKit
+
+/// Keeps every conversation's service-level clocks and deadlines current, inside the transaction that changed
+/// the conversation: what arrived (ingest), what agents did (status, priority, team, replies) and policy changes.
+/// Deadlines are columns (`first_response_due_at`, `next_response_due_at`, `resolution_due_at`, `sla_due_at`) and
+/// `sla_next_alert_at` tells the deadline scan (`ServiceLevelScanner`) when to look again.
+public enum ServiceLevels {
+    /// One conversation as the clocks need it.
+    public struct Subject: Sendable {
+        public var id: UUID
+        public var workspaceID: UUID
+        public var number: Int
+        public var inboxID: UUID
+        public var channel: ChannelKind
+        public var priority: Priority
+        public var status: ConversationStatus
+        public var assigneeID: UUID?
+        public var clocks: ConversationClocks
+        public var policyID: UUID?
+        public var rules: ServiceLevelRules?
+        public var hours: BusinessHours?
+
+        public var targets: ServiceLevelTargets? { rules?.targets(channel: channel, priority: priority) }
+        public var time: ServiceTime { rules?.businessTime == true ? ServiceTime(hours: hours) : .calendar }
+    }
+
+    /// Loads conversations with their inbox's hours and the policy that applies (the inbox's or the workspace default).
+    static func subjects(_ ids: [UUID], in tx: WriteTransaction) async throws -> [Subject] {
+        guard !ids.isEmpty else { return [] }
+        let rows = try await tx.sql.raw("""
+            SELECT c.id, c.workspace_id, c.number, c.inbox_id, c.channel, c.priority, c.status, c.assignee_id, c.sla_clocks,
+                   i.business_hours, i.sla_policy_id AS inbox_policy
+            FROM conversations c JOIN inboxes i ON i.id = c.inbox_id
+            WHERE c.id IN (\(ids.map { "\(bind: $0)" as SQLQueryString }.joined(separator: ", ")))
+            """).all()
+        var subjects: [Subject] = []
+        var workspaces = Set<UUID>()
+        for row in rows {
+            let clocks = try row.decode(column: "sla_clocks", as: String?.self)
+                .flatMap { try? JSON.decoder.decode(ConversationClocks.self, from: Data($0.utf8)) } ?? ConversationClocks()
+            let hours = try row.decode(column: "business_hours", as: String?.self)
+                .flatMap { try? JSON.decoder.decode(BusinessHours.self, from: Data($0.utf8)) }
+            let workspace = try row.decode(column: "workspace_id", as: UUID.self)
+            workspaces.insert(workspace)
+            subjects.append(Subject(
+                id: try row.decode(column: "id", as: UUID.self), workspaceID: workspace, number: try row.decode(column: "number", as: Int.self),
+                inboxID: try row.decode(column: "inbox_id", as: UUID.self),
+                channel: ChannelKind(rawValue: try row.decode(column: "channel", as: String.self)) ?? .api,
+                priority: Priority(rawValue: try row.decode(column: "priority", as: String.self)) ?? .none,
+                status: ConversationStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .open,
+                assigneeID: try row.decode(column: "assignee_id", as: UUID?.self), clocks: clocks,
+                policyID: try row.decode(column: "inbox_policy", as: UUID?.self), rules: nil, hours: hours))
+        }
+        let policies = try await tx.sql.raw("""
+            SELECT id, workspace_id, is_default, rules FROM sla_policies
+            WHERE workspace_id IN (\(workspaces.map { "\(bind: $0)" as SQLQueryString }.joined(separator: ", ")))
+            """).all()
+        var byID: [UUID: ServiceLevelRules] = [:]
+        var defaults: [UUID: UUID] = [:]
+        for row in policies {
+            let id = try row.decode(column: "id", as: UUID.self)
+            byID[id] = try? JSON.decoder.decode(ServiceLevelRules.self, from: Data(try row.decode(column: "rules", as: String.self).utf8))
+            if try row.decode(column: "is_default", as: Bool.self) { defaults[try row.decode(column: "workspace_id", as: UUID.self)] = id }
+        }
+        for n in subjects.indices {
+            let policy = subjects[n].policyID.flatMap { byID[$0] != nil ? $0 : nil } ?? defaults[subjects[n].workspaceID]
+            subjects[n].policyID = policy
+            subjects[n].rules = policy.flatMap { byID[$0] }
+        }
+        return subjects
+    }
+
+    /// Applies changes to conversations' clocks and stores the clocks, deadlines and next alert time.
+    /// `changes` sees each conversation after its own row was updated (its status is the new one).
+    public static func update(_ ids: [UUID], in tx: WriteTransaction,
+                              _ changes: (Subject) -> [ConversationClocks.Change]) async throws {
+        for var subject in try await subjects(ids, in: tx) {
+            if subject.rules == nil && subject.clocks.clocks.isEmpty { continue }
+            for change in changes(subject) {
+                subject.clocks.apply(change, targets: subject.targets, open: subject.status == .open, time: subject.time)
+            }
+            try await save(subject, in: tx)
+        }
+    }
+
+    static func save(_ subject: Subject, in tx: WriteTransaction) async throws {
+        let time = subject.time
+        let first = subject.clocks.due(.firstResponse, time: time)
+        let next = subject.clocks.due(.nextResponse, time: time)
+        let resolution = subject.clocks.due(.resolution, time: time)
+        let soonest = [first, next, resolution].compactMap { $0 }.min()
+        let alert = subject.clocks.nextAlert(warnAtPercent: subject.rules?.warnAtPercent ?? 75, time: time)
+        try await tx.sql.raw("""
+            UPDATE conversations SET sla_clocks = \(bind: try EventLog.json(subject.clocks)), sla_policy_id = \(bind: subject.policyID),
+                first_response_due_at = \(bind: first), next_response_due_at = \(bind: next), resolution_due_at = \(bind: resolution),
+                sla_due_at = \(bind: soonest), sla_next_alert_at = \(bind: alert)
+            WHERE id = \(bind: subject.id)
+            """).run()
+    }
+
+    /// Everything of a workspace's conversations that are still being worked on: after a policy or hours change.
+    public static func retargetActive(workspace workspaceID: UUID, inbox inboxID: UUID? = nil, in tx: WriteTransaction) async throws {
+        var query: SQLQueryString = "SELECT id FROM conversations WHERE workspace_id = \(bind: workspaceID) AND status IN ('open', 'pending', 'snoozed')"
+        if let inboxID { query = query + " AND inbox_id = \(bind: inboxID)" }
+        let ids = try await tx.sql.raw(query).all().map { try $0.decode(column: "id", as: UUID.self) }
+        let now = tx.now
+        for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+            try await update(chunk, in: tx) { subject in
+                subject.clocks.clocks.isEmpty ? [.opened(at: now)] : [.retarget(subject.targets, at: now)]
+            }
+        }
+    }
+
+    // MARK: Ingest
+
+    /// What ingest tells the clocks about one stored customer message.
+    public struct Arrival: Sendable {
+        public var conversationID: UUID
+        public var opened: Bool
+        public var reopened: Bool
+        public var automatic: Bool
+    }
+
+    public static let autoReplyJob = "conversation.auto_reply"
+
+    /// Clocks for arrived messages, and automatic answers for new conversations, in the ingest transaction.
+    static func ingested(_ arrivals: [Arrival], inboxes: [UUID], at now: Date, in tx: WriteTransaction) async throws {
+        // Most inboxes have neither a policy nor automatic answers: one cheap query decides.
+        let configured = try await tx.sql.raw("""
+            SELECT i.id, i.auto_replies, i.business_hours FROM inboxes i
+            WHERE i.id IN (\(Set(inboxes).map { "\(bind: $0)" as SQLQueryString }.joined(separator: ", ")))
+              AND (i.sla_policy_id IS NOT NULL OR i.auto_replies IS NOT NULL
+                   OR EXISTS (SELECT 1 FROM sla_policies p WHERE p.workspace_id = i.workspace_id AND p.is_default))
+            """).all()
+        guard !configured.isEmpty else { return }
+        let byArrival = Dictionary(arrivals.map { ($0.conversationID, $0) }, uniquingKeysWith: { first, _ in first })
+        try await update(arrivals.map(\.conversationID), in: tx) { subject in
+            guard let arrival = byArrival[subject.id] else { return [] }
+            if arrival.opened { return [.opened(at: now), .customerMessage(at: now)] }
+            return (arrival.reopened ? [.status(.open, at: now)] : []) + [.customerMessage(at: now)]
+        }
+        var replies: [UUID: (AutoReplies, BusinessHours?)] = [:]
+        for row in configured {
+            guard let json = try row.decode(column: "auto_replies", as: String?.self),
+                  let autoReplies = try? JSON.decoder.decode(AutoReplies.self, from: Data(json.utf8)) else { continue }
+            let hours = try row.decode(column: "business_hours", as: String?.self)
+                .flatMap { try? JSON.decoder.decode(BusinessHours.self, from: Data($0.utf8)) }
+            replies[try row.decode(column: "id", as: UUID.self)] = (autoReplies, hours)
+        }
+        guard !replies.isEmpty else { return }
+        let opened = arrivals.filter { $0.opened && !$0.automatic }.map(\.conversationID)
+        guard !opened.isEmpty else { return }
+        let rows = try await tx.sql.raw("""
+            SELECT id, workspace_id, inbox_id FROM conversations
+            WHERE id IN (\(opened.map { "\(bind: $0)" as SQLQueryString }.joined(separator: ", ")))
+            """).all()
+        for row in rows {
+            let inbox = try row.decode(column: "inbox_id", as: UUID.self)
+            guard let (autoReplies, hours) = replies[inbox] else { continue }
+            let afterHours = hours.map { !$0.isOpen(at: now) } ?? false
+            let template = afterHours ? autoReplies.afterHours : autoReplies.firstAnswer
+            guard !template.isEmpty else { continue }
+            try await JobQueue.enqueue(autoReplyJob, payload: AutoReplyPayload(conversationID: try row.decode(column: "id", as: UUID.self),
+                                                                              afterHours: afterHours),
+                                       workspace: try row.decode(column: "workspace_id", as: UUID.self), in: tx)
+        }
+    }
+}
+
+public struct AutoReplyPayload: Codable, Sendable {
+    public var conversationID: UUID
+    public var afterHours: Bool
+    enum CodingKeys: String, CodingKey { case conversationID = "conversation_id", afterHours = "after_hours" }
+}

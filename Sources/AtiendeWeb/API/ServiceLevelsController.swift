@@ -1,0 +1,150 @@
+import AtiendeCore
+import Fluent
+import Vapor
+
+/// Service-level policies, an inbox's hours / policy / automatic answers, and compliance.
+enum ServiceLevelsController {
+    struct PolicyResponse: Encodable {
+        var id: UUID
+        var name: String
+        var isDefault: Bool
+        var rules: ServiceLevelRules
+        enum CodingKeys: String, CodingKey { case id, name, rules, isDefault = "is_default" }
+        init(_ policy: ServiceLevelPolicy) {
+            id = policy.id ?? UUID()
+            name = policy.name
+            isDefault = policy.isDefault
+            rules = policy.rules
+        }
+    }
+
+    struct PolicyBody: Decodable {
+        var name: String?
+        var isDefault: Bool?
+        var rules: ServiceLevelRules?
+        enum CodingKeys: String, CodingKey { case name, rules, isDefault = "is_default" }
+    }
+
+    static func list(_ req: Request) async throws -> Response {
+        let policies = try await req.scope.query(ServiceLevelPolicy.self, on: req.db).sort(\.$createdAt).all()
+        return try json(policies.map(PolicyResponse.init))
+    }
+
+    static func create(_ req: Request) async throws -> Response {
+        let scope = try req.scope
+        let body = try req.decodeJSON(PolicyBody.self)
+        let policy = ServiceLevelPolicy()
+        policy.$workspace.id = scope.workspaceID
+        policy.name = try InboxesController.validName(body.name ?? "")
+        policy.isDefault = body.isDefault ?? false
+        let rules = body.rules ?? ServiceLevelRules.defaults
+        try rules.validate()
+        policy.rules = rules
+        try await save(policy, scope: scope, req: req)
+        return try json(PolicyResponse(policy), status: .created)
+    }
+
+    static func update(_ req: Request) async throws -> Response {
+        let scope = try req.scope
+        let policy = try await scope.find(ServiceLevelPolicy.self, try req.uuidParameter("policyId", "service-level policy"), on: req.db)
+        let body = try req.decodeJSON(PolicyBody.self)
+        if let name = body.name { policy.name = try InboxesController.validName(name) }
+        if let isDefault = body.isDefault { policy.isDefault = isDefault }
+        if let rules = body.rules {
+            try rules.validate()
+            policy.rules = rules
+        }
+        try await save(policy, scope: scope, req: req)
+        return try json(PolicyResponse(policy))
+    }
+
+    /// Saves a policy (one default per workspace) and gives every active conversation its new targets.
+    static func save(_ policy: ServiceLevelPolicy, scope: Scope, req: Request) async throws {
+        try await req.atiende.store.write { tx in
+            try await tx.lockWorkspace(scope.workspaceID)
+            if policy.id == nil { policy.id = UUID(); policy.createdAt = tx.now }
+            if policy.isDefault {
+                try await ServiceLevelPolicy.query(on: tx.db).filter(\.$workspace.$id == scope.workspaceID)
+                    .filter(\.$id != policy.id!).set(\.$isDefault, to: false).update()
+            }
+            try await policy.save(on: tx.db)
+            try await ServiceLevels.retargetActive(workspace: scope.workspaceID, in: tx)
+        }
+    }
+
+    static func remove(_ req: Request) async throws -> Response {
+        let scope = try req.scope
+        let policy = try await scope.find(ServiceLevelPolicy.self, try req.uuidParameter("policyId", "service-level policy"), on: req.db)
+        try await req.atiende.store.write { tx in
+            try await tx.lockWorkspace(scope.workspaceID)
+            try await Inbox.query(on: tx.db).filter(\.$workspace.$id == scope.workspaceID).filter(\.$slaPolicyID == policy.id)
+                .set(\.$slaPolicyID, to: nil).update()
+            try await policy.delete(on: tx.db)
+            try await ServiceLevels.retargetActive(workspace: scope.workspaceID, in: tx)
+        }
+        return Response(status: .noContent)
+    }
+
+    struct InboxService: Codable {
+        var businessHours: BusinessHours?
+        var slaPolicyID: UUID?
+        var autoReplies: AutoReplies?
+        enum CodingKeys: String, CodingKey { case businessHours = "business_hours", slaPolicyID = "sla_policy_id", autoReplies = "auto_replies" }
+    }
+
+    static func inboxService(_ inbox: Inbox) -> InboxService {
+        InboxService(
+            businessHours: inbox.businessHoursJSON.flatMap { try? JSON.decoder.decode(BusinessHours.self, from: Data($0.utf8)) },
+            slaPolicyID: inbox.slaPolicyID,
+            autoReplies: inbox.autoRepliesJSON.flatMap { try? JSON.decoder.decode(AutoReplies.self, from: Data($0.utf8)) })
+    }
+
+    /// `GET …/inboxes/{inboxId}/service-levels`
+    static func showInbox(_ req: Request) async throws -> Response {
+        let inbox = try await req.scope.find(Inbox.self, try req.uuidParameter("inboxId", "inbox"), on: req.db)
+        return try json(inboxService(inbox))
+    }
+
+    /// `PUT …/inboxes/{inboxId}/service-levels`: hours (null = around the clock), policy (null = the default), answers.
+    static func putInbox(_ req: Request) async throws -> Response {
+        let scope = try req.scope
+        let inbox = try await scope.find(Inbox.self, try req.uuidParameter("inboxId", "inbox"), on: req.db)
+        let body = try req.decodeJSON(InboxService.self)
+        try body.businessHours?.validate()
+        if let policy = body.slaPolicyID { _ = try await scope.find(ServiceLevelPolicy.self, policy, on: req.db) }
+        for template in (body.autoReplies.map { Array($0.firstAnswer.values) + Array($0.afterHours.values) } ?? []) where template.count > 2000 {
+            throw AtiendeError.invalid("automatic answers are at most 2000 characters", code: "invalid_auto_reply")
+        }
+        try await req.atiende.store.write { tx in
+            try await tx.lockWorkspace(scope.workspaceID)
+            inbox.businessHoursJSON = try body.businessHours.map { try EventLog.json($0) }
+            inbox.slaPolicyID = body.slaPolicyID
+            inbox.autoRepliesJSON = try body.autoReplies.map { try EventLog.json($0) }
+            try await inbox.save(on: tx.db)
+            try await ServiceLevels.retargetActive(workspace: scope.workspaceID, inbox: try inbox.requireID(), in: tx)
+        }
+        req.atiende.inboxes.invalidate(try inbox.requireID())
+        return try json(inboxService(inbox))
+    }
+
+    /// `GET …/reports/service-levels?from=&to=&group_by=channel|policy|team|agent`
+    static func compliance(_ req: Request) async throws -> Response {
+        let scope = try req.scope
+        func date(_ name: String, _ fallback: Date) throws -> Date {
+            guard let raw = req.query[String.self, at: name], !raw.isEmpty else { return fallback }
+            guard let value = ISO8601.date(raw) else { throw AtiendeError.invalid("'\(name)' must be an ISO-8601 date-time", code: "invalid_period") }
+            return value
+        }
+        let now = req.atiende.store.clock.now()
+        let to = try date("to", now)
+        let from = try date("from", to.addingTimeInterval(-30 * 86_400))
+        guard from < to else { throw AtiendeError.invalid("'from' must be before 'to'", code: "invalid_period") }
+        let grouping = try req.queryEnum("group_by", ServiceLevelReport.Grouping.self) ?? .channel
+        let groups = try await ServiceLevelReport.compliance(workspace: scope.workspaceID, from: from, to: to, by: grouping, on: req.atiende.store.sql)
+        struct Report: Encodable {
+            var from: Date, to: Date, groupBy: String, groups: [ServiceLevelReport.Group]
+            enum CodingKeys: String, CodingKey { case from, to, groups, groupBy = "group_by" }
+        }
+        return try json(Report(from: from, to: to, groupBy: grouping.rawValue, groups: groups))
+    }
+}

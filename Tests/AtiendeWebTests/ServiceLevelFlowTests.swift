@@ -1,0 +1,174 @@
+@testable import AtiendeCore
+@testable import AtiendeWeb
+import Fluent
+import Foundation
+import Testing
+
+@Suite("Service levels through the whole app, with a clock the tests move", .serialized)
+struct ServiceLevelFlowTests {
+    func conversation(_ app: TestApp, _ number: Int) async throws -> Conversation {
+        try #require(try await Conversation.query(on: app.store.db).filter(\.$number == number).first())
+    }
+
+    @Test("deadlines: note vs reply, pause while pending, warning and breach once, a breach that fell due during a restart")
+    func deadlines() async throws {
+        let t0 = ISO8601.date("2026-11-23T13:00:00Z")!
+        let clock = ManualClock(t0)
+        let app = try await TestApp.start(clock: clock)
+        var again = app
+        do {
+            // setup: a default policy in calendar time, escalating breaches to urgent.
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await workspace.apiInbox(app)
+            let policy = try await app.request(.POST, "\(workspace.path)/sla-policies", token: workspace.token, json: [
+                "name": "Estándar", "is_default": true,
+                "rules": ["rules": [["targets": ["first_response": 3600, "next_response": 1800, "resolution": 86_400]]],
+                          "business_time": false, "escalate_priority": "urgent"] as [String: Any]])
+            #expect(policy.status == 201, "\(policy.text)")
+            func post(_ id: String, from: String = "c-1") async throws {
+                let answer = try await inbox.post(app, APIInbox.message(id, from: ["id": from]), timestamp: Int(clock.now().timeIntervalSince1970))
+                #expect(answer.status == 200, "\(answer.text)")
+            }
+            try await post("m-1")
+            var c = try await conversation(app, 1)
+            #expect(c.firstResponseDueAt == t0.addingTimeInterval(3600) && c.resolutionDueAt == t0.addingTimeInterval(86_400))
+            #expect(c.slaDueAt == c.firstResponseDueAt && c.slaNextAlertAt == t0.addingTimeInterval(2700))
+
+            // A private note changes nothing; pending pauses; open resumes with the paused time added.
+            let path = "\(workspace.path)/conversations/1"
+            #expect(try await app.request(.POST, "\(path)/messages", token: workspace.token, json: ["text": "ojo", "private": true]).status == 201)
+            #expect(try await conversation(app, 1).firstResponseDueAt == t0.addingTimeInterval(3600))
+            clock.advance(by: 600)
+            #expect(try await app.request(.PATCH, path, token: workspace.token, json: ["status": "pending"]).status == 200)
+            #expect(try await conversation(app, 1).firstResponseDueAt == nil)
+            clock.advance(by: 1200)
+            #expect(try await app.request(.PATCH, path, token: workspace.token, json: ["status": "open"]).status == 200)
+            c = try await conversation(app, 1)
+            #expect(c.firstResponseDueAt == t0.addingTimeInterval(3600 + 1200))
+
+            // 75 % used: one warning, to the admin; a second scan sends nothing.
+            let scanner = ServiceLevelScanner(store: app.store)
+            clock.advance(by: 2100 - 600 + 1)
+            #expect(try await scanner.scan() == 0, "not yet: 2,101 s used of 2,700")
+            clock.advance(by: 600)
+            #expect(try await scanner.scan() == 1)
+            #expect(try await scanner.scan() == 0)
+            let warnings = try await AgentNotification.query(on: app.store.db).filter(\.$kind == .slaWarning).all()
+            #expect(warnings.map(\.userID) == [workspace.adminID])
+            #expect(try await Event.query(on: app.store.db).filter(\.$type == "sla.warning").count() == 1)
+
+            // The server is down while the deadline passes; the next instance's first scan sends the breach once.
+            clock.advance(by: 3600)
+            again = try await app.restart(clock: clock)
+            let rescanner = ServiceLevelScanner(store: again.store)
+            #expect(try await rescanner.scan() == 1)
+            #expect(try await rescanner.scan() == 0)
+            c = try await conversation(again, 1)
+            #expect(c.priority == .urgent, "escalated by the policy")
+            #expect(try await Event.query(on: again.store.db).filter(\.$type == "sla.breached").count() == 1)
+
+            // A public reply stops the response clock (missed); the customer's next message starts the next-response clock.
+            #expect(try await again.request(.POST, "\(path)/messages", token: workspace.token, json: ["text": "Hola"]).status == 201)
+            c = try await conversation(again, 1)
+            #expect(c.firstResponseDueAt == nil && c.nextResponseDueAt == nil)
+            let answer = try await inbox.post(again, APIInbox.message("m-2", from: ["id": "c-1"]), timestamp: Int(clock.now().timeIntervalSince1970))
+            #expect(answer.status == 200)
+            #expect(try await conversation(again, 1).nextResponseDueAt == clock.now().addingTimeInterval(1800))
+            // Resolving stops every clock.
+            #expect(try await again.request(.PATCH, path, token: workspace.token, json: ["status": "resolved"]).status == 200)
+            c = try await conversation(again, 1)
+            #expect(c.slaDueAt == nil && c.slaNextAlertAt == nil)
+
+            // Compliance: one first response, missed.
+            let report = try await again.request(.GET, "\(workspace.path)/reports/service-levels?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z",
+                                                 token: workspace.token)
+            #expect(report.status == 200, "\(report.text)")
+            let groups = try #require(try report.json()["groups"] as? [[String: Any]])
+            let first = try #require(groups.first?["first_response"] as? [String: Any])
+            #expect(first["total"] as? Int == 1 && first["met"] as? Int == 0)
+            #expect(try await again.request(.GET, "\(workspace.path)/reports/service-levels?group_by=moon", token: workspace.token).status == 400)
+        } catch {
+            try? await again.stop()
+            throw error
+        }
+        try await again.stop()
+    }
+
+    @Test("a policy change mid-conversation moves the deadline; business hours and holidays are respected")
+    func policyChangeAndHours() async throws {
+        // Thursday 17 September 2026, 17:00 in Santiago (UTC-3); Friday 18 is a holiday.
+        let clock = ManualClock(ISO8601.date("2026-09-17T20:00:00Z")!)
+        try await withApp(clock: clock) { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await workspace.apiInbox(app)
+            let created = try await app.request(.POST, "\(workspace.path)/sla-policies", token: workspace.token, json: [
+                "name": "Oficina", "rules": ["rules": [["targets": ["first_response": 7200]]], "business_time": true] as [String: Any]])
+            let policyID = try #require(try created.json()["id"] as? String)
+            let put = try await app.request(.PUT, "\(workspace.path)/inboxes/\(inbox.id.uuidString)/service-levels", token: workspace.token, json: [
+                "sla_policy_id": policyID,
+                "business_hours": ["time_zone": "America/Santiago",
+                                   "week": ["mon": [["start": 540, "end": 1080]], "tue": [["start": 540, "end": 1080]], "wed": [["start": 540, "end": 1080]],
+                                            "thu": [["start": 540, "end": 1080]], "fri": [["start": 540, "end": 1080]]],
+                                   "holidays": [["date": "2026-09-18", "name": "Fiestas Patrias"]]] as [String: Any]])
+            #expect(put.status == 200, "\(put.text)")
+            #expect(try await inbox.post(app, APIInbox.message("h-1", from: ["id": "c"]), timestamp: Int(clock.now().timeIntervalSince1970)).status == 200)
+            // 1 h on Thursday, Friday is a holiday, the weekend is closed: Monday 21 September 10:00 (13:00Z).
+            #expect(try await conversation(app, 1).firstResponseDueAt == ISO8601.date("2026-09-21T13:00:00Z"))
+            // The policy now promises 30 minutes: already past, so the deadline is Thursday 17:30.
+            let patched = try await app.request(.PATCH, "\(workspace.path)/sla-policies/\(policyID)", token: workspace.token,
+                                                json: ["rules": ["rules": [["targets": ["first_response": 1800]]], "business_time": true] as [String: Any]])
+            #expect(patched.status == 200)
+            #expect(try await conversation(app, 1).firstResponseDueAt == ISO8601.date("2026-09-17T20:30:00Z"))
+            // Bad input changes nothing.
+            let bad = try await app.request(.PUT, "\(workspace.path)/inboxes/\(inbox.id.uuidString)/service-levels", token: workspace.token,
+                                            json: ["business_hours": ["time_zone": "Mars/Base", "week": [:]] as [String: Any]])
+            #expect(bad.status == 400)
+            #expect(try await Inbox.find(inbox.id, on: app.store.db)?.businessHoursJSON?.contains("Santiago") == true)
+        }
+    }
+
+    @Test("automatic first and after-hours answers go out once through the API channel, never to automatic messages")
+    func automaticAnswers() async throws {
+        let receiver = try await WebhookReceiver.start()
+        // Saturday 21 November 2026, 12:00 in Santiago: closed.
+        let clock = ManualClock(ISO8601.date("2026-11-21T15:00:00Z")!)
+        try await withApp(clock: clock, runJobs: true) { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await workspace.apiInbox(app, webhook: receiver.url)
+            let put = try await app.request(.PUT, "\(workspace.path)/inboxes/\(inbox.id.uuidString)/service-levels", token: workspace.token, json: [
+                "business_hours": ["time_zone": "America/Santiago",
+                                   "week": ["mon": [["start": 540, "end": 1080]], "tue": [["start": 540, "end": 1080]]]] as [String: Any],
+                "auto_replies": ["language": "es",
+                                 "first_answer": ["es": "Gracias. Tu número de solicitud es el {number}."],
+                                 "after_hours": ["es": "Gracias {name}. Estamos fuera de horario ({hours}); respondemos desde el {next_opening}. Solicitud {number}."]]
+                    as [String: Any]])
+            #expect(put.status == 200, "\(put.text)")
+            let ts = { Int(clock.now().timeIntervalSince1970) }
+            #expect(try await inbox.post(app, APIInbox.message("a-1", from: ["id": "c-1", "name": "Marta"]), timestamp: ts()).status == 200)
+            #expect(try await inbox.post(app, ["message_id": "a-2", "from": ["id": "bot-1"], "text": "Respuesta automática", "automatic": true],
+                                         timestamp: ts()).status == 200)
+            #expect(try await inbox.post(app, APIInbox.message("a-3", from: ["id": "c-1", "name": "Marta"]), timestamp: ts()).status == 200)
+            // Monday 10:00: open, the first answer.
+            clock.set(ISO8601.date("2026-11-23T13:00:00Z")!)
+            #expect(try await inbox.post(app, APIInbox.message("a-4", from: ["id": "c-3"]), timestamp: ts()).status == 200)
+
+            var texts: [String] = []
+            for _ in 0..<100 {
+                texts = receiver.received.compactMap { (try? JSONSerialization.jsonObject(with: $0.body) as? [String: Any])?["text"] as? String }
+                if texts.count >= 2 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            texts = receiver.received.compactMap { (try? JSONSerialization.jsonObject(with: $0.body) as? [String: Any])?["text"] as? String }
+            #expect(texts.count == 2, "\(texts)")
+            #expect(texts.contains { $0.hasPrefix("Gracias Marta. Estamos fuera de horario (lun–mar 09:00–18:00); respondemos desde el lunes") && $0.hasSuffix("Solicitud 1.") },
+                    "\(texts)")
+            #expect(texts.contains("Gracias. Tu número de solicitud es el 3."), "\(texts)")
+            let automatic = try await Message.query(on: app.store.db).filter(\.$senderType == .system).all()
+            #expect(automatic.count == 2)
+            // The automatic answer is not a person's first response.
+            #expect(try await conversation(app, 1).firstResponseAt == nil)
+        }
+        try await receiver.stop()
+    }
+}
