@@ -172,3 +172,49 @@ struct ServiceLevelFlowTests {
         try await receiver.stop()
     }
 }
+
+@Suite("The service-levels admin page")
+struct ServiceSettingsPageTests {
+    @Test("hours, holidays and rules are read from their text forms, and bad ones are refused")
+    func parsing() throws {
+        #expect(try ServiceSettingsPage.parseHours("09:00-13:00, 14:00-18:30", day: "mon") == [.init(540, 780), .init(840, 1110)])
+        #expect(try ServiceSettingsPage.parseHours("24h", day: "sat") == [.init(0, 1440)])
+        #expect(try ServiceSettingsPage.parseHours("", day: "sun").isEmpty)
+        #expect(throws: AtiendeError.self) { try ServiceSettingsPage.parseHours("9 to 5", day: "mon") }
+        #expect(ServiceSettingsPage.parseHolidays("2026-09-18 Fiestas Patrias\n\n2026-12-25 Navidad").map(\.name) == ["Fiestas Patrias", "Navidad"])
+        let rules = try ServiceSettingsPage.parseRules("* * 60 60 -\nwhatsapp urgent 0.25 0.5 240")
+        #expect(rules.count == 2 && rules[1].channel == .whatsapp && rules[1].priority == .urgent)
+        #expect(rules[1].targets == .init(firstResponse: 15, nextResponse: 30, resolution: 14_400))
+        #expect(ServiceSettingsPage.rulesText(.init(rules: rules)) == "* * 60 60 -\nwhatsapp urgent 0.25 0.5 240")
+        #expect(throws: AtiendeError.self) { try ServiceSettingsPage.parseRules("sms * 60 60 -") }
+        #expect(throws: AtiendeError.self) { try ServiceSettingsPage.parseRules("* * 60") }
+    }
+
+    @Test("an admin sets hours, a policy and answers through the page; the inbox shows the SLA badge and the at-risk view")
+    func page() async throws {
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let slug = try #require(try await Workspace.find(workspace.id, on: app.store.db)).slug
+            let inbox = try await workspace.apiInbox(app)
+            let (browser, csrf) = try await Browser.signedIn(app, as: workspace.adminID)
+            #expect(try await browser.get("/app/\(slug)/settings/service").status == 200)
+            let path = "/app/\(slug)/settings/service"
+            #expect(try await browser.post(path, form: [("_csrf", csrf), ("action", "policy"), ("name", "Estándar"), ("is_default", "1"),
+                                                        ("warn_at_percent", "80"), ("rules", "* * 60 60 -")]).status == 303)
+            let policy = try #require(try await ServiceLevelPolicy.query(on: app.store.db).first())
+            #expect(policy.isDefault && policy.rules.warnAtPercent == 80 && policy.rules.businessTime == false)
+            #expect(try await browser.post(path, form: [("_csrf", csrf), ("action", "policy"), ("name", "Mala"), ("rules", "* * sixty")]).status == 400)
+            #expect(try await app.count(ServiceLevelPolicy.self) == 1)
+            #expect(try await browser.post(path, form: [("_csrf", csrf), ("action", "inbox"), ("inbox_id", inbox.id.uuidString.lowercased()),
+                                                        ("has_hours", "1"), ("time_zone", "America/Santiago"), ("day_mon", "09:00-18:00"),
+                                                        ("holidays", "2026-09-18 Fiestas Patrias"), ("first_answer_es", "Recibido: {number}")]).status == 303)
+            let stored = try #require(try await Inbox.find(inbox.id, on: app.store.db))
+            #expect(stored.businessHoursJSON?.contains("Fiestas Patrias") == true && stored.autoRepliesJSON?.contains("Recibido") == true)
+
+            #expect(try await inbox.post(app, APIInbox.message("s-1", from: ["id": "c"])).status == 200)
+            let atRisk = try await browser.get("/app/\(slug)/inbox?view=all&sort=sla_due")
+            #expect(atRisk.status == 200 && atRisk.text.contains("data-countdown") && atRisk.text.contains("#1"))
+            #expect(try await browser.get("/app/\(slug)/conversations/1").text.contains("Primera respuesta: SLA"))
+        }
+    }
+}

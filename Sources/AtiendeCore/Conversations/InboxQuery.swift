@@ -6,7 +6,11 @@ import SQLKit
 /// conversations (see `bench/inbox-page`).
 public struct InboxQuery: Sendable {
     public enum View: String, Sendable, CaseIterable { case mine, unassigned, all }
-    public enum Sort: String, Sendable, CaseIterable { case lastActivity = "last_activity", newest, oldest, waitingLongest = "waiting_longest", priority }
+    public enum Sort: String, Sendable, CaseIterable {
+        case lastActivity = "last_activity", newest, oldest, waitingLongest = "waiting_longest", priority
+        /// Soonest service-level deadline first, only conversations with one ("SLA at risk").
+        case slaDue = "sla_due"
+    }
 
     public struct Filter: Sendable, Equatable {
         public var view: View = .all
@@ -26,6 +30,8 @@ public struct InboxQuery: Sendable {
         public var contactName: String?
         /// The last customer or agent message (notes and activity lines are not previews).
         public var preview: String?
+        /// The soonest service-level deadline, while a clock runs.
+        public var slaDueAt: Date?
     }
 
     public struct Counts: Sendable, Equatable {
@@ -50,12 +56,13 @@ public struct InboxQuery: Sendable {
         case .oldest: order = "number ASC"
         case .waitingLongest: order = "waiting_since ASC, number ASC"; extra = " AND c.waiting_since IS NOT NULL"
         case .priority: order = "priority_rank DESC, last_message_at DESC"
+        case .slaDue: order = "sla_due_at ASC, number ASC"; extra = " AND c.sla_due_at IS NOT NULL"
         }
         // The page is chosen first; previews are read only for its rows.
         var query: SQLQueryString = """
             SELECT page.*, (SELECT m.text FROM messages m WHERE m.conversation_id = page.id AND m.kind IN ('incoming', 'outgoing')
                             ORDER BY m.created_at DESC LIMIT 1) AS preview
-            FROM (SELECT \(unsafeRaw: columns.map { "c." + $0 }.joined(separator: ", ")), c.priority_rank, ct.name AS contact_name
+            FROM (SELECT \(unsafeRaw: columns.map { "c." + $0 }.joined(separator: ", ")), c.priority_rank, c.sla_due_at, ct.name AS contact_name
                   FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
                   WHERE
             """
@@ -67,7 +74,8 @@ public struct InboxQuery: Sendable {
         return try await store.sql.raw(query).all().map { row in
             Row(conversation: try IngestSQL.conversation(row, dialect: dialect),
                 contactName: try row.decode(column: "contact_name", as: String?.self),
-                preview: try row.decode(column: "preview", as: String?.self))
+                preview: try row.decode(column: "preview", as: String?.self),
+                slaDueAt: try row.decode(column: "sla_due_at", as: Date?.self))
         }
     }
 

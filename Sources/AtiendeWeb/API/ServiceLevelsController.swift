@@ -110,11 +110,21 @@ enum ServiceLevelsController {
         let scope = try req.scope
         let inbox = try await scope.find(Inbox.self, try req.uuidParameter("inboxId", "inbox"), on: req.db)
         let body = try req.decodeJSON(InboxService.self)
+        try await validate(body, scope: scope, req: req)
+        try await apply(body, to: inbox, scope: scope, req: req)
+        return try json(inboxService(inbox))
+    }
+
+    static func validate(_ body: InboxService, scope: Scope, req: Request) async throws {
         try body.businessHours?.validate()
         if let policy = body.slaPolicyID { _ = try await scope.find(ServiceLevelPolicy.self, policy, on: req.db) }
         for template in (body.autoReplies.map { Array($0.firstAnswer.values) + Array($0.afterHours.values) } ?? []) where template.count > 2000 {
             throw AtiendeError.invalid("automatic answers are at most 2000 characters", code: "invalid_auto_reply")
         }
+    }
+
+    /// Stores an inbox's hours, policy and answers and gives its active conversations their new deadlines.
+    static func apply(_ body: InboxService, to inbox: Inbox, scope: Scope, req: Request) async throws {
         try await req.atiende.store.write { tx in
             try await tx.lockWorkspace(scope.workspaceID)
             inbox.businessHoursJSON = try body.businessHours.map { try EventLog.json($0) }
@@ -124,7 +134,6 @@ enum ServiceLevelsController {
             try await ServiceLevels.retargetActive(workspace: scope.workspaceID, inbox: try inbox.requireID(), in: tx)
         }
         req.atiende.inboxes.invalidate(try inbox.requireID())
-        return try json(inboxService(inbox))
     }
 
     /// `GET …/reports/service-levels?from=&to=&group_by=channel|policy|team|agent`

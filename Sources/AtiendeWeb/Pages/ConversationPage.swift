@@ -68,6 +68,10 @@ enum ConversationPage {
             .h1(ChannelBadge.node(c.channel, t: t), .text(" #\(c.number) · \(model.contact.name ?? t("contact.unnamed"))"),
                 .span(.class("badge status"), .id("status-badge"), .text(t("status.\(c.status.rawValue)")))),
             .if(c.subject != nil, .p(.class("subject"), .text(c.subject ?? ""))),
+            .p(.class("sla-line"),
+               .unwrap(c.firstResponseDueAt) { SLABadge.node($0, desk: desk, label: t("sla.first_response")) },
+               .unwrap(c.nextResponseDueAt) { SLABadge.node($0, desk: desk, label: t("sla.next_response")) },
+               .unwrap(c.resolutionDueAt) { SLABadge.node($0, desk: desk, label: t("sla.resolution")) }),
             .div(.class("actions"), .role("toolbar"), .aria("label", t("conversation.actions")),
                  c.status == .resolved || c.status == .closed
                     ? patch("status", "open", t("action.reopen"))

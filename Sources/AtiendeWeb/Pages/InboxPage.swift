@@ -38,6 +38,7 @@ enum InboxPage {
         if let id = filter.teamID, let team = desk.teams.first(where: { $0.id == id }) { return team.name }
         if let label = filter.label { return "#" + label }
         if filter.sort == .waitingLongest { return desk.t("view.waiting_longest") }
+        if filter.sort == .slaDue { return desk.t("view.sla_at_risk") }
         return desk.t("view.\(filter.view.rawValue)")
     }
 
@@ -123,9 +124,23 @@ enum InboxPage {
                     .attribute(named: "datetime", value: Formatting.iso(c.waitingSince ?? c.lastMessageAt)), .class("waiting"), .data("elapsed", "1"),
                     .attribute(named: "title", value: t("inbox.waiting")),
                     .text(desk.format.elapsed(since: c.waitingSince ?? c.lastMessageAt))])),
+                 .unwrap(row.slaDueAt) { SLABadge.node($0, desk: desk) },
                  .span(.class("badge status"), .text(t("status.\(c.status.rawValue)"))),
                  .if(c.priority != .none, .span(.class("badge priority-\(c.priority.rawValue)"), .text(t("priority.\(c.priority.rawValue)")))),
                  .span(.class("assignee"), .text(desk.memberName(c.assigneeID) ?? t("conversation.unassigned"))),
                  .forEach(c.labels) { .span(.class("chip"), .text("#" + $0)) }))
+    }
+}
+
+/// A service-level deadline as a badge that counts down in the browser ("SLA 12 min", "SLA overdue 5 min").
+enum SLABadge {
+    static func node(_ due: Date, desk: Desk, label: String? = nil) -> Node<HTML.BodyContext> {
+        let t = desk.t
+        let now = Date()
+        let text = due > now ? t("sla.due_in", desk.format.elapsed(since: now, now: due)) : t("sla.overdue", desk.format.elapsed(since: due, now: now))
+        return .element(named: "time", nodes: [
+            .attribute(named: "datetime", value: Formatting.iso(due)), .class(due > now ? "badge sla" : "badge sla overdue"),
+            .data("countdown", "1"), .data("label", label ?? ""), .attribute(named: "title", value: (label.map { $0 + " · " } ?? "") + desk.format.dateTime(due)),
+            .text((label.map { $0 + ": " } ?? "") + text)])
     }
 }

@@ -89,7 +89,8 @@ enum Layout {
                 item(t("view.mine"), [("view", "mine")], count: desk.counts.views[.mine] ?? 0, id: "mine"),
                 item(t("view.unassigned"), [("view", "unassigned")], count: desk.counts.views[.unassigned] ?? 0, id: "unassigned"),
                 item(t("view.all"), [("view", "all")], count: desk.counts.views[.all] ?? 0, id: "all"),
-                item(t("view.waiting_longest"), [("view", "all"), ("sort", "waiting_longest")], count: nil, id: "waiting")
+                item(t("view.waiting_longest"), [("view", "all"), ("sort", "waiting_longest")], count: nil, id: "waiting"),
+                item(t("view.sla_at_risk"), [("view", "all"), ("sort", "sla_due")], count: nil, id: "sla")
             ),
             .if(!desk.inboxes.isEmpty, .group(
                 .h2(.text(t("nav.inboxes"))),
@@ -120,6 +121,7 @@ enum Layout {
                     .li(.a(.href(SiteURL.settings(desk.slug, .inboxes).path), .text(t("settings.inboxes")))),
                     .li(.a(.href(SiteURL.settings(desk.slug, .users).path), .text(t("settings.users")))),
                     .li(.a(.href(SiteURL.settings(desk.slug, .teams).path), .text(t("settings.teams")))),
+                    .li(.a(.href(SiteURL.settings(desk.slug, .service).path), .text(t("settings.service")))),
                     .li(.a(.href(SiteURL.settings(desk.slug, .workspace).path), .text(t("settings.workspace"))))
                 ))
             ))
@@ -142,7 +144,7 @@ enum Layout {
     static func strings(_ t: Localizer) -> Node<HTML.BodyContext> {
         let keys = ["live.reconnecting", "live.new_message", "live.assigned", "live.mentioned", "presence.viewing", "presence.typing",
                     "common.saved", "common.error", "bulk.done", "delivery.queued", "notifications.enable", "time.now",
-                    "time.minutes", "time.hours", "time.days"]
+                    "time.minutes", "time.hours", "time.days", "sla.due_in", "sla.overdue"]
         var table: [String: String] = [:]
         for key in keys { table[key] = t(key) }
         let json = (try? String(data: JSONSerialization.data(withJSONObject: table, options: [.sortedKeys]), encoding: .utf8)) ?? "{}"

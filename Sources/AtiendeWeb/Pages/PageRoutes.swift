@@ -36,5 +36,6 @@ enum PageRoutes {
         }
         post(.settings("", .users), SettingsPages.invite)
         post(.settings("", .workspace), SettingsPages.saveWorkspace)
+        post(.settings("", .service), ServiceSettingsPage.save)
     }
 }

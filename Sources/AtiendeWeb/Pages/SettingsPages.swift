@@ -27,6 +27,9 @@ enum SettingsPages {
             let teamMembers = try await desk.scope.query(TeamMember.self, on: req.db).all()
             content = teams(desk, teamMembers: teamMembers)
         case .workspace: content = workspace(desk, saved: req.query[String.self, at: "saved"] != nil)
+        case .service:
+            let policies = try await desk.scope.query(ServiceLevelPolicy.self, on: req.db).sort(\.$createdAt).all()
+            content = ServiceSettingsPage.view(desk, policies: policies, saved: req.query[String.self, at: "saved"] != nil)
         }
         return HTMLPage(html: Layout.desk(desk, title: t("settings.\(section.rawValue)"), page: "settings", .div(.class("settings"), content)))
     }

@@ -181,6 +181,7 @@ async function refresh() {
     for (const box of document.querySelectorAll('.pick')) box.checked = picked.has(box.value);
     if (cursor) document.querySelector(`.row[data-number="${cursor}"]`)?.classList.add('cursor');
     updateElapsed();
+    updateCountdowns();
   } catch {
     // The next event or reconnect refreshes again.
   } finally {
@@ -237,7 +238,7 @@ function handle(event) {
       && payload.conversation.number !== conversationNumber) {
     notify(t('live.new_message', payload.conversation.number), `/app/${body.dataset.workspace}/conversations/${payload.conversation.number}`);
   }
-  if (/^(conversation|message|contact)\./.test(event.type)) refreshSoon();
+  if (/^(conversation|message|contact|sla)\./.test(event.type)) refreshSoon();
 }
 
 // ----------------------------------------------------------------------------------------- presence
@@ -369,7 +370,22 @@ function updateElapsed() {
   }
 }
 
+// Service-level deadlines count down (and turn overdue) without a reload.
+function updateCountdowns() {
+  const now = Date.now();
+  for (const badge of document.querySelectorAll('time[data-countdown]')) {
+    const due = Date.parse(badge.getAttribute('datetime'));
+    const seconds = Math.abs(due - now) / 1000;
+    const span = seconds < 60 ? t('time.now') : seconds < 3600 ? t('time.minutes', Math.floor(seconds / 60))
+      : seconds < 86400 ? t('time.hours', Math.floor(seconds / 3600)) : t('time.days', Math.floor(seconds / 86400));
+    const label = badge.dataset.label ? `${badge.dataset.label}: ` : '';
+    badge.textContent = label + (due > now ? t('sla.due_in', span) : t('sla.overdue', span));
+    badge.classList.toggle('overdue', due <= now);
+  }
+}
+
 setInterval(updateElapsed, 30000);
+setInterval(updateCountdowns, 15000);
 const timeline = document.getElementById('timeline');
 if (timeline) timeline.scrollTop = timeline.scrollHeight;
 connect();
