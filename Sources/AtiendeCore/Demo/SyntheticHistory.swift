@@ -15,7 +15,7 @@ public enum SyntheticHistory {
     static let surnames = ["González", "Muñoz", "Rojas", "Díaz", "Pérez", "Soto", "Contreras", "Silva", "Martínez", "Sepúlveda"]
 
     public static func write(_ count: Int, workspace workspaceID: UUID, inboxes: [(id: UUID, channel: ChannelKind)],
-                             agents: [UUID], store: Store, chunk: Int = 500) async throws {
+                             agents: [UUID], store: Store, openPercent: Int = 8, chunk: Int = 500) async throws {
         guard count > 0, !inboxes.isEmpty else { return }
         var done = 0
         while done < count {
@@ -37,7 +37,8 @@ public enum SyntheticHistory {
                     let created = now.addingTimeInterval(-Double.random(in: 3600...(365 * 86_400), using: &random))
                     let lastMessage = min(now, created.addingTimeInterval(Double.random(in: 0...(2 * 86_400), using: &random)))
                     let bucket = index % 100
-                    let status: ConversationStatus = bucket < 8 ? .open : bucket < 10 ? .pending : bucket < 11 ? .snoozed : .resolved
+                    let status: ConversationStatus = bucket < openPercent ? .open
+                        : bucket < openPercent + 2 ? .pending : bucket < openPercent + 3 ? .snoozed : .resolved
                     let active = status != .resolved
                     let assignee: UUID? = active && index % 5 < 3 && !agents.isEmpty ? agents[index % agents.count] : nil
                     let priority = Priority.allCases[index % 7 < Priority.allCases.count ? index % 7 : 0]

@@ -8,6 +8,7 @@ public enum AtiendeCommands {
         app.asyncCommands.use(SetupCommand(), as: "setup")
         app.asyncCommands.use(TokenCommand(), as: "token")
         app.asyncCommands.use(DemoCommand(), as: "demo")
+        app.asyncCommands.use(ServiceLevelCommand(), as: "sla")
     }
 }
 

@@ -11,6 +11,8 @@ struct DemoCommand: AsyncCommand {
         @Option(name: "password", help: "Admin password (default atiende-demo)") var password: String?
         @Option(name: "conversations", help: "Also write this many synthetic conversations (a year of history, for load tests)")
         var conversations: Int?
+        @Option(name: "open-percent", help: "Share of the synthetic conversations left open (default 8)")
+        var openPercent: Int?
     }
     var help: String { "Creates a demo workspace with customers, conversations and agents." }
 
@@ -128,7 +130,8 @@ struct DemoCommand: AsyncCommand {
         if let extra = signature.conversations, extra > 0 {
             let boxes = inboxes.values.compactMap { box in box.id.map { (id: $0, channel: box.channel) } }.sorted { $0.id.uuidString < $1.id.uuidString }
             let started = Date()
-            try await SyntheticHistory.write(extra, workspace: workspaceID, inboxes: boxes, agents: agents + [adminID], store: services.store)
+            try await SyntheticHistory.write(extra, workspace: workspaceID, inboxes: boxes, agents: agents + [adminID], store: services.store,
+                                             openPercent: min(100, max(0, signature.openPercent ?? 8)))
             context.console.print("Wrote \(extra) synthetic conversations in \(Int(Date().timeIntervalSince(started))) s.")
         }
         context.console.print("Demo workspace \"\(workspace.name)\" ready (id \(workspaceID.uuidString.lowercased())).")
