@@ -173,6 +173,36 @@ struct ServiceLevelFlowTests {
     }
 }
 
+@Suite("Demand spikes")
+struct DemandSpikeTests {
+    @Test("above capacity, new customers are told the expected wait and supervisors hear once")
+    func spike() async throws {
+        let receiver = try await WebhookReceiver.start()
+        try await withApp(runJobs: true) { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await workspace.apiInbox(app, webhook: receiver.url)
+            let put = try await app.request(.PUT, "\(workspace.path)/inboxes/\(inbox.id.uuidString)/service-levels", token: workspace.token, json: [
+                "auto_replies": ["language": "es", "capacity": 1, "first_answer": ["es": "Recibido {number}."],
+                                 "busy": ["es": "Hay mucha demanda: la espera estimada es de {wait}. Solicitud {number}."]] as [String: Any]])
+            #expect(put.status == 200, "\(put.text)")
+            for i in 1...3 {
+                #expect(try await inbox.post(app, APIInbox.message("d-\(i)", from: ["id": "c-\(i)"])).status == 200)
+            }
+            var texts: [String] = []
+            for _ in 0..<100 {
+                texts = receiver.received.compactMap { (try? JSONSerialization.jsonObject(with: $0.body) as? [String: Any])?["text"] as? String }
+                if texts.count >= 3 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(texts.sorted() == ["Hay mucha demanda: la espera estimada es de unos minutos. Solicitud 2.",
+                                       "Hay mucha demanda: la espera estimada es de unos minutos. Solicitud 3.", "Recibido 1."], "\(texts)")
+            let alerts = try await AgentNotification.query(on: app.store.db).filter(\.$kind == .overCapacity).all()
+            #expect(alerts.count == 1 && alerts.first?.userID == workspace.adminID && alerts.first?.conversationNumber == 2)
+        }
+        try await receiver.stop()
+    }
+}
+
 @Suite("The service-levels admin page")
 struct ServiceSettingsPageTests {
     @Test("hours, holidays and rules are read from their text forms, and bad ones are refused")

@@ -46,7 +46,9 @@ public final class Invitation: Model, @unchecked Sendable {
 public final class AgentNotification: Model, @unchecked Sendable {
     public static let schema = "notifications"
 
-    public enum Kind: String, Codable, Sendable { case mention, assigned, slaWarning = "sla_warning", slaBreach = "sla_breach" }
+    public enum Kind: String, Codable, Sendable { case mention, assigned, slaWarning = "sla_warning", slaBreach = "sla_breach"
+        case overCapacity = "over_capacity"
+    }
 
     @ID(key: .id) public var id: UUID?
     @Parent(key: "workspace_id") public var workspace: Workspace

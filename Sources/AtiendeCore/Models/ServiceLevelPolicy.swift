@@ -27,20 +27,29 @@ public struct AutoReplies: Codable, Sendable, Equatable {
     public var firstAnswer: [String: String]
     public var afterHours: [String: String]
     public var language: String
+    /// Demand spikes: above this many unassigned open conversations in the inbox, new customers get `busy`
+    /// (with `{wait}`, estimated from recent first responses) and supervisors are told.
+    public var capacity: Int?
+    public var busy: [String: String]
 
-    public init(firstAnswer: [String: String] = [:], afterHours: [String: String] = [:], language: String = "es") {
+    public init(firstAnswer: [String: String] = [:], afterHours: [String: String] = [:], language: String = "es",
+                capacity: Int? = nil, busy: [String: String] = [:]) {
         self.firstAnswer = firstAnswer
         self.afterHours = afterHours
         self.language = language
+        self.capacity = capacity
+        self.busy = busy
     }
 
-    enum CodingKeys: String, CodingKey { case firstAnswer = "first_answer", afterHours = "after_hours", language }
+    enum CodingKeys: String, CodingKey { case firstAnswer = "first_answer", afterHours = "after_hours", language, capacity, busy }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         firstAnswer = try c.decodeIfPresent([String: String].self, forKey: .firstAnswer) ?? [:]
         afterHours = try c.decodeIfPresent([String: String].self, forKey: .afterHours) ?? [:]
         language = try c.decodeIfPresent(String.self, forKey: .language) ?? "es"
+        capacity = try c.decodeIfPresent(Int.self, forKey: .capacity)
+        busy = try c.decodeIfPresent([String: String].self, forKey: .busy) ?? [:]
     }
 
     public static let examples = AutoReplies(

@@ -21,13 +21,18 @@ public struct AutoReplyJob: JobHandler {
             let already = try await Message.query(on: tx.db).filter(\.$conversation.$id == conversationID)
                 .filter(\.$senderType == .system).filter(\.$kind == .outgoing).first()
             guard already == nil else { return }
-            let templates = payload.afterHours ? replies.afterHours : replies.firstAnswer
+            let templates = switch payload.variant {
+            case .firstAnswer: replies.firstAnswer
+            case .afterHours: replies.afterHours
+            case .busy: replies.busy
+            }
             let language = inbox.settings.language ?? replies.language
             guard let template = templates[language] ?? templates[replies.language] ?? templates.values.sorted().first else { return }
             let contact = try await Contact.find(conversation.$contact.id, on: tx.db)
             let hours = inbox.businessHoursJSON.flatMap { try? JSON.decoder.decode(BusinessHours.self, from: Data($0.utf8)) }
+            let wait = payload.variant == .busy ? try await ServiceLevels.expectedWait(inbox: try inbox.requireID(), now: tx.now, on: tx.sql) : nil
             let text = Self.render(template, number: conversation.number, name: contact?.name, inbox: inbox.name, hours: hours,
-                                   language: language, now: tx.now)
+                                   language: language, now: tx.now, wait: wait)
             let message = Message(workspaceID: conversation.$workspace.id, conversationID: conversationID, inboxID: try inbox.requireID(),
                                   kind: .outgoing, senderType: .system, senderID: nil, text: text, at: tx.now)
             message.deliveryStatus = .queued
@@ -43,7 +48,10 @@ public struct AutoReplyJob: JobHandler {
         }
     }
 
-    static func render(_ template: String, number: Int, name: String?, inbox: String, hours: BusinessHours?, language: String, now: Date) -> String {
+    static func render(_ template: String, number: Int, name: String?, inbox: String, hours: BusinessHours?, language: String, now: Date,
+                       wait: TimeInterval? = nil) -> String {
+        let minutes = wait.map { max(1, Int(($0 / 60).rounded())) }
+        let waitText = minutes.map { language == "en" ? "\($0) min" : "\($0) min" } ?? (language == "en" ? "a few minutes" : "unos minutos")
         var next = ""
         if let hours, let opening = hours.nextOpening(after: now) {
             let formatter = DateFormatter()
@@ -57,6 +65,7 @@ public struct AutoReplyJob: JobHandler {
             .replacingOccurrences(of: "{inbox}", with: inbox)
             .replacingOccurrences(of: "{next_opening}", with: next)
             .replacingOccurrences(of: "{hours}", with: hours?.summary(language: language) ?? "")
+            .replacingOccurrences(of: "{wait}", with: waitText)
     }
 }
 

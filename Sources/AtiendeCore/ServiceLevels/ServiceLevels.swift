@@ -158,19 +158,59 @@ public enum ServiceLevels {
             """).all()
         for row in rows {
             let inbox = try row.decode(column: "inbox_id", as: UUID.self)
+            let workspace = try row.decode(column: "workspace_id", as: UUID.self)
+            let conversation = try row.decode(column: "id", as: UUID.self)
             guard let (autoReplies, hours) = replies[inbox] else { continue }
-            let afterHours = hours.map { !$0.isOpen(at: now) } ?? false
-            let template = afterHours ? autoReplies.afterHours : autoReplies.firstAnswer
-            guard !template.isEmpty else { continue }
-            try await JobQueue.enqueue(autoReplyJob, payload: AutoReplyPayload(conversationID: try row.decode(column: "id", as: UUID.self),
-                                                                              afterHours: afterHours),
-                                       workspace: try row.decode(column: "workspace_id", as: UUID.self), in: tx)
+            var variant: AutoReplyPayload.Variant = hours.map { !$0.isOpen(at: now) } ?? false ? .afterHours : .firstAnswer
+            if variant == .firstAnswer, let capacity = autoReplies.capacity {
+                let waiting = try await tx.sql.raw("""
+                    SELECT COUNT(*) AS n FROM conversations WHERE inbox_id = \(bind: inbox) AND status = 'open' AND assignee_id IS NULL
+                    """).first()?.decode(column: "n", as: Int.self) ?? 0
+                if waiting > capacity {
+                    if !autoReplies.busy.isEmpty { variant = .busy }
+                    // Supervisors hear of it once, when the line is crossed.
+                    if waiting == capacity + 1 {
+                        try await overCapacity(workspace: workspace, inbox: inbox, conversation: conversation, waiting: waiting, in: tx)
+                    }
+                }
+            }
+            let templates = switch variant {
+            case .firstAnswer: autoReplies.firstAnswer
+            case .afterHours: autoReplies.afterHours
+            case .busy: autoReplies.busy
+            }
+            guard !templates.isEmpty else { continue }
+            try await JobQueue.enqueue(autoReplyJob, payload: AutoReplyPayload(conversationID: conversation, variant: variant),
+                                       workspace: workspace, in: tx)
         }
+    }
+
+    static func overCapacity(workspace: UUID, inbox: UUID, conversation: UUID, waiting: Int, in tx: WriteTransaction) async throws {
+        let supervisors = try await tx.sql.raw("""
+            SELECT user_id FROM memberships WHERE workspace_id = \(bind: workspace) AND role IN ('supervisor', 'admin')
+            """).all().map { try $0.decode(column: "user_id", as: UUID.self) }
+        let number = try await tx.sql.raw("SELECT number FROM conversations WHERE id = \(bind: conversation)").first()?
+            .decode(column: "number", as: Int.self) ?? 0
+        try await Notifications.notify(supervisors, of: .overCapacity, workspace: workspace, conversationID: conversation, number: number,
+                                       actor: nil, excerpt: String(waiting), in: tx)
+    }
+
+    /// The expected wait in an inbox: the median time to a first response over the last day (nil if none).
+    static func expectedWait(inbox: UUID, now: Date, on sql: any SQLDatabase) async throws -> TimeInterval? {
+        let rows = try await sql.raw("""
+            SELECT created_at, first_response_at FROM conversations
+            WHERE inbox_id = \(bind: inbox) AND first_response_at IS NOT NULL AND first_response_at >= \(bind: now.addingTimeInterval(-86_400))
+            ORDER BY first_response_at DESC LIMIT 200
+            """).all()
+        let waits = try rows.map { try $0.decode(column: "first_response_at", as: Date.self).timeIntervalSince(try $0.decode(column: "created_at", as: Date.self)) }
+            .sorted()
+        return waits.isEmpty ? nil : waits[waits.count / 2]
     }
 }
 
 public struct AutoReplyPayload: Codable, Sendable {
+    public enum Variant: String, Codable, Sendable { case firstAnswer = "first_answer", afterHours = "after_hours", busy }
     public var conversationID: UUID
-    public var afterHours: Bool
-    enum CodingKeys: String, CodingKey { case conversationID = "conversation_id", afterHours = "after_hours" }
+    public var variant: Variant
+    enum CodingKeys: String, CodingKey { case conversationID = "conversation_id", variant }
 }

@@ -188,7 +188,8 @@ enum OpenAPIDocument {
             "InboxServiceLevels": object([
                 "business_hours": nullable(ref("BusinessHours")), "sla_policy_id": nullable(uuid),
                 "auto_replies": nullable(object(["first_answer": ["type": "object", "additionalProperties": string],
-                                                 "after_hours": ["type": "object", "additionalProperties": string], "language": string]))]),
+                                                 "after_hours": ["type": "object", "additionalProperties": string], "language": string,
+                                                 "capacity": integer, "busy": ["type": "object", "additionalProperties": string]]))]),
             "ServiceLevelReport": object(["from": dateTime, "to": dateTime, "group_by": string,
                                           "groups": ["type": "array", "items": ["type": "object"]]]),
             "MessageCreate": object(["text": string, "private": boolean, "attachments": encodedFiles], required: ["text"]),

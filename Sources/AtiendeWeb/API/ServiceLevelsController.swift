@@ -118,7 +118,11 @@ enum ServiceLevelsController {
     static func validate(_ body: InboxService, scope: Scope, req: Request) async throws {
         try body.businessHours?.validate()
         if let policy = body.slaPolicyID { _ = try await scope.find(ServiceLevelPolicy.self, policy, on: req.db) }
-        for template in (body.autoReplies.map { Array($0.firstAnswer.values) + Array($0.afterHours.values) } ?? []) where template.count > 2000 {
+        if let capacity = body.autoReplies?.capacity, capacity < 1 {
+            throw AtiendeError.invalid("capacity is a whole number above 0", code: "invalid_capacity")
+        }
+        for template in (body.autoReplies.map { Array($0.firstAnswer.values) + Array($0.afterHours.values) + Array($0.busy.values) } ?? [])
+        where template.count > 2000 {
             throw AtiendeError.invalid("automatic answers are at most 2000 characters", code: "invalid_auto_reply")
         }
     }

@@ -143,6 +143,10 @@ enum ServiceSettingsPage {
             .label(.span(.text(t("service.first_answer") + " (en)")), .textBox(.name("first_answer_en"), .attribute(named: "rows", value: "2"), .text(replies.firstAnswer["en"] ?? ""))),
             .label(.span(.text(t("service.after_hours") + " (es)")), .textBox(.name("after_hours_es"), .attribute(named: "rows", value: "2"), .text(replies.afterHours["es"] ?? ""))),
             .label(.span(.text(t("service.after_hours") + " (en)")), .textBox(.name("after_hours_en"), .attribute(named: "rows", value: "2"), .text(replies.afterHours["en"] ?? ""))),
+            .label(.span(.text(t("service.capacity"))), .field(.type(.number), .name("capacity"), .value(replies.capacity.map(String.init) ?? ""),
+                                                              .attribute(named: "min", value: "1"))),
+            .label(.span(.text(t("service.busy") + " (es)")), .textBox(.name("busy_es"), .attribute(named: "rows", value: "2"), .text(replies.busy["es"] ?? ""))),
+            .label(.span(.text(t("service.busy") + " (en)")), .textBox(.name("busy_en"), .attribute(named: "rows", value: "2"), .text(replies.busy["en"] ?? ""))),
             .p(.class("hint"), .text(t("service.variables"))),
             .button(.type(.submit), .class("primary"), .text(t("common.save"))))
     }
@@ -190,10 +194,16 @@ enum ServiceSettingsPage {
                     if !text.isEmpty { result[language] = text }
                 }
             }
-            let replies = AutoReplies(firstAnswer: texts("first_answer"), afterHours: texts("after_hours"), language: desk.workspace.defaultLanguage)
+            var capacity: Int?
+            if let raw = form["capacity"]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty {
+                guard let value = Int(raw), value > 0 else { throw AtiendeError.invalid("capacity is a whole number above 0", code: "invalid_capacity") }
+                capacity = value
+            }
+            let replies = AutoReplies(firstAnswer: texts("first_answer"), afterHours: texts("after_hours"), language: desk.workspace.defaultLanguage,
+                                      capacity: capacity, busy: texts("busy"))
             let body = ServiceLevelsController.InboxService(
                 businessHours: hours, slaPolicyID: form["sla_policy_id"].flatMap { UUID(uuidString: $0) },
-                autoReplies: replies.firstAnswer.isEmpty && replies.afterHours.isEmpty ? nil : replies)
+                autoReplies: replies.firstAnswer.isEmpty && replies.afterHours.isEmpty && replies.busy.isEmpty && capacity == nil ? nil : replies)
             try await ServiceLevelsController.validate(body, scope: scope, req: req)
             try await ServiceLevelsController.apply(body, to: inbox, scope: scope, req: req)
         default:
