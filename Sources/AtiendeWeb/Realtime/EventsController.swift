@@ -37,33 +37,39 @@ enum EventsController {
         let start = try since(req)
         let services = req.atiende
         let name = try await User.find(scope.userID, on: req.db)?.name ?? ""
-        return req.webSocket(maxFrameSize: .init(integerLiteral: 1 << 16)) { req, ws in
+        // The upgrade handler runs on the connection's event loop before any frame is read, so the text handler
+        // is in place for the browser's first presence frame; the event stream itself runs in a task.
+        let onUpgrade: @Sendable (Request, WebSocket) -> Void = { req, ws in
             let (subscription, wakes) = services.hub.subscribe(to: scope.workspaceID)
             services.presence.join(subscription, userID: scope.userID, name: name, workspaceID: scope.workspaceID, socket: ws)
-            ws.onText { _, text async in services.presence.received(text, from: subscription) }
+            ws.onText { _, text in services.presence.received(text, from: subscription) }
             ws.onClose.whenComplete { _ in
                 services.hub.unsubscribe(subscription)
                 services.presence.leave(subscription)
             }
-            var last = start
-            var woken = wakes.makeAsyncIterator()
-            do {
-                repeat {
-                    // Drain everything committed after `last`, then wait to be woken.
-                    while true {
-                        let events = try await EventLog.after(last, workspace: scope.workspaceID, limit: batch, on: services.store.db)
-                        for event in events {
-                            try await ws.send(EventWire.json(event))
-                            last = event.seq
+            let logger = req.logger
+            Task {
+                var last = start
+                var woken = wakes.makeAsyncIterator()
+                do {
+                    repeat {
+                        // Drain everything committed after `last`, then wait to be woken.
+                        while true {
+                            let events = try await EventLog.after(last, workspace: scope.workspaceID, limit: batch, on: services.store.db)
+                            for event in events {
+                                try await ws.send(EventWire.json(event))
+                                last = event.seq
+                            }
+                            if events.count < batch { break }
                         }
-                        if events.count < batch { break }
-                    }
-                } while await woken.next() != nil && !ws.isClosed
-            } catch {
-                req.logger.debug("event stream closed", metadata: ["error": "\(error)"])
+                    } while await woken.next() != nil && !ws.isClosed
+                } catch {
+                    logger.debug("event stream closed", metadata: ["error": "\(error)"])
+                }
+                services.hub.unsubscribe(subscription)
+                if !ws.isClosed { try? await ws.close() }
             }
-            services.hub.unsubscribe(subscription)
-            if !ws.isClosed { try? await ws.close() }
         }
+        return req.webSocket(maxFrameSize: .init(integerLiteral: 1 << 16), onUpgrade: onUpgrade)
     }
 }

@@ -205,6 +205,7 @@ function connect() {
     retries = 0;
     document.getElementById('live-banner').hidden = true;
     announce('viewing');
+    setTimeout(() => announce('viewing'), 1500);
     if (wasDown) refreshSoon();
   });
   socket.addEventListener('message', (message) => {
