@@ -173,6 +173,28 @@ struct ServiceLevelFlowTests {
     }
 }
 
+@Suite("Policy changes in a large workspace")
+struct RetargetTests {
+    @Test("a policy change recomputes the first chunk at once and the rest in jobs, a chunk per transaction")
+    func chunks() async throws {
+        try await withApp(runJobs: true) { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await workspace.apiInbox(app)
+            try await SyntheticHistory.write(1200, workspace: workspace.id, inboxes: [(inbox.id, .api)], agents: [], store: app.store, openPercent: 100)
+            let created = try await app.request(.POST, "\(workspace.path)/sla-policies", token: workspace.token,
+                                                json: ["name": "Todo", "is_default": true, "rules": ["rules": [["targets": ["first_response": 3600]]]]])
+            #expect(created.status == 201)
+            var withDeadline = 0
+            for _ in 0..<200 {
+                withDeadline = try await Conversation.query(on: app.store.db).filter(\.$firstResponseDueAt != nil).count()
+                if withDeadline == 1200 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(withDeadline == 1200)
+        }
+    }
+}
+
 @Suite("Demand spikes")
 struct DemandSpikeTests {
     @Test("above capacity, new customers are told the expected wait and supervisors hear once")

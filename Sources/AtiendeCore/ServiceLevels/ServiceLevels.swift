@@ -100,17 +100,31 @@ public enum ServiceLevels {
             """).run()
     }
 
-    /// Everything of a workspace's conversations that are still being worked on: after a policy or hours change.
+    public static let retargetJob = "sla.retarget"
+    public static let retargetChunk = 500
+
+    /// New targets for the conversations still being worked on, after a policy or hours change: the first
+    /// `retargetChunk` now, the rest by `sla.retarget` jobs, a chunk per transaction, so a large workspace
+    /// never holds the writer for long.
     public static func retargetActive(workspace workspaceID: UUID, inbox inboxID: UUID? = nil, in tx: WriteTransaction) async throws {
+        if let last = try await retarget(workspace: workspaceID, inbox: inboxID, after: nil, in: tx) {
+            try await JobQueue.enqueue(retargetJob, payload: RetargetPayload(workspaceID: workspaceID, inboxID: inboxID, after: last),
+                                       workspace: workspaceID, in: tx)
+        }
+    }
+
+    /// Recomputes one chunk of active conversations after `after` (by id); returns the last id when more remain.
+    public static func retarget(workspace workspaceID: UUID, inbox inboxID: UUID?, after: UUID?, in tx: WriteTransaction) async throws -> UUID? {
         var query: SQLQueryString = "SELECT id FROM conversations WHERE workspace_id = \(bind: workspaceID) AND status IN ('open', 'pending', 'snoozed')"
         if let inboxID { query = query + " AND inbox_id = \(bind: inboxID)" }
+        if let after { query = query + " AND id > \(bind: after)" }
+        query = query + " ORDER BY id LIMIT \(unsafeRaw: String(retargetChunk))"
         let ids = try await tx.sql.raw(query).all().map { try $0.decode(column: "id", as: UUID.self) }
         let now = tx.now
-        for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
-            try await update(chunk, in: tx) { subject in
-                subject.clocks.clocks.isEmpty ? [.opened(at: now)] : [.retarget(subject.targets, at: now)]
-            }
+        try await update(ids, in: tx) { subject in
+            subject.clocks.clocks.isEmpty ? [.opened(at: now)] : [.retarget(subject.targets, at: now)]
         }
+        return ids.count == retargetChunk ? ids.last : nil
     }
 
     // MARK: Ingest
@@ -213,4 +227,30 @@ public struct AutoReplyPayload: Codable, Sendable {
     public var conversationID: UUID
     public var variant: Variant
     enum CodingKeys: String, CodingKey { case conversationID = "conversation_id", variant }
+}
+
+public struct RetargetPayload: Codable, Sendable {
+    public var workspaceID: UUID
+    public var inboxID: UUID?
+    public var after: UUID?
+    enum CodingKeys: String, CodingKey { case workspaceID = "workspace_id", inboxID = "inbox_id", after }
+}
+
+/// The rest of a retarget, a chunk per run; each run enqueues the next.
+public struct RetargetJob: JobHandler {
+    let store: Store
+
+    public init(store: Store) { self.store = store }
+
+    public func run(_ job: ClaimedJob) async throws {
+        let payload = try job.decode(RetargetPayload.self)
+        try await store.write { tx in
+            try await tx.lockWorkspace(payload.workspaceID)
+            if let last = try await ServiceLevels.retarget(workspace: payload.workspaceID, inbox: payload.inboxID, after: payload.after, in: tx) {
+                try await JobQueue.enqueue(ServiceLevels.retargetJob,
+                                           payload: RetargetPayload(workspaceID: payload.workspaceID, inboxID: payload.inboxID, after: last),
+                                           workspace: payload.workspaceID, in: tx)
+            }
+        }
+    }
 }

@@ -22,7 +22,11 @@ struct ServiceLevelCommand: AsyncCommand {
             for workspace in try await Workspace.query(on: store.db).all() {
                 let id = try workspace.requireID()
                 total += try await Conversation.query(on: store.db).filter(\.$workspace.$id == id).filter(\.$status ~~ ConversationStatus.active).count()
-                try await store.write { tx in try await ServiceLevels.retargetActive(workspace: id, in: tx) }
+                var after: UUID?
+                repeat {
+                    let from = after
+                    after = try await store.write { tx in try await ServiceLevels.retarget(workspace: id, inbox: nil, after: from, in: tx) }
+                } while after != nil
             }
             let seconds = Date().timeIntervalSince(started)
             context.console.print("Recomputed \(total) active conversations in \(String(format: "%.2f", seconds)) s "

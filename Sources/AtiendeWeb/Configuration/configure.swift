@@ -52,6 +52,7 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
             ConversationService.sendJob: SendMessageJob(store: store, secrets: secrets, senders: senders),
             ConversationService.wakeJob: WakeSnoozedJob(store: store),
             ServiceLevels.autoReplyJob: AutoReplyJob(store: store),
+            ServiceLevels.retargetJob: RetargetJob(store: store),
         ],
         options: .init(concurrency: config.jobConcurrency, backoffBase: config.jobBackoffSeconds),
         logger: logger)
