@@ -114,10 +114,13 @@ struct CreateServiceLevels: AsyncMigration {
         // "SLA at risk" (soonest deadline first) and the deadline scan.
         try await db.createIndex("conversations_workspace_sla_due", on: Conversation.schema, "workspace_id", "sla_due_at")
         try await db.createIndex("conversations_sla_next_alert", on: Conversation.schema, "sla_next_alert_at")
+        // Recomputing a workspace's active conversations chunk by chunk.
+        try await db.createIndex("conversations_workspace_status_id", on: Conversation.schema, "workspace_id", "status", "id")
     }
 
     func revert(on db: any Database) async throws {
         guard let sql = db as? any SQLDatabase else { return }
+        try await sql.drop(index: "conversations_workspace_status_id").run()
         try await sql.drop(index: "conversations_sla_next_alert").run()
         try await sql.drop(index: "conversations_workspace_sla_due").run()
         for name in ["sla_policy_id", "sla_clocks", "first_response_due_at", "next_response_due_at", "resolution_due_at", "sla_due_at", "sla_next_alert_at"] {

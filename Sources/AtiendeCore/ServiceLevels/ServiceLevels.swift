@@ -113,18 +113,24 @@ public enum ServiceLevels {
         }
     }
 
-    /// Recomputes one chunk of active conversations after `after` (by id); returns the last id when more remain.
-    public static func retarget(workspace workspaceID: UUID, inbox inboxID: UUID?, after: UUID?, in tx: WriteTransaction) async throws -> UUID? {
-        var query: SQLQueryString = "SELECT id FROM conversations WHERE workspace_id = \(bind: workspaceID) AND status IN ('open', 'pending', 'snoozed')"
+    /// Recomputes one chunk of active conversations after the cursor `after` (`status:id`, in that order, along the
+    /// `(workspace_id, status, id)` index); returns the cursor of the last one when more remain.
+    public static func retarget(workspace workspaceID: UUID, inbox inboxID: UUID?, after: String?, in tx: WriteTransaction) async throws -> String? {
+        var query: SQLQueryString = "SELECT id, status FROM conversations WHERE workspace_id = \(bind: workspaceID) AND status IN ('open', 'pending', 'snoozed')"
         if let inboxID { query = query + " AND inbox_id = \(bind: inboxID)" }
-        if let after { query = query + " AND id > \(bind: after)" }
-        query = query + " ORDER BY id LIMIT \(unsafeRaw: String(retargetChunk))"
-        let ids = try await tx.sql.raw(query).all().map { try $0.decode(column: "id", as: UUID.self) }
+        if let after, let colon = after.firstIndex(of: ":"), let id = UUID(uuidString: String(after[after.index(after: colon)...])) {
+            let status = String(after[..<colon])
+            query = query + " AND (status > \(bind: status) OR (status = \(bind: status) AND id > \(bind: id)))"
+        }
+        query = query + " ORDER BY status, id LIMIT \(unsafeRaw: String(retargetChunk))"
+        let rows = try await tx.sql.raw(query).all()
+        let ids = try rows.map { try $0.decode(column: "id", as: UUID.self) }
         let now = tx.now
         try await update(ids, in: tx) { subject in
             subject.clocks.clocks.isEmpty ? [.opened(at: now)] : [.retarget(subject.targets, at: now)]
         }
-        return ids.count == retargetChunk ? ids.last : nil
+        guard ids.count == retargetChunk, let last = rows.last else { return nil }
+        return "\(try last.decode(column: "status", as: String.self)):\(try last.decode(column: "id", as: UUID.self).uuidString)"
     }
 
     // MARK: Ingest
@@ -232,7 +238,8 @@ public struct AutoReplyPayload: Codable, Sendable {
 public struct RetargetPayload: Codable, Sendable {
     public var workspaceID: UUID
     public var inboxID: UUID?
-    public var after: UUID?
+    /// `status:id` of the last conversation done.
+    public var after: String?
     enum CodingKeys: String, CodingKey { case workspaceID = "workspace_id", inboxID = "inbox_id", after }
 }
 

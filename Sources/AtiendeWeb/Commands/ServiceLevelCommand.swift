@@ -22,7 +22,7 @@ struct ServiceLevelCommand: AsyncCommand {
             for workspace in try await Workspace.query(on: store.db).all() {
                 let id = try workspace.requireID()
                 total += try await Conversation.query(on: store.db).filter(\.$workspace.$id == id).filter(\.$status ~~ ConversationStatus.active).count()
-                var after: UUID?
+                var after: String?
                 repeat {
                     let from = after
                     after = try await store.write { tx in try await ServiceLevels.retarget(workspace: id, inbox: nil, after: from, in: tx) }
