@@ -173,6 +173,32 @@ struct ServiceLevelFlowTests {
     }
 }
 
+@Suite("Escalation notices and working hours")
+struct NoticeHoursTests {
+    @Test("a breach at the weekend escalates at once but tells people at Monday's opening when the policy says so")
+    func weekend() async throws {
+        // Saturday 21 November 2026, 12:00 in Santiago.
+        let clock = ManualClock(ISO8601.date("2026-11-21T15:00:00Z")!)
+        try await withApp(clock: clock) { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await workspace.apiInbox(app)
+            #expect(try await app.request(.POST, "\(workspace.path)/sla-policies", token: workspace.token, json: [
+                "name": "24/7 con avisos en horario", "is_default": true,
+                "rules": ["rules": [["targets": ["first_response": 600]]], "business_time": false, "notify_in_business_hours": true,
+                          "escalate_priority": "high"] as [String: Any]]).status == 201)
+            #expect(try await app.request(.PUT, "\(workspace.path)/inboxes/\(inbox.id.uuidString)/service-levels", token: workspace.token, json: [
+                "business_hours": ["time_zone": "America/Santiago", "week": ["mon": [["start": 540, "end": 1080]]]] as [String: Any]]).status == 200)
+            #expect(try await inbox.post(app, APIInbox.message("w-1", from: ["id": "c"]), timestamp: Int(clock.now().timeIntervalSince1970)).status == 200)
+            clock.advance(by: 601)
+            #expect(try await ServiceLevelScanner(store: app.store).scan() == 1)
+            #expect(try await Conversation.query(on: app.store.db).first()?.priority == .high, "escalated at once")
+            #expect(try await AgentNotification.query(on: app.store.db).count() == 0, "nobody is woken at the weekend")
+            let notice = try #require(try await Job.query(on: app.store.db).filter(\.$kind == ServiceLevelScanner.noticeJob).first())
+            #expect(notice.runAt == ISO8601.date("2026-11-23T12:00:00Z"), "Monday 09:00 in Santiago")
+        }
+    }
+}
+
 @Suite("Policy changes in a large workspace")
 struct RetargetTests {
     @Test("a policy change recomputes the first chunk at once and the rest in jobs, a chunk per transaction")

@@ -38,17 +38,22 @@ public struct ServiceLevelRules: Codable, Sendable, Equatable {
     /// What a breach does besides telling people: raise the priority, hand the conversation to a team.
     public var escalatePriority: Priority?
     public var escalateTeamID: UUID?
+    /// Tell people only within the inbox's business hours: alerts that fall due outside them are delivered
+    /// at the next opening (the escalation itself still happens at once).
+    public var notifyInBusinessHours: Bool
 
     public init(rules: [Rule], businessTime: Bool = true, warnAtPercent: Int = 75, botAnswersCount: Bool = false) {
         self.rules = rules
         self.businessTime = businessTime
         self.warnAtPercent = warnAtPercent
         self.botAnswersCount = botAnswersCount
+        self.notifyInBusinessHours = false
     }
 
     enum CodingKeys: String, CodingKey {
         case rules, businessTime = "business_time", warnAtPercent = "warn_at_percent", botAnswersCount = "bot_answers_count"
         case escalatePriority = "escalate_priority", escalateTeamID = "escalate_team_id"
+        case notifyInBusinessHours = "notify_in_business_hours"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -59,6 +64,7 @@ public struct ServiceLevelRules: Codable, Sendable, Equatable {
         botAnswersCount = try c.decodeIfPresent(Bool.self, forKey: .botAnswersCount) ?? false
         escalatePriority = try c.decodeIfPresent(Priority.self, forKey: .escalatePriority)
         escalateTeamID = try c.decodeIfPresent(UUID.self, forKey: .escalateTeamID)
+        notifyInBusinessHours = try c.decodeIfPresent(Bool.self, forKey: .notifyInBusinessHours) ?? false
     }
 
     /// The figures of our sources: email and Facebook within an hour, live chat and WhatsApp within 30 seconds;

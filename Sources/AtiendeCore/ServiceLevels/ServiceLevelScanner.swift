@@ -8,6 +8,7 @@ import SQLKit
 /// while the server was down goes out on the first scan.
 public struct ServiceLevelScanner: Sendable {
     public static let interval: TimeInterval = 5
+    public static let noticeJob = "sla.notice"
     public static let batch = 1000
 
     public struct AlertPayload: Codable, Sendable {
@@ -61,9 +62,13 @@ public struct ServiceLevelScanner: Sendable {
         let due = subject.clocks.due(kind, time: subject.time)
         try await EventLog.append(alert == .warning ? .slaWarning : .slaBreached, workspace: subject.workspaceID, conversation: subject.id,
                                   payload: AlertPayload(conversationNumber: subject.number, clock: kind, alert: alert, dueAt: due), in: tx)
-        try await Notifications.notify(watchers + [subject.assigneeID].compactMap { $0 }, of: alert == .warning ? .slaWarning : .slaBreach,
-                                       workspace: subject.workspaceID, conversationID: subject.id, number: subject.number,
-                                       actor: nil, excerpt: kind.rawValue, in: tx)
+        let notice = DeferredNotice(users: watchers + [subject.assigneeID].compactMap { $0 }, kind: alert == .warning ? .slaWarning : .slaBreach,
+                                    workspaceID: subject.workspaceID, conversationID: subject.id, number: subject.number, excerpt: kind.rawValue)
+        if subject.rules?.notifyInBusinessHours == true, let hours = subject.hours, !hours.isOpen(at: tx.now), let opening = hours.nextOpening(after: tx.now) {
+            try await JobQueue.enqueue(Self.noticeJob, payload: notice, workspace: subject.workspaceID, runAt: opening, in: tx)
+        } else {
+            try await notice.deliver(in: tx)
+        }
         guard alert == .breach, let rules = subject.rules else { return }
         if let priority = rules.escalatePriority, priority.rank > subject.priority.rank {
             try await tx.sql.raw("""
@@ -77,5 +82,30 @@ public struct ServiceLevelScanner: Sendable {
                 WHERE id = \(bind: subject.id) AND EXISTS (SELECT 1 FROM teams WHERE id = \(bind: team) AND workspace_id = \(bind: subject.workspaceID))
                 """).run()
         }
+    }
+}
+
+/// An SLA alert for people, delivered now or, when the policy says so, at the inbox's next opening.
+public struct DeferredNotice: Codable, Sendable {
+    public var users: [UUID]
+    public var kind: AgentNotification.Kind
+    public var workspaceID: UUID
+    public var conversationID: UUID
+    public var number: Int
+    public var excerpt: String
+    enum CodingKeys: String, CodingKey { case users, kind, number, excerpt, workspaceID = "workspace_id", conversationID = "conversation_id" }
+
+    func deliver(in tx: WriteTransaction) async throws {
+        try await Notifications.notify(users, of: kind, workspace: workspaceID, conversationID: conversationID, number: number,
+                                       actor: nil, excerpt: excerpt, in: tx)
+    }
+}
+
+public struct DeferredNoticeJob: JobHandler {
+    let store: Store
+    public init(store: Store) { self.store = store }
+    public func run(_ job: ClaimedJob) async throws {
+        let notice = try job.decode(DeferredNotice.self)
+        try await store.write { tx in try await notice.deliver(in: tx) }
     }
 }

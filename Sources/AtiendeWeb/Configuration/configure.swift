@@ -53,6 +53,7 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
             ConversationService.wakeJob: WakeSnoozedJob(store: store),
             ServiceLevels.autoReplyJob: AutoReplyJob(store: store),
             ServiceLevels.retargetJob: RetargetJob(store: store),
+            ServiceLevelScanner.noticeJob: DeferredNoticeJob(store: store),
         ],
         options: .init(concurrency: config.jobConcurrency, backoffBase: config.jobBackoffSeconds),
         logger: logger)

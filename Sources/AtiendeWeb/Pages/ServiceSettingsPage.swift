@@ -104,6 +104,8 @@ enum ServiceSettingsPage {
                    .text(" " + t("service.is_default"))),
             .label(.field(.type(.checkbox), .name("business_time"), .value("1"), .if(rules.businessTime, .attribute(named: "checked", value: "checked"))),
                    .text(" " + t("service.business_time"))),
+            .label(.field(.type(.checkbox), .name("notify_in_business_hours"), .value("1"), .if(rules.notifyInBusinessHours, .attribute(named: "checked", value: "checked"))),
+                   .text(" " + t("service.notify_in_hours"))),
             .label(.span(.text(t("service.warn_at"))), .field(.type(.number), .name("warn_at_percent"), .value(String(rules.warnAtPercent)),
                                                               .attribute(named: "min", value: "1"), .attribute(named: "max", value: "99"))),
             .label(.span(.text(t("service.escalate_priority"))),
@@ -172,6 +174,7 @@ enum ServiceSettingsPage {
             var rules = ServiceLevelRules(rules: try parseRules(form["rules"] ?? ""), businessTime: form["business_time"] != nil,
                                           warnAtPercent: Int(form["warn_at_percent"] ?? "") ?? 75)
             rules.escalatePriority = form["escalate_priority"].flatMap { Priority(rawValue: $0) }
+            rules.notifyInBusinessHours = form["notify_in_business_hours"] != nil
             try rules.validate()
             policy.rules = rules
             try await ServiceLevelsController.save(policy, scope: scope, req: req)
