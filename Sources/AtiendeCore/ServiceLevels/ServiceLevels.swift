@@ -21,6 +21,9 @@ public enum ServiceLevels {
         public var policyID: UUID?
         public var rules: ServiceLevelRules?
         public var hours: BusinessHours?
+        /// What is stored now, to skip writing what did not change.
+        var storedClocks: ConversationClocks?
+        var storedPolicyID: UUID?
 
         public var targets: ServiceLevelTargets? { rules?.targets(channel: channel, priority: priority) }
         public var time: ServiceTime { rules?.businessTime == true ? ServiceTime(hours: hours) : .calendar }
@@ -31,7 +34,7 @@ public enum ServiceLevels {
         guard !ids.isEmpty else { return [] }
         let rows = try await tx.sql.raw("""
             SELECT c.id, c.workspace_id, c.number, c.inbox_id, c.channel, c.priority, c.status, c.assignee_id, c.sla_clocks,
-                   i.business_hours, i.sla_policy_id AS inbox_policy
+                   c.sla_policy_id AS stored_policy, i.business_hours, i.sla_policy_id AS inbox_policy
             FROM conversations c JOIN inboxes i ON i.id = c.inbox_id
             WHERE c.id IN (\(ids.map { "\(bind: $0)" as SQLQueryString }.joined(separator: ", ")))
             """).all()
@@ -51,7 +54,8 @@ public enum ServiceLevels {
                 priority: Priority(rawValue: try row.decode(column: "priority", as: String.self)) ?? .none,
                 status: ConversationStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .open,
                 assigneeID: try row.decode(column: "assignee_id", as: UUID?.self), clocks: clocks,
-                policyID: try row.decode(column: "inbox_policy", as: UUID?.self), rules: nil, hours: hours))
+                policyID: try row.decode(column: "inbox_policy", as: UUID?.self), rules: nil, hours: hours,
+                storedClocks: clocks, storedPolicyID: try row.decode(column: "stored_policy", as: UUID?.self)))
         }
         let policies = try await tx.sql.raw("""
             SELECT id, workspace_id, is_default, rules FROM sla_policies
@@ -78,9 +82,14 @@ public enum ServiceLevels {
                               _ changes: (Subject) -> [ConversationClocks.Change]) async throws {
         for var subject in try await subjects(ids, in: tx) {
             if subject.rules == nil && subject.clocks.clocks.isEmpty { continue }
-            for change in changes(subject) {
+            let list = changes(subject)
+            for change in list {
                 subject.clocks.apply(change, targets: subject.targets, open: subject.status == .open, time: subject.time)
             }
+            // Another message while the customer already waits changes nothing: no write. (Other changes may move the
+            // deadlines without changing the clocks, e.g. new business hours, so they always write.)
+            let onlyMessages = list.allSatisfy { if case .customerMessage = $0 { true } else { false } }
+            if onlyMessages && subject.clocks == subject.storedClocks && subject.policyID == subject.storedPolicyID { continue }
             try await save(subject, in: tx)
         }
     }
