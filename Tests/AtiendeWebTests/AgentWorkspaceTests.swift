@@ -114,6 +114,27 @@ struct AgentWorkspaceTests {
         }
     }
 
+    @Test("password guessing is slowed: after 5 failures for an email, even the right password waits")
+    func throttle() async throws {
+        let clock = ManualClock(Date())
+        try await withApp(clock: clock) { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let (userID, _) = try await workspace.member(app, role: .agent)
+            let email = try #require(try await User.find(userID, on: app.store.db)).email
+            let browser = Browser(app)
+            func attempt(_ password: String) async throws -> HTTPAnswer {
+                let token = try #require(Browser.csrf(in: try await browser.get("/login")))
+                return try await browser.post("/login", form: [("_csrf", token), ("email", email), ("password", password)])
+            }
+            for _ in 0..<5 { #expect(try await attempt("wrong guess!").status == 401) }
+            let refused = try await attempt("a long password")
+            #expect(refused.status == 429 && refused.headers.first(name: "Retry-After") != nil)
+            #expect(browser.cookies[SessionAuth.cookie] == nil)
+            clock.advance(by: SignInThrottle.window + 1)
+            #expect(try await attempt("a long password").status == 303)
+        }
+    }
+
     @Test("customer text is shown as text: scripts, handlers and attribute breakouts are escaped")
     func escaping() async throws {
         try await withApp { app in

@@ -17,6 +17,7 @@ public struct AtiendeServices: Sendable {
     public let search: SearchService
     public let inbox: InboxQuery
     public let presence: PresenceHub
+    let signIns = SignInThrottle()
 }
 
 extension Application {

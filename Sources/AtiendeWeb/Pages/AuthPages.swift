@@ -65,12 +65,24 @@ enum AuthPages {
         let t = Localizer.negotiate(req)
         let form = try req.content.decode(LoginForm.self)
         let email = IdentityNormalizer.email(form.email) ?? ""
+        let address = req.remoteAddress?.ipAddress ?? "unknown"
+        let now = req.atiende.store.clock.now()
+        let throttle = req.atiende.signIns
+        if let wait = throttle.retryAfter(email: email, address: address, now: now) {
+            let minutes = max(1, Int((wait / 60).rounded(.up)))
+            let response = try await loginPage(req, t: t, error: t("login.throttled", minutes), email: form.email, status: .tooManyRequests)
+                .encodeResponse(for: req)
+            response.headers.replaceOrAdd(name: .retryAfter, value: String(Int(wait.rounded(.up))))
+            return response
+        }
         let user = email.isEmpty ? nil : try await User.query(on: req.db).filter(\.$email == email).first()
         guard let user, user.isActive, form.password.count <= 200,
               try await req.password.async.verify(form.password, created: user.passwordHash)
         else {
+            throttle.failed(email: email, address: address, now: now)
             return try await loginPage(req, t: t, error: t("login.failed"), email: form.email, status: .unauthorized).encodeResponse(for: req)
         }
+        throttle.succeeded(email: email)
         return try await startSession(req, user: user, next: safeNext(req.query[String.self, at: "next"]))
     }
 
