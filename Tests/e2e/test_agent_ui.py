@@ -238,3 +238,22 @@ def test_two_agents_see_each_other_viewing_and_typing(make_server, backend, brow
         assert "admin" not in browser.find_element(By.ID, "presence").text
     finally:
         colleague.quit()
+
+
+def test_public_contact_form_gives_a_request_number(make_server, backend, browser):
+    server = make_server()
+    token, workspace = server.setup_workspace()
+    server.start()
+    status, _ = server.api("POST", f"/api/v1/workspaces/{workspace}/inboxes", token, {"name": "Formulario", "channel": "webform"})
+    assert status == 201
+    browser.get(server.base + "/help/tienda/contact")
+    browser.find_element(By.NAME, "name").send_keys("Pablo Ruiz")
+    browser.find_element(By.NAME, "email").send_keys("pablo@example.com")
+    browser.find_element(By.NAME, "subject").send_keys("Factura")
+    browser.find_element(By.NAME, "message").send_keys("Necesito la factura de mi compra.")
+    time.sleep(3.2)  # people take longer than the 3-second minimum
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait(browser).until(EC.presence_of_element_located((By.ID, "request-number")))
+    assert "#1" in browser.find_element(By.ID, "request-number").text
+    status, conversation = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1", token)
+    assert conversation["channel"] == "webform" and conversation["subject"] == "Factura"

@@ -18,6 +18,8 @@ public struct AtiendeServices: Sendable {
     public let inbox: InboxQuery
     public let presence: PresenceHub
     let signIns = SignInThrottle()
+    /// Contact-form submissions per address and per email (10 minutes).
+    let contactForms = RateLimiter(window: 600)
 }
 
 extension Application {

@@ -37,5 +37,7 @@ enum PageRoutes {
         post(.settings("", .users), SettingsPages.invite)
         post(.settings("", .workspace), SettingsPages.saveWorkspace)
         post(.settings("", .service), ServiceSettingsPage.save)
+        get(.helpContact(""), ContactFormPage.show)
+        routes.on(.POST, SiteURL.helpContact("").route, body: .collect(maxSize: "30mb"), use: ContactFormPage.submit)
     }
 }

@@ -17,6 +17,8 @@ enum SiteURL: Equatable {
     case savedViews(String)
     case settings(String, Settings)
     case asset(String)
+    /// The public contact form of a workspace (web form channel).
+    case helpContact(String)
 
     private enum Segment { case fixed(String), parameter(String, String) }
 
@@ -40,6 +42,7 @@ enum SiteURL: Equatable {
         case .savedViews(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("views")]
         case .settings(let ws, let section): [.fixed("app"), .parameter("workspace", ws), .fixed("settings"), .fixed(section.rawValue)]
         case .asset(let name): [.fixed("assets"), .parameter("file", name)]
+        case .helpContact(let ws): [.fixed("help"), .parameter("workspace", ws), .fixed("contact")]
         }
     }
 
