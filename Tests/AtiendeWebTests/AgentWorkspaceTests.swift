@@ -298,6 +298,11 @@ struct AgentWorkspaceTests {
             let view = try #require(try await SavedView.query(on: app.store.db).first())
             #expect(view.name == "Urgentes" && view.query == "view=all&priority=urgent")
             #expect(try await admin.get("/app/\(slug)/inbox").text.contains("Urgentes"))
+            let delete = "/app/\(slug)/views/\(view.id!.uuidString.lowercased())/delete"
+            let (other, otherCSRF) = try await Browser.signedIn(app, as: agentID)
+            #expect(try await other.post(delete, form: [("_csrf", otherCSRF)]).status == 404, "someone else's view")
+            #expect(try await admin.post(delete, form: [("_csrf", csrf)]).status == 303)
+            #expect(try await app.count(SavedView.self) == 0)
         }
     }
 

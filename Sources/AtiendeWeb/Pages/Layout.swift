@@ -112,7 +112,10 @@ enum Layout {
             .if(!desk.savedViews.isEmpty, .group(
                 .h2(.text(t("nav.saved_views"))),
                 .ul(.forEach(desk.savedViews) { view in
-                    .li(.a(.href(inbox.path + "?" + view.query), .text(view.name)))
+                    .li(.class("saved"), .a(.href(inbox.path + "?" + view.query), .text(view.name)),
+                        .form(.class("inline"), .method(.post), .action(SiteURL.deleteSavedView(desk.slug, view.id ?? UUID()).path),
+                              .csrf(desk.csrf),
+                              .button(.type(.submit), .class("link"), .aria("label", t("views.delete", view.name)), .text("×"))))
                 }))),
             .h2(.text(t("nav.more"))),
             .ul(

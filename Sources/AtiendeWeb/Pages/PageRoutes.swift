@@ -24,6 +24,7 @@ enum PageRoutes {
         get(.switchWorkspace, AuthPages.switchWorkspace)
         get(.inbox(""), InboxPage.show)
         post(.savedViews(""), NotificationPages.saveView)
+        post(.deleteSavedView("", UUID()), NotificationPages.deleteView)
         get(.conversation("", 0), ConversationPage.show)
         get(.contacts(""), ContactPages.list)
         get(.contact("", UUID()), ContactPages.show)

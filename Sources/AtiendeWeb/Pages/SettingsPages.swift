@@ -223,6 +223,18 @@ enum NotificationPages {
 
     struct SavedViewForm: Content { var name: String; var query: String }
 
+    static func deleteView(_ req: Request) async throws -> Response {
+        try await req.verifyCSRF()
+        let desk = try await req.desk()
+        let id = try req.uuidParameter("viewId", "saved view")
+        // Only the agent's own views.
+        guard let view = try await desk.scope.query(SavedView.self, on: req.db).filter(\.$id == id).filter(\.$userID == desk.userID).first() else {
+            throw AtiendeError.notFound("saved view")
+        }
+        try await req.atiende.store.write { tx in try await view.delete(on: tx.db) }
+        return req.redirect(to: SiteURL.inbox(desk.slug).path, redirectType: .normal)
+    }
+
     static func saveView(_ req: Request) async throws -> Response {
         try await req.verifyCSRF()
         let desk = try await req.desk()

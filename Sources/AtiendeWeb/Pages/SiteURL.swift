@@ -15,6 +15,7 @@ enum SiteURL: Equatable {
     case search(String)
     case notifications(String)
     case savedViews(String)
+    case deleteSavedView(String, UUID)
     case settings(String, Settings)
     case asset(String)
     /// The public contact form of a workspace (web form channel).
@@ -40,6 +41,7 @@ enum SiteURL: Equatable {
         case .search(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("search")]
         case .notifications(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("notifications")]
         case .savedViews(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("views")]
+        case .deleteSavedView(let ws, let id): [.fixed("app"), .parameter("workspace", ws), .fixed("views"), .parameter("viewId", id.uuidString.lowercased()), .fixed("delete")]
         case .settings(let ws, let section): [.fixed("app"), .parameter("workspace", ws), .fixed("settings"), .fixed(section.rawValue)]
         case .asset(let name): [.fixed("assets"), .parameter("file", name)]
         case .helpContact(let ws): [.fixed("help"), .parameter("workspace", ws), .fixed("contact")]
