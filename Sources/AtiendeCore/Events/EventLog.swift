@@ -80,6 +80,11 @@ public enum EventLog {
 }
 
 public enum JSON {
+    /// A value stored as JSON text (a column, a message), or nil when absent or unreadable.
+    public static func decode<T: Decodable>(_ type: T.Type, from text: String?) -> T? {
+        text.flatMap { try? decoder.decode(T.self, from: Data($0.utf8)) }
+    }
+
     public static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .custom { date, encoder in

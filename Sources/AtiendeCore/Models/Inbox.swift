@@ -38,6 +38,9 @@ public final class Inbox: Model, @unchecked Sendable {
         self.isActive = true
     }
 
+    public var businessHours: BusinessHours? { JSON.decode(BusinessHours.self, from: businessHoursJSON) }
+    public var autoReplies: AutoReplies? { JSON.decode(AutoReplies.self, from: autoRepliesJSON) }
+
     public func secrets(with box: SecretBox) throws -> [String: String] {
         guard let sealed = sealedSecrets else { return [:] }
         return try box.open(sealed)

@@ -16,7 +16,7 @@ public final class ServiceLevelPolicy: Model, @unchecked Sendable {
     public init() {}
 
     public var rules: ServiceLevelRules {
-        get { (try? JSON.decoder.decode(ServiceLevelRules.self, from: Data(rulesJSON.utf8))) ?? ServiceLevelRules(rules: []) }
+        get { JSON.decode(ServiceLevelRules.self, from: rulesJSON) ?? ServiceLevelRules(rules: []) }
         set { rulesJSON = (try? EventLog.json(newValue)) ?? "{}" }
     }
 }

@@ -13,8 +13,7 @@ public struct AutoReplyJob: JobHandler {
         try await store.write { tx in
             guard let conversation = try await Conversation.find(payload.conversationID, on: tx.db),
                   let inbox = try await Inbox.find(conversation.$inbox.id, on: tx.db),
-                  let json = inbox.autoRepliesJSON,
-                  let replies = try? JSON.decoder.decode(AutoReplies.self, from: Data(json.utf8))
+                  let replies = inbox.autoReplies
             else { return }
             let conversationID = try conversation.requireID()
             try await tx.lockWorkspace(conversation.$workspace.id)
@@ -29,7 +28,7 @@ public struct AutoReplyJob: JobHandler {
             let language = inbox.settings.language ?? replies.language
             guard let template = templates[language] ?? templates[replies.language] ?? templates.values.sorted().first else { return }
             let contact = try await Contact.find(conversation.$contact.id, on: tx.db)
-            let hours = inbox.businessHoursJSON.flatMap { try? JSON.decoder.decode(BusinessHours.self, from: Data($0.utf8)) }
+            let hours = inbox.businessHours
             let wait = payload.variant == .busy ? try await ServiceLevels.expectedWait(inbox: try inbox.requireID(), now: tx.now, on: tx.sql) : nil
             let text = Self.render(template, number: conversation.number, name: contact?.name, inbox: inbox.name, hours: hours,
                                    language: language, now: tx.now, wait: wait)

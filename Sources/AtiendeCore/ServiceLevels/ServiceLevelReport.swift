@@ -36,8 +36,7 @@ public enum ServiceLevelReport {
             """).all()
         var groups: [String: Group] = [:]
         for row in rows {
-            guard let json = try row.decode(column: "sla_clocks", as: String?.self),
-                  let clocks = try? JSON.decoder.decode(ConversationClocks.self, from: Data(json.utf8)) else { continue }
+            guard let clocks = JSON.decode(ConversationClocks.self, from: try row.decode(column: "sla_clocks", as: String?.self)) else { continue }
             let key: String? = switch grouping {
             case .channel: try row.decode(column: "channel", as: String.self)
             case .policy: try row.decode(column: "sla_policy_id", as: UUID?.self)?.uuidString.lowercased()

@@ -41,10 +41,8 @@ public enum ServiceLevels {
         var subjects: [Subject] = []
         var workspaces = Set<UUID>()
         for row in rows {
-            let clocks = try row.decode(column: "sla_clocks", as: String?.self)
-                .flatMap { try? JSON.decoder.decode(ConversationClocks.self, from: Data($0.utf8)) } ?? ConversationClocks()
-            let hours = try row.decode(column: "business_hours", as: String?.self)
-                .flatMap { try? JSON.decoder.decode(BusinessHours.self, from: Data($0.utf8)) }
+            let clocks = JSON.decode(ConversationClocks.self, from: try row.decode(column: "sla_clocks", as: String?.self)) ?? ConversationClocks()
+            let hours = JSON.decode(BusinessHours.self, from: try row.decode(column: "business_hours", as: String?.self))
             let workspace = try row.decode(column: "workspace_id", as: UUID.self)
             workspaces.insert(workspace)
             subjects.append(Subject(
@@ -65,7 +63,7 @@ public enum ServiceLevels {
         var defaults: [UUID: UUID] = [:]
         for row in policies {
             let id = try row.decode(column: "id", as: UUID.self)
-            byID[id] = try? JSON.decoder.decode(ServiceLevelRules.self, from: Data(try row.decode(column: "rules", as: String.self).utf8))
+            byID[id] = JSON.decode(ServiceLevelRules.self, from: try row.decode(column: "rules", as: String.self))
             if try row.decode(column: "is_default", as: Bool.self) { defaults[try row.decode(column: "workspace_id", as: UUID.self)] = id }
         }
         for n in subjects.indices {

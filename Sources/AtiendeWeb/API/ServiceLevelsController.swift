@@ -94,9 +94,7 @@ enum ServiceLevelsController {
 
     static func inboxService(_ inbox: Inbox) -> InboxService {
         InboxService(
-            businessHours: inbox.businessHoursJSON.flatMap { try? JSON.decoder.decode(BusinessHours.self, from: Data($0.utf8)) },
-            slaPolicyID: inbox.slaPolicyID,
-            autoReplies: inbox.autoRepliesJSON.flatMap { try? JSON.decoder.decode(AutoReplies.self, from: Data($0.utf8)) })
+            businessHours: inbox.businessHours, slaPolicyID: inbox.slaPolicyID, autoReplies: inbox.autoReplies)
     }
 
     /// `GET …/inboxes/{inboxId}/service-levels`

@@ -152,7 +152,7 @@ enum ConversationPage {
 
     static func activityText(_ desk: Desk, _ message: Message) -> String {
         let t = desk.t
-        guard let activity = try? JSON.decoder.decode(ConversationService.LoggedActivity.self, from: Data(message.text.utf8)) else {
+        guard let activity = JSON.decode(ConversationService.LoggedActivity.self, from: message.text) else {
             return message.text
         }
         var parts = [t("activity.\(activity.activity).\(activity.direction)")]
