@@ -38,9 +38,7 @@ public struct ServiceLevelScanner: Sendable {
         for (workspaceID, ids) in byWorkspace {
             sent += try await store.write { tx in
                 try await tx.lockWorkspace(workspaceID)
-                let watchers = try await tx.sql.raw("""
-                    SELECT user_id FROM memberships WHERE workspace_id = \(bind: workspaceID) AND role IN ('supervisor', 'admin')
-                    """).all().map { try $0.decode(column: "user_id", as: UUID.self) }
+                let watchers = try await ServiceLevels.supervisors(of: workspaceID, in: tx)
                 var count = 0
                 for var subject in try await ServiceLevels.subjects(ids, in: tx) {
                     let time = subject.time

@@ -21,6 +21,7 @@ public enum ServiceLevels {
         public var policyID: UUID?
         public var rules: ServiceLevelRules?
         public var hours: BusinessHours?
+        public var autoReplies: AutoReplies?
         /// What is stored now, to skip writing what did not change.
         var storedClocks: ConversationClocks?
         var storedPolicyID: UUID?
@@ -34,7 +35,7 @@ public enum ServiceLevels {
         guard !ids.isEmpty else { return [] }
         let rows = try await tx.sql.raw("""
             SELECT c.id, c.workspace_id, c.number, c.inbox_id, c.channel, c.priority, c.status, c.assignee_id, c.sla_clocks,
-                   c.sla_policy_id AS stored_policy, i.business_hours, i.sla_policy_id AS inbox_policy
+                   c.sla_policy_id AS stored_policy, i.business_hours, i.auto_replies, i.sla_policy_id AS inbox_policy
             FROM conversations c JOIN inboxes i ON i.id = c.inbox_id
             WHERE c.id IN (\(ids.map { "\(bind: $0)" as SQLQueryString }.joined(separator: ", ")))
             """).all()
@@ -53,6 +54,7 @@ public enum ServiceLevels {
                 status: ConversationStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .open,
                 assigneeID: try row.decode(column: "assignee_id", as: UUID?.self), clocks: clocks,
                 policyID: try row.decode(column: "inbox_policy", as: UUID?.self), rules: nil, hours: hours,
+                autoReplies: JSON.decode(AutoReplies.self, from: try row.decode(column: "auto_replies", as: String?.self)),
                 storedClocks: clocks, storedPolicyID: try row.decode(column: "stored_policy", as: UUID?.self)))
         }
         let policies = try await tx.sql.raw("""
@@ -76,9 +78,12 @@ public enum ServiceLevels {
 
     /// Applies changes to conversations' clocks and stores the clocks, deadlines and next alert time.
     /// `changes` sees each conversation after its own row was updated (its status is the new one).
+    /// Returns the conversations as loaded (before the changes), for callers that need more of them.
+    @discardableResult
     public static func update(_ ids: [UUID], in tx: WriteTransaction,
-                              _ changes: (Subject) -> [ConversationClocks.Change]) async throws {
-        for var subject in try await subjects(ids, in: tx) {
+                              _ changes: (Subject) -> [ConversationClocks.Change]) async throws -> [Subject] {
+        let loaded = try await subjects(ids, in: tx)
+        for var subject in loaded {
             if subject.rules == nil && subject.clocks.clocks.isEmpty { continue }
             let list = changes(subject)
             for change in list {
@@ -90,6 +95,14 @@ public enum ServiceLevels {
             if onlyMessages && subject.clocks == subject.storedClocks && subject.policyID == subject.storedPolicyID { continue }
             try await save(subject, in: tx)
         }
+        return loaded
+    }
+
+    /// Who hears of service-level trouble in a workspace: its supervisors and admins.
+    static func supervisors(of workspaceID: UUID, in tx: WriteTransaction) async throws -> [UUID] {
+        try await tx.sql.raw("""
+            SELECT user_id FROM memberships WHERE workspace_id = \(bind: workspaceID) AND role IN ('supervisor', 'admin')
+            """).all().map { try $0.decode(column: "user_id", as: UUID.self) }
     }
 
     static func save(_ subject: Subject, in tx: WriteTransaction) async throws {
@@ -156,48 +169,34 @@ public enum ServiceLevels {
     static func ingested(_ arrivals: [Arrival], inboxes: [UUID], at now: Date, in tx: WriteTransaction) async throws {
         // Most inboxes have neither a policy nor automatic answers: one cheap query decides.
         let configured = try await tx.sql.raw("""
-            SELECT i.id, i.auto_replies, i.business_hours FROM inboxes i
+            SELECT i.id FROM inboxes i
             WHERE i.id IN (\(Set(inboxes).map { "\(bind: $0)" as SQLQueryString }.joined(separator: ", ")))
               AND (i.sla_policy_id IS NOT NULL OR i.auto_replies IS NOT NULL
                    OR EXISTS (SELECT 1 FROM sla_policies p WHERE p.workspace_id = i.workspace_id AND p.is_default))
-            """).all()
-        guard !configured.isEmpty else { return }
+            LIMIT 1
+            """).first()
+        guard configured != nil else { return }
         let byArrival = Dictionary(arrivals.map { ($0.conversationID, $0) }, uniquingKeysWith: { first, _ in first })
-        try await update(arrivals.map(\.conversationID), in: tx) { subject in
+        let subjects = try await update(arrivals.map(\.conversationID), in: tx) { subject in
             guard let arrival = byArrival[subject.id] else { return [] }
             if arrival.opened { return [.opened(at: now), .customerMessage(at: now)] }
             return (arrival.reopened ? [.status(.open, at: now)] : []) + [.customerMessage(at: now)]
         }
-        var replies: [UUID: (AutoReplies, BusinessHours?)] = [:]
-        for row in configured {
-            guard let json = try row.decode(column: "auto_replies", as: String?.self),
-                  let autoReplies = try? JSON.decoder.decode(AutoReplies.self, from: Data(json.utf8)) else { continue }
-            let hours = try row.decode(column: "business_hours", as: String?.self)
-                .flatMap { try? JSON.decoder.decode(BusinessHours.self, from: Data($0.utf8)) }
-            replies[try row.decode(column: "id", as: UUID.self)] = (autoReplies, hours)
-        }
-        guard !replies.isEmpty else { return }
-        let opened = arrivals.filter { $0.opened && !$0.automatic }.map(\.conversationID)
-        guard !opened.isEmpty else { return }
-        let rows = try await tx.sql.raw("""
-            SELECT id, workspace_id, inbox_id FROM conversations
-            WHERE id IN (\(opened.map { "\(bind: $0)" as SQLQueryString }.joined(separator: ", ")))
-            """).all()
-        for row in rows {
-            let inbox = try row.decode(column: "inbox_id", as: UUID.self)
-            let workspace = try row.decode(column: "workspace_id", as: UUID.self)
-            let conversation = try row.decode(column: "id", as: UUID.self)
-            guard let (autoReplies, hours) = replies[inbox] else { continue }
-            var variant: AutoReplyPayload.Variant = hours.map { !$0.isOpen(at: now) } ?? false ? .afterHours : .firstAnswer
+        // Automatic answers for new conversations, from what `update` already read.
+        for subject in subjects {
+            guard let arrival = byArrival[subject.id], arrival.opened, !arrival.automatic, let autoReplies = subject.autoReplies else { continue }
+            var variant: AutoReplyPayload.Variant = subject.hours.map { !$0.isOpen(at: now) } ?? false ? .afterHours : .firstAnswer
             if variant == .firstAnswer, let capacity = autoReplies.capacity {
                 let waiting = try await tx.sql.raw("""
-                    SELECT COUNT(*) AS n FROM conversations WHERE inbox_id = \(bind: inbox) AND status = 'open' AND assignee_id IS NULL
+                    SELECT COUNT(*) AS n FROM conversations WHERE inbox_id = \(bind: subject.inboxID) AND status = 'open' AND assignee_id IS NULL
                     """).first()?.decode(column: "n", as: Int.self) ?? 0
                 if waiting > capacity {
                     if !autoReplies.busy.isEmpty { variant = .busy }
                     // Supervisors hear of it once, when the line is crossed.
                     if waiting == capacity + 1 {
-                        try await overCapacity(workspace: workspace, inbox: inbox, conversation: conversation, waiting: waiting, in: tx)
+                        try await Notifications.notify(try await supervisors(of: subject.workspaceID, in: tx), of: .overCapacity,
+                                                       workspace: subject.workspaceID, conversationID: subject.id, number: subject.number,
+                                                       actor: nil, excerpt: String(waiting), in: tx)
                     }
                 }
             }
@@ -207,19 +206,9 @@ public enum ServiceLevels {
             case .busy: autoReplies.busy
             }
             guard !templates.isEmpty else { continue }
-            try await JobQueue.enqueue(autoReplyJob, payload: AutoReplyPayload(conversationID: conversation, variant: variant),
-                                       workspace: workspace, in: tx)
+            try await JobQueue.enqueue(autoReplyJob, payload: AutoReplyPayload(conversationID: subject.id, variant: variant),
+                                       workspace: subject.workspaceID, in: tx)
         }
-    }
-
-    static func overCapacity(workspace: UUID, inbox: UUID, conversation: UUID, waiting: Int, in tx: WriteTransaction) async throws {
-        let supervisors = try await tx.sql.raw("""
-            SELECT user_id FROM memberships WHERE workspace_id = \(bind: workspace) AND role IN ('supervisor', 'admin')
-            """).all().map { try $0.decode(column: "user_id", as: UUID.self) }
-        let number = try await tx.sql.raw("SELECT number FROM conversations WHERE id = \(bind: conversation)").first()?
-            .decode(column: "number", as: Int.self) ?? 0
-        try await Notifications.notify(supervisors, of: .overCapacity, workspace: workspace, conversationID: conversation, number: number,
-                                       actor: nil, excerpt: String(waiting), in: tx)
     }
 
     /// The expected wait in an inbox: the median time to a first response over the last day (nil if none).
