@@ -61,7 +61,6 @@ enum AuthPages {
     struct LoginForm: Content { var email: String; var password: String }
 
     static func signIn(_ req: Request) async throws -> Response {
-        try await req.verifyCSRF()
         let t = Localizer.negotiate(req)
         let form = try req.content.decode(LoginForm.self)
         let email = IdentityNormalizer.email(form.email) ?? ""
@@ -100,7 +99,6 @@ enum AuthPages {
     }
 
     static func logout(_ req: Request) async throws -> Response {
-        try await req.verifyCSRF()
         if let token = req.cookies[SessionAuth.cookie]?.string { try await req.atiende.accounts.endSession(token: token) }
         let response = req.redirect(to: SiteURL.login.path, redirectType: .normal)
         response.cookies[SessionAuth.cookie] = SessionAuth.expired()
@@ -144,7 +142,6 @@ enum AuthPages {
     struct SetupForm: Content { var workspace: String; var name: String; var email: String; var password: String; var language: String; var time_zone: String }
 
     static func createFirstWorkspace(_ req: Request) async throws -> Response {
-        try await req.verifyCSRF()
         let t = Localizer.negotiate(req)
         guard try await Workspace.query(on: req.db).count() == 0 else { return req.redirect(to: SiteURL.login.path, redirectType: .normal) }
         let form = try req.content.decode(SetupForm.self)
@@ -188,7 +185,6 @@ enum AuthPages {
     struct InvitationForm: Content { var name: String?; var password: String }
 
     static func acceptInvitation(_ req: Request) async throws -> Response {
-        try await req.verifyCSRF()
         let t = Localizer.negotiate(req)
         guard let token = req.parameters.get("token"), let invitation = try await req.atiende.accounts.invitation(token: token) else {
             throw AtiendeError(.gone, code: "invitation_expired", "this invitation link has expired or was already used")
@@ -262,7 +258,6 @@ enum AuthPages {
     struct PreferencesForm: Content { var name: String; var language: String; var time_zone: String }
 
     static func savePreferences(_ req: Request) async throws -> Response {
-        try await req.verifyCSRF()
         let signedIn = try await req.requireSignedIn()
         let form = try req.content.decode(PreferencesForm.self)
         try await req.atiende.accounts.updatePreferences(of: signedIn.userID, name: form.name, language: form.language, timeZone: form.time_zone)
@@ -273,7 +268,6 @@ enum AuthPages {
 
     /// Changes the password, ends every session of the person (other browsers are signed out) and starts a new one here.
     static func changePassword(_ req: Request) async throws -> Response {
-        try await req.verifyCSRF()
         let signedIn = try await req.requireSignedIn()
         let form = try req.content.decode(PasswordForm.self)
         guard form.current.count <= 200, try await req.password.async.verify(form.current, created: signedIn.user.passwordHash) else {

@@ -75,7 +75,6 @@ enum ContactFormPage {
     }
 
     static func submit(_ req: Request) async throws -> Response {
-        try await req.verifyCSRF()
         let (workspace, inbox) = try await inbox(req)
         let t = Localizer.negotiate(req)
         let form = try req.content.decode(Form.self)

@@ -6,8 +6,12 @@ enum PageRoutes {
         func get(_ url: SiteURL, _ handler: @escaping @Sendable (Request) async throws -> some AsyncResponseEncodable) {
             routes.on(.GET, url.route, use: handler)
         }
-        func post(_ url: SiteURL, _ handler: @escaping @Sendable (Request) async throws -> some AsyncResponseEncodable) {
-            routes.on(.POST, url.route, body: .collect(maxSize: "64kb"), use: handler)
+        /// Every form post is refused without this browser's CSRF token, before its handler runs.
+        func post<R: AsyncResponseEncodable>(_ url: SiteURL, maxSize: ByteCount = "64kb", _ handler: @escaping @Sendable (Request) async throws -> R) {
+            routes.on(.POST, url.route, body: .collect(maxSize: maxSize)) { req async throws -> R in
+                try await req.verifyCSRF()
+                return try await handler(req)
+            }
         }
         get(.asset(""), Assets.serve)
         get(.home, AuthPages.home)
@@ -39,6 +43,6 @@ enum PageRoutes {
         post(.settings("", .workspace), SettingsPages.saveWorkspace)
         post(.settings("", .service), ServiceSettingsPage.save)
         get(.helpContact(""), ContactFormPage.show)
-        routes.on(.POST, SiteURL.helpContact("").route, body: .collect(maxSize: "30mb"), use: ContactFormPage.submit)
+        post(.helpContact(""), maxSize: "30mb", ContactFormPage.submit)
     }
 }
