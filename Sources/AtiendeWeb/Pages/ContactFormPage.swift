@@ -79,30 +79,28 @@ enum ContactFormPage {
         let t = Localizer.negotiate(req)
         let form = try req.content.decode(Form.self)
         let values = ["name": form.name ?? "", "email": form.email ?? "", "subject": form.subject ?? "", "message": form.message ?? ""]
-        func refuse(_ key: String, _ status: HTTPStatus, _ args: any CustomStringConvertible...) async throws -> Response {
-            var text = t(key)
-            for (index, arg) in args.enumerated() { text = text.replacingOccurrences(of: "{\(index)}", with: arg.description) }
-            return try await page(req, workspace: workspace, t: t, error: text, values: values, status: status)
+        func refuse(_ text: String, _ status: HTTPStatus) async throws -> Response {
+            try await page(req, workspace: workspace, t: t, error: text, values: values, status: status)
         }
         let now = req.atiende.store.clock.now()
         // The signed token: when the form was shown, and a nonce that identifies this submission.
         let parts = (form.form_token ?? "").split(separator: ".").map(String.init)
         guard parts.count == 3, SecretToken.constantTimeEquals(parts[2], signature("\(parts[0]).\(parts[1])", req: req)),
-              let issued = Double(parts[0]) else { return try await refuse("form.stale", .badRequest) }
+              let issued = Double(parts[0]) else { return try await refuse(t("form.stale"), .badRequest) }
         let age = now.timeIntervalSince1970 - issued
-        guard age <= maximumAge else { return try await refuse("form.stale", .badRequest) }
-        guard age >= minimumSeconds else { return try await refuse("form.too_fast", .badRequest) }
-        guard (form.website ?? "").isEmpty else { return try await refuse("form.automated", .badRequest) }
-        guard let email = IdentityNormalizer.email(form.email ?? "") else { return try await refuse("error.invalid_email", .badRequest) }
+        guard age <= maximumAge else { return try await refuse(t("form.stale"), .badRequest) }
+        guard age >= minimumSeconds else { return try await refuse(t("form.too_fast"), .badRequest) }
+        guard (form.website ?? "").isEmpty else { return try await refuse(t("form.automated"), .badRequest) }
+        guard let email = IdentityNormalizer.email(form.email ?? "") else { return try await refuse(t("error.invalid_email"), .badRequest) }
         let message = (form.message ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !message.isEmpty else { return try await refuse("form.empty", .badRequest) }
+        guard !message.isEmpty else { return try await refuse(t("form.empty"), .badRequest) }
         guard message.count <= 10_000, (form.subject ?? "").count <= 200, (form.name ?? "").count <= 120 else {
-            return try await refuse("form.too_long", .payloadTooLarge)
+            return try await refuse(t("form.too_long"), .payloadTooLarge)
         }
         let address = "contact:" + (req.remoteAddress?.ipAddress ?? "unknown"), mailbox = "contact:" + email
         let limiter = req.atiende.contactForms
         if let wait = limiter.retryAfter(address, limit: perAddress, now: now) ?? limiter.retryAfter(mailbox, limit: perEmail, now: now) {
-            return try await refuse("form.rate_limited", .tooManyRequests, max(1, Int((wait / 60).rounded(.up))))
+            return try await refuse(t("form.rate_limited", max(1, Int((wait / 60).rounded(.up)))), .tooManyRequests)
         }
         var files: [InboundMessage.File] = []
         if let file = form.attachment, file.data.readableBytes > 0 {

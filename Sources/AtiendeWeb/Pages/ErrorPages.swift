@@ -6,7 +6,7 @@ import Vapor
 enum ErrorPages {
     /// The translation of an error's code when there is one, else its English message.
     static func message(_ error: AtiendeError, t: Localizer) -> String {
-        t.has("error.\(error.code)") ? t("error.\(error.code)") : error.message
+        message(code: error.code, fallback: error.message, t: t)
     }
 
     static func message(code: String, fallback: String, t: Localizer) -> String {

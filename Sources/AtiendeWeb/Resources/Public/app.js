@@ -360,14 +360,16 @@ document.addEventListener('keydown', (event) => {
 
 // ------------------------------------------------------------------------------ relative times
 
+// "now", "5 min", "3 h", "2 d": the same compact spans the server renders.
+function span(seconds) {
+  return seconds < 60 ? t('time.now') : seconds < 3600 ? t('time.minutes', Math.floor(seconds / 60))
+    : seconds < 86400 ? t('time.hours', Math.floor(seconds / 3600)) : t('time.days', Math.floor(seconds / 86400));
+}
+
 function updateElapsed() {
   const now = Date.now();
   for (const time of document.querySelectorAll('time[data-elapsed]')) {
-    const seconds = Math.max(0, (now - Date.parse(time.getAttribute('datetime'))) / 1000);
-    time.textContent = seconds < 60 ? t('time.now')
-      : seconds < 3600 ? t('time.minutes', Math.floor(seconds / 60))
-      : seconds < 86400 ? t('time.hours', Math.floor(seconds / 3600))
-      : t('time.days', Math.floor(seconds / 86400));
+    time.textContent = span(Math.max(0, (now - Date.parse(time.getAttribute('datetime'))) / 1000));
   }
 }
 
@@ -376,11 +378,9 @@ function updateCountdowns() {
   const now = Date.now();
   for (const badge of document.querySelectorAll('time[data-countdown]')) {
     const due = Date.parse(badge.getAttribute('datetime'));
-    const seconds = Math.abs(due - now) / 1000;
-    const span = seconds < 60 ? t('time.now') : seconds < 3600 ? t('time.minutes', Math.floor(seconds / 60))
-      : seconds < 86400 ? t('time.hours', Math.floor(seconds / 3600)) : t('time.days', Math.floor(seconds / 86400));
+    const left = span(Math.abs(due - now) / 1000);
     const label = badge.dataset.label ? `${badge.dataset.label}: ` : '';
-    badge.textContent = label + (due > now ? t('sla.due_in', span) : t('sla.overdue', span));
+    badge.textContent = label + (due > now ? t('sla.due_in', left) : t('sla.overdue', left));
     badge.classList.toggle('overdue', due <= now);
   }
 }
