@@ -68,6 +68,14 @@ public enum EventLog {
         }
     }
 
+    /// The id of the workspace's latest committed event (0 before the first): a client current to it gets the rest
+    /// with `after`.
+    public static func lastID(workspace workspaceID: UUID, on sql: any SQLDatabase) async throws -> Int64 {
+        try await sql.raw("""
+            SELECT value FROM workspace_counters WHERE workspace_id = \(bind: workspaceID) AND name = 'event'
+            """).first()?.decode(column: "value", as: Int64.self) ?? 0
+    }
+
     /// Events of a workspace after `seq`, oldest first.
     public static func after(_ seq: Int64, workspace workspaceID: UUID, limit: Int, on db: any Database) async throws -> [Event] {
         try await Event.query(on: db)

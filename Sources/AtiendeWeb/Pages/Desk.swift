@@ -1,6 +1,5 @@
 import AtiendeCore
 import Fluent
-import SQLKit
 import Foundation
 import Vapor
 
@@ -54,9 +53,7 @@ extension Request {
         }
         let scope = Scope(workspaceID: workspaceID, userID: signedIn.userID, role: membership.role)
         // Read the event counter first: anything committed after it reaches the page through the live connection.
-        let lastEventID = try await atiende.store.sql.raw("""
-            SELECT value FROM workspace_counters WHERE workspace_id = \(bind: workspaceID) AND name = 'event'
-            """).first()?.decode(column: "value", as: Int64.self) ?? 0
+        let lastEventID = try await EventLog.lastID(workspace: workspaceID, on: atiende.store.sql)
         async let counts = atiende.inbox.counts(workspace: workspaceID, user: signedIn.userID)
         let inboxes = try await scope.query(Inbox.self, on: db).sort(\.$name).all()
         let teams = try await scope.query(Team.self, on: db).sort(\.$name).all()
