@@ -32,6 +32,8 @@ final class EventClient: @unchecked Sendable {
 
     func close() async throws { try await socket?.close() }
 
+    func sendText(_ text: String) async throws { try await socket?.send(text) }
+
     /// Waits until `count` events arrived (or fails after a while).
     func wait(for count: Int, seconds: Double = 10) async throws {
         let deadline = Date().addingTimeInterval(seconds)

@@ -91,6 +91,27 @@ public struct ContactService: Sendable {
         }
     }
 
+    /// An address the customer typed (a chat's pre-chat form) is where to write to them, nothing more: it is kept when
+    /// the contact has none and never becomes an identity, so it can never join them to someone else's contact or
+    /// conversations. When another contact owns that address, agents get a duplicate suggestion to decide on.
+    public func rememberUnverifiedEmail(_ email: String, contact contactID: UUID) async throws {
+        try await store.write { tx in
+            guard let contact = try await Contact.find(contactID, on: tx.db), contact.email == nil else { return }
+            let workspaceID = contact.$workspace.id
+            contact.email = email
+            contact.updatedAt = tx.now
+            try await contact.save(on: tx.db)
+            if let owner = try await ContactIdentity.query(on: tx.db).filter(\.$workspace.$id == workspaceID)
+                .filter(\.$kind == .email).filter(\.$value == email).first(), owner.$contact.id != contactID {
+                try await Self.suggestDuplicate(contact: contactID, other: owner.$contact.id, workspace: workspaceID,
+                                                reason: "same email (typed, not verified)", in: tx)
+            }
+            let identities = try await contact.$identities.get(on: tx.db)
+            try await EventLog.append(.contactUpdated, workspace: workspaceID,
+                                      payload: ContactEventPayload(contact: contact.snapshot(identities: identities)), in: tx)
+        }
+    }
+
     /// Moves everything of `sourceID` to `targetID`: identities, conversations, messages. Nothing is deleted;
     /// the source stays as a pointer to the target and the merge is recorded as an event.
     public func merge(_ sourceID: UUID, into targetID: UUID, workspace workspaceID: UUID, actor: UUID?) async throws -> Contact {

@@ -15,6 +15,8 @@ enum InboxesController {
         var teamID: UUID?
         var isActive: Bool
         var inboundURL: String?
+        /// Live chat: the tag a website pastes to show the widget.
+        var embedCode: String?
         var createdAt: Date?
         /// Present only in the response that created or rotated it.
         var secret: String?
@@ -22,7 +24,7 @@ enum InboxesController {
         enum CodingKeys: String, CodingKey {
             case id, name, channel, language, settings, secret
             case webhookURL = "webhook_url", reopenWindowSeconds = "reopen_window_seconds", teamID = "team_id"
-            case isActive = "is_active", inboundURL = "inbound_url", createdAt = "created_at"
+            case isActive = "is_active", inboundURL = "inbound_url", createdAt = "created_at", embedCode = "embed_code"
         }
 
         init(_ inbox: Inbox, publicURL: String?, secret: String? = nil) {
@@ -39,6 +41,20 @@ enum InboxesController {
             self.secret = secret
             if inbox.channel == .api {
                 inboundURL = (publicURL ?? "") + "/api/v1/channels/api/\(id.uuidString.lowercased())/messages"
+            }
+            if inbox.channel == .webchat { embedCode = Self.embedCode(inbox, publicURL: publicURL) }
+        }
+
+        static func embedCode(_ inbox: Inbox, publicURL: String?) -> String {
+            "<script src=\"\(publicURL ?? "")/widget.js\" data-inbox=\"\((inbox.id ?? UUID()).uuidString.lowercased())\" async></script>"
+        }
+
+        /// The secret an inbox of this channel is signed with, if it has one.
+        static func secretKey(_ channel: ChannelKind) -> String? {
+            switch channel {
+            case .api: APIChannel.secretKey
+            case .webchat: Webchat.identitySecretKey
+            default: nil
             }
         }
     }
@@ -114,6 +130,12 @@ enum InboxesController {
             let secret = SecretToken.make(prefix: "whsec_")
             secrets[APIChannel.secretKey] = secret
             shownSecret = secret
+        case .webchat:
+            // The identity secret signs the host site's user ids (verified visitors).
+            try WebchatSettings.validate(settings.values)
+            let secret = SecretToken.make(prefix: "idsec_")
+            secrets[Webchat.identitySecretKey] = secret
+            shownSecret = secret
         case .phone, .inPerson, .webform:
             break
         default:
@@ -141,22 +163,25 @@ enum InboxesController {
             inbox.$team.id = team
         }
         if let active = body.isActive { inbox.isActive = active }
-        if let values = body.settings { inbox.settings.values = values }
+        if let values = body.settings {
+            if inbox.channel == .webchat { try WebchatSettings.validate(values) }
+            inbox.settings.values = values
+        }
         try await req.atiende.store.write { tx in try await inbox.save(on: tx.db) }
         req.atiende.inboxes.invalidate(try inbox.requireID())
         return try json(InboxResponse(inbox, publicURL: req.atiende.config.publicURL))
     }
 
-    /// Replaces the signing secret; the old one stops working at once.
+    /// Replaces the signing secret (API) or identity secret (live chat); the old one stops working at once.
     static func rotateSecret(_ req: Request) async throws -> Response {
         let scope = try req.scope
         let inbox = try await scope.find(Inbox.self, try req.uuidParameter("inboxId", "inbox"), on: req.db)
-        guard inbox.channel == .api else {
-            throw AtiendeError.invalid("only API inboxes have a signing secret", code: "no_secret")
+        guard let key = InboxResponse.secretKey(inbox.channel) else {
+            throw AtiendeError.invalid("only API and live chat inboxes have a secret", code: "no_secret")
         }
         var secrets = try inbox.secrets(with: req.atiende.secrets)
-        let secret = SecretToken.make(prefix: "whsec_")
-        secrets[APIChannel.secretKey] = secret
+        let secret = SecretToken.make(prefix: inbox.channel == .api ? "whsec_" : "idsec_")
+        secrets[key] = secret
         inbox.sealedSecrets = try req.atiende.secrets.seal(secrets)
         try await req.atiende.store.write { tx in try await inbox.save(on: tx.db) }
         req.atiende.inboxes.invalidate(try inbox.requireID())

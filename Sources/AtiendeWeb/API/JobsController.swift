@@ -54,7 +54,11 @@ enum AttachmentsController {
     /// Downloads never render in the browser as our origin: attachment disposition and nosniff.
     static func download(_ req: Request) async throws -> Response {
         let attachment = try await req.scope.find(Attachment.self, try req.uuidParameter("attachmentId", "attachment"), on: req.db)
-        let data = try req.atiende.files.read(attachment.sha256)
+        return try response(attachment, files: req.atiende.files)
+    }
+
+    static func response(_ attachment: Attachment, files: FileStore) throws -> Response {
+        let data = try files.read(attachment.sha256)
         let response = Response(status: .ok, body: .init(data: data))
         response.headers.replaceOrAdd(name: .contentType, value: attachment.contentType)
         let ascii = attachment.filename.unicodeScalars.map { $0.isASCII && $0 != "\"" && $0 != "\\" ? String($0) : "_" }.joined()

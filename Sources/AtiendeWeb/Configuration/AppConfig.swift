@@ -19,6 +19,9 @@ public struct AppConfig: Sendable {
     public var maxBodyBytes: Int
     public var attachmentMaxBytes: Int
     public var webhookTimeoutSeconds: Int
+    /// Live chat WebSockets one address may hold, and this instance in all.
+    public var widgetSocketsPerAddress: Int
+    public var widgetSocketsTotal: Int
 
     public struct ConfigError: Error, CustomStringConvertible {
         public let variable: String
@@ -90,7 +93,9 @@ public struct AppConfig: Sendable {
             jobBackoffSeconds: Double(try int("ATIENDE_JOB_BACKOFF_MS", default: 5000, range: 1...3_600_000)) / 1000,
             maxBodyBytes: try int("ATIENDE_MAX_BODY_MB", default: 40, range: 1...1024) * 1024 * 1024,
             attachmentMaxBytes: try int("ATIENDE_ATTACHMENT_MAX_MB", default: 25, range: 1...1024) * 1024 * 1024,
-            webhookTimeoutSeconds: try int("ATIENDE_WEBHOOK_TIMEOUT_SECONDS", default: 15, range: 1...300))
+            webhookTimeoutSeconds: try int("ATIENDE_WEBHOOK_TIMEOUT_SECONDS", default: 15, range: 1...300),
+            widgetSocketsPerAddress: try int("ATIENDE_WIDGET_SOCKETS_PER_ADDRESS", default: 50, range: 1...1_000_000),
+            widgetSocketsTotal: try int("ATIENDE_WIDGET_SOCKETS_MAX", default: 20_000, range: 1...1_000_000))
     }
 
     /// With no key configured, a single-machine install keeps one in its data folder (mode 0600).

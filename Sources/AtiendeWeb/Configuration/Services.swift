@@ -20,6 +20,10 @@ public struct AtiendeServices: Sendable {
     let signIns = SignInThrottle()
     /// Contact-form submissions per address and per email (10 minutes).
     let contactForms = RateLimiter(window: 600)
+    /// Live chat: the visitors' sockets, their messages per minute, their sessions per minute.
+    let visitors: VisitorHub
+    let widgetMessages = RateLimiter(window: 60)
+    let widgetSessions = RateLimiter(window: 60)
 }
 
 extension Application {

@@ -28,6 +28,7 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     app.routes.defaultMaxBodySize = ByteCount(value: 1024 * 1024)
     app.middleware = Middlewares()
     app.middleware.use(RouteLoggingMiddleware(logLevel: .debug))
+    app.middleware.use(WidgetCORSMiddleware())
     app.middleware.use(APIErrorMiddleware())
 
     let logger = app.logger
@@ -43,8 +44,14 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     }
     let hub = EventHub()
     store.signals.onEvents { hub.notify($0) }
+    let presence = PresenceHub()
+    let visitors = VisitorHub(store: store, hub: hub, logger: logger, maxPerAddress: config.widgetSocketsPerAddress,
+                              maxConnections: config.widgetSocketsTotal)
+    presence.observe { visitors.agentActivity(workspace: $0, conversation: $1, typing: $2, name: $3) }
     let senders: [ChannelKind: any ChannelSender] = [
         .api: APIWebhookSender(client: HTTPClient.shared, clock: clock, timeout: .seconds(Int64(config.webhookTimeoutSeconds))),
+        // Replies written while the visitor is away go by email once the email channel provides an `AwayMailer`.
+        .webchat: WebchatSender(isOnline: { visitors.isOnline(inboxID: $0, thread: $1) }, awayMailer: nil),
     ]
     let jobs = JobRunner(
         store: store,
@@ -61,12 +68,13 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
         config: config, store: store, ingest: Ingest(store: store, files: files), conversations: ConversationService(store: store, files: files),
         contacts: ContactService(store: store), files: files, secrets: secrets, jobs: jobs, hub: hub,
         inboxes: InboxLookup(store: store, secrets: secrets), accounts: AccountService(store: store), search: SearchService(store: store),
-        inbox: InboxQuery(store: store), presence: PresenceHub())
+        inbox: InboxQuery(store: store), presence: presence, visitors: visitors)
 
     for endpoint in APIRoutes.endpoints(maxInboundBytes: config.maxBodyBytes) {
         app.routes.register(endpoint)
     }
     PageRoutes.register(on: app.routes)
+    WidgetController.register(on: app.routes)
 }
 
 /// Starts the job runner and realtime listener with the server (only `serve` wants them, not one-off commands).

@@ -47,6 +47,7 @@ enum ConversationPage {
             .section(.class("thread"), .aria("label", t("conversation.thread")),
                 .div(.id("conversation-head"), .data("live", "conversation-head"), header(desk, model)),
                 .p(.id("presence"), .class("presence"), .aria("live", "polite")),
+                .p(.id("visitor-typing"), .class("presence"), .aria("live", "polite")),
                 .div(.id("timeline"), .class("timeline"), .data("live", "timeline"), .role("log"), .aria("label", t("conversation.timeline")),
                      .forEach(model.messages) { message(desk, $0, contact: model.contact) }),
                 composer(desk, c)),

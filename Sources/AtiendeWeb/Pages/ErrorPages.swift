@@ -16,7 +16,7 @@ enum ErrorPages {
     /// Whether a request is a person's browser asking for a page (not the API, not our scripts).
     static func wantsPage(_ req: Request) -> Bool {
         let path = req.url.path
-        if path.hasPrefix("/api/") || path.hasPrefix("/health") || path == "/metrics" || path.hasPrefix("/webhooks/") { return false }
+        if path.hasPrefix("/api/") || path.hasPrefix("/health") || path == "/metrics" || path.hasPrefix("/webhooks/") || path.hasPrefix("/widget/v1/") { return false }
         return req.headers.first(name: .accept)?.contains("text/html") ?? true
     }
 

@@ -21,13 +21,15 @@ enum Layout {
     }
 
     /// A page outside any workspace (sign-in, first run, account).
-    static func plain(_ title: String, t: Localizer, csrf: String?, _ content: Node<HTML.BodyContext>) -> HTML {
+    static func plain(_ title: String, t: Localizer, csrf: String?, _ content: Node<HTML.BodyContext>,
+                      extra: [Node<HTML.BodyContext>] = []) -> HTML {
         HTML(
             .attribute(named: "lang", value: t.language.rawValue),
             head(title, t: t, csrf: csrf),
             .body(
                 .data("page", "plain"), .data("lang", t.language.rawValue),
-                .main(.id("main"), .class("narrow"), content)
+                .main(.id("main"), .class("narrow"), content),
+                .group(extra)
             )
         )
     }
@@ -145,7 +147,7 @@ enum Layout {
 
     /// Texts the browser code shows, in the page's language.
     static func strings(_ t: Localizer) -> Node<HTML.BodyContext> {
-        let keys = ["live.reconnecting", "live.new_message", "live.assigned", "live.mentioned", "presence.viewing", "presence.typing",
+        let keys = ["live.reconnecting", "live.new_message", "live.assigned", "live.mentioned", "presence.viewing", "presence.typing", "presence.visitor_typing",
                     "common.saved", "common.error", "bulk.done", "delivery.queued", "notifications.enable", "time.now",
                     "time.minutes", "time.hours", "time.days", "sla.due_in", "sla.overdue"]
         var table: [String: String] = [:]

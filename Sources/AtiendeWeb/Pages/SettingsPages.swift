@@ -1,3 +1,4 @@
+import AtiendeChannels
 import AtiendeCore
 import Fluent
 import Foundation
@@ -38,7 +39,7 @@ enum SettingsPages {
 
     static func inboxes(_ desk: Desk, publicURL: String) -> Node<HTML.BodyContext> {
         let t = desk.t
-        let creatable: [ChannelKind] = [.api, .phone, .inPerson, .webform]
+        let creatable: [ChannelKind] = [.api, .webchat, .phone, .inPerson, .webform]
         return .group(
             .h1(.text(t("settings.inboxes"))),
             .table(.class("grid"),
@@ -49,9 +50,9 @@ enum SettingsPages {
                     return .tr(
                         .td(.text(box.name)),
                         .td(ChannelBadge.node(box.channel, t: t), .text(" " + t("channel.\(box.channel.rawValue)"))),
-                        .td(box.channel == .api ? .code(.class("copy"), .text(publicURL + "/api/v1/channels/api/\(id)/messages")) : .text("—")),
+                        .td(inboundCell(box, id: id, publicURL: publicURL, t: t)),
                         .td(.text(t(box.isActive ? "inbox.active" : "inbox.inactive"))),
-                        .td(.if(box.channel == .api,
+                        .td(.if(box.channel == .api || box.channel == .webchat,
                                 .form(.class("inline"), .data("api", api + "/rotate-secret"), .data("method", "POST"), .data("then", "secret"),
                                       .data("confirm", t("inbox.rotate_confirm")),
                                       .button(.type(.submit), .text(t("inbox.rotate"))))),
@@ -69,7 +70,48 @@ enum SettingsPages {
                   .button(.type(.submit), .class("primary"), .text(t("inbox.create"))),
                   formError()),
             .div(.id("secret-box"), .class("notice"), .attribute(named: "hidden", value: "hidden"), .role("status"),
-                 .p(.text(t("inbox.secret_once"))), .code(.id("secret-value"), .class("copy"))))
+                 .p(.text(t("inbox.secret_once"))), .code(.id("secret-value"), .class("copy"))),
+            .forEach(desk.inboxes.filter { $0.channel == .webchat }) { widgetSettings(desk, $0) })
+    }
+
+    /// Where a channel's messages come in: the API's inbound URL, live chat's embed code.
+    static func inboundCell(_ box: Inbox, id: String, publicURL: String, t: Localizer) -> Node<HTML.BodyContext> {
+        switch box.channel {
+        case .api: return .code(.class("copy"), .text(publicURL + "/api/v1/channels/api/\(id)/messages"))
+        case .webchat:
+            return .group(.code(.class("copy embed"), .text(InboxesController.InboxResponse.embedCode(box, publicURL: publicURL))),
+                          .text(" "), .a(.href("/widget/demo?inbox=\(id)"), .attribute(named: "target", value: "_blank"), .text(t("inbox.demo"))))
+        default: return .text("—")
+        }
+    }
+
+    /// A live chat inbox's look and rules (colour, greetings, pre-chat fields, allowed websites).
+    static func widgetSettings(_ desk: Desk, _ box: Inbox) -> Node<HTML.BodyContext> {
+        let t = desk.t
+        let id = box.id?.uuidString.lowercased() ?? ""
+        let values = box.settings.values
+        let settings = WebchatSettings(values)
+        func check(_ key: String, _ on: Bool) -> Node<HTML.FormContext> {
+            .label(.class("check"), .field(.type(.checkbox), .name("settings." + key), .value("true"), .if(on, .attribute(named: "checked", value: "checked"))),
+                   .span(.text(t("inbox." + key))))
+        }
+        func text(_ key: String, _ value: String, _ extra: Part = .group([])) -> Node<HTML.FormContext> {
+            .label(.span(.text(t("inbox." + key))), .field(.type(.text), .name("settings." + key), .value(value), extra))
+        }
+        let fields: [Node<HTML.FormContext>] = [
+            text("color", settings.color, .attribute(named: "pattern", value: "#[0-9a-fA-F]{6}")),
+            text("greeting_es", values["greeting_es"] ?? ""),
+            text("greeting_en", values["greeting_en"] ?? ""),
+            check("require_name", settings.requireName),
+            check("require_email", settings.requireEmail),
+            text("allowed_origins", settings.allowedOrigins.joined(separator: ", ")),
+            .button(.type(.submit), .class("primary"), .text(t("common.save"))),
+            formError(),
+        ]
+        return .section(.class("widget-settings"), .id("widget-\(id)"),
+            .h2(.text(t("inbox.widget") + ": " + box.name)),
+            .form(.class("stack"), .data("api", apiBase(desk) + "/inboxes/" + id), .data("method", "PATCH"), .data("then", "reload"),
+                  .group(fields)))
     }
 
     static func users(_ desk: Desk, invitations: [Invitation], link: String?) -> Node<HTML.BodyContext> {

@@ -15,9 +15,25 @@ public final class PresenceHub: Sendable {
     }
 
     private let viewers = NIOLockedValueBox<[UUID: Viewer]>([:])
+    /// Told when an agent types in or looks at a conversation: (workspace, number, typing, agent's name).
+    private let observer = NIOLockedValueBox<(@Sendable (UUID, Int, Bool, String) -> Void)?>(nil)
     static let typingWindow: TimeInterval = 4
 
     public init() {}
+
+    func observe(_ body: @escaping @Sendable (UUID, Int, Bool, String) -> Void) { observer.withLockedValue { $0 = body } }
+
+    /// Whether any member of the workspace has the desk open (on this instance).
+    func agentsOnline(workspace: UUID) -> Bool {
+        viewers.withLockedValue { all in all.values.contains { $0.workspaceID == workspace } }
+    }
+
+    /// A live chat visitor is typing in conversation `number`: `{"type": "visitor_typing", "conversation": 12}`.
+    func visitorTyping(workspace: UUID, conversation number: Int) {
+        let targets = viewers.withLockedValue { all in all.values.filter { $0.workspaceID == workspace }.map(\.socket) }
+        let text = "{\"type\":\"visitor_typing\",\"conversation\":\(number)}"
+        for socket in targets where !socket.isClosed { socket.send(text, promise: nil) }
+    }
 
     func join(_ connection: UUID, userID: UUID, name: String, workspaceID: UUID, socket: WebSocket) {
         viewers.withLockedValue { $0[connection] = Viewer(userID: userID, name: name, workspaceID: workspaceID, conversation: nil,
@@ -33,7 +49,7 @@ public final class PresenceHub: Sendable {
     func received(_ text: String, from connection: UUID) {
         struct Frame: Decodable { var type: String; var conversation: Int? }
         guard text.utf8.count < 512, let frame = try? JSONDecoder().decode(Frame.self, from: Data(text.utf8)) else { return }
-        let changed: (UUID, [Int])? = viewers.withLockedValue { all in
+        let changed: (UUID, [Int], Viewer)? = viewers.withLockedValue { all in
             guard var viewer = all[connection] else { return nil }
             let before = viewer.conversation
             switch frame.type {
@@ -43,9 +59,12 @@ public final class PresenceHub: Sendable {
             default: return nil
             }
             all[connection] = viewer
-            return (viewer.workspaceID, [before, viewer.conversation].compactMap { $0 })
+            return (viewer.workspaceID, [before, viewer.conversation].compactMap { $0 }, viewer)
         }
-        guard let (workspace, numbers) = changed else { return }
+        guard let (workspace, numbers, viewer) = changed else { return }
+        if let number = viewer.conversation, frame.type != "left", let observer = observer.withLockedValue({ $0 }) {
+            observer(workspace, number, frame.type == "typing", viewer.name)
+        }
         for number in Set(numbers) { broadcast(workspace: workspace, conversation: number) }
     }
 

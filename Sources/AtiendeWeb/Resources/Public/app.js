@@ -94,6 +94,15 @@ async function formPayload(form) {
       payload[el.name] = value;
     }
   }
+  // `settings.color` → { settings: { color } }
+  for (const key of Object.keys(payload)) {
+    const dot = key.indexOf('.');
+    if (dot < 0) continue;
+    const outer = key.slice(0, dot);
+    payload[outer] = payload[outer] || {};
+    payload[outer][key.slice(dot + 1)] = payload[key];
+    delete payload[key];
+  }
   return payload;
 }
 
@@ -212,6 +221,7 @@ function connect() {
     let event;
     try { event = JSON.parse(message.data); } catch { return; }
     if (event.type === 'presence') { showPresence(event); return; }
+    if (event.type === 'visitor_typing') { showVisitorTyping(event); return; }
     if (typeof event.id === 'number') {
       if (event.id <= lastId) return;
       lastId = event.id;
@@ -258,6 +268,17 @@ function showPresence(event) {
   const typing = others(event.typing);
   const viewing = others(event.viewers);
   line.textContent = typing ? t('presence.typing', typing) : viewing ? t('presence.viewing', viewing) : '';
+}
+
+let visitorTypingTimer = null;
+
+// A live chat customer is typing; the line clears itself when they stop.
+function showVisitorTyping(event) {
+  const line = document.getElementById('visitor-typing');
+  if (!line || event.conversation !== conversationNumber) return;
+  line.textContent = t('presence.visitor_typing');
+  clearTimeout(visitorTypingTimer);
+  visitorTypingTimer = setTimeout(() => { line.textContent = ''; }, 5000);
 }
 
 document.getElementById('reply-text')?.addEventListener('input', () => {
