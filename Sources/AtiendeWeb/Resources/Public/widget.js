@@ -162,7 +162,7 @@
     const when = a.next_opening ? new Date(a.next_opening).toLocaleString(lang, { weekday: 'long', hour: '2-digit', minute: '2-digit' }) : null;
     const email = el('input', { type: 'email', name: 'email', required: '', 'aria-label': say('email'), placeholder: say('email') });
     note.append(el('p', { class: 'away', text: `${when ? say('back', when) + ' ' : ''}${say('leave')}` }),
-      el('form', { class: 'leave-email', onsubmit: (e) => { e.preventDefault(); leaveEmail(email.value.trim()); } },
+      el('form', { class: 'leave-email', novalidate: '', onsubmit: (e) => { e.preventDefault(); leaveEmail(email.value.trim()); } },
         email, el('button', { type: 'submit' }, say('save'))));
   }
 
@@ -350,10 +350,16 @@
   text.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && !event.shiftKey) { event.preventDefault(); composer.requestSubmit(); }
   });
-  text.addEventListener('input', () => {
-    if (Date.now() - state.lastTyping < 2000 || !state.session) return;
+  // "Typing" goes out at most every 2 s, and the last keystroke of a burst is never swallowed by that limit.
+  function sendTyping() {
+    state.typingSoon = null;
+    if (!state.session) return;
     state.lastTyping = Date.now();
     if (state.socket?.readyState === 1) state.socket.send('{"type":"typing"}'); else call('POST', '/typing').catch(() => {});
+  }
+  text.addEventListener('input', () => {
+    const wait = 2000 - (Date.now() - state.lastTyping);
+    if (wait <= 0) sendTyping(); else if (!state.typingSoon) state.typingSoon = setTimeout(sendTyping, wait);
   });
   file.addEventListener('change', () => {
     const picked = file.files[0];
