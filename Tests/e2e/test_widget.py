@@ -109,6 +109,7 @@ def test_visitor_and_agent_chat_live(make_server, backend, browser, shop):
         assert "¡Hola! ¿En qué te ayudamos?" in widget_text(visitor, ".greeting")
         # The host page's styles do not reach inside the widget.
         assert root.find_element(By.CSS_SELECTOR, "header").value_of_css_property("background-color") == "rgba(10, 125, 69, 1)"
+        assert "0, 255, 0" not in visitor.find_element(By.ID, "atiende-widget").value_of_css_property("border-top-color")
         assert "255, 0, 0" not in root.find_element(By.CSS_SELECTOR, ".greeting").value_of_css_property("color")
 
         # The visitor writes; the agent's inbox shows it live.

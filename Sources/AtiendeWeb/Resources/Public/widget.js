@@ -53,18 +53,30 @@
     node.append(...children.filter(Boolean));
     return node;
   };
-  const host = el('div', { id: 'atiende-widget' });
+  const icon = (d) => {
+    const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    const path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+    path.setAttribute('d', d);
+    svg.append(path);
+    return svg;
+  };
+  // A custom element name, so the page's `div { … }` rules never match the host; its placement is inline !important.
+  const host = el('atiende-chat', { id: 'atiende-widget' });
+  host.style.cssText = 'all:initial!important;position:fixed!important;right:20px!important;bottom:20px!important;z-index:2147483000!important;display:block!important;font:14px/1.4 system-ui,sans-serif!important;color:#1b1f24!important';
   const root = host.attachShadow({ mode: 'open' });
   const sheet = new CSSStyleSheet();
   sheet.replaceSync(`
-    :host { all: initial; position: fixed; right: 20px; bottom: 20px; z-index: 2147483000; font: 14px/1.4 system-ui, sans-serif; color: #1b1f24; }
+    [hidden] { display: none !important; }
+    svg { width: 24px; height: 24px; fill: currentColor; display: block; margin: auto; }
+    .clip svg { width: 18px; height: 18px; }
     * { box-sizing: border-box; font: inherit; }
     button { cursor: pointer; border: 0; border-radius: 8px; padding: 8px 12px; background: var(--c); color: #fff; }
     button:focus-visible, input:focus-visible, textarea:focus-visible { outline: 3px solid #ffbf47; outline-offset: 1px; }
-    .launcher { width: 56px; height: 56px; border-radius: 50%; font-size: 24px; box-shadow: 0 4px 14px #0004; float: right; }
+    .launcher { width: 56px; height: 56px; border-radius: 50%; padding: 0; box-shadow: 0 4px 14px #0004; float: right; }
     .panel { width: min(370px, calc(100vw - 40px)); height: min(560px, calc(100vh - 100px)); background: #fff; border-radius: 12px;
       box-shadow: 0 8px 30px #0004; display: flex; flex-direction: column; overflow: hidden; margin-bottom: 12px; }
-    .panel[hidden] { display: none; }
     header { background: var(--c); color: #fff; padding: 12px 16px; }
     header strong { display: block; font-size: 16px; }
     header small { opacity: .9; }
@@ -99,12 +111,14 @@
   const text = el('textarea', { name: 'text', 'aria-label': say('placeholder'), placeholder: say('placeholder'), maxlength: '5000' });
   const file = el('input', { type: 'file', accept: 'image/jpeg,image/png,image/gif,image/webp,application/pdf', class: 'sr', 'aria-label': say('attach') });
   const composer = el('form', { class: 'composer' },
-    el('button', { type: 'button', class: 'clip', title: say('attach'), 'aria-label': say('attach'), onclick: () => file.click() }, '📎'),
+    el('button', { type: 'button', class: 'clip', title: say('attach'), 'aria-label': say('attach'), onclick: () => file.click() },
+      icon('M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6z')),
     file, text, el('button', { type: 'submit', class: 'send' }, say('send')));
   const prechat = el('form', { class: 'prechat', hidden: '' });
   const panel = el('section', { class: 'panel', hidden: '', 'aria-label': 'Chat' },
     el('header', {}, title, status), note, log, prechat, typingLine, errorLine, composer);
-  const launcher = el('button', { class: 'launcher', type: 'button', 'aria-label': say('open'), 'aria-expanded': 'false' }, '💬');
+  const launcher = el('button', { class: 'launcher', type: 'button', 'aria-label': say('open'), 'aria-expanded': 'false' },
+    icon('M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 2-2z'));
   root.append(panel, launcher);
 
   const initials = (name) => (name || '?').split(/\s+/).map((p) => p[0]).join('').slice(0, 2).toUpperCase();
@@ -134,7 +148,7 @@
       box.append(img);
       fetchFile(a).then((url) => { img.src = url; }).catch(() => {});
     } else {
-      box.append(el('a', { href: '#', onclick: (e) => { e.preventDefault(); fetchFile(a).then((url) => window.open(url, '_blank')); } }, `📄 ${a.filename}`));
+      box.append(el('a', { href: '#', onclick: (e) => { e.preventDefault(); fetchFile(a).then((url) => window.open(url, '_blank')); } }, `PDF · ${a.filename}`));
     }
     return box;
   }
