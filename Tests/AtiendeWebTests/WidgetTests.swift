@@ -273,6 +273,29 @@ struct WidgetTests {
         }
     }
 
+    @Test("the automatic first answer reaches the visitor live, once, with the request number")
+    func automaticFirstAnswer() async throws {
+        try await withApp(runJobs: true) { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await ChatInbox.make(app, workspace)
+            let put = try await app.request(.PUT, "\(workspace.path)/inboxes/\(inbox.id)/service-levels", token: workspace.token, json: [
+                "auto_replies": ["language": "es", "first_answer": ["es": "Gracias por escribirnos. Tu número de solicitud es el {number}."]]
+                    as [String: Any]])
+            #expect(put.status == 200, "\(put.text)")
+            let visitor = try #require(try await inbox.start(app).1)
+            let socket = try await VisitorSocket.connect(app, inbox, visitor)
+            try await socket.send(["type": "message", "client_id": "a1", "text": "Hola"])
+            let answer = try await socket.wait(for: "message", "text", "Gracias por escribirnos. Tu número de solicitud es el 1.")
+            #expect(answer?["message.from"] == "team")
+            try await socket.send(["type": "message", "client_id": "a2", "text": "¿Siguen ahí?"])
+            #expect(try await socket.wait(for: "ack", "client_id", "a2") != nil)
+            try await Task.sleep(for: .milliseconds(300))
+            let history = try await inbox.history(app, visitor)
+            #expect(history.map { $0["text"] as? String } == ["Hola", "Gracias por escribirnos. Tu número de solicitud es el 1.", "¿Siguen ahí?"])
+            try await socket.close()
+        }
+    }
+
     @Test("other websites: CORS for the widget, allowed origins enforced, settings validated")
     func origins() async throws {
         try await withApp { app in
