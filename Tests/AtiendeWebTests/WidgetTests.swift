@@ -75,6 +75,7 @@ final class VisitorSocket: @unchecked Sendable {
     }
 
     func close() async throws { try await socket?.close() }
+    var isClosed: Bool { socket?.isClosed ?? true }
 
     /// Waits until a frame of `type` (whose `field` is `value`, if given) arrived; returns its string fields.
     func wait(for type: String, _ field: String? = nil, _ value: String? = nil, seconds: Double = 10) async throws -> [String: String]? {
@@ -293,6 +294,26 @@ struct WidgetTests {
             let history = try await inbox.history(app, visitor)
             #expect(history.map { $0["text"] as? String } == ["Hola", "Gracias por escribirnos. Tu número de solicitud es el 1.", "¿Siguen ahí?"])
             try await socket.close()
+        }
+    }
+
+    @Test("a socket flooding frames is told why and closed; too many sockets from one address are refused")
+    func socketLimits() async throws {
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await ChatInbox.make(app, workspace)
+            let visitor = try #require(try await inbox.start(app).1)
+            let socket = try await VisitorSocket.connect(app, inbox, visitor)
+            for _ in 0...WidgetController.framesPerSocket { try? await socket.send(["type": "typing"]) }
+            #expect(try await socket.wait(for: "error", "code", "rate_limited") != nil)
+            for _ in 0..<100 where !socket.isClosed { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(socket.isClosed)
+            try await Task.sleep(for: .milliseconds(300))
+            // The per-address limit (50 by default): the 51st socket from this address is refused before the upgrade.
+            var open: [VisitorSocket] = []
+            for _ in 0..<50 { open.append(try await VisitorSocket.connect(app, inbox, visitor)) }
+            await #expect(throws: (any Error).self) { try await VisitorSocket.connect(app, inbox, visitor) }
+            for s in open { try await s.close() }
         }
     }
 

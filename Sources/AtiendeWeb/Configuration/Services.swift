@@ -24,6 +24,8 @@ public struct AtiendeServices: Sendable {
     let visitors: VisitorHub
     let widgetMessages = RateLimiter(window: 60)
     let widgetSessions = RateLimiter(window: 60)
+    /// Frames per visitor socket (typing and read receipts included), over 10 seconds.
+    let widgetFrames = RateLimiter(window: 10)
 }
 
 extension Application {

@@ -11,6 +11,8 @@ enum WidgetController {
     static let messagesPerVisitor = 20
     static let messagesPerAddress = 60
     static let sessionsPerAddress = 30
+    /// A socket sending more than this many frames in 10 seconds is closed (a person types far slower).
+    static let framesPerSocket = 60
 
     static func register(on routes: any RoutesBuilder) {
         let widget = routes.grouped("widget", "v1", ":inboxId")
@@ -327,8 +329,18 @@ enum WidgetController {
                 _ = ws.close(code: .policyViolation)
                 return
             }
-            ws.onClose.whenComplete { _ in services.visitors.disconnect(id) }
+            ws.onClose.whenComplete { _ in
+                services.visitors.disconnect(id)
+                services.widgetFrames.clear(id.uuidString)
+            }
             ws.onText { ws, text in
+                let now = Date()
+                guard services.widgetFrames.retryAfter(id.uuidString, limit: framesPerSocket, now: now) == nil else {
+                    reply(WidgetWire.Refused(clientID: nil, code: "rate_limited", message: "too many frames; reconnect in a moment"), on: ws)
+                    _ = ws.close(code: .policyViolation)
+                    return
+                }
+                services.widgetFrames.record(id.uuidString, now: now)
                 Task { await handle(text, services: services, target: target, visitor: visitor, address: address, socket: ws) }
             }
         }
