@@ -337,6 +337,14 @@ struct WidgetTests {
             #expect(other.0.headers.first(name: "Access-Control-Allow-Origin") != nil, "the widget can read why")
             let script = try await app.request(.GET, "/widget.js")
             #expect(script.status == 200 && script.text.contains("attachShadow"))
+            // The admin page shows the tag to paste and the widget's settings.
+            let slug = try #require(try await Workspace.find(workspace.id, on: app.store.db)).slug
+            let (admin, _) = try await Browser.signedIn(app, as: workspace.adminID)
+            let page = try await admin.get(SiteURL.settings(slug, .inboxes).path)
+            #expect(page.text.contains("data-inbox=\"\(inbox.id.lowercased())\" async&gt;"))
+            #expect(page.text.contains("name=\"settings.allowed_origins\" value=\"https://tienda.example\""))
+            let demo = try await app.request(.GET, "/widget/demo?inbox=\(inbox.id)&lang=en")
+            #expect(demo.status == 200 && demo.text.contains("<script src=\"/widget.js\" data-inbox=\"\(inbox.id.lowercased())\""))
         }
     }
 }

@@ -91,20 +91,20 @@ enum SettingsPages {
         let id = box.id?.uuidString.lowercased() ?? ""
         let values = box.settings.values
         let settings = WebchatSettings(values)
-        func check(_ key: String, _ on: Bool) -> Node<HTML.FormContext> {
+        func check(_ label: String, _ key: String, _ on: Bool) -> Node<HTML.FormContext> {
             .label(.class("check"), .field(.type(.checkbox), .name("settings." + key), .value("true"), .if(on, .attribute(named: "checked", value: "checked"))),
-                   .span(.text(t("inbox." + key))))
+                   .span(.text(label)))
         }
-        func text(_ key: String, _ value: String, _ extra: Part = .group([])) -> Node<HTML.FormContext> {
-            .label(.span(.text(t("inbox." + key))), .field(.type(.text), .name("settings." + key), .value(value), extra))
+        func text(_ label: String, _ key: String, _ value: String, _ extra: Part = .group([])) -> Node<HTML.FormContext> {
+            .label(.span(.text(label)), .field(.type(.text), .name("settings." + key), .value(value), extra))
         }
         let fields: [Node<HTML.FormContext>] = [
-            text("color", settings.color, .attribute(named: "pattern", value: "#[0-9a-fA-F]{6}")),
-            text("greeting_es", values["greeting_es"] ?? ""),
-            text("greeting_en", values["greeting_en"] ?? ""),
-            check("require_name", settings.requireName),
-            check("require_email", settings.requireEmail),
-            text("allowed_origins", settings.allowedOrigins.joined(separator: ", ")),
+            text(t("inbox.color"), "color", settings.color, .attribute(named: "pattern", value: "#[0-9a-fA-F]{6}")),
+            text(t("inbox.greeting_es"), "greeting_es", values["greeting_es"] ?? ""),
+            text(t("inbox.greeting_en"), "greeting_en", values["greeting_en"] ?? ""),
+            check(t("inbox.require_name"), "require_name", settings.requireName),
+            check(t("inbox.require_email"), "require_email", settings.requireEmail),
+            text(t("inbox.allowed_origins"), "allowed_origins", settings.allowedOrigins.joined(separator: ", ")),
             .button(.type(.submit), .class("primary"), .text(t("common.save"))),
             formError(),
         ]
