@@ -135,9 +135,16 @@ public struct ConversationService: Sendable {
 
     /// An agent's public reply: stored as queued with a send job in the same transaction.
     public func reply(_ conversationID: UUID, workspace workspaceID: UUID, text: String, author: UUID,
-                      isNote: Bool, files: [InboundMessage.File] = []) async throws -> (Message, Conversation) {
+                      isNote: Bool, files: [InboundMessage.File] = [], template: MessageTemplate? = nil) async throws -> (Message, Conversation) {
         let body = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !body.isEmpty || !files.isEmpty else { throw AtiendeError.invalid("text must not be empty", code: "empty_message") }
+        guard !body.isEmpty || !files.isEmpty || template != nil else { throw AtiendeError.invalid("text must not be empty", code: "empty_message") }
+        if let template {
+            guard !isNote, files.isEmpty, !template.name.isEmpty, template.name.count <= 512, (2...15).contains(template.language.count),
+                  template.parameters.count <= 20, template.parameters.allSatisfy({ $0.count <= 1024 }) else {
+                throw AtiendeError.invalid("a template needs a name, a language code and at most 20 parameters, and no attachments",
+                                           code: "invalid_template")
+            }
+        }
         guard text.count <= Ingest.maxTextLength else {
             throw AtiendeError(.payloadTooLarge, code: "text_too_long", "text is longer than \(Ingest.maxTextLength) characters")
         }
@@ -145,8 +152,20 @@ public struct ConversationService: Sendable {
         return try await store.write { tx in
             let conversation = try await Self.lockedConversation(conversationID, workspace: workspaceID, in: tx)
             let now = tx.now
+            if template != nil {
+                guard conversation.channel == .whatsapp else {
+                    throw AtiendeError.invalid("templates are sent only on WhatsApp", code: "invalid_template")
+                }
+            } else if !isNote, let window = conversation.channel.replyWindow,
+                      now.timeIntervalSince(conversation.lastIncomingAt ?? conversation.createdAt) > window {
+                throw AtiendeError(.conflict, code: "window_closed", conversation.channel == .whatsapp
+                    ? "more than 24 hours passed since the customer's last message: WhatsApp only delivers an approved template now"
+                    : "more than 7 days passed since the customer's last message: \(conversation.channel.rawValue) no longer lets us reply")
+            }
+            let shown = template.map { t in "[\(t.name)] " + t.parameters.joined(separator: " · ") } ?? text
             let message = Message(workspaceID: workspaceID, conversationID: conversationID, inboxID: conversation.$inbox.id,
-                                  kind: isNote ? .note : .outgoing, senderType: .agent, senderID: author, text: text, at: now)
+                                  kind: isNote ? .note : .outgoing, senderType: .agent, senderID: author, text: shown, at: now)
+            message.templateJSON = try template.map { String(decoding: try JSON.encoder.encode($0), as: UTF8.self) }
             if !isNote { message.deliveryStatus = .queued }
             try await message.create(on: tx.db)
             let attachments = try await Self.attach(stored, to: message, in: tx)

@@ -288,7 +288,7 @@ enum IngestBatch {
             let message = MessageSnapshot(
                 id: UUID(), conversationID: conversations[n].id, kind: .incoming, senderType: .contact, senderID: plan.contactID,
                 text: item.text, providerMessageID: item.providerID, deliveryStatus: .received, deliveryError: nil,
-                sentAt: item.sentAt, createdAt: now, attachments: item.attachments)
+                sentAt: item.sentAt, createdAt: now, attachments: item.attachments, template: nil)
             messages.append(message)
             messageRows.append(sqlRow("""
                 (\(bind: message.id), \(bind: item.workspaceID), \(bind: message.conversationID), \(bind: item.inboxID), 'incoming',

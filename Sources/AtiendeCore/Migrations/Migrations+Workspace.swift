@@ -132,3 +132,14 @@ struct CreateServiceLevels: AsyncMigration {
         try await db.schema(ServiceLevelPolicy.schema).delete()
     }
 }
+
+/// Messaging channels: an approved template a WhatsApp message was sent as.
+struct CreateMessagingChannels: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema(Message.schema).field("template", .string).update()
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema(Message.schema).deleteField("template").update()
+    }
+}

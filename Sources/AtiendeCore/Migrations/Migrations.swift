@@ -16,6 +16,7 @@ public enum AtiendeMigrations {
         CreateAgentWorkspace(),
         CreateSearchIndex(),
         CreateServiceLevels(),
+        CreateMessagingChannels(),
     ]
 }
 

@@ -66,6 +66,8 @@ public final class Message: Model, @unchecked Sendable {
     @OptionalField(key: "delivery_error") public var deliveryError: String?
     /// When the customer sent it according to the provider.
     @OptionalField(key: "sent_at") public var sentAt: Date?
+    /// `MessageTemplate` as JSON when the message was sent as a provider-approved template.
+    @OptionalField(key: "template") public var templateJSON: String?
     @Field(key: "created_at") public var createdAt: Date
     @Field(key: "updated_at") public var updatedAt: Date
 

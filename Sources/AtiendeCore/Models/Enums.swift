@@ -11,6 +11,16 @@ public enum Role: String, Codable, Sendable, CaseIterable, Comparable {
 public enum ChannelKind: String, Codable, Sendable, CaseIterable {
     case api, email, webchat, webform, whatsapp, messenger, instagram, telegram, twilio, phone
     case inPerson = "in_person"
+
+    /// How long after the customer's last message the provider lets a person reply freely: WhatsApp 24 hours (then
+    /// only approved templates), Messenger and Instagram 7 days (the human agent tag after the first 24 hours).
+    public var replyWindow: TimeInterval? {
+        switch self {
+        case .whatsapp: 24 * 3600
+        case .messenger, .instagram: 7 * 24 * 3600
+        default: nil
+        }
+    }
 }
 
 public enum ConversationStatus: String, Codable, Sendable, CaseIterable {

@@ -78,9 +78,10 @@ public struct MessageSnapshot: Codable, Sendable, Equatable {
     public var sentAt: Date?
     public var createdAt: Date
     public var attachments: [AttachmentSnapshot]
+    public var template: MessageTemplate?
 
     enum CodingKeys: String, CodingKey {
-        case id, kind, text, attachments
+        case id, kind, text, attachments, template
         case conversationID = "conversation_id", senderType = "sender_type", senderID = "sender_id"
         case providerMessageID = "provider_message_id", deliveryStatus = "delivery_status"
         case deliveryError = "delivery_error", sentAt = "sent_at", createdAt = "created_at"
@@ -94,7 +95,28 @@ extension Message {
         return MessageSnapshot(
             id: id ?? UUID(), conversationID: $conversation.id, kind: kind, senderType: senderType, senderID: senderID,
             text: text, providerMessageID: providerMessageID, deliveryStatus: deliveryStatus,
-            deliveryError: deliveryError, sentAt: sentAt, createdAt: createdAt, attachments: files.map(\.snapshot))
+            deliveryError: deliveryError, sentAt: sentAt, createdAt: createdAt, attachments: files.map(\.snapshot),
+            template: JSON.decode(MessageTemplate.self, from: templateJSON))
+    }
+}
+
+/// A message the provider approved in advance (WhatsApp templates), the only kind it delivers outside its window.
+public struct MessageTemplate: Codable, Sendable, Equatable {
+    public var name: String
+    public var language: String
+    public var parameters: [String]
+
+    public init(name: String, language: String, parameters: [String]) {
+        self.name = name
+        self.language = language
+        self.parameters = parameters
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        language = try c.decode(String.self, forKey: .language)
+        parameters = try c.decodeIfPresent([String].self, forKey: .parameters) ?? []
     }
 }
 

@@ -11,6 +11,10 @@ public struct OutboundMessage: Sendable {
     public var message: MessageSnapshot
     public var contact: ContactSnapshot
     public var agentName: String?
+    /// The attachments' bytes, for channels that upload them.
+    public var files: [InboundMessage.File]
+    /// When the customer last wrote, for channels whose free replies have a window.
+    public var lastIncomingAt: Date?
 }
 
 public struct OutboundReceipt: Sendable {
@@ -28,10 +32,12 @@ public struct SendMessageJob: JobHandler {
     let store: Store
     let secrets: SecretBox
     let senders: [ChannelKind: any ChannelSender]
+    let files: FileStore
 
-    public init(store: Store, secrets: SecretBox, senders: [ChannelKind: any ChannelSender]) {
+    public init(store: Store, secrets: SecretBox, files: FileStore, senders: [ChannelKind: any ChannelSender]) {
         self.store = store
         self.secrets = secrets
+        self.files = files
         self.senders = senders
     }
 
@@ -52,7 +58,9 @@ public struct SendMessageJob: JobHandler {
         let outbound = OutboundMessage(
             inboxID: try inbox.requireID(), channel: inbox.channel, settings: inbox.settings,
             secrets: try inbox.secrets(with: secrets), conversation: conversation.snapshot,
-            message: message.snapshot(attachments: attachments), contact: contact.snapshot(), agentName: agentName)
+            message: message.snapshot(attachments: attachments), contact: contact.snapshot(), agentName: agentName,
+            files: try attachments.map { InboundMessage.File(filename: $0.filename, contentType: $0.contentType, data: try files.read($0.sha256)) },
+            lastIncomingAt: conversation.lastIncomingAt)
         let receipt = try await sender.send(outbound)
         try await store.write { tx in
             try await ConversationService.recordDelivery(payload.messageID, status: .sent,

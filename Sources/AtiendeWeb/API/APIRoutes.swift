@@ -42,6 +42,9 @@ enum APIRoutes {
             Endpoint(method: .POST, path: "\(workspace)/inboxes/{inboxId}/rotate-secret", operationID: "rotateInboxSecret",
                      summary: "Replace an API inbox's signing secret (returned once)", tag: "Inboxes", security: .member(.admin),
                      responseSchema: "Inbox", handler: InboxesController.rotateSecret),
+            Endpoint(method: .POST, path: "\(workspace)/inboxes/{inboxId}/check", operationID: "checkInbox",
+                     summary: "Check a messaging inbox's credentials with its provider (Telegram: also points the bot's webhook here)",
+                     tag: "Inboxes", security: .member(.admin), responseSchema: "InboxCheck", handler: InboxesController.check),
 
             // Members and teams
             Endpoint(method: .GET, path: "\(workspace)/users", operationID: "listMembers", summary: "List members",

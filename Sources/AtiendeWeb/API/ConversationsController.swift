@@ -170,9 +170,11 @@ enum ConversationsController {
     }
 
     struct ReplyBody: Decodable {
-        var text: String
+        var text: String?
         var `private`: Bool?
         var attachments: [EncodedFile]?
+        /// WhatsApp: an approved template (`{"name", "language", "parameters"}`), the only reply allowed after 24 hours.
+        var template: MessageTemplate?
     }
 
     /// `POST …/conversations/{number}/messages`: a reply to the customer, or a private note with `"private": true`.
@@ -182,8 +184,8 @@ enum ConversationsController {
         let body = try req.decodeJSON(ReplyBody.self)
         let files = try (body.attachments ?? []).enumerated().map { try $1.decoded(index: $0) }
         let (message, _) = try await req.atiende.conversations.reply(
-            try conversation.requireID(), workspace: scope.workspaceID, text: body.text, author: scope.userID,
-            isNote: body.private ?? false, files: files)
+            try conversation.requireID(), workspace: scope.workspaceID, text: body.text ?? "", author: scope.userID,
+            isNote: body.private ?? false, files: files, template: body.template)
         return try json(message.snapshot(), status: .created)
     }
 }

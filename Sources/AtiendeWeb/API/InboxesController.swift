@@ -43,7 +43,10 @@ enum InboxesController {
                 inboundURL = (publicURL ?? "") + "/api/v1/channels/api/\(id.uuidString.lowercased())/messages"
             }
             if inbox.channel == .webchat { embedCode = Self.embedCode(inbox, publicURL: publicURL) }
+            if Self.messagingKinds.contains(inbox.channel) { inboundURL = WebhooksController.url(inbox, publicURL: publicURL) }
         }
+
+        static let messagingKinds: Set<ChannelKind> = [.whatsapp, .messenger, .instagram, .telegram, .twilio]
 
         static func embedCode(_ inbox: Inbox, publicURL: String?) -> String {
             "<script src=\"\(publicURL ?? "")/widget.js\" data-inbox=\"\((inbox.id ?? UUID()).uuidString.lowercased())\" async></script>"
@@ -136,14 +139,21 @@ enum InboxesController {
             let secret = SecretToken.make(prefix: "idsec_")
             secrets[Webchat.identitySecretKey] = secret
             shownSecret = secret
+        case .whatsapp, .messenger, .instagram, .telegram, .twilio:
+            guard let adapter = req.atiende.messaging[body.channel] else { throw AtiendeError.invalid("unknown channel", code: "channel_not_available") }
+            try validMessaging(adapter, settings: &settings, secrets: &secrets)
         case .phone, .inPerson, .webform:
             break
         default:
             throw AtiendeError.invalid("the \(body.channel.rawValue) channel cannot be connected yet", code: "channel_not_available")
         }
         settings.values = settings.values.filter { !$0.key.isEmpty }
-        let inbox = Inbox(workspaceID: scope.workspaceID, name: name, channel: body.channel, settings: settings,
+        let inbox = Inbox(id: UUID(), workspaceID: scope.workspaceID, name: name, channel: body.channel, settings: settings,
                           reopenWindowSeconds: try validWindow(body.reopenWindowSeconds ?? 86_400))
+        if body.channel == .twilio, let publicURL = req.atiende.config.publicURL, inbox.settings.values["status_callback"] == nil {
+            // Twilio reports delivery to the same webhook.
+            inbox.settings.values["status_callback"] = WebhooksController.url(inbox, publicURL: publicURL)
+        }
         inbox.$team.id = body.teamID
         inbox.sealedSecrets = secrets.isEmpty ? nil : try req.atiende.secrets.seal(secrets)
         try await req.atiende.store.write { tx in try await inbox.create(on: tx.db) }
@@ -165,7 +175,17 @@ enum InboxesController {
         if let active = body.isActive { inbox.isActive = active }
         if let values = body.settings {
             if inbox.channel == .webchat { try WebchatSettings.validate(values) }
-            inbox.settings.values = values
+            var merged = values
+            if let adapter = req.atiende.messaging[inbox.channel] {
+                // The generated handshake token stays unless replaced.
+                if merged["verify_token"] == nil, let token = inbox.settings.values["verify_token"] { merged["verify_token"] = token }
+                var secrets = try inbox.secrets(with: req.atiende.secrets)
+                var settings = inbox.settings
+                settings.values = merged
+                try validMessaging(adapter, settings: &settings, secrets: &secrets)
+                merged = settings.values
+            }
+            inbox.settings.values = merged
         }
         try await req.atiende.store.write { tx in try await inbox.save(on: tx.db) }
         req.atiende.inboxes.invalidate(try inbox.requireID())
@@ -186,6 +206,57 @@ enum InboxesController {
         try await req.atiende.store.write { tx in try await inbox.save(on: tx.db) }
         req.atiende.inboxes.invalidate(try inbox.requireID())
         return try json(InboxResponse(inbox, publicURL: req.atiende.config.publicURL, secret: secret))
+    }
+
+    /// A messaging inbox needs its provider's ids and credentials; the handshake tokens are made here when not given.
+    static func validMessaging(_ adapter: any MessagingAdapter, settings: inout InboxSettings, secrets: inout [String: String]) throws {
+        for key in adapter.requiredSettings where (settings.values[key] ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
+            throw AtiendeError.invalid("settings.\(key) is required for \(adapter.kind.rawValue)", code: "invalid_settings")
+        }
+        for key in adapter.requiredSecrets where (secrets[key] ?? "").isEmpty {
+            throw AtiendeError.invalid("secrets.\(key) is required for \(adapter.kind.rawValue)", code: "invalid_secrets")
+        }
+        for key in ["api_base", "public_url", "status_callback"] {
+            if let value = settings.values[key], !value.isEmpty { _ = try validURL(value, field: "settings.\(key)") }
+        }
+        switch adapter.kind {
+        case .whatsapp, .messenger, .instagram:
+            // Pasted into Meta's console with the webhook URL; not a secret, so it stays visible in the settings.
+            if (settings.values["verify_token"] ?? "").isEmpty { settings.values["verify_token"] = SecretToken.make(prefix: "verify_", bytes: 18) }
+        case .telegram:
+            if (secrets["secret_token"] ?? "").isEmpty { secrets["secret_token"] = SecretToken.make(prefix: "", bytes: 32) }
+        default: break
+        }
+    }
+
+    static func validURL(_ raw: String, field: String) throws -> String {
+        guard let url = URL(string: raw), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil, raw.count <= 2000 else {
+            throw AtiendeError.invalid("\(field) must be an absolute http or https URL", code: "invalid_settings")
+        }
+        return raw
+    }
+
+    struct CheckResponse: Content { var ok: Bool; var detail: String }
+
+    /// `POST …/inboxes/{id}/check`: asks the provider with the inbox's credentials and says exactly what failed.
+    static func check(_ req: Request) async throws -> Response {
+        let inbox = try await req.scope.find(Inbox.self, try req.uuidParameter("inboxId", "inbox"), on: req.db)
+        guard let adapter = req.atiende.messaging[inbox.channel] else {
+            throw AtiendeError.invalid("only messaging inboxes (WhatsApp, Messenger, Instagram, Telegram, Twilio) are checked with a provider",
+                                       code: "nothing_to_check")
+        }
+        let secrets = try inbox.secrets(with: req.atiende.secrets)
+        var detail: String
+        do {
+            detail = try await adapter.check(settings: inbox.settings, secrets: secrets)
+            if let telegram = adapter as? TelegramAdapter, let publicURL = req.atiende.config.publicURL {
+                try await telegram.connect(webhookURL: WebhooksController.url(inbox, publicURL: publicURL), settings: inbox.settings, secrets: secrets)
+                detail += " · webhook set"
+            }
+        } catch let failure as JobFailure {
+            throw AtiendeError(.unavailable, code: "provider_unreachable", failure.reason)
+        }
+        return try json(CheckResponse(ok: true, detail: detail))
     }
 
     static func validName(_ raw: String) throws -> String {

@@ -1,3 +1,4 @@
+import AtiendeChannels
 import AtiendeCore
 import Vapor
 
@@ -17,6 +18,8 @@ public struct AtiendeServices: Sendable {
     public let search: SearchService
     public let inbox: InboxQuery
     public let presence: PresenceHub
+    /// WhatsApp, Messenger, Instagram, Telegram and Twilio: webhooks in, sends out.
+    public let messaging: [ChannelKind: any MessagingAdapter]
     let signIns = SignInThrottle()
     /// Contact-form submissions per address and per email (10 minutes).
     let contactForms = RateLimiter(window: 600)

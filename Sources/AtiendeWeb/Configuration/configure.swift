@@ -48,15 +48,22 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     let visitors = VisitorHub(store: store, hub: hub, logger: logger, maxPerAddress: config.widgetSocketsPerAddress,
                               maxConnections: config.widgetSocketsTotal)
     presence.observe { visitors.agentActivity(workspace: $0, conversation: $1, typing: $2, name: $3) }
-    let senders: [ChannelKind: any ChannelSender] = [
+    let providers = ProviderHTTP(client: HTTPClient.shared, timeout: .seconds(Int64(config.webhookTimeoutSeconds)))
+    let messaging: [ChannelKind: any MessagingAdapter] = [
+        .whatsapp: WhatsAppAdapter(http: providers), .messenger: MessengerAdapter(http: providers, kind: .messenger),
+        .instagram: MessengerAdapter(http: providers, kind: .instagram), .telegram: TelegramAdapter(http: providers),
+        .twilio: TwilioAdapter(http: providers),
+    ]
+    var senders: [ChannelKind: any ChannelSender] = [
         .api: APIWebhookSender(client: HTTPClient.shared, clock: clock, timeout: .seconds(Int64(config.webhookTimeoutSeconds))),
         // Replies written while the visitor is away go by email once the email channel provides an `AwayMailer`.
         .webchat: WebchatSender(isOnline: { visitors.isOnline(inboxID: $0, thread: $1) }, awayMailer: nil),
     ]
+    for (kind, adapter) in messaging { senders[kind] = adapter }
     let jobs = JobRunner(
         store: store,
         handlers: [
-            ConversationService.sendJob: SendMessageJob(store: store, secrets: secrets, senders: senders),
+            ConversationService.sendJob: SendMessageJob(store: store, secrets: secrets, files: files, senders: senders),
             ConversationService.wakeJob: WakeSnoozedJob(store: store),
             ServiceLevels.autoReplyJob: AutoReplyJob(store: store),
             ServiceLevels.retargetJob: RetargetJob(store: store),
@@ -68,13 +75,14 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
         config: config, store: store, ingest: Ingest(store: store, files: files), conversations: ConversationService(store: store, files: files),
         contacts: ContactService(store: store), files: files, secrets: secrets, jobs: jobs, hub: hub,
         inboxes: InboxLookup(store: store, secrets: secrets), accounts: AccountService(store: store), search: SearchService(store: store),
-        inbox: InboxQuery(store: store), presence: presence, visitors: visitors)
+        inbox: InboxQuery(store: store), presence: presence, messaging: messaging, visitors: visitors)
 
     for endpoint in APIRoutes.endpoints(maxInboundBytes: config.maxBodyBytes) {
         app.routes.register(endpoint)
     }
     PageRoutes.register(on: app.routes)
     WidgetController.register(on: app.routes)
+    WebhooksController.register(on: app.routes)
 }
 
 /// Starts the job runner and realtime listener with the server (only `serve` wants them, not one-off commands).

@@ -1,0 +1,193 @@
+import AsyncHTTPClient
+import AtiendeCore
+import Crypto
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// What a provider webhook carries, in our terms, in the order it came.
+public enum ChannelEvent: Sendable {
+    /// A customer message; `media` is fetched from the provider before the message is stored.
+    case message(InboundMessage, media: [MediaRef])
+    /// The provider's word on one of our messages, by its id at the provider.
+    case status(providerMessageID: String, status: DeliveryStatus, error: String?)
+    /// Everything we sent to this customer up to `until` was delivered or read (Messenger, Instagram).
+    case watermark(identity: IdentityKind, value: String, status: DeliveryStatus, until: Date)
+}
+
+/// A file to fetch from the provider: by media id (WhatsApp, Telegram) or by URL (Messenger, Twilio).
+public struct MediaRef: Sendable, Equatable {
+    public var id: String?
+    public var url: String?
+    public var filename: String
+    public var contentType: String?
+
+    public init(id: String? = nil, url: String? = nil, filename: String, contentType: String? = nil) {
+        self.id = id
+        self.url = url
+        self.filename = filename
+        self.contentType = contentType
+    }
+}
+
+/// What a webhook request looks like to an adapter: the raw body and headers, and the URL the provider called.
+public struct WebhookRequest: Sendable {
+    public var body: Data
+    public var headers: [(String, String)]
+    /// The public URL the provider signed (Twilio): the inbox's configured public URL, else this server's.
+    public var url: String
+
+    public init(body: Data, headers: [(String, String)], url: String) {
+        self.body = body
+        self.headers = headers
+        self.url = url
+    }
+
+    public func header(_ name: String) -> String? {
+        headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
+    }
+}
+
+/// One messaging provider: how its webhooks are checked and read, how its files are fetched, how we send to it.
+public protocol MessagingAdapter: ChannelSender {
+    var kind: ChannelKind { get }
+    /// The secret names the inbox must hold, and which are generated when not given.
+    var requiredSecrets: [String] { get }
+    var requiredSettings: [String] { get }
+    /// Refuses a request that is not from the provider (401).
+    func verify(_ request: WebhookRequest, settings: InboxSettings, secrets: [String: String], now: Date) throws
+    /// Reads the events; throws `AtiendeError.invalid` for a body that is not the provider's shape.
+    func events(_ request: WebhookRequest, inboxID: UUID, settings: InboxSettings) throws -> [ChannelEvent]
+    func fetch(_ media: MediaRef, settings: InboxSettings, secrets: [String: String]) async throws -> InboundMessage.File
+    /// Calls the provider with the credentials; throws with what exactly failed.
+    func check(settings: InboxSettings, secrets: [String: String]) async throws -> String
+}
+
+/// HTTP calls to providers, with their failures sorted into "try again" and "will never work".
+public struct ProviderHTTP: Sendable {
+    public let client: HTTPClient
+    public let timeout: TimeAmount
+    public static let maxResponse = 32 * 1024 * 1024
+
+    public init(client: HTTPClient, timeout: TimeAmount = .seconds(20)) {
+        self.client = client
+        self.timeout = timeout
+    }
+
+    public struct Answer: Sendable {
+        public var status: Int
+        public var body: Data
+        public var headers: HTTPHeaders
+        public var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
+    }
+
+    public func call(_ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], body: Data? = nil) async throws -> Answer {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        do {
+            let response = try await client.execute(request, timeout: timeout)
+            let bytes = try await response.body.collect(upTo: Self.maxResponse)
+            return Answer(status: Int(response.status.code), body: Data(bytes.readableBytesView), headers: response.headers)
+        } catch {
+            throw JobFailure.temporary("the provider could not be reached: \(error)")
+        }
+    }
+
+    public func json(_ method: HTTPMethod, _ url: String, _ object: Any, headers: [(String, String)] = []) async throws -> Answer {
+        let body = try JSONSerialization.data(withJSONObject: object)
+        return try await call(method, url, headers: headers + [("Content-Type", "application/json")], body: body)
+    }
+
+    public func form(_ url: String, _ fields: [(String, String)], headers: [(String, String)] = []) async throws -> Answer {
+        try await call(.POST, url, headers: headers + [("Content-Type", "application/x-www-form-urlencoded")], body: Data(Self.formEncode(fields).utf8))
+    }
+
+    public func multipart(_ url: String, fields: [(String, String)], file: (field: String, name: String, type: String, data: Data),
+                          headers: [(String, String)] = []) async throws -> Answer {
+        let boundary = "atiende-" + UUID().uuidString
+        var body = Data()
+        for (name, value) in fields {
+            body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8))
+        }
+        let filename = file.name.replacingOccurrences(of: "\"", with: "")
+        body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.field)\"; filename=\"\(filename)\"\r\nContent-Type: \(file.type)\r\n\r\n".utf8))
+        body.append(file.data)
+        body.append(Data("\r\n--\(boundary)--\r\n".utf8))
+        return try await call(.POST, url, headers: headers + [("Content-Type", "multipart/form-data; boundary=\(boundary)")], body: body)
+    }
+
+    public static func formEncode(_ fields: [(String, String)]) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return fields.map { "\($0.0.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }
+            .joined(separator: "&")
+    }
+
+    public static func basicAuth(_ user: String, _ password: String) -> String {
+        "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+    }
+
+    /// Downloads a file a provider points to, within our attachment limit.
+    public func download(_ url: String, headers: [(String, String)] = [], filename: String, contentType: String?) async throws -> InboundMessage.File {
+        let answer = try await call(.GET, url, headers: headers)
+        guard (200..<300).contains(answer.status) else {
+            if answer.status == 429 || answer.status >= 500 { throw JobFailure.temporary("the provider's file answered \(answer.status)") }
+            throw AtiendeError.invalid("the provider's file answered \(answer.status)", code: "media_unavailable")
+        }
+        let type = contentType ?? answer.headers.first(name: "Content-Type") ?? "application/octet-stream"
+        return InboundMessage.File(filename: filename, contentType: type, data: answer.body)
+    }
+}
+
+/// Who to send to: the contact's identity of this channel's kind (the most recent when there are several).
+public func recipient(_ message: OutboundMessage, kind: IdentityKind) throws -> String {
+    guard let value = message.contact.identities.last(where: { $0.kind == kind })?.value else {
+        throw JobFailure.permanent("the customer has no \(kind.rawValue) identity to send to")
+    }
+    return value
+}
+
+/// `sha256=<hex HMAC-SHA256(secret, body)>`, as Meta signs webhooks (`X-Hub-Signature-256`).
+public enum HubSignature {
+    public static func sign(_ body: Data, secret: String) -> String {
+        "sha256=" + HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(secret.utf8))).hexString
+    }
+
+    public static func verify(_ request: WebhookRequest, secret: String?) throws {
+        guard let secret, !secret.isEmpty else {
+            throw AtiendeError(.unauthorized, code: "bad_signature", "the inbox has no app secret to check signatures with")
+        }
+        guard let given = request.header("X-Hub-Signature-256"), !given.isEmpty else {
+            throw AtiendeError(.unauthorized, code: "missing_signature", "X-Hub-Signature-256 is required")
+        }
+        guard SecretToken.constantTimeEquals(sign(request.body, secret: secret), given.lowercased()) else {
+            throw AtiendeError(.unauthorized, code: "bad_signature", "X-Hub-Signature-256 does not match the body")
+        }
+    }
+}
+
+/// Reads a JSON object or says the body is not the provider's shape.
+func jsonObject(_ body: Data, provider: String) throws -> [String: Any] {
+    guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
+        throw AtiendeError.invalid("the body is not a \(provider) webhook (not a JSON object)", code: "invalid_payload")
+    }
+    return object
+}
+
+/// A provider's error answer, sorted: rate limits and outages are worth another try, the rest are not.
+func providerFailure(_ provider: String, status: Int, code: String?, message: String?, retryAfter: TimeInterval? = nil,
+                     temporaryCodes: Set<String> = []) -> JobFailure {
+    let reason = "\(provider) error" + (code.map { " \($0)" } ?? "") + ": " + (message ?? "HTTP \(status)")
+    if status == 429 || status >= 500 || (code.map(temporaryCodes.contains) ?? false) {
+        return .temporary(reason, after: retryAfter)
+    }
+    return .permanent(reason)
+}
+
+extension Date {
+    init(unixString: String?) {
+        self = unixString.flatMap(Double.init).map { Date(timeIntervalSince1970: $0) } ?? Date()
+    }
+}

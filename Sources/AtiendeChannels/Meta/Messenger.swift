@@ -1,0 +1,137 @@
+import AtiendeCore
+import Foundation
+
+/// Facebook Messenger and Instagram messaging (both through a Facebook page). Settings: `page_id`, `api_base`,
+/// `api_version`. Secrets: `page_access_token`, `app_secret` (signs webhooks), `verify_token` (generated).
+public struct MessengerAdapter: MessagingAdapter {
+    public let http: ProviderHTTP
+    public let kind: ChannelKind
+    public var requiredSecrets: [String] { ["page_access_token", "app_secret"] }
+    public var requiredSettings: [String] { ["page_id"] }
+    /// Free replies within a day of the customer's message; then the human agent tag (up to 7 days).
+    public static let standardWindow: TimeInterval = 24 * 3600
+
+    public init(http: ProviderHTTP, kind: ChannelKind) {
+        self.http = http
+        self.kind = kind
+    }
+
+    var identity: IdentityKind { kind == .instagram ? .instagram : .messenger }
+    var name: String { kind == .instagram ? "Instagram" : "Messenger" }
+
+    func base(_ settings: InboxSettings) -> String {
+        let root = settings.values["api_base"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://graph.facebook.com"
+        return root.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/" + (settings.values["api_version"] ?? "v21.0")
+    }
+
+    func token(_ secrets: [String: String]) -> String {
+        (secrets["page_access_token"] ?? "").addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+    }
+
+    public func verify(_ request: WebhookRequest, settings: InboxSettings, secrets: [String: String], now: Date) throws {
+        try HubSignature.verify(request, secret: secrets["app_secret"])
+    }
+
+    public func events(_ request: WebhookRequest, inboxID: UUID, settings: InboxSettings) throws -> [ChannelEvent] {
+        let object = try jsonObject(request.body, provider: name)
+        let expected = kind == .instagram ? "instagram" : "page"
+        guard object["object"] as? String == expected, let entries = object["entry"] as? [[String: Any]] else {
+            throw AtiendeError.invalid("not a \(name) webhook (object must be '\(expected)', with entry)", code: "invalid_payload")
+        }
+        var events: [ChannelEvent] = []
+        for entry in entries {
+            for item in entry["messaging"] as? [[String: Any]] ?? [] {
+                guard let sender = (item["sender"] as? [String: Any])?["id"] as? String else {
+                    throw AtiendeError.invalid("a \(name) event needs sender.id", code: "invalid_payload")
+                }
+                let at = (item["timestamp"] as? Double).map { Date(timeIntervalSince1970: $0 / 1000) }
+                if let message = item["message"] as? [String: Any] {
+                    // Our own sends come back as echoes; they are already in the conversation.
+                    if message["is_echo"] as? Bool == true { continue }
+                    guard let mid = message["mid"] as? String else {
+                        throw AtiendeError.invalid("a \(name) message needs mid", code: "invalid_payload")
+                    }
+                    var media: [MediaRef] = []
+                    var lines: [String] = []
+                    for (n, attachment) in (message["attachments"] as? [[String: Any]] ?? []).enumerated() {
+                        let type = attachment["type"] as? String ?? "file"
+                        let payload = attachment["payload"] as? [String: Any] ?? [:]
+                        if let url = payload["url"] as? String, ["image", "audio", "video", "file"].contains(type) {
+                            let ext = type == "image" ? "jpg" : type == "audio" ? "mp4" : type == "video" ? "mp4" : "bin"
+                            media.append(MediaRef(url: url, filename: "\(type)-\(n + 1).\(ext)"))
+                        } else if let title = attachment["title"] as? String ?? payload["title"] as? String {
+                            lines.append(title)
+                        }
+                    }
+                    let text = ([message["text"] as? String].compactMap { $0 } + lines).joined(separator: "\n")
+                    events.append(.message(InboundMessage(inboxID: inboxID, providerMessageID: mid,
+                                                          sender: .init(name: nil, identities: [(identity, sender)]),
+                                                          text: text, sentAt: at), media: media))
+                } else if let delivery = item["delivery"] as? [String: Any] {
+                    for mid in delivery["mids"] as? [String] ?? [] { events.append(.status(providerMessageID: mid, status: .delivered, error: nil)) }
+                    if let watermark = delivery["watermark"] as? Double {
+                        events.append(.watermark(identity: identity, value: sender, status: .delivered, until: Date(timeIntervalSince1970: watermark / 1000)))
+                    }
+                } else if let read = item["read"] as? [String: Any] {
+                    if let watermark = read["watermark"] as? Double {
+                        events.append(.watermark(identity: identity, value: sender, status: .read, until: Date(timeIntervalSince1970: watermark / 1000)))
+                    } else if let mid = read["mid"] as? String {
+                        events.append(.status(providerMessageID: mid, status: .read, error: nil))
+                    }
+                }
+            }
+        }
+        return events
+    }
+
+    public func fetch(_ media: MediaRef, settings: InboxSettings, secrets: [String: String]) async throws -> InboundMessage.File {
+        guard let url = media.url else { throw AtiendeError.invalid("a \(name) file without a URL", code: "invalid_payload") }
+        return try await http.download(url, filename: media.filename, contentType: media.contentType)
+    }
+
+    public func send(_ message: OutboundMessage) async throws -> OutboundReceipt {
+        let to = try recipient(message, kind: identity)
+        let url = base(message.settings) + "/me/messages?access_token=" + token(message.secrets)
+        // Within a day of the customer's message a reply is a RESPONSE; later (up to 7 days) it needs the human agent tag.
+        let late = message.lastIncomingAt.map { Date().timeIntervalSince($0) > Self.standardWindow } ?? false
+        var envelope: [String: Any] = ["recipient": ["id": to], "messaging_type": late ? "MESSAGE_TAG" : "RESPONSE"]
+        if late { envelope["tag"] = "HUMAN_AGENT" }
+        var ids: [String] = []
+        if !message.message.text.isEmpty {
+            var body = envelope
+            body["message"] = ["text": message.message.text]
+            let answer = try await http.json(.POST, url, body)
+            guard (200..<300).contains(answer.status), let id = answer.json?["message_id"] as? String else { throw failure(answer) }
+            ids.append(id)
+        }
+        for file in message.files {
+            let type = file.contentType.hasPrefix("image/") ? "image" : file.contentType.hasPrefix("audio/") ? "audio"
+                : file.contentType.hasPrefix("video/") ? "video" : "file"
+            var fields: [(String, String)] = [
+                ("recipient", String(decoding: try JSONSerialization.data(withJSONObject: ["id": to]), as: UTF8.self)),
+                ("messaging_type", late ? "MESSAGE_TAG" : "RESPONSE"),
+                ("message", "{\"attachment\":{\"type\":\"\(type)\",\"payload\":{\"is_reusable\":false}}}"),
+            ]
+            if late { fields.append(("tag", "HUMAN_AGENT")) }
+            let answer = try await http.multipart(url, fields: fields, file: ("filedata", file.filename, file.contentType, file.data))
+            guard (200..<300).contains(answer.status), let id = answer.json?["message_id"] as? String else { throw failure(answer) }
+            ids.append(id)
+        }
+        return OutboundReceipt(providerMessageID: ids.first)
+    }
+
+    /// Graph API errors; code 4/613 and 2 are rate limits and outages; subcode 2018278 is outside the window.
+    func failure(_ answer: ProviderHTTP.Answer) -> JobFailure {
+        let error = answer.json?["error"] as? [String: Any]
+        let code = error?["code"].map { "\($0)" }
+        var text = error?["message"] as? String
+        if "\(error?["error_subcode"] ?? "")" == "2018278" { text = (text ?? "") + " — outside the messaging window" }
+        return providerFailure(name, status: answer.status, code: code, message: text, temporaryCodes: ["1", "2", "4", "613"])
+    }
+
+    public func check(settings: InboxSettings, secrets: [String: String]) async throws -> String {
+        let answer = try await http.call(.GET, base(settings) + "/me?fields=id,name&access_token=" + token(secrets))
+        guard answer.status == 200 else { throw AtiendeError.invalid(failure(answer).reason, code: "credentials_refused") }
+        return answer.json?["name"] as? String ?? ""
+    }
+}

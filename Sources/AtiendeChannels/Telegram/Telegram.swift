@@ -1,0 +1,123 @@
+import AtiendeCore
+import Foundation
+
+/// Telegram bots. Settings: `api_base` (https://api.telegram.org). Secrets: `bot_token`, `secret_token` (generated;
+/// given to `setWebhook`, then checked on every update in constant time). Private chats only.
+public struct TelegramAdapter: MessagingAdapter {
+    public let http: ProviderHTTP
+    public var kind: ChannelKind { .telegram }
+    public var requiredSecrets: [String] { ["bot_token"] }
+    public var requiredSettings: [String] { [] }
+
+    public init(http: ProviderHTTP) { self.http = http }
+
+    func root(_ settings: InboxSettings) -> String {
+        (settings.values["api_base"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://api.telegram.org").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+    }
+
+    func method(_ name: String, _ settings: InboxSettings, _ secrets: [String: String]) -> String {
+        root(settings) + "/bot" + (secrets["bot_token"] ?? "") + "/" + name
+    }
+
+    public func verify(_ request: WebhookRequest, settings: InboxSettings, secrets: [String: String], now: Date) throws {
+        guard let expected = secrets["secret_token"], !expected.isEmpty else {
+            throw AtiendeError(.unauthorized, code: "bad_signature", "the inbox has no secret token")
+        }
+        guard let given = request.header("X-Telegram-Bot-Api-Secret-Token"), SecretToken.constantTimeEquals(given, expected) else {
+            throw AtiendeError(.unauthorized, code: "bad_signature", "X-Telegram-Bot-Api-Secret-Token is missing or wrong")
+        }
+    }
+
+    public func events(_ request: WebhookRequest, inboxID: UUID, settings: InboxSettings) throws -> [ChannelEvent] {
+        let update = try jsonObject(request.body, provider: "Telegram")
+        guard let updateID = update["update_id"] as? Int else {
+            throw AtiendeError.invalid("a Telegram update needs update_id", code: "invalid_payload")
+        }
+        let edited = update["edited_message"] != nil
+        guard let message = (update["message"] ?? update["edited_message"]) as? [String: Any] else { return [] }
+        guard let chat = message["chat"] as? [String: Any], let from = message["from"] as? [String: Any], let userID = from["id"] as? Int else {
+            throw AtiendeError.invalid("a Telegram message needs chat and from", code: "invalid_payload")
+        }
+        // Groups and channels are not customer conversations.
+        guard chat["type"] as? String == "private" else { return [] }
+        let name = [from["first_name"] as? String, from["last_name"] as? String].compactMap { $0 }.joined(separator: " ")
+        var text = message["text"] as? String ?? message["caption"] as? String ?? ""
+        var media: [MediaRef] = []
+        if let photos = message["photo"] as? [[String: Any]], let largest = photos.last, let id = largest["file_id"] as? String {
+            media.append(MediaRef(id: id, filename: "photo.jpg", contentType: "image/jpeg"))
+        }
+        for (key, fallback) in [("document", "document"), ("audio", "audio.mp3"), ("voice", "voice.ogg"), ("video", "video.mp4")] {
+            if let file = message[key] as? [String: Any], let id = file["file_id"] as? String {
+                media.append(MediaRef(id: id, filename: file["file_name"] as? String ?? fallback, contentType: file["mime_type"] as? String))
+            }
+        }
+        if let location = message["location"] as? [String: Any] {
+            text = "📍 https://maps.google.com/?q=\(location["latitude"] ?? ""),\(location["longitude"] ?? "")"
+        }
+        if let sticker = message["sticker"] as? [String: Any] { text = sticker["emoji"] as? String ?? "[sticker]" }
+        if edited { text = "✏️ " + text }
+        let sentAt = (message["date"] as? Double).map { Date(timeIntervalSince1970: $0) }
+        // The update id is the idempotency key: a redelivered update is the same message; an edit is a new one.
+        return [.message(InboundMessage(inboxID: inboxID, providerMessageID: "update:\(updateID)",
+                                        sender: .init(name: name.isEmpty ? from["username"] as? String : name, identities: [(.telegram, String(userID))]),
+                                        text: text, sentAt: sentAt), media: media)]
+    }
+
+    public func fetch(_ media: MediaRef, settings: InboxSettings, secrets: [String: String]) async throws -> InboundMessage.File {
+        guard let id = media.id else { throw AtiendeError.invalid("a Telegram file without file_id", code: "invalid_payload") }
+        let answer = try await http.json(.POST, method("getFile", settings, secrets), ["file_id": id])
+        guard answer.json?["ok"] as? Bool == true, let path = (answer.json?["result"] as? [String: Any])?["file_path"] as? String else {
+            throw failure(answer)
+        }
+        return try await http.download(root(settings) + "/file/bot" + (secrets["bot_token"] ?? "") + "/" + path,
+                                       filename: media.filename, contentType: media.contentType)
+    }
+
+    public func send(_ message: OutboundMessage) async throws -> OutboundReceipt {
+        let chat = try recipient(message, kind: .telegram)
+        var ids: [String] = []
+        if !message.message.text.isEmpty {
+            let answer = try await http.json(.POST, method("sendMessage", message.settings, message.secrets), ["chat_id": chat, "text": message.message.text])
+            ids.append(try sent(answer))
+        }
+        for file in message.files {
+            let (name, field) = file.contentType.hasPrefix("image/") && file.contentType != "image/gif" ? ("sendPhoto", "photo") : ("sendDocument", "document")
+            let answer = try await http.multipart(method(name, message.settings, message.secrets), fields: [("chat_id", chat)],
+                                                  file: (field, file.filename, file.contentType, file.data))
+            ids.append(try sent(answer))
+        }
+        return OutboundReceipt(providerMessageID: ids.first)
+    }
+
+    func sent(_ answer: ProviderHTTP.Answer) throws -> String {
+        guard answer.json?["ok"] as? Bool == true, let result = answer.json?["result"] as? [String: Any], let id = result["message_id"] else {
+            throw failure(answer)
+        }
+        return "\(id)"
+    }
+
+    /// `{"ok": false, "error_code": 429, "description", "parameters": {"retry_after": 5}}`: the wait is respected.
+    func failure(_ answer: ProviderHTTP.Answer) -> JobFailure {
+        let json = answer.json
+        let retry = ((json?["parameters"] as? [String: Any])?["retry_after"] as? Double)
+        let status = json?["error_code"] as? Int ?? answer.status
+        return providerFailure("Telegram", status: status, code: nil, message: json?["description"] as? String, retryAfter: retry)
+    }
+
+    public func check(settings: InboxSettings, secrets: [String: String]) async throws -> String {
+        let answer = try await http.call(.GET, method("getMe", settings, secrets))
+        guard answer.json?["ok"] as? Bool == true, let bot = answer.json?["result"] as? [String: Any] else {
+            throw AtiendeError.invalid(failure(answer).reason, code: "credentials_refused")
+        }
+        return "@" + (bot["username"] as? String ?? "")
+    }
+
+    /// Points the bot's updates at our webhook, with the secret token Telegram will send back on each.
+    public func connect(webhookURL: String, settings: InboxSettings, secrets: [String: String]) async throws {
+        let answer = try await http.json(.POST, method("setWebhook", settings, secrets), [
+            "url": webhookURL, "secret_token": secrets["secret_token"] ?? "",
+            "allowed_updates": ["message", "edited_message"],
+        ])
+        guard answer.json?["ok"] as? Bool == true else { throw AtiendeError.invalid(failure(answer).reason, code: "credentials_refused") }
+    }
+}
