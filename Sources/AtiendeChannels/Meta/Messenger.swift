@@ -25,7 +25,9 @@ public struct MessengerAdapter: MessagingAdapter {
     }
 
     func token(_ secrets: [String: String]) -> String {
-        (secrets["page_access_token"] ?? "").addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return (secrets["page_access_token"] ?? "").addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
     }
 
     public func verify(_ request: WebhookRequest, settings: InboxSettings, secrets: [String: String], now: Date) throws {
@@ -93,7 +95,7 @@ public struct MessengerAdapter: MessagingAdapter {
         let to = try recipient(message, kind: identity)
         let url = base(message.settings) + "/me/messages?access_token=" + token(message.secrets)
         // Within a day of the customer's message a reply is a RESPONSE; later (up to 7 days) it needs the human agent tag.
-        let late = message.lastIncomingAt.map { Date().timeIntervalSince($0) > Self.standardWindow } ?? false
+        let late = message.lastIncomingAt.map { message.now.timeIntervalSince($0) > Self.standardWindow } ?? false
         var envelope: [String: Any] = ["recipient": ["id": to], "messaging_type": late ? "MESSAGE_TAG" : "RESPONSE"]
         if late { envelope["tag"] = "HUMAN_AGENT" }
         var ids: [String] = []

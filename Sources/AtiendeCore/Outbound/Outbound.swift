@@ -15,6 +15,8 @@ public struct OutboundMessage: Sendable {
     public var files: [InboundMessage.File]
     /// When the customer last wrote, for channels whose free replies have a window.
     public var lastIncomingAt: Date?
+    /// The time of sending by the store's clock.
+    public var now: Date
 }
 
 public struct OutboundReceipt: Sendable {
@@ -60,7 +62,7 @@ public struct SendMessageJob: JobHandler {
             secrets: try inbox.secrets(with: secrets), conversation: conversation.snapshot,
             message: message.snapshot(attachments: attachments), contact: contact.snapshot(), agentName: agentName,
             files: try attachments.map { InboundMessage.File(filename: $0.filename, contentType: $0.contentType, data: try files.read($0.sha256)) },
-            lastIncomingAt: conversation.lastIncomingAt)
+            lastIncomingAt: conversation.lastIncomingAt, now: store.clock.now())
         let receipt = try await sender.send(outbound)
         try await store.write { tx in
             try await ConversationService.recordDelivery(payload.messageID, status: .sent,
