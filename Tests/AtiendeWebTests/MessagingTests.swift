@@ -61,6 +61,12 @@ struct MessagingTests {
                                                       secrets: ["access_token": "EAAG-token", "app_secret": "app-secret"])
             #expect(inbox.inboundURL.hasSuffix(inbox.path))
             let verify = try #require(inbox.settings["verify_token"])
+            // The admin page shows what to paste into Meta's console.
+            let slug = try #require(try await Workspace.find(workspace.id, on: app.store.db)).slug
+            let (admin, _) = try await Browser.signedIn(app, as: workspace.adminID)
+            let settingsPage = try await admin.get(SiteURL.settings(slug, .inboxes).path)
+            #expect(settingsPage.text.contains(inbox.path) && settingsPage.text.contains(verify))
+            #expect(try await admin.get("/app/\(slug)/conversations/1").status == 404)
             // The subscription handshake.
             let ok = try await app.request(.GET, inbox.path + "?hub.mode=subscribe&hub.verify_token=\(verify)&hub.challenge=1158201444")
             #expect(ok.status == 200 && ok.text == "1158201444")
@@ -130,8 +136,11 @@ struct MessagingTests {
             let refused = try await waitFor { try await Message.query(on: app.store.db).filter(\.$text == "Tercera").filter(\.$deliveryStatus == .failed).first() }
             #expect(refused.deliveryError?.contains("131030") == true)
 
-            // After 24 hours only a template goes out.
+            // After 24 hours only a template goes out: the agent is told, with a form for one.
+            #expect(try await admin.get("/app/\(slug)/conversations/1").text.contains("window-closed") == false)
             clock.advance(by: 25 * 3600)
+            let page = try await admin.get("/app/\(slug)/conversations/1")
+            #expect(page.text.contains("id=\"window-closed\"") && page.text.contains("name=\"template.name\""))
             let closed = try await app.request(.POST, "\(workspace.path)/conversations/1/messages", token: workspace.token, json: ["text": "¿Hola?"])
             #expect(closed.status == 409 && closed.text.contains("window_closed"))
             let note = try await app.request(.POST, "\(workspace.path)/conversations/1/messages", token: workspace.token, json: ["text": "nota", "private": true])

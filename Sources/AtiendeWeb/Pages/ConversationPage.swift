@@ -13,6 +13,8 @@ enum ConversationPage {
         var messages: [Message]
         var history: [Conversation]
         var duplicates: [(suggestion: DuplicateSuggestion, other: Contact)]
+        /// When the page was read, by the store's clock (for the reply window).
+        var now: Date
     }
 
     static let timelineLimit = 500
@@ -26,7 +28,7 @@ enum ConversationPage {
             .sort(\.$createdAt, .descending).sort(\.$id, .descending).with(\.$attachments).limit(timelineLimit).all()
         let (contact, identities, history, duplicates) = try await CustomerPanel.load(conversation.$contact.id, desk: desk, on: req.db)
         return Model(conversation: conversation, contact: contact, identities: identities, messages: recent.reversed(),
-                     history: history, duplicates: duplicates)
+                     history: history, duplicates: duplicates, now: req.atiende.store.clock.now())
     }
 
     static func show(_ req: Request) async throws -> HTMLPage {
@@ -50,6 +52,7 @@ enum ConversationPage {
                 .p(.id("visitor-typing"), .class("presence"), .aria("live", "polite")),
                 .div(.id("timeline"), .class("timeline"), .data("live", "timeline"), .role("log"), .aria("label", t("conversation.timeline")),
                      .forEach(model.messages) { message(desk, $0, contact: model.contact) }),
+                templateForm(desk, c, now: model.now),
                 composer(desk, c)),
             .aside(.id("customer"), .class("customer"), .data("live", "customer"), .aria("label", t("customer.panel")),
                    CustomerPanel.view(desk, contact: model.contact, identities: model.identities, history: model.history,
@@ -177,5 +180,23 @@ enum ConversationPage {
                  .span(.class("hint"), .text(t("composer.mention_hint"))),
                  .button(.type(.submit), .class("primary"), .text(t("composer.send")))),
             .p(.class("form-error"), .role("alert")))
+    }
+
+    /// WhatsApp after 24 hours without a customer message: only an approved template is delivered, so the agent is told
+    /// and gets a form for one (notes still go through the composer).
+    static func templateForm(_ desk: Desk, _ c: Conversation, now: Date) -> Node<HTML.BodyContext> {
+        guard c.channel == .whatsapp, let window = c.channel.replyWindow,
+              now.timeIntervalSince(c.lastIncomingAt ?? c.createdAt) > window else { return .empty }
+        let t = desk.t
+        return .div(.id("window-closed"), .class("notice"),
+            .p(.text(t("conversation.window_closed"))),
+            .form(.class("stack"), .data("api", apiPath(desk, c.number) + "/messages"), .data("method", "POST"), .data("then", "reload"),
+                  .h3(.text(t("conversation.template"))),
+                  .label(.span(.text(t("conversation.template_name"))), .field(.type(.text), .name("template.name"), .required(true))),
+                  .label(.span(.text(t("conversation.template_language"))), .field(.type(.text), .name("template.language"), .value(desk.t.language.rawValue),
+                                                                                  .required(true))),
+                  .label(.span(.text(t("conversation.template_parameters"))), .field(.type(.text), .name("template.parameters"), .data("type", "list"))),
+                  .button(.type(.submit), .class("primary"), .text(t("composer.send"))),
+                  .p(.class("form-error"), .role("alert"))))
     }
 }

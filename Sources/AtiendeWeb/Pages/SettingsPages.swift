@@ -39,7 +39,13 @@ enum SettingsPages {
 
     static func inboxes(_ desk: Desk, publicURL: String) -> Node<HTML.BodyContext> {
         let t = desk.t
-        let creatable: [ChannelKind] = [.api, .webchat, .phone, .inPerson, .webform]
+        let creatable: [ChannelKind] = [.api, .webchat, .whatsapp, .messenger, .instagram, .telegram, .twilio, .phone, .inPerson, .webform]
+        func input(_ label: String, _ name: String, required: Bool = true, type: Part.FieldType = .text) -> Node<HTML.FormContext> {
+            .label(.span(.text(label)), .field(.type(type), .name(name), .required(required), .attribute(named: "autocomplete", value: "off")))
+        }
+        func fields(_ channels: String, _ inputs: Node<HTML.FormContext>...) -> Node<HTML.FormContext> {
+            .element(named: "fieldset", nodes: [.attribute(named: "data-channels", value: channels), .class("stack")] + inputs)
+        }
         return .group(
             .h1(.text(t("settings.inboxes"))),
             .table(.class("grid"),
@@ -50,7 +56,7 @@ enum SettingsPages {
                     return .tr(
                         .td(.text(box.name)),
                         .td(ChannelBadge.node(box.channel, t: t), .text(" " + t("channel.\(box.channel.rawValue)"))),
-                        .td(inboundCell(box, id: id, publicURL: publicURL, t: t)),
+                        .td(inboundCell(box, id: id, publicURL: publicURL, apiBase: apiBase(desk), t: t)),
                         .td(.text(t(box.isActive ? "inbox.active" : "inbox.inactive"))),
                         .td(.if(box.channel == .api || box.channel == .webchat,
                                 .form(.class("inline"), .data("api", api + "/rotate-secret"), .data("method", "POST"), .data("then", "secret"),
@@ -64,9 +70,17 @@ enum SettingsPages {
             .form(.class("stack"), .data("api", apiBase(desk) + "/inboxes"), .data("method", "POST"), .data("then", "secret"),
                   .label(.span(.text(t("inbox.name"))), .field(.type(.text), .name("name"), .required(true))),
                   .label(.span(.text(t("inbox.channel"))),
-                         .dropdown(.name("channel"), .forEach(creatable) { .option(.value($0.rawValue), .text(t("channel.\($0.rawValue)"))) })),
-                  .label(.span(.text(t("inbox.webhook_url"))), .field(.type(.url), .name("webhook_url"), .data("type", "omit-empty"),
-                                                                   .placeholder("https://example.com/atiende"))),
+                         .dropdown(.name("channel"), .data("channel-picker", "1"),
+                                   .forEach(creatable) { .option(.value($0.rawValue), .text(t("channel.\($0.rawValue)"))) })),
+                  fields("api", .label(.span(.text(t("inbox.webhook_url"))), .field(.type(.url), .name("webhook_url"), .data("type", "omit-empty"),
+                                                                                    .placeholder("https://example.com/atiende")))),
+                  fields("whatsapp", input(t("inbox.phone_number_id"), "settings.phone_number_id"), input(t("inbox.access_token"), "secrets.access_token", type: .password),
+                         input(t("inbox.app_secret"), "secrets.app_secret", type: .password)),
+                  fields("messenger instagram", input(t("inbox.page_id"), "settings.page_id"),
+                         input(t("inbox.page_access_token"), "secrets.page_access_token", type: .password), input(t("inbox.app_secret"), "secrets.app_secret", type: .password)),
+                  fields("telegram", input(t("inbox.bot_token"), "secrets.bot_token", type: .password)),
+                  fields("twilio", input(t("inbox.account_sid"), "settings.account_sid"), input(t("inbox.from"), "settings.from"),
+                         input(t("inbox.auth_token"), "secrets.auth_token", type: .password)),
                   .button(.type(.submit), .class("primary"), .text(t("inbox.create"))),
                   formError()),
             .div(.id("secret-box"), .class("notice"), .attribute(named: "hidden", value: "hidden"), .role("status"),
@@ -75,9 +89,16 @@ enum SettingsPages {
     }
 
     /// Where a channel's messages come in: the API's inbound URL, live chat's embed code.
-    static func inboundCell(_ box: Inbox, id: String, publicURL: String, t: Localizer) -> Node<HTML.BodyContext> {
+    static func inboundCell(_ box: Inbox, id: String, publicURL: String, apiBase: String, t: Localizer) -> Node<HTML.BodyContext> {
         switch box.channel {
         case .api: return .code(.class("copy"), .text(publicURL + "/api/v1/channels/api/\(id)/messages"))
+        case .whatsapp, .messenger, .instagram, .telegram, .twilio:
+            let token = box.settings.values["verify_token"]
+            return .group(
+                .code(.class("copy webhook"), .text(WebhooksController.url(box, publicURL: publicURL))),
+                .unwrap(token) { .p(.text(t("inbox.verify_token") + " "), .code(.class("copy verify-token"), .text($0))) },
+                .form(.class("inline"), .data("api", apiBase + "/inboxes/\(id)/check"), .data("method", "POST"), .data("then", "detail"),
+                      .button(.type(.submit), .text(t("inbox.check"))), .span(.class("form-result"), .role("status")), formError()))
         case .webchat:
             return .group(.code(.class("copy embed"), .text(InboxesController.InboxResponse.embedCode(box, publicURL: publicURL))),
                           .text(" "), .a(.href("/widget/demo?inbox=\(id)"), .attribute(named: "target", value: "_blank"), .text(t("inbox.demo"))))

@@ -131,6 +131,12 @@ document.addEventListener('submit', async (event) => {
     if (form.dataset.then === 'reset') form.reset();
     if (form.dataset.then === 'reload') { location.reload(); return; }
     if (form.dataset.then === 'secret') { showSecret(data); return; }
+    if (form.dataset.then === 'detail') {
+      const result = form.querySelector('.form-result');
+      if (result) result.textContent = data?.detail || '';
+      toast(data?.detail || t('common.saved'));
+      return;
+    }
     toast(t('common.saved'));
     refreshSoon();
   } catch (failure) {
@@ -140,6 +146,19 @@ document.addEventListener('submit', async (event) => {
     if (button) button.disabled = false;
   }
 });
+
+// A channel picker shows the fields of the chosen channel; the others are disabled, so they are not sent.
+function showChannelFields(select) {
+  for (const set of select.form.querySelectorAll('fieldset[data-channels]')) {
+    const on = set.dataset.channels.split(' ').includes(select.value);
+    set.hidden = !on;
+    set.disabled = !on;
+  }
+}
+for (const picker of document.querySelectorAll('select[data-channel-picker]')) {
+  showChannelFields(picker);
+  picker.addEventListener('change', () => showChannelFields(picker));
+}
 
 document.addEventListener('change', (event) => {
   const form = event.target.form;
