@@ -63,6 +63,8 @@ class StandIn:
             return 200, json.dumps({"ok": True, "result": True, "description": "Webhook was set"}).encode(), "application/json"
         if path.endswith("/Messages.json"):
             return 201, json.dumps({"sid": f"SM{n:032d}", "status": "queued"}).encode(), "application/json"
+        if path.startswith("/v21.0/") and call["method"] == "GET" and "fields=" in call["query"]:
+            return 200, json.dumps({"verified_name": "Tienda Sur", "display_phone_number": "+1 555-000-1111", "id": "1234"}).encode(), "application/json"
         if path.endswith(".json"):
             return 200, json.dumps({"friendly_name": "Tienda", "status": "active"}).encode(), "application/json"
         return 404, b"{}", "application/json"

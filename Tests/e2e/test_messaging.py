@@ -153,3 +153,43 @@ def test_telegram_updates_built_by_python_telegram_bot(make_server, backend, pro
     server.api("POST", f"/api/v1/workspaces/{workspace}/conversations/1/messages", token, {"text": "¿Hola?"})
     failed = until(lambda: [m for m in messages(server, workspace, token, 1) if m["delivery_status"] == "failed"], message="the failure")[0]
     assert "bot was blocked by the user" in failed["delivery_error"]
+
+
+def test_admin_connects_whatsapp_in_the_browser(make_server, backend, provider):
+    """An admin connects WhatsApp from the inboxes page in Chromium, sees what to paste into Meta's console, and checks it."""
+    agent_ui = pytest.importorskip("test_agent_ui")
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import Select
+
+    server = make_server(env={"ATIENDE_PUBLIC_URL": PUBLIC})
+    token, workspace = server.setup_workspace()
+    server.start()
+    browser = agent_ui.make_browser()
+    try:
+        agent_ui.sign_in(browser, server)
+        browser.get(server.base + "/app/tienda/settings/inboxes")
+        form = browser.find_element(By.CSS_SELECTOR, "form[data-then=secret]")
+        form.find_element(By.NAME, "name").send_keys("WhatsApp ventas")
+        Select(form.find_element(By.NAME, "channel")).select_by_value("whatsapp")
+        # Only the chosen channel's fields are shown (and sent).
+        assert not form.find_element(By.NAME, "secrets.bot_token").is_displayed()
+        form.find_element(By.NAME, "settings.phone_number_id").send_keys("1234")
+        form.find_element(By.NAME, "secrets.access_token").send_keys("EAAG-token")
+        form.find_element(By.NAME, "secrets.app_secret").send_keys("app-secret")
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        agent_ui.wait(browser, 5).until(EC.presence_of_element_located((By.CSS_SELECTOR, "code.webhook")))
+        status, inboxes = server.api("GET", f"/api/v1/workspaces/{workspace}/inboxes", token)
+        [inbox] = [i for i in inboxes if i["channel"] == "whatsapp"]
+        assert browser.find_element(By.CSS_SELECTOR, "code.webhook").text == f"{PUBLIC}/webhooks/whatsapp/{inbox['id'].lower()}"
+        assert browser.find_element(By.CSS_SELECTOR, "code.verify-token").text == inbox["settings"]["verify_token"]
+        # The check reaches the provider with the stored credentials (the API base is set through the API here).
+        settings = dict(inbox["settings"], api_base=provider.base)
+        assert server.api("PATCH", f"/api/v1/workspaces/{workspace}/inboxes/{inbox['id']}", token, {"settings": settings})[0] == 200
+        browser.refresh()
+        browser.find_element(By.CSS_SELECTOR, "form[data-then=detail] button").click()
+        agent_ui.wait(browser, 5).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".form-result"), "Tienda Sur"))
+        assert provider.find("/v21.0/1234")[0]["headers"]["authorization"] == "Bearer EAAG-token"
+        agent_ui.shot(browser, "connect-whatsapp-es", backend)
+    finally:
+        browser.quit()

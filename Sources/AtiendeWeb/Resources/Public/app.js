@@ -68,7 +68,7 @@ function readFile(file) {
 async function formPayload(form) {
   const payload = {};
   for (const el of form.elements) {
-    if (!el.name || el.name === '_csrf' || el.disabled) continue;
+    if (!el.name || el.name === '_csrf' || el.matches(':disabled')) continue;
     const type = el.dataset.type;
     const value = el.value;
     if (type === 'files') {
