@@ -209,6 +209,21 @@ struct MessagingTests {
             // After 7 days the reply is refused before it is sent.
             clock.advance(by: 6 * 86400)
             #expect(try await app.request(.POST, "\(workspace.path)/conversations/1/messages", token: workspace.token, json: ["text": "x"]).status == 409)
+
+            // Instagram: the same shape under object "instagram", its own identity kind, a page object refused.
+            let instagram = try await MessagingInbox.make(app, workspace, channel: "instagram",
+                                                          settings: ["page_id": "IG1", "api_base": provider.base],
+                                                          secrets: ["page_access_token": "IG-TOKEN", "app_secret": "ig-secret"])
+            let now = Int(clock.now().timeIntervalSince1970 * 1000)
+            let dm: [String: Any] = ["object": "instagram", "entry": [["id": "IG1", "time": now, "messaging": [
+                ["sender": ["id": "IGSID-5"], "recipient": ["id": "IG1"], "timestamp": now, "message": ["mid": "ig_m1", "text": "Hola desde Instagram"]]]]]]
+            #expect(try await instagram.postMeta(app, inbound, secret: "ig-secret").status == 400)
+            #expect(try await instagram.postMeta(app, dm, secret: "ig-secret").status == 200)
+            #expect(try await ContactIdentity.query(on: app.store.db).filter(\.$kind == .instagram).first()?.value == "IGSID-5")
+            let number = try #require(try await Conversation.query(on: app.store.db).filter(\.$channel == .instagram).first()).number
+            _ = try await app.request(.POST, "\(workspace.path)/conversations/\(number)/messages", token: workspace.token, json: ["text": "¡Hola!"])
+            let igSent = try await waitFor { provider.calls("/me/messages").first { $0.query.contains("IG-TOKEN") } }
+            #expect((igSent.json?["recipient"] as? [String: Any])?["id"] as? String == "IGSID-5")
         }
         try await provider.stop()
     }
