@@ -91,12 +91,21 @@ struct MessagingTests {
             ])
             #expect(try await inbox.postMeta(app, burst, secret: "app-secret").status == 200)
             #expect(try await inbox.postMeta(app, burst, secret: "app-secret").status == 200, "a redelivery is accepted")
-            let messages = try await Message.query(on: app.store.db).sort(\.$createdAt).sort(\.$id).all()
-            #expect(messages.count == 4)
+            #expect(try await app.count(Message.self) == 4)
             #expect(try await Conversation.query(on: app.store.db).count() == 1)
             let texts = try await Message.query(on: app.store.db).sort(\.$createdAt).all().map(\.text)
             #expect(Set(texts) == ["Hola, ¿tienen stock?", "Este modelo", "📍 Tienda Centro https://maps.google.com/?q=-33.45,-70.66", "¿Y en azul?"])
-            let attachment = try #require(try await Attachment.query(on: app.store.db).first())
+            // A voice note and a PDF: both fetched and stored under their names.
+            let files = whatsappWebhook(messages: [
+                ["from": "56911112222", "id": "wamid.A5", "timestamp": "1", "type": "audio", "audio": ["id": "MEDIA-2", "mime_type": "audio/ogg; codecs=opus", "voice": true]],
+                ["from": "56911112222", "id": "wamid.A6", "timestamp": "1", "type": "document",
+                 "document": ["id": "MEDIA-3", "mime_type": "application/pdf", "filename": "boleta-5521.pdf", "caption": "La boleta"]],
+            ])
+            #expect(try await inbox.postMeta(app, files, secret: "app-secret").status == 200)
+            let names = try await Attachment.query(on: app.store.db).all().map(\.filename)
+            #expect(names.contains("audio.ogg") && names.contains("boleta-5521.pdf"), "\(names)")
+            #expect(try await Conversation.query(on: app.store.db).count() == 1)
+            let attachment = try #require(try await Attachment.query(on: app.store.db).filter(\.$filename == "image.png").first())
             #expect(attachment.contentType == "image/png" && attachment.size == ProviderStandIn.file.count)
             #expect(provider.calls("/MEDIA-1").first?.headers.first(name: "Authorization") == "Bearer EAAG-token")
             let contact = try #require(try await Contact.query(on: app.store.db).with(\.$identities).first())
@@ -192,6 +201,10 @@ struct MessagingTests {
 
             // Delivery then read watermarks.
             let later = Int(clock.now().addingTimeInterval(5).timeIntervalSince1970 * 1000)
+            let delivered: [String: Any] = ["object": "page", "entry": [["id": "PAGE1", "time": later, "messaging": [
+                ["sender": ["id": "PSID-9"], "recipient": ["id": "PAGE1"], "timestamp": later, "delivery": ["mids": ["m_out_unknown"], "watermark": later]]]]]]
+            #expect(try await inbox.postMeta(app, delivered, secret: "meta-secret").status == 200)
+            #expect(try await Message.query(on: app.store.db).filter(\.$kind == .outgoing).first()?.deliveryStatus == .delivered)
             let read: [String: Any] = ["object": "page", "entry": [["id": "PAGE1", "time": later, "messaging": [
                 ["sender": ["id": "PSID-9"], "recipient": ["id": "PAGE1"], "timestamp": later, "read": ["watermark": later]]]]]]
             #expect(try await inbox.postMeta(app, read, secret: "meta-secret").status == 200)
@@ -256,13 +269,21 @@ struct MessagingTests {
             #expect(provider.calls("/bot123:ABC/getFile").first?.json?["file_id"] as? String == "large")
             #expect(try await app.count(Attachment.self) == 1)
             #expect(try await Contact.query(on: app.store.db).first()?.name == "Rosa Díaz")
+            // A document keeps its name and type.
+            let document: [String: Any] = ["update_id": 702, "message": [
+                "message_id": 7, "date": Int(clock.now().timeIntervalSince1970),
+                "from": ["id": 4242, "is_bot": false, "first_name": "Rosa"], "chat": ["id": 4242, "type": "private"],
+                "document": ["file_id": "doc-1", "file_unique_id": "d1", "file_name": "boleta.pdf", "mime_type": "application/pdf"]]]
+            #expect(try await post(document, token: secret).status == 200)
+            #expect(try await Attachment.query(on: app.store.db).filter(\.$filename == "boleta.pdf").first()?.contentType == "application/pdf")
+            #expect(try await app.count(Message.self) == 2)
             // A group message is not a customer conversation.
             var group = update
             group["update_id"] = 701
             group["message"] = ["message_id": 6, "date": 0, "text": "hola grupo", "from": ["id": 1, "is_bot": false, "first_name": "X"],
                                 "chat": ["id": -100, "type": "group", "title": "G"]]
             #expect(try await post(group, token: secret).status == 200)
-            #expect(try await app.count(Message.self) == 1)
+            #expect(try await app.count(Message.self) == 2)
 
             provider.queue("/sendMessage", 429, "{\"ok\":false,\"error_code\":429,\"description\":\"Too Many Requests: retry after 3\",\"parameters\":{\"retry_after\":3}}")
             _ = try await app.request(.POST, "\(workspace.path)/conversations/1/messages", token: workspace.token, json: ["text": "Recibido, gracias"])
