@@ -199,6 +199,44 @@ struct NoticeHoursTests {
     }
 }
 
+extension NoticeHoursTests {
+    @Test("each person is told within their own working hours, set on their account page; without them, the inbox's")
+    func personalHours() async throws {
+        // Saturday 21 November 2026, 12:00 in Santiago (16:00 in Madrid).
+        let clock = ManualClock(ISO8601.date("2026-11-21T15:00:00Z")!)
+        try await withApp(clock: clock) { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await workspace.apiInbox(app)
+            let (supervisor, _) = try await workspace.member(app, role: .supervisor)
+            let (agent, _) = try await workspace.member(app, role: .agent)
+            #expect(try await app.request(.POST, "\(workspace.path)/sla-policies", token: workspace.token, json: [
+                "name": "24/7, avisos en horario", "is_default": true,
+                "rules": ["rules": [["targets": ["first_response": 600]]], "business_time": false, "notify_in_business_hours": true] as [String: Any]]).status == 201)
+            // The supervisor works Monday to Friday, 09:00-18:00 in Madrid; the agent has no hours of their own, and the inbox is open 24/7.
+            let (browser, csrf) = try await Browser.signedIn(app, as: supervisor)
+            var form = [("_csrf", csrf), ("name", "Sofía"), ("language", "es"), ("time_zone", "Europe/Madrid"), ("has_hours", "1")]
+            for day in ["mon", "tue", "wed", "thu", "fri"] { form.append(("day_\(day)", "09:00-18:00")) }
+            form += [("day_sat", ""), ("day_sun", "")]
+            #expect(try await browser.post("/account", form: form).status == 303)
+            let saved = try #require(try await User.find(supervisor, on: app.store.db)?.workingHours)
+            #expect(saved.timeZone == "Europe/Madrid" && saved.week[.mon]?.first?.start == 540 && saved.week[.sat] == nil)
+            #expect(try await browser.get("/account").text.contains("value=\"09:00-18:00\""))
+
+            #expect(try await inbox.post(app, APIInbox.message("p-1", from: ["id": "c"]), timestamp: Int(clock.now().timeIntervalSince1970)).status == 200)
+            #expect(try await app.request(.PATCH, "\(workspace.path)/conversations/1", token: workspace.token, json: ["assignee_id": agent.uuidString]).status == 200)
+            let before = try await AgentNotification.query(on: app.store.db).count()
+            clock.advance(by: 601)
+            #expect(try await ServiceLevelScanner(store: app.store).scan() == 1)
+            let now = try await AgentNotification.query(on: app.store.db).filter(\.$kind == .slaBreach).all().map(\.userID)
+            #expect(now.contains(agent) && !now.contains(supervisor), "the agent at once (24/7 inbox), not the supervisor at the weekend")
+            #expect(try await AgentNotification.query(on: app.store.db).count() > before)
+            let job = try #require(try await Job.query(on: app.store.db).filter(\.$kind == ServiceLevelScanner.noticeJob).first())
+            #expect(job.runAt == ISO8601.date("2026-11-23T08:00:00Z"), "Monday 09:00 in Madrid")
+            #expect(job.payload.contains(supervisor.uuidString.lowercased()) || job.payload.contains(supervisor.uuidString))
+        }
+    }
+}
+
 @Suite("Policy changes in a large workspace")
 struct RetargetTests {
     @Test("a policy change recomputes the first chunk at once and the rest in jobs, a chunk per transaction")

@@ -57,7 +57,10 @@ public struct AccountService: Sendable {
         }
     }
 
-    public func updatePreferences(of userID: UUID, name: String?, language: String?, timeZone: String?) async throws {
+    /// `workingHours`: nil leaves them, `.some(nil)` clears them (the person follows the inboxes' hours).
+    public func updatePreferences(of userID: UUID, name: String?, language: String?, timeZone: String?,
+                                  workingHours: BusinessHours?? = nil) async throws {
+        if let hours = workingHours, let hours { try hours.validate() }
         if let language, !["es", "en"].contains(language) {
             throw AtiendeError.invalid("language must be 'es' or 'en'", code: "invalid_language")
         }
@@ -73,6 +76,9 @@ public struct AccountService: Sendable {
             if let trimmedName { user.name = trimmedName }
             if let language { user.language = language }
             if let timeZone { user.timeZone = timeZone }
+            if let workingHours {
+                user.workingHoursJSON = try workingHours.map { String(decoding: try JSON.encoder.encode($0), as: UTF8.self) }
+            }
             try await user.save(on: tx.db)
         }
     }

@@ -143,3 +143,14 @@ struct CreateMessagingChannels: AsyncMigration {
         try await db.schema(Message.schema).deleteField("template").update()
     }
 }
+
+/// A person's own working hours, for alerts that wait for them.
+struct CreateWorkingHours: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema(User.schema).field("working_hours", .string).update()
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema(User.schema).deleteField("working_hours").update()
+    }
+}

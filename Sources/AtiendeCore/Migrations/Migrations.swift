@@ -17,6 +17,7 @@ public enum AtiendeMigrations {
         CreateSearchIndex(),
         CreateServiceLevels(),
         CreateMessagingChannels(),
+        CreateWorkingHours(),
     ]
 }
 

@@ -11,6 +11,10 @@ public final class User: Model, @unchecked Sendable {
     @Field(key: "password_hash") public var passwordHash: String
     @Field(key: "language") public var language: String
     @Field(key: "time_zone") public var timeZone: String
+    /// `BusinessHours` as JSON: when this person works; nil = they follow the inbox's hours.
+    @OptionalField(key: "working_hours") public var workingHoursJSON: String?
+
+    public var workingHours: BusinessHours? { JSON.decode(BusinessHours.self, from: workingHoursJSON) }
     @Field(key: "is_active") public var isActive: Bool
     @OptionalField(key: "password_changed_at") public var passwordChangedAt: Date?
 

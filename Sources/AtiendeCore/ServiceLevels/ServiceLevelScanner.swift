@@ -60,13 +60,36 @@ public struct ServiceLevelScanner: Sendable {
         let due = subject.clocks.due(kind, time: subject.time)
         try await EventLog.append(alert == .warning ? .slaWarning : .slaBreached, workspace: subject.workspaceID, conversation: subject.id,
                                   payload: AlertPayload(conversationNumber: subject.number, clock: kind, alert: alert, dueAt: due), in: tx)
-        let notice = DeferredNotice(users: watchers + [subject.assigneeID].compactMap { $0 }, kind: alert == .warning ? .slaWarning : .slaBreach,
-                                    workspaceID: subject.workspaceID, conversationID: subject.id, number: subject.number, excerpt: kind.rawValue)
-        if subject.rules?.notifyInBusinessHours == true, let hours = subject.hours, !hours.isOpen(at: tx.now), let opening = hours.nextOpening(after: tx.now) {
-            try await JobQueue.enqueue(Self.noticeJob, payload: notice, workspace: subject.workspaceID, runAt: opening, in: tx)
-        } else {
-            try await notice.deliver(in: tx)
+        let recipients = Array(Set(watchers + [subject.assigneeID].compactMap { $0 })).sorted { $0.uuidString < $1.uuidString }
+        func notice(_ users: [UUID]) -> DeferredNotice {
+            DeferredNotice(users: users, kind: alert == .warning ? .slaWarning : .slaBreach, workspaceID: subject.workspaceID,
+                           conversationID: subject.id, number: subject.number, excerpt: kind.rawValue)
         }
+        guard subject.rules?.notifyInBusinessHours == true, !recipients.isEmpty else {
+            try await notice(recipients).deliver(in: tx)
+            return try await escalate(alert, subject: subject, in: tx)
+        }
+        // Each person is told within their own working hours when they have them, else within the inbox's.
+        let own = try await User.query(on: tx.db).filter(\.$id ~~ recipients).all()
+        var hoursOf: [UUID: BusinessHours] = [:]
+        for user in own { if let id = user.id, let hours = user.workingHours { hoursOf[id] = hours } }
+        var byTime: [Date: [UUID]] = [:]
+        var now: [UUID] = []
+        for id in recipients {
+            if let hours = hoursOf[id] ?? subject.hours, !hours.isOpen(at: tx.now), let opening = hours.nextOpening(after: tx.now) {
+                byTime[opening, default: []].append(id)
+            } else {
+                now.append(id)
+            }
+        }
+        if !now.isEmpty { try await notice(now).deliver(in: tx) }
+        for (opening, users) in byTime.sorted(by: { $0.key < $1.key }) {
+            try await JobQueue.enqueue(Self.noticeJob, payload: notice(users), workspace: subject.workspaceID, runAt: opening, in: tx)
+        }
+        try await escalate(alert, subject: subject, in: tx)
+    }
+
+    private func escalate(_ alert: ConversationClocks.Alert, subject: ServiceLevels.Subject, in tx: WriteTransaction) async throws {
         guard alert == .breach, let rules = subject.rules else { return }
         if let priority = rules.escalatePriority, priority.rank > subject.priority.rank {
             try await tx.sql.raw("""

@@ -243,6 +243,11 @@ enum AuthPages {
                   .label(.span(.text(t("setup.name"))), .field(.type(.text), .name("name"), .value(user.name), .required(true))),
                   .label(.span(.text(t("account.language"))), languageSelect(user.language)),
                   .label(.span(.text(t("account.time_zone"))), timeZoneInput(user.timeZone)),
+                  .h2(.text(t("account.working_hours"))),
+                  .p(.class("hint"), .text(t("account.working_hours_hint"))),
+                  .label(.field(.type(.checkbox), .name("has_hours"), .value("1"), .if(user.workingHours != nil, .attribute(named: "checked", value: "checked"))),
+                         .text(" " + t("account.has_working_hours"))),
+                  ServiceSettingsPage.weekFields(t, user.workingHours),
                   .button(.type(.submit), .class("primary"), .text(t("common.save")))),
             .h2(.text(t("account.password"))),
             .form(.class("stack"), .method(.post), .action(SiteURL.password.path),
@@ -260,7 +265,12 @@ enum AuthPages {
     static func savePreferences(_ req: Request) async throws -> Response {
         let signedIn = try await req.requireSignedIn()
         let form = try req.content.decode(PreferencesForm.self)
-        try await req.atiende.accounts.updatePreferences(of: signedIn.userID, name: form.name, language: form.language, timeZone: form.time_zone)
+        let fields = try req.content.decode([String: String].self)
+        // The person's own hours are in their own time zone.
+        let hours: BusinessHours? = fields["has_hours"] != nil
+            ? BusinessHours(timeZone: form.time_zone, week: try ServiceSettingsPage.parseWeek(fields), holidays: []) : nil
+        try await req.atiende.accounts.updatePreferences(of: signedIn.userID, name: form.name, language: form.language, timeZone: form.time_zone,
+                                                         workingHours: .some(hours))
         return req.redirect(to: SiteURL.account.path(query: [("saved", "1")]), redirectType: .normal)
     }
 

@@ -33,6 +33,28 @@ enum ServiceSettingsPage {
         }
     }
 
+    /// One field per day (`day_mon` … `day_sun`), Monday first; with no hours yet, weekdays 09:00-18:00.
+    static func weekFields<Context>(_ t: Localizer, _ hours: BusinessHours?) -> Node<Context> {
+        let days: [BusinessHours.Weekday] = [.mon, .tue, .wed, .thu, .fri, .sat, .sun]
+        return .element(named: "div", nodes: [.attribute(named: "class", value: "checks")] + days.map { day -> Node<Context> in
+            let shown = hours?.week[day] ?? (hours == nil && ![.sat, .sun].contains(day) ? [.init(hours: 9, 18)] : nil)
+            return .element(named: "label", nodes: [
+                .element(named: "span", nodes: [.text(t("day.\(day.rawValue)"))]),
+                .selfClosedElement(named: "input", attributes: Part.group([.type(.text), .name("day_\(day.rawValue)"), .value(hoursText(shown)),
+                                                                           .placeholder("09:00-18:00"), .attribute(named: "size", value: "14")]).attributes()),
+            ])
+        })
+    }
+
+    static func parseWeek(_ form: [String: String]) throws -> [BusinessHours.Weekday: [BusinessHours.Interval]] {
+        var week: [BusinessHours.Weekday: [BusinessHours.Interval]] = [:]
+        for day in BusinessHours.Weekday.allCases {
+            let intervals = try parseHours(form["day_\(day.rawValue)"] ?? "", day: day.rawValue)
+            if !intervals.isEmpty { week[day] = intervals }
+        }
+        return week
+    }
+
     static func holidaysText(_ holidays: [BusinessHours.Holiday]) -> String {
         holidays.map { "\($0.date) \($0.name)" }.joined(separator: "\n")
     }
@@ -122,7 +144,6 @@ enum ServiceSettingsPage {
         let service = ServiceLevelsController.inboxService(inbox)
         let hours = service.businessHours
         let replies = service.autoReplies ?? AutoReplies()
-        let days: [BusinessHours.Weekday] = [.mon, .tue, .wed, .thu, .fri, .sat, .sun]
         return .form(.class("stack team"), .method(.post), .action(action),
             .csrf(desk.csrf),
             .h3(.text("\(ChannelBadge.icon(inbox.channel)) \(inbox.name)")),
@@ -134,11 +155,7 @@ enum ServiceSettingsPage {
             .label(.field(.type(.checkbox), .name("has_hours"), .value("1"), .if(hours != nil, .attribute(named: "checked", value: "checked"))),
                    .text(" " + t("service.has_hours"))),
             .label(.span(.text(t("account.time_zone"))), AuthPages.timeZoneInput(hours?.timeZone ?? desk.workspace.timeZone)),
-            .div(.class("checks"), .forEach(days) { day in
-                .label(.span(.text(t("day.\(day.rawValue)"))),
-                       .field(.type(.text), .name("day_\(day.rawValue)"), .value(hoursText(hours?.week[day] ?? (hours == nil && ![.sat, .sun].contains(day) ? [.init(hours: 9, 18)] : nil))),
-                              .placeholder("09:00-18:00"), .attribute(named: "size", value: "14")))
-            }),
+            weekFields(t, hours),
             .label(.span(.text(t("service.holidays"))), .textBox(.name("holidays"), .attribute(named: "rows", value: "3"),
                                                                 .placeholder("2026-09-18 Fiestas Patrias"), .text(holidaysText(hours?.holidays ?? [])))),
             .label(.span(.text(t("service.first_answer") + " (es)")), .textBox(.name("first_answer_es"), .attribute(named: "rows", value: "2"), .text(replies.firstAnswer["es"] ?? ""))),
@@ -182,12 +199,7 @@ enum ServiceSettingsPage {
             let inbox = try await scope.find(Inbox.self, id, on: req.db)
             var hours: BusinessHours?
             if form["has_hours"] != nil {
-                var week: [BusinessHours.Weekday: [BusinessHours.Interval]] = [:]
-                for day in BusinessHours.Weekday.allCases {
-                    let intervals = try parseHours(form["day_\(day.rawValue)"] ?? "", day: day.rawValue)
-                    if !intervals.isEmpty { week[day] = intervals }
-                }
-                hours = BusinessHours(timeZone: (form["time_zone"] ?? "").trimmingCharacters(in: .whitespaces), week: week,
+                hours = BusinessHours(timeZone: (form["time_zone"] ?? "").trimmingCharacters(in: .whitespaces), week: try parseWeek(form),
                                       holidays: parseHolidays(form["holidays"] ?? ""))
             }
             func texts(_ prefix: String) -> [String: String] {
