@@ -39,6 +39,10 @@ let package = Package(
             ]
         ),
         .target(
+            // Mail without a mail library: MIME parsing and building (Foundation only, so the fuzz target builds it alone).
+            name: "AtiendeMail"
+        ),
+        .target(
             name: "AtiendeWeb",
             dependencies: [
                 "AtiendeCore",
@@ -68,6 +72,11 @@ let package = Package(
         .testTarget(
             name: "AtiendeCoreTests",
             dependencies: ["AtiendeCore"]
+        ),
+        .testTarget(
+            name: "AtiendeMailTests",
+            dependencies: ["AtiendeMail"],
+            resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "AtiendeWebTests",
