@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "atiende", targets: ["atiende"]),
         .executable(name: "atiende-bench", targets: ["atiende-bench"]),
+        .executable(name: "atiende-mime-bench", targets: ["atiende-mime-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.0"),
@@ -68,6 +69,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "bench/IngestBench"
+        ),
+        .executableTarget(
+            name: "atiende-mime-bench",
+            dependencies: ["AtiendeMail"],
+            path: "bench/MIMEBench"
         ),
         .testTarget(
             name: "AtiendeCoreTests",

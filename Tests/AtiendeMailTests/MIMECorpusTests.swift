@@ -90,5 +90,10 @@ struct MIMECorpusTests {
         #expect(Charsets.decode([0x93, 0x68, 0x6f, 0x6c, 0x61, 0x94], charset: "windows-1252") == "“hola”")
         #expect(Charsets.decode([0xE9], charset: "utf-8") == "é", "invalid UTF-8 falls back instead of losing the letter")
         #expect(Addresses.parse("=?utf-8?Q?Mar=C3=ADa?= <maria@x.cl>").first == MailAddress(name: "María", email: "maria@x.cl"))
+        let iso = ISO8601DateFormatter()
+        #expect(MailDate.parse("Tue, 8 Dec 2026 10:00:00 -0300 (CLT)") == iso.date(from: "2026-12-08T13:00:00Z"))
+        #expect(MailDate.parse("8 Dec 26 10:00 EST") == iso.date(from: "2026-12-08T15:00:00Z"))
+        #expect(MailDate.parse("Sun, 29 Feb 2032 23:59:60 +0000") == iso.date(from: "2032-03-01T00:00:00Z"))
+        #expect(MailDate.parse("ayer a las 5") == nil && MailDate.parse("Mon, 32 Jan 2026 10:00:00 +0000") == nil)
     }
 }

@@ -60,6 +60,12 @@ public enum Charsets {
 public enum TransferEncoding {
     /// Base64, ignoring line breaks and anything that is not in the alphabet; a broken tail is dropped, not fatal.
     public static func base64(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        // Well-formed base64 (the usual case) goes through Foundation's decoder; anything odd through ours.
+        if let data = Data(base64Encoded: Data(bytes), options: .ignoreUnknownCharacters) { return [UInt8](data) }
+        return lenientBase64(bytes)
+    }
+
+    static func lenientBase64(_ bytes: some Collection<UInt8>) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count * 3 / 4)
         var buffer: UInt32 = 0, count = 0
