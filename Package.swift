@@ -48,6 +48,7 @@ let package = Package(
             dependencies: [
                 "AtiendeCore",
                 "AtiendeChannels",
+                "AtiendeMail",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "Plot", package: "Plot"),
