@@ -557,8 +557,13 @@ public enum Addresses {
         }
         email = email.trimmed
         guard email.contains("@"), !email.contains(" ") else { return nil }
-        name = name.map { EncodedWords.decode($0).trimmingCharacters(in: CharacterSet(charactersIn: " \t\"'")) }
-            .map { $0.replacingOccurrences(of: "\\\"", with: "\"") }
+        name = name.map { raw in
+            var text = raw.trimmed
+            if text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\"") {
+                text = String(text.dropFirst().dropLast()).replacingOccurrences(of: "\\\"", with: "\"").replacingOccurrences(of: "\\\\", with: "\\")
+            }
+            return EncodedWords.decode(text).trimmed
+        }
         return MailAddress(name: name?.isEmpty == false ? name : nil, email: email)
     }
 }
