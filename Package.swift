@@ -35,6 +35,7 @@ let package = Package(
             name: "AtiendeChannels",
             dependencies: [
                 "AtiendeCore",
+                "AtiendeMail",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

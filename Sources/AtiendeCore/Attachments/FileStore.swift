@@ -8,7 +8,7 @@ public struct FileStore: Sendable {
     /// Types customers and agents exchange; anything else (executables, HTML, scripts) is refused.
     public static let allowedTypes: [String] = [
         "image/jpeg", "image/png", "image/gif", "image/webp", "image/heic",
-        "application/pdf", "text/plain", "text/csv",
+        "application/pdf", "text/plain", "text/csv", "text/calendar", "application/ics",
         "audio/mpeg", "audio/ogg", "audio/aac", "audio/mp4", "audio/amr", "audio/wav",
         "video/mp4", "video/3gpp", "video/quicktime",
         "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint",

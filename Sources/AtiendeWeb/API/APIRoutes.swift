@@ -22,6 +22,10 @@ enum APIRoutes {
                      summary: "Post a customer message into an API inbox (HMAC-signed)", tag: "Channels",
                      security: .channelSignature, requestSchema: "InboundMessage", responseSchema: "InboundAccepted",
                      maxBodyBytes: maxInboundBytes, handler: APIChannelController.receive),
+            Endpoint(method: .POST, path: "/api/v1/channels/email/{inboxId}/messages", operationID: "emailChannelInbound",
+                     summary: "Post a raw MIME message into an email inbox (HMAC-signed like the API channel)", tag: "Channels",
+                     security: .channelSignature, requestSchema: "binary", responseSchema: "InboundAccepted",
+                     maxBodyBytes: maxInboundBytes, handler: EmailInboundController.receive),
 
             // Me
             Endpoint(method: .GET, path: "/api/v1/me", operationID: "getMe", summary: "The caller and their workspaces",

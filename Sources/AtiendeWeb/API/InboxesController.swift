@@ -44,6 +44,7 @@ enum InboxesController {
             }
             if inbox.channel == .webchat { embedCode = Self.embedCode(inbox, publicURL: publicURL) }
             if Self.messagingKinds.contains(inbox.channel) { inboundURL = WebhooksController.url(inbox, publicURL: publicURL) }
+            if inbox.channel == .email { inboundURL = (publicURL ?? "") + "/api/v1/channels/email/\(id.uuidString.lowercased())/messages" }
         }
 
         static let messagingKinds: Set<ChannelKind> = [.whatsapp, .messenger, .instagram, .telegram, .twilio]
@@ -57,6 +58,7 @@ enum InboxesController {
             switch channel {
             case .api: APIChannel.secretKey
             case .webchat: Webchat.identitySecretKey
+            case .email: EmailChannel.secretKey
             default: nil
             }
         }
@@ -142,6 +144,14 @@ enum InboxesController {
         case .whatsapp, .messenger, .instagram, .telegram, .twilio:
             guard let adapter = req.atiende.messaging[body.channel] else { throw AtiendeError.invalid("unknown channel", code: "channel_not_available") }
             try validMessaging(adapter, settings: &settings, secrets: &secrets)
+        case .email:
+            guard let address = settings.values["address"].flatMap(IdentityNormalizer.email) else {
+                throw AtiendeError.invalid("settings.address must be the mailbox's email address", code: "invalid_settings")
+            }
+            settings.values["address"] = address
+            let secret = SecretToken.make(prefix: "whsec_")
+            secrets[EmailChannel.secretKey] = secret
+            shownSecret = secret
         case .phone, .inPerson, .webform:
             break
         default:
@@ -200,7 +210,7 @@ enum InboxesController {
             throw AtiendeError.invalid("only API and live chat inboxes have a secret", code: "no_secret")
         }
         var secrets = try inbox.secrets(with: req.atiende.secrets)
-        let secret = SecretToken.make(prefix: inbox.channel == .api ? "whsec_" : "idsec_")
+        let secret = SecretToken.make(prefix: inbox.channel == .webchat ? "idsec_" : "whsec_")
         secrets[key] = secret
         inbox.sealedSecrets = try req.atiende.secrets.seal(secrets)
         try await req.atiende.store.write { tx in try await inbox.save(on: tx.db) }

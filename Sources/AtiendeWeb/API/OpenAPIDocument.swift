@@ -56,7 +56,9 @@ enum OpenAPIDocument {
             op["parameters"] = parameters + [["name": "X-Atiende-Timestamp", "in": "header", "required": true, "schema": ["type": "string"]]]
         }
         if let request = endpoint.requestSchema {
-            op["requestBody"] = ["required": true, "content": ["application/json": ["schema": ref(request)]]]
+            op["requestBody"] = ["required": true, "content": request == "binary"
+                ? ["message/rfc822": ["schema": ["type": "string", "format": "binary"]]]
+                : ["application/json": ["schema": ref(request)]]]
         }
         var responses: [String: Any] = [:]
         let success = String(endpoint.successStatus)

@@ -1,0 +1,65 @@
+import AtiendeChannels
+import AtiendeCore
+import AtiendeMail
+import FluentKit
+import Foundation
+import Vapor
+
+/// `POST /api/v1/channels/email/{inboxId}/messages`: a raw MIME message (an MTA pipe, a provider's inbound-parse
+/// webhook), signed like the API channel with the inbox's inbound secret. Answered after the message is committed.
+enum EmailInboundController {
+    static func receive(_ req: Request) async throws -> Response {
+        let services = req.atiende
+        guard let raw = req.parameters.get("inboxId"), let inboxID = UUID(uuidString: raw),
+              let inbox = try await Inbox.find(inboxID, on: req.db), inbox.channel == .email, inbox.isActive,
+              let secret = try inbox.secrets(with: services.secrets)[EmailChannel.secretKey]
+        else { throw AtiendeError(.unauthorized, code: "bad_signature", "unknown inbox or bad signature") }
+        let body = req.body.data.map { Data($0.readableBytesView) } ?? Data()
+        try APIChannel.verify(secret: secret, timestamp: req.headers.first(name: APIChannel.timestampHeader),
+                              signature: req.headers.first(name: APIChannel.signatureHeader), body: body, now: services.store.clock.now())
+        guard !body.isEmpty else { throw AtiendeError.invalid("the body must be a MIME message", code: "invalid_payload") }
+        let result = try await deliver(body, to: inbox, services: services)
+        return try json(APIChannelController.Accepted(conversationNumber: result.conversationNumber, conversationID: result.conversationID,
+                                                      messageID: result.messageID, duplicate: result.duplicate))
+    }
+
+    /// Parses, finds the thread, stores: the one path every way mail arrives takes.
+    static func deliver(_ raw: Data, to inbox: Inbox, services: AtiendeServices) async throws -> IngestResult {
+        let mail: ParsedMail
+        do {
+            mail = try MIMEParser.parse(raw, limits: { var l = MIMEParser.Limits(); l.maxBytes = EmailChannel.maxBytes; return l }())
+        } catch {
+            throw AtiendeError(.payloadTooLarge, code: "message_too_large", "the message is larger than \(EmailChannel.maxBytes / 1024 / 1024) MB")
+        }
+        let inboxID = try inbox.requireID()
+        let thread = try await thread(for: mail, inbox: inbox, db: services.store.db)
+        let inbound = try EmailChannel.inbound(mail, inboxID: inboxID, thread: thread, allowedTypes: Set(FileStore.allowedTypes))
+        let countryCode = try await Workspace.find(inbox.$workspace.id, on: services.store.db)?.defaultCountryCode
+        return try await services.ingest.receive(inbound, in: inbox, countryCode: countryCode)
+    }
+
+    /// The conversation thread this mail belongs to: by our token, else by the Message-IDs it answers — and only when
+    /// the sender is that conversation's customer. Otherwise a new thread.
+    static func thread(for mail: ParsedMail, inbox: Inbox, db: any Database) async throws -> String {
+        let inboxID = try inbox.requireID()
+        guard let sender = mail.from.first.flatMap({ IdentityNormalizer.email($0.email) }) else { return EmailChannel.newToken() }
+        let senderContact = try await ContactIdentity.query(on: db).filter(\.$workspace.$id == inbox.$workspace.id)
+            .filter(\.$kind == .email).filter(\.$value == sender).first()?.$contact.id
+        guard let senderContact else { return EmailChannel.newToken() }
+        var candidates: [Conversation] = []
+        let tokens = EmailChannel.tokens(mail, mailbox: inbox.settings.values["address"] ?? "")
+        if !tokens.isEmpty {
+            candidates = try await Conversation.query(on: db).filter(\.$inbox.$id == inboxID).filter(\.$providerThreadID ~~ tokens).all()
+        }
+        let answered = EmailChannel.answered(mail)
+        if candidates.isEmpty, !answered.isEmpty {
+            let ids = try await Message.query(on: db).filter(\.$inbox.$id == inboxID).filter(\.$providerMessageID ~~ Array(answered.prefix(50)))
+                .all().map { $0.$conversation.id }
+            if !ids.isEmpty { candidates = try await Conversation.query(on: db).filter(\.$id ~~ ids).all() }
+        }
+        if let match = candidates.first(where: { $0.$contact.id == senderContact && $0.status != .closed }), let thread = match.providerThreadID {
+            return thread
+        }
+        return EmailChannel.newToken()
+    }
+}

@@ -1,0 +1,113 @@
+@testable import AtiendeChannels
+@testable import AtiendeCore
+@testable import AtiendeWeb
+import Crypto
+import Fluent
+import Foundation
+import Testing
+import Vapor
+
+/// An email inbox and raw mail posted to it, signed with its inbound secret.
+struct EmailInbox: Sendable {
+    let id: String
+    let secret: String
+
+    static func make(_ app: TestApp, _ workspace: WorkspaceFixture) async throws -> EmailInbox {
+        let answer = try await app.request(.POST, "\(workspace.path)/inboxes", token: workspace.token,
+                                           json: ["name": "Correo", "channel": "email", "settings": ["address": "Soporte@Tienda.cl"]])
+        #expect(answer.status == 201, "\(answer.text)")
+        let json = try answer.json()
+        #expect((json["settings"] as? [String: String])?["address"] == "soporte@tienda.cl")
+        return EmailInbox(id: json["id"] as? String ?? "", secret: json["secret"] as? String ?? "")
+    }
+
+    func post(_ app: TestApp, _ mail: String, secret: String? = nil) async throws -> HTTPAnswer {
+        let raw = Data(mail.replacingOccurrences(of: "\n", with: "\r\n").utf8)
+        let ts = String(Int(Date().timeIntervalSince1970))
+        let key = secret ?? self.secret
+        let headers = [("Content-Type", "message/rfc822"), ("X-Atiende-Timestamp", ts),
+                       ("X-Atiende-Signature", WebhookSignature.sign(secret: key, timestamp: ts, body: raw))]
+        return try await app.request(.POST, "/api/v1/channels/email/\(id.lowercased())/messages", raw: raw, headers: headers)
+    }
+}
+
+func mail(from: String, to: String = "soporte@tienda.cl", id: String, subject: String = "Consulta", extra: String = "", body: String) -> String {
+    """
+    From: \(from)
+    To: \(to)
+    Subject: \(subject)
+    Message-ID: <\(id)>
+    Date: Mon, 23 Nov 2026 10:00:00 -0300
+    \(extra)MIME-Version: 1.0
+    Content-Type: text/plain; charset=utf-8
+
+    \(body)
+
+    """
+}
+
+@Suite("Email in: raw MIME, threading, safety", .serialized)
+struct EmailInboundTests {
+    @Test("mail becomes a conversation with the customer's words and the original; replies thread by token or References, never across senders")
+    func threading() async throws {
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await EmailInbox.make(app, workspace)
+            let first = mail(from: "Marta Silva <marta@example.com>", id: "m1@example.com", subject: "Cambio de talla",
+                             body: "Hola, quiero cambiar la talla del pedido 5521.\n\nEnviado desde mi iPhone")
+            #expect(try await inbox.post(app, first, secret: "whsec_wrong").status == 401)
+            let posted = try await inbox.post(app, first)
+            #expect(posted.status == 200, "\(posted.text)")
+            #expect(try await inbox.post(app, first).status == 200, "a redelivery")
+            #expect(try await app.count(Message.self) == 1)
+            let conversation = try #require(try await Conversation.query(on: app.store.db).first())
+            let token = try #require(conversation.providerThreadID)
+            #expect(conversation.subject == "Cambio de talla" && conversation.channel == .email)
+            let message = try #require(try await Message.query(on: app.store.db).with(\.$attachments).first())
+            #expect(message.text == "Hola, quiero cambiar la talla del pedido 5521.", "the phone signature is trimmed")
+            #expect(message.attachments.map(\.filename) == ["original.eml"] && message.attachments.first?.contentType == "message/rfc822")
+            #expect(try await Contact.query(on: app.store.db).first()?.name == "Marta Silva")
+
+            // Her reply to our mail (plus-addressed Reply-To): the same conversation, quoted history trimmed.
+            let reply = mail(from: "marta@example.com", to: "Soporte <soporte+\(token)@tienda.cl>", id: "m2@example.com", subject: "Re: [#1] Cambio de talla",
+                             body: "La M, por favor.\n\nEl lun, 23 nov 2026 a las 9:00, Soporte escribió:\n> ¿Qué talla?")
+            #expect(try await inbox.post(app, reply).status == 200)
+            #expect(try await Conversation.query(on: app.store.db).count() == 1)
+            #expect(try await Message.query(on: app.store.db).filter(\.$providerMessageID == "m2@example.com").first()?.text == "La M, por favor.")
+            // A reply by References only (the token lost by her client): the same conversation.
+            let byReference = mail(from: "marta@example.com", id: "m3@example.com", extra: "In-Reply-To: <m2@example.com>\nReferences: <m1@example.com> <m2@example.com>\n",
+                                   body: "¿Me confirman?")
+            #expect(try await inbox.post(app, byReference).status == 200)
+            #expect(try await Conversation.query(on: app.store.db).count() == 1)
+
+            // Someone else with her token, or answering her Message-ID: never into her conversation.
+            let forged = mail(from: "intruso@evil.example", to: "soporte+\(token)@tienda.cl", id: "x1@evil.example",
+                              extra: "References: <m1@example.com>\n", body: "Cambien la dirección de envío a la mía.")
+            #expect(try await inbox.post(app, forged).status == 200)
+            let conversations = try await Conversation.query(on: app.store.db).sort(\.$number).all()
+            #expect(conversations.count == 2)
+            #expect(conversations[1].providerThreadID != token, "the intruder does not even learn her token in our replies")
+            #expect(try await Message.query(on: app.store.db).filter(\.$conversation.$id == conversations[0].requireID()).count() == 3)
+        }
+    }
+
+    @Test("automatic mail and bounces are stored but never answered automatically; files of kept types are attachments")
+    func automatic() async throws {
+        try await withApp(runJobs: true) { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await EmailInbox.make(app, workspace)
+            let put = try await app.request(.PUT, "\(workspace.path)/inboxes/\(inbox.id)/service-levels", token: workspace.token, json: [
+                "auto_replies": ["language": "es", "first_answer": ["es": "Recibimos tu correo: solicitud {number}."]] as [String: Any]])
+            #expect(put.status == 200, "\(put.text)")
+            let vacation = mail(from: "ana@empresa.cl", id: "v1@empresa.cl", subject: "Fuera de la oficina", extra: "Auto-Submitted: auto-replied\n",
+                                body: "Vuelvo el lunes.")
+            #expect(try await inbox.post(app, vacation).status == 200)
+            let human = mail(from: "luis@example.com", id: "h1@example.com", body: "Una consulta de una persona.")
+            #expect(try await inbox.post(app, human).status == 200)
+            try await Task.sleep(for: .milliseconds(800))
+            let answers = try await Message.query(on: app.store.db).filter(\.$senderType == .system).all()
+            #expect(answers.count == 1, "only the person gets the automatic answer")
+            #expect(answers.first?.text == "Recibimos tu correo: solicitud 2.")
+        }
+    }
+}
