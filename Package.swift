@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/JohnSundell/Plot.git", from: "0.14.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         .target(
@@ -41,8 +43,13 @@ let package = Package(
             ]
         ),
         .target(
-            // Mail without a mail library: MIME parsing and building (Foundation only, so the fuzz target builds it alone).
-            name: "AtiendeMail"
+            // Mail without a mail library: MIME (Foundation only, so the fuzz target builds MIME/ alone) and the protocols on SwiftNIO.
+            name: "AtiendeMail",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
         ),
         .target(
             name: "AtiendeWeb",

@@ -17,6 +17,8 @@ public struct OutboundMessage: Sendable {
     public var lastIncomingAt: Date?
     /// The time of sending by the store's clock.
     public var now: Date
+    /// The conversation's earlier customer and team messages, oldest first (for threading headers and quoting).
+    public var previous: [MessageSnapshot] = []
 }
 
 public struct OutboundReceipt: Sendable {
@@ -57,12 +59,18 @@ public struct SendMessageJob: JobHandler {
         }
         let attachments = try await Attachment.query(on: db).filter(\.$message.$id == payload.messageID).all()
         let agentName: String? = if let id = message.senderID { try await User.find(id, on: db)?.name } else { nil }
-        let outbound = OutboundMessage(
+        var outbound = OutboundMessage(
             inboxID: try inbox.requireID(), channel: inbox.channel, settings: inbox.settings,
             secrets: try inbox.secrets(with: secrets), conversation: conversation.snapshot,
             message: message.snapshot(attachments: attachments), contact: contact.snapshot(), agentName: agentName,
             files: try attachments.map { InboundMessage.File(filename: $0.filename, contentType: $0.contentType, data: try files.read($0.sha256)) },
             lastIncomingAt: conversation.lastIncomingAt, now: store.clock.now())
+        if inbox.channel == .email {
+            let earlier = try await Message.query(on: db).filter(\.$conversation.$id == conversation.requireID())
+                .filter(\.$kind ~~ [.incoming, .outgoing]).filter(\.$id != payload.messageID).filter(\.$createdAt <= message.createdAt)
+                .sort(\.$createdAt, .descending).limit(50).all()
+            outbound.previous = earlier.reversed().map { $0.snapshot(attachments: []) }
+        }
         let receipt = try await sender.send(outbound)
         try await store.write { tx in
             try await ConversationService.recordDelivery(payload.messageID, status: .sent,

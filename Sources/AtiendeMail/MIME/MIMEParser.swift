@@ -91,6 +91,14 @@ public struct MailAttachment: Sendable, Equatable {
     public var contentID: String?
     public var inline: Bool
     public var data: Data
+
+    public init(filename: String, contentType: String, contentID: String?, inline: Bool, data: Data) {
+        self.filename = filename
+        self.contentType = contentType
+        self.contentID = contentID
+        self.inline = inline
+        self.data = data
+    }
 }
 
 /// What a bounce (multipart/report; report-type=delivery-status) says.

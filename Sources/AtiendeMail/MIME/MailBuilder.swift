@@ -147,8 +147,9 @@ public enum MailBuilder {
         guard line.count > 78 else { return line }
         var out = ""
         var current = ""
-        for word in line.split(separator: " ", omittingEmptySubsequences: false) {
-            if !current.isEmpty, current.count + 1 + word.count > 78 {
+        for (n, word) in line.split(separator: " ", omittingEmptySubsequences: false).enumerated() {
+            // Never right after "Name:": a value starting with folding white space reads differently in some parsers.
+            if n > 1, !current.isEmpty, current.count + 1 + word.count > 78 {
                 out += current + "\r\n"
                 current = " " + word
             } else {

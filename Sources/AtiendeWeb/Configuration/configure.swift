@@ -60,6 +60,7 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
         .webchat: WebchatSender(isOnline: { visitors.isOnline(inboxID: $0, thread: $1) }, awayMailer: nil),
     ]
     for (kind, adapter) in messaging { senders[kind] = adapter }
+    senders[.email] = EmailSender()
     let jobs = JobRunner(
         store: store,
         handlers: [

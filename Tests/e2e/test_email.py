@@ -1,0 +1,146 @@
+"""Email end to end against the built binary with a real SMTP server as the peer (aiosmtpd, STARTTLS + AUTH on a
+self-signed certificate the inbox is told to trust): the customer's mail comes in as raw MIME, the agent's reply reaches
+the SMTP server correctly threaded (checked with Python's own email parser), and the customer's answer to it lands in
+the same conversation. A recipient the server refuses marks the reply failed with the server's words."""
+import email
+import email.policy
+import email.utils
+import json
+import ssl
+import subprocess
+import time
+from email.message import EmailMessage
+
+import pytest
+
+from atiende_server import free_port, http, sign
+
+aiosmtpd = pytest.importorskip("aiosmtpd.controller", reason="aiosmtpd is not installed (pip install -r Tests/e2e/requirements.txt)")
+from aiosmtpd.smtp import AuthResult, LoginPassword  # noqa: E402
+
+
+class Recorder:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("nadie@"):
+            return "550 5.1.1 <nadie@example.com>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 2.0.0 Ok: queued as 4F2A1"
+
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"atiende" and auth_data.password == b"clave-smtp"
+    return AuthResult(success=ok)
+
+
+@pytest.fixture
+def smtp_peer(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert), str(key))
+    recorder = Recorder()
+    controller = aiosmtpd.Controller(recorder, hostname="127.0.0.1", port=free_port(), tls_context=context, require_starttls=True,
+                                     authenticator=authenticator, auth_require_tls=True)
+    controller.start()
+    yield controller, recorder, str(cert)
+    controller.stop()
+
+
+def until(predicate, seconds=20, message="condition"):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+def post_mail(server, inbox, message):
+    raw = message.as_bytes(policy=email.policy.SMTP)
+    ts, signature = sign(inbox["secret"], raw)
+    return http("POST", f"{server.base}/api/v1/channels/email/{inbox['id']}/messages", raw=raw,
+                headers={"Content-Type": "message/rfc822", "X-Atiende-Timestamp": ts, "X-Atiende-Signature": signature})
+
+
+def test_mail_in_reply_out_threaded_and_back(make_server, backend, smtp_peer):
+    controller, recorder, cert = smtp_peer
+    server = make_server()
+    token, workspace = server.setup_workspace()
+    server.start()
+    status, inbox = server.api("POST", f"/api/v1/workspaces/{workspace}/inboxes", token, {
+        "name": "Correo", "channel": "email",
+        "settings": {"address": "soporte@tienda.cl", "display_name": "Tienda Sur", "signature": "Tienda Sur · soporte@tienda.cl",
+                     "smtp_host": "127.0.0.1", "smtp_port": str(controller.port), "smtp_security": "starttls",
+                     "smtp_username": "atiende", "smtp_ca_file": cert},
+        "secrets": {"smtp_password": "clave-smtp"}})
+    assert status == 201, inbox
+
+    first = EmailMessage()
+    first["From"] = "Marta Silva <marta@example.com>"
+    first["To"] = "soporte@tienda.cl"
+    first["Subject"] = "Cambio de talla"
+    first["Message-ID"] = email.utils.make_msgid(domain="example.com")
+    first["Date"] = email.utils.formatdate()
+    first.set_content("Hola, ¿puedo cambiar la talla del pedido 5521?\n\nEnviado desde mi iPhone\n")
+    status, body = post_mail(server, inbox, first)
+    assert status == 200, body
+
+    status, _ = server.api("POST", f"/api/v1/workspaces/{workspace}/conversations/1/messages", token, {"text": "¡Claro! Envíanos la talla que prefieres."})
+    assert status == 201
+    try:
+        mail_from, rcpt, raw = until(lambda: recorder.messages and recorder.messages[0], message="the reply at the SMTP server")
+    except AssertionError:
+        raise AssertionError(str(server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1/messages", token)[1]) + open(server.log).read()[-2000:])
+    assert mail_from == "soporte@tienda.cl" and rcpt == ["marta@example.com"]
+    reply = email.message_from_bytes(raw, policy=email.policy.default)
+    assert reply["From"].addresses[0].addr_spec == "soporte@tienda.cl"
+    assert reply["To"].addresses[0].addr_spec == "marta@example.com"
+    reply_to = reply["Reply-To"].addresses[0].addr_spec
+    assert reply_to.startswith("soporte+") and reply_to.endswith("@tienda.cl")
+    assert str(reply["Subject"]) == "Re: Cambio de talla [#1]"
+    assert reply["In-Reply-To"] == first["Message-ID"]
+    assert first["Message-ID"] in reply["References"]
+    assert reply["Message-ID"].startswith("<atiende.")
+    text = reply.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
+    assert "¡Claro! Envíanos la talla que prefieres." in text and "-- \nTienda Sur" in text
+    assert "> Hola, ¿puedo cambiar la talla del pedido 5521?" in text
+    assert reply["Auto-Submitted"] is None
+    status, conversation = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1/messages", token)
+    sent = [m for m in conversation["data"] if m["kind"] == "outgoing"][0]
+    assert sent["delivery_status"] == "sent" and sent["provider_message_id"] == reply["Message-ID"].strip(" <>")
+
+    # Marta answers from her mail client: to the Reply-To, In-Reply-To our Message-ID, quoting us.
+    answer = EmailMessage()
+    answer["From"] = "Marta Silva <marta@example.com>"
+    answer["To"] = reply["Reply-To"]
+    answer["Subject"] = "Re: " + str(reply["Subject"])
+    answer["Message-ID"] = email.utils.make_msgid(domain="example.com")
+    answer["In-Reply-To"] = reply["Message-ID"]
+    answer["References"] = reply["References"] + " " + reply["Message-ID"]
+    answer.set_content("Talla M, por favor.\n\nEl lun, 23 nov 2026 a las 10:00, Tienda Sur <soporte@tienda.cl> escribió:\n> ¡Claro!\n")
+    status, body = post_mail(server, inbox, answer)
+    assert status == 200 and json.loads(body)["conversation_number"] == 1, body
+    status, page = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1/messages", token)
+    assert [m["text"] for m in page["data"] if m["kind"] == "incoming"] == ["Hola, ¿puedo cambiar la talla del pedido 5521?", "Talla M, por favor."]
+
+    # A recipient the server refuses: failed, with the server's words, not retried forever.
+    nobody = EmailMessage()
+    nobody["From"] = "nadie@example.com"
+    nobody["To"] = "soporte@tienda.cl"
+    nobody["Subject"] = "Consulta"
+    nobody["Message-ID"] = email.utils.make_msgid(domain="example.com")
+    nobody.set_content("Hola")
+    assert post_mail(server, inbox, nobody)[0] == 200
+    server.api("POST", f"/api/v1/workspaces/{workspace}/conversations/2/messages", token, {"text": "Hola, ¿en qué ayudamos?"})
+    failed = until(lambda: [m for m in server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/2/messages", token)[1]["data"]
+                            if m["delivery_status"] == "failed"], message="the refused reply")[0]
+    assert "550" in failed["delivery_error"] and "User unknown" in failed["delivery_error"]
