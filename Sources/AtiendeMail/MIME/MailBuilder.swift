@@ -110,8 +110,8 @@ public enum MailBuilder {
         var words: [String] = []
         var chunk = ""
         for character in clean {
-            // 45 bytes of UTF-8 → 60 of base64, +12 of "=?utf-8?B??=" = 72.
-            if (chunk + String(character)).utf8.count > 45 {
+            // 39 bytes of UTF-8 → 52 of base64, +12 of "=?utf-8?B??=" = 64: a word fits a line even right after "Subject: ".
+            if (chunk + String(character)).utf8.count > 39 {
                 words.append("=?utf-8?B?" + Data(chunk.utf8).base64EncodedString() + "?=")
                 chunk = ""
             }
