@@ -108,6 +108,11 @@ struct EmailInboundTests {
             let answers = try await Message.query(on: app.store.db).filter(\.$senderType == .system).all()
             #expect(answers.count == 1, "only the person gets the automatic answer")
             #expect(answers.first?.text == "Recibimos tu correo: solicitud 2.")
+            // A machine that doesn't say it is one: at most 3 automatic answers an hour to the same sender.
+            for n in 2...6 { #expect(try await inbox.post(app, mail(from: "luis@example.com", id: "h\(n)@example.com", body: "Mensaje \(n)")).status == 200) }
+            #expect(try await Conversation.query(on: app.store.db).count() == 7)
+            try await Task.sleep(for: .milliseconds(1200))
+            #expect(try await Message.query(on: app.store.db).filter(\.$senderType == .system).count() == AutoReplyJob.perContactPerHour)
         }
     }
 }

@@ -132,6 +132,23 @@ def test_mail_in_reply_out_threaded_and_back(make_server, backend, smtp_peer):
     status, page = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1/messages", token)
     assert [m["text"] for m in page["data"] if m["kind"] == "incoming"] == ["Hola, ¿puedo cambiar la talla del pedido 5521?", "Talla M, por favor."]
 
+    # A bounce of our reply (a DSN quoting its headers) marks it failed, and opens no conversation.
+    dsn = ("Return-Path: <>\r\nFrom: Mail Delivery System <MAILER-DAEMON@mx.example.com>\r\nTo: soporte@tienda.cl\r\n"
+           "Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn-1@mx.example.com>\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+           "Your message could not be delivered.\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.com\r\n\r\n"
+           "Final-Recipient: rfc822; marta@example.com\r\nAction: failed\r\nStatus: 5.2.2\r\nDiagnostic-Code: smtp; 552 5.2.2 mailbox full\r\n"
+           "--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: " + reply["Message-ID"].strip() + "\r\nSubject: x\r\n--b--\r\n").encode()
+    ts, signature = sign(inbox["secret"], dsn)
+    status, body = http("POST", f"{server.base}/api/v1/channels/email/{inbox['id']}/messages", raw=dsn,
+                        headers={"Content-Type": "message/rfc822", "X-Atiende-Timestamp": ts, "X-Atiende-Signature": signature})
+    assert status == 200 and json.loads(body)["bounce"] == reply["Message-ID"].strip(" <>"), body
+    status, page = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1/messages", token)
+    bounced = [m for m in page["data"] if m["kind"] == "outgoing"][0]
+    assert bounced["delivery_status"] == "failed" and "5.2.2" in bounced["delivery_error"] and "mailbox full" in bounced["delivery_error"]
+    status, conversations = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations", token)
+    assert len(conversations["data"]) == 1
+
     # A recipient the server refuses: failed, with the server's words, not retried forever.
     nobody = EmailMessage()
     nobody["From"] = "nadie@example.com"

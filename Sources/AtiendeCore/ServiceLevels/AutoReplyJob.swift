@@ -5,6 +5,9 @@ import Foundation
 /// conversation's own channel. It is not a person's answer: the first-response clock keeps running.
 public struct AutoReplyJob: JobHandler {
     let store: Store
+    /// At most this many automatic answers to one customer per hour, whatever the conversations (a loop breaker when
+    /// another machine keeps writing without saying it is one).
+    public static let perContactPerHour = 3
 
     public init(store: Store) { self.store = store }
 
@@ -20,6 +23,10 @@ public struct AutoReplyJob: JobHandler {
             let already = try await Message.query(on: tx.db).filter(\.$conversation.$id == conversationID)
                 .filter(\.$senderType == .system).filter(\.$kind == .outgoing).first()
             guard already == nil else { return }
+            let recent = try await Message.query(on: tx.db).join(Conversation.self, on: \Message.$conversation.$id == \Conversation.$id)
+                .filter(Conversation.self, \.$contact.$id == conversation.$contact.id).filter(\.$senderType == .system)
+                .filter(\.$kind == .outgoing).filter(\.$createdAt >= tx.now.addingTimeInterval(-3600)).count()
+            guard recent < Self.perContactPerHour else { return }
             let templates = switch payload.variant {
             case .firstAnswer: replies.firstAnswer
             case .afterHours: replies.afterHours

@@ -18,13 +18,25 @@ enum EmailInboundController {
         try APIChannel.verify(secret: secret, timestamp: req.headers.first(name: APIChannel.timestampHeader),
                               signature: req.headers.first(name: APIChannel.signatureHeader), body: body, now: services.store.clock.now())
         guard !body.isEmpty else { throw AtiendeError.invalid("the body must be a MIME message", code: "invalid_payload") }
-        let result = try await deliver(body, to: inbox, services: services)
+        let result: IngestResult
+        switch try await deliver(body, to: inbox, services: services) {
+        case .stored(let stored): result = stored
+        case .bounce(let messageID, let reason):
+            struct Applied: Content { var bounce: String; var reason: String }
+            return try json(Applied(bounce: messageID, reason: reason))
+        }
         return try json(APIChannelController.Accepted(conversationNumber: result.conversationNumber, conversationID: result.conversationID,
                                                       messageID: result.messageID, duplicate: result.duplicate))
     }
 
+    enum Delivered {
+        case stored(IngestResult)
+        /// A bounce of one of our messages: the message is marked failed (or noted as delayed), no conversation is opened.
+        case bounce(messageID: String, reason: String)
+    }
+
     /// Parses, finds the thread, stores: the one path every way mail arrives takes.
-    static func deliver(_ raw: Data, to inbox: Inbox, services: AtiendeServices) async throws -> IngestResult {
+    static func deliver(_ raw: Data, to inbox: Inbox, services: AtiendeServices) async throws -> Delivered {
         let mail: ParsedMail
         do {
             mail = try MIMEParser.parse(raw, limits: { var l = MIMEParser.Limits(); l.maxBytes = EmailChannel.maxBytes; return l }())
@@ -32,10 +44,22 @@ enum EmailInboundController {
             throw AtiendeError(.payloadTooLarge, code: "message_too_large", "the message is larger than \(EmailChannel.maxBytes / 1024 / 1024) MB")
         }
         let inboxID = try inbox.requireID()
+        if let report = mail.report, let original = report.originalMessageID,
+           let ours = try await Message.query(on: services.store.db).filter(\.$inbox.$id == inboxID).filter(\.$kind == .outgoing)
+               .filter(\.$providerMessageID == original).first() {
+            let reason = "Bounce \(report.status ?? "?")" + (report.finalRecipient.map { " (\($0))" } ?? "") + ": "
+                + (report.diagnostic ?? report.action ?? "not delivered")
+            if report.permanent {
+                try await services.store.write { tx in
+                    try await ConversationService.recordDelivery(try ours.requireID(), status: .failed, error: String(reason.prefix(1000)), in: tx)
+                }
+            }
+            return .bounce(messageID: original, reason: reason)
+        }
         let thread = try await thread(for: mail, inbox: inbox, db: services.store.db)
         let inbound = try EmailChannel.inbound(mail, inboxID: inboxID, thread: thread, allowedTypes: Set(FileStore.allowedTypes))
         let countryCode = try await Workspace.find(inbox.$workspace.id, on: services.store.db)?.defaultCountryCode
-        return try await services.ingest.receive(inbound, in: inbox, countryCode: countryCode)
+        return .stored(try await services.ingest.receive(inbound, in: inbox, countryCode: countryCode))
     }
 
     /// The conversation thread this mail belongs to: by our token, else by the Message-IDs it answers — and only when
