@@ -83,6 +83,15 @@ def test_mail_in_reply_out_threaded_and_back(make_server, backend, smtp_peer):
                      "smtp_username": "atiende", "smtp_ca_file": cert},
         "secrets": {"smtp_password": "clave-smtp"}})
     assert status == 201, inbox
+    # The connection test: EHLO, STARTTLS with the trusted certificate, AUTH.
+    status, check = server.api("POST", f"/api/v1/workspaces/{workspace}/inboxes/{inbox['id']}/check", token)
+    assert status == 200 and check["detail"].startswith("SMTP: 220"), check
+    # Nothing listening there: the check says so.
+    status, wrong = server.api("POST", f"/api/v1/workspaces/{workspace}/inboxes", token, {
+        "name": "Correo mal", "channel": "email",
+        "settings": {"address": "ventas@tienda.cl", "smtp_host": "127.0.0.1", "smtp_port": str(free_port()), "smtp_security": "starttls"}})
+    status, refused = server.api("POST", f"/api/v1/workspaces/{workspace}/inboxes/{wrong['id']}/check", token)
+    assert status == 503 and "could not connect" in refused["error"]["message"], refused
 
     first = EmailMessage()
     first["From"] = "Marta Silva <marta@example.com>"

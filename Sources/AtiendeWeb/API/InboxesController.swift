@@ -1,4 +1,5 @@
 import AtiendeChannels
+import AtiendeMail
 import AtiendeCore
 import Fluent
 import Vapor
@@ -149,6 +150,12 @@ enum InboxesController {
                 throw AtiendeError.invalid("settings.address must be the mailbox's email address", code: "invalid_settings")
             }
             settings.values["address"] = address
+            if let security = settings.values["smtp_security"], SMTPClient.Security(rawValue: security) == nil {
+                throw AtiendeError.invalid("settings.smtp_security must be none, starttls or tls", code: "invalid_settings")
+            }
+            if let port = settings.values["smtp_port"], !port.isEmpty, !(Int(port).map { (1...65535).contains($0) } ?? false) {
+                throw AtiendeError.invalid("settings.smtp_port must be a port number", code: "invalid_settings")
+            }
             let secret = SecretToken.make(prefix: "whsec_")
             secrets[EmailChannel.secretKey] = secret
             shownSecret = secret
@@ -251,11 +258,21 @@ enum InboxesController {
     /// `POST …/inboxes/{id}/check`: asks the provider with the inbox's credentials and says exactly what failed.
     static func check(_ req: Request) async throws -> Response {
         let inbox = try await req.scope.find(Inbox.self, try req.uuidParameter("inboxId", "inbox"), on: req.db)
+        let secrets = try inbox.secrets(with: req.atiende.secrets)
+        if inbox.channel == .email {
+            do {
+                let settings = try EmailSender.smtp(inbox.settings, secrets: secrets)
+                return try json(CheckResponse(ok: true, detail: "SMTP: " + (try await SMTPClient(settings: settings).check())))
+            } catch let failure as SMTPClient.Failure {
+                throw AtiendeError(.unavailable, code: "provider_unreachable", "SMTP: \(failure.description)")
+            } catch let failure as JobFailure {
+                throw AtiendeError.invalid(failure.reason, code: "invalid_settings")
+            }
+        }
         guard let adapter = req.atiende.messaging[inbox.channel] else {
-            throw AtiendeError.invalid("only messaging inboxes (WhatsApp, Messenger, Instagram, Telegram, Twilio) are checked with a provider",
+            throw AtiendeError.invalid("only email and messaging inboxes (WhatsApp, Messenger, Instagram, Telegram, Twilio) are checked with a provider",
                                        code: "nothing_to_check")
         }
-        let secrets = try inbox.secrets(with: req.atiende.secrets)
         var detail: String
         do {
             detail = try await adapter.check(settings: inbox.settings, secrets: secrets)

@@ -39,7 +39,7 @@ enum SettingsPages {
 
     static func inboxes(_ desk: Desk, publicURL: String) -> Node<HTML.BodyContext> {
         let t = desk.t
-        let creatable: [ChannelKind] = [.api, .webchat, .whatsapp, .messenger, .instagram, .telegram, .twilio, .phone, .inPerson, .webform]
+        let creatable: [ChannelKind] = [.api, .email, .webchat, .whatsapp, .messenger, .instagram, .telegram, .twilio, .phone, .inPerson, .webform]
         func input(_ label: String, _ name: String, required: Bool = true, type: Part.FieldType = .text) -> Node<HTML.FormContext> {
             .label(.span(.text(label)), .field(.type(type), .name(name), .required(required), .attribute(named: "autocomplete", value: "off")))
         }
@@ -79,6 +79,12 @@ enum SettingsPages {
                   fields("messenger instagram", input(t("inbox.page_id"), "settings.page_id"),
                          input(t("inbox.page_access_token"), "secrets.page_access_token", type: .password), input(t("inbox.app_secret"), "secrets.app_secret", type: .password)),
                   fields("telegram", input(t("inbox.bot_token"), "secrets.bot_token", type: .password)),
+                  fields("email", input(t("inbox.address"), "settings.address", type: .email), input(t("inbox.display_name"), "settings.display_name", required: false),
+                         input(t("inbox.smtp_host"), "settings.smtp_host"), input(t("inbox.smtp_port"), "settings.smtp_port", required: false),
+                         .label(.span(.text(t("inbox.smtp_security"))), .dropdown(.name("settings.smtp_security"),
+                                .option(.value("starttls"), .text("STARTTLS")), .option(.value("tls"), .text("TLS")), .option(.value("none"), .text(t("inbox.smtp_plain"))))),
+                         input(t("inbox.smtp_username"), "settings.smtp_username", required: false),
+                         input(t("inbox.smtp_password"), "secrets.smtp_password", required: false, type: .password)),
                   fields("twilio", input(t("inbox.account_sid"), "settings.account_sid"), input(t("inbox.from"), "settings.from"),
                          input(t("inbox.auth_token"), "secrets.auth_token", type: .password)),
                   .button(.type(.submit), .class("primary"), .text(t("inbox.create"))),
@@ -92,6 +98,12 @@ enum SettingsPages {
     static func inboundCell(_ box: Inbox, id: String, publicURL: String, apiBase: String, t: Localizer) -> Node<HTML.BodyContext> {
         switch box.channel {
         case .api: return .code(.class("copy"), .text(publicURL + "/api/v1/channels/api/\(id)/messages"))
+        case .email:
+            return .group(
+                .code(.class("copy"), .text(publicURL + "/api/v1/channels/email/\(id)/messages")),
+                .p(.text(box.settings.values["address"] ?? "")),
+                .form(.class("inline"), .data("api", apiBase + "/inboxes/\(id)/check"), .data("method", "POST"), .data("then", "detail"),
+                      .button(.type(.submit), .text(t("inbox.check"))), .span(.class("form-result"), .role("status")), formError()))
         case .whatsapp, .messenger, .instagram, .telegram, .twilio:
             let token = box.settings.values["verify_token"]
             return .group(
