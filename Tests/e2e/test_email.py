@@ -170,3 +170,51 @@ def test_mail_in_reply_out_threaded_and_back(make_server, backend, smtp_peer):
     failed = until(lambda: [m for m in server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/2/messages", token)[1]["data"]
                             if m["delivery_status"] == "failed"], message="the refused reply")[0]
     assert "550" in failed["delivery_error"] and "User unknown" in failed["delivery_error"]
+
+
+def test_mail_server_relays_over_smtp_and_lmtp(make_server, backend):
+    """A mail server relaying to Atiende's receiver (ATIENDE_MAIL_PORT), with Python's smtplib as the relaying client."""
+    import smtplib
+    port = free_port()
+    server = make_server(env={"ATIENDE_MAIL_PORT": str(port)})
+    token, workspace = server.setup_workspace()
+    server.start()
+    status, inbox = server.api("POST", f"/api/v1/workspaces/{workspace}/inboxes", token,
+                               {"name": "Correo", "channel": "email", "settings": {"address": "soporte@tienda.cl"}})
+    assert status == 201
+    until(lambda: _listening(port), message="the mail port")
+
+    # SMTP, with an 8-bit Latin-1 body that must arrive byte for byte.
+    raw = ("From: =?iso-8859-1?q?Jos=E9?= <jose@example.com>\r\nTo: soporte@tienda.cl\r\nSubject: Pedido\r\n"
+           "Message-ID: <relay-1@example.com>\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+           "Necesito la factura del pedido nº 5521, ¿dónde la encuentro?\r\n.Línea que empieza con punto\r\n").encode("latin-1")
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+        refused = smtp.sendmail("jose@example.com", ["soporte@tienda.cl", "nadie@tienda.cl"], raw)
+        assert list(refused) == ["nadie@tienda.cl"] and refused["nadie@tienda.cl"][0] == 550
+    status, page = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1/messages", token)
+    assert status == 200, page
+    message = page["data"][0]
+    assert message["text"] == "Necesito la factura del pedido nº 5521, ¿dónde la encuentro?\n.Línea que empieza con punto"
+    status, contacts = server.api("GET", f"/api/v1/workspaces/{workspace}/contacts", token)
+    assert contacts["data"][0]["name"] == "José"
+    original = [a for a in message["attachments"] if a["filename"] == "original.eml"][0]
+    status, data = http("GET", f"{server.base}/api/v1/workspaces/{workspace}/attachments/{original['id']}", headers={"Authorization": "Bearer " + token})
+    assert data == b"Return-Path: <jose@example.com>\r\n" + raw
+
+    # LMTP: one answer per recipient; the plus-address reaches the same inbox.
+    with smtplib.LMTP("127.0.0.1", port, timeout=10) as lmtp:
+        msg = EmailMessage()
+        msg["From"] = "ana@example.com"
+        msg["To"] = "soporte+abc123def456@tienda.cl"
+        msg["Subject"] = "Hola"
+        msg["Message-ID"] = "<relay-2@example.com>"
+        msg.set_content("Consulta por LMTP")
+        assert lmtp.send_message(msg) == {}
+    status, conversations = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations", token)
+    assert len(conversations["data"]) == 2
+
+
+def _listening(port):
+    import socket
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0

@@ -22,6 +22,9 @@ public struct AppConfig: Sendable {
     /// Live chat WebSockets one address may hold, and this instance in all.
     public var widgetSocketsPerAddress: Int
     public var widgetSocketsTotal: Int
+    /// The SMTP/LMTP receiver for a mail server to relay to; 0 = off.
+    public var mailPort: Int
+    public var mailHost: String
 
     public struct ConfigError: Error, CustomStringConvertible {
         public let variable: String
@@ -95,7 +98,9 @@ public struct AppConfig: Sendable {
             attachmentMaxBytes: try int("ATIENDE_ATTACHMENT_MAX_MB", default: 25, range: 1...1024) * 1024 * 1024,
             webhookTimeoutSeconds: try int("ATIENDE_WEBHOOK_TIMEOUT_SECONDS", default: 15, range: 1...300),
             widgetSocketsPerAddress: try int("ATIENDE_WIDGET_SOCKETS_PER_ADDRESS", default: 50, range: 1...1_000_000),
-            widgetSocketsTotal: try int("ATIENDE_WIDGET_SOCKETS_MAX", default: 20_000, range: 1...1_000_000))
+            widgetSocketsTotal: try int("ATIENDE_WIDGET_SOCKETS_MAX", default: 20_000, range: 1...1_000_000),
+            mailPort: try int("ATIENDE_MAIL_PORT", default: 0, range: 0...65535),
+            mailHost: value("ATIENDE_MAIL_HOST") ?? "127.0.0.1")
     }
 
     /// With no key configured, a single-machine install keeps one in its data folder (mode 0600).

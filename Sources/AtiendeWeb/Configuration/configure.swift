@@ -1,4 +1,5 @@
 import AtiendeChannels
+import AtiendeMail
 import AtiendeCore
 import AsyncHTTPClient
 import Fluent
@@ -118,6 +119,16 @@ struct BackgroundWork: LifecycleHandler {
                 try? await Task.sleep(for: .seconds(ServiceLevelScanner.interval))
             }
         }) }
+        if config.mailPort > 0 {
+            let receiver = SMTPServer(host: config.mailHost, port: config.mailPort, hostname: "atiende", delegate: MailReceiver(services: services))
+            tasks.add(Task {
+                do {
+                    try await receiver.run { port in logger.notice("receiving mail (SMTP and LMTP) on \(config.mailHost):\(port)") }
+                } catch {
+                    if !Task.isCancelled { logger.error("the mail receiver stopped", metadata: ["error": "\(error)"]) }
+                }
+            })
+        }
         if case .postgres(let url) = config.database {
             let listener = PostgresListener(url: url, hub: services.hub, eventLoop: app.eventLoopGroup.any(), logger: app.logger)
             tasks.add(Task { await listener.run() })
