@@ -302,6 +302,14 @@ struct MessagingTests {
         try await provider.stop()
     }
 
+    @Test("Twilio's documented signature vector")
+    func twilioVector() {
+        let signature = TwilioAdapter.signature(url: "https://mycompany.com/myapp.php?foo=1&bar=2", parameters: [
+            ("CallSid", "CA1234567890ABCDE"), ("Caller", "+12349013030"), ("Digits", "1234"), ("From", "+12349013030"), ("To", "+18005551212"),
+        ], authToken: "12345")
+        #expect(signature == "0/KCTR6DLpKmkAf8muzZqo1nDgQ=")
+    }
+
     @Test("Twilio: signed on the public URL, a changed parameter refused, statuses applied, the same phone on WhatsApp and SMS is one contact")
     func twilio() async throws {
         let provider = try await ProviderStandIn.start()
