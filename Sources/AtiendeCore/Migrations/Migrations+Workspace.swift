@@ -154,3 +154,20 @@ struct CreateWorkingHours: AsyncMigration {
         try await db.schema(User.schema).deleteField("working_hours").update()
     }
 }
+
+/// Where each polled mailbox is up to (UIDVALIDITY and the last imported UID), and which instance polls it.
+struct CreateMailboxCursors: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("mailbox_cursors")
+            .id()
+            .field("uid_validity", .int64, .required)
+            .field("last_uid", .int64, .required)
+            .field("owner", .string)
+            .field("lease_until", .datetime)
+            .create()
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema("mailbox_cursors").delete()
+    }
+}

@@ -18,6 +18,7 @@ public enum AtiendeMigrations {
         CreateServiceLevels(),
         CreateMessagingChannels(),
         CreateWorkingHours(),
+        CreateMailboxCursors(),
     ]
 }
 

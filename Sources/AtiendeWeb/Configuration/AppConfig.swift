@@ -25,6 +25,8 @@ public struct AppConfig: Sendable {
     /// The SMTP/LMTP receiver for a mail server to relay to; 0 = off.
     public var mailPort: Int
     public var mailHost: String
+    /// How often IMAP mailboxes are polled, in seconds.
+    public var imapPollSeconds: Int
 
     public struct ConfigError: Error, CustomStringConvertible {
         public let variable: String
@@ -100,7 +102,8 @@ public struct AppConfig: Sendable {
             widgetSocketsPerAddress: try int("ATIENDE_WIDGET_SOCKETS_PER_ADDRESS", default: 50, range: 1...1_000_000),
             widgetSocketsTotal: try int("ATIENDE_WIDGET_SOCKETS_MAX", default: 20_000, range: 1...1_000_000),
             mailPort: try int("ATIENDE_MAIL_PORT", default: 0, range: 0...65535),
-            mailHost: value("ATIENDE_MAIL_HOST") ?? "127.0.0.1")
+            mailHost: value("ATIENDE_MAIL_HOST") ?? "127.0.0.1",
+            imapPollSeconds: try int("ATIENDE_IMAP_POLL_SECONDS", default: 60, range: 1...86_400))
     }
 
     /// With no key configured, a single-machine install keeps one in its data folder (mode 0600).

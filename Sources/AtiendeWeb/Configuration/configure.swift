@@ -119,6 +119,10 @@ struct BackgroundWork: LifecycleHandler {
                 try? await Task.sleep(for: .seconds(ServiceLevelScanner.interval))
             }
         }) }
+        if config.runJobs {
+            let poller = MailboxPoller(services: services, interval: TimeInterval(config.imapPollSeconds), logger: logger)
+            tasks.add(Task { await poller.run() })
+        }
         if config.mailPort > 0 {
             let receiver = SMTPServer(host: config.mailHost, port: config.mailPort, hostname: "atiende", delegate: MailReceiver(services: services))
             tasks.add(Task {

@@ -1,0 +1,170 @@
+"""IMAP import against a real Dovecot (Debian dovecot-imapd, a private instance as in TESTING.md): mail appended to the
+mailbox becomes conversations, unread; a server killed and restarted re-imports nothing; on PostgreSQL two instances
+polling the same mailbox import each mail once."""
+import email.utils
+import imaplib
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from email.message import EmailMessage
+
+import pytest
+
+from atiende_server import free_port
+
+DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+DOVEADM = shutil.which("doveadm") or "/usr/bin/doveadm"
+if not (os.path.exists(DOVECOT) and os.path.exists(DOVEADM)):
+    pytest.skip("Dovecot is not installed (apt-get install dovecot-imapd)", allow_module_level=True)
+
+
+@pytest.fixture
+def dovecot():
+    d = tempfile.mkdtemp(prefix="atiende-dovecot-")
+    os.chmod(d, 0o755)
+    for sub in ("mail", "run", "state"):
+        os.makedirs(os.path.join(d, sub))
+    group = subprocess.run(["id", "-gn", "nobody"], capture_output=True, text=True).stdout.strip()
+    subprocess.run(["chown", "-R", f"nobody:{group}", os.path.join(d, "mail")], check=True)
+    uid = subprocess.run(["id", "-u", "nobody"], capture_output=True, text=True).stdout.strip()
+    gid = subprocess.run(["id", "-g", "nobody"], capture_output=True, text=True).stdout.strip()
+    hashed = subprocess.run([DOVEADM, "pw", "-s", "SHA512-CRYPT", "-p", "secreto"], capture_output=True, text=True, check=True).stdout.strip()
+    with open(os.path.join(d, "users"), "w") as f:
+        f.write(f"soporte@example.com:{hashed}:{uid}:{gid}::{d}/mail/%u\n")
+    port = free_port()
+    with open(os.path.join(d, "dovecot.conf"), "w") as f:
+        f.write(f"""protocols = imap
+listen = 127.0.0.1
+base_dir = {d}/run
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:~/Maildir
+passdb {{
+  driver = passwd-file
+  args = scheme=SHA512-CRYPT {d}/users
+}}
+userdb {{
+  driver = passwd-file
+  args = {d}/users
+}}
+service imap-login {{
+  inet_listener imap {{
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service stats {{
+  unix_listener stats-reader {{
+    mode = 0666
+  }}
+  unix_listener stats-writer {{
+    mode = 0666
+  }}
+}}
+""")
+    subprocess.run([DOVECOT, "-c", os.path.join(d, "dovecot.conf")], check=True)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            imaplib.IMAP4("127.0.0.1", port).logout()
+            break
+        except OSError:
+            time.sleep(0.2)
+    yield port
+    pid = int(open(os.path.join(d, "run", "master.pid")).read().strip())
+    os.kill(pid, signal.SIGTERM)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def append(port, n, sender="cliente@example.com"):
+    imap = imaplib.IMAP4("127.0.0.1", port)
+    imap.login("soporte@example.com", "secreto")
+    for i in range(n):
+        msg = EmailMessage()
+        msg["From"] = f"Cliente {i} <{sender.replace('@', f'+{i}@') if '+' not in sender else sender}>"
+        msg["To"] = "soporte@example.com"
+        msg["Subject"] = f"Consulta {i}"
+        msg["Message-ID"] = email.utils.make_msgid(domain="example.com")
+        msg["Date"] = email.utils.formatdate()
+        msg.set_content(f"Hola, esta es la consulta número {i}.")
+        imap.append("INBOX", None, None, msg.as_bytes())
+    imap.logout()
+
+
+def unseen(port):
+    imap = imaplib.IMAP4("127.0.0.1", port)
+    imap.login("soporte@example.com", "secreto")
+    imap.select("INBOX")
+    _, data = imap.search(None, "UNSEEN")
+    imap.logout()
+    return len(data[0].split())
+
+
+def messages(server, token, workspace):
+    total = 0
+    status, page = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations?limit=100&status=open", token)
+    for conversation in page["data"]:
+        total += conversation["message_count"]
+    return len(page["data"]), total
+
+
+def until(predicate, seconds=30, message="condition"):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+def email_inbox(server, token, workspace, port):
+    status, inbox = server.api("POST", f"/api/v1/workspaces/{workspace}/inboxes", token, {
+        "name": "Correo", "channel": "email",
+        "settings": {"address": "soporte@example.com", "imap_host": "127.0.0.1", "imap_port": str(port), "imap_security": "none",
+                     "imap_username": "soporte@example.com"},
+        "secrets": {"imap_password": "secreto"}})
+    assert status == 201, inbox
+    return inbox
+
+
+def test_imap_import_restart_and_unread(make_server, backend, dovecot):
+    append(dovecot, 3)
+    server = make_server(env={"ATIENDE_IMAP_POLL_SECONDS": "1"})
+    token, workspace = server.setup_workspace()
+    server.start()
+    email_inbox(server, token, workspace, dovecot)
+    until(lambda: messages(server, token, workspace) == (3, 3), message="three imported conversations")
+    assert unseen(dovecot) == 3, "imported with BODY.PEEK: still unread for the people who read the mailbox"
+
+    # Killed without warning, more mail arrives, started again: only the new mail is imported.
+    server.kill9()
+    append(dovecot, 2, sender="otro@example.com")
+    server.start()
+    until(lambda: messages(server, token, workspace) == (5, 5), message="the two new ones")
+    time.sleep(2.5)
+    assert messages(server, token, workspace) == (5, 5), "nothing imported twice"
+
+
+def test_two_instances_import_each_mail_once(make_server, backend, dovecot):
+    if backend != "postgres":
+        pytest.skip("several instances share a PostgreSQL database")
+    first = make_server(env={"ATIENDE_IMAP_POLL_SECONDS": "1"})
+    token, workspace = first.setup_workspace()
+    first.start()
+    email_inbox(first, token, workspace, dovecot)
+    second = make_server(env={"ATIENDE_IMAP_POLL_SECONDS": "1"})
+    second.env["DATABASE_URL"] = first.env["DATABASE_URL"]
+    second.env["ATIENDE_SECRET_KEY"] = open(os.path.join(first.workdir, "data", "secret.key")).read().strip()
+    second.start()
+    append(dovecot, 8)
+    until(lambda: messages(first, token, workspace) == (8, 8), message="eight imported")
+    time.sleep(3)
+    assert messages(first, token, workspace) == (8, 8)
