@@ -14,6 +14,7 @@ from email.message import EmailMessage
 import pytest
 
 from atiende_server import free_port
+from test_email import smtp_peer  # noqa: F401 (a fixture)
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 DOVEADM = shutil.which("doveadm") or "/usr/bin/doveadm"
@@ -168,3 +169,50 @@ def test_two_instances_import_each_mail_once(make_server, backend, dovecot):
     until(lambda: messages(first, token, workspace) == (8, 8), message="eight imported")
     time.sleep(3)
     assert messages(first, token, workspace) == (8, 8)
+
+
+def test_mail_by_imap_reply_by_smtp_answer_by_imap(make_server, backend, dovecot, smtp_peer):
+    """The whole loop with real peers: a customer's mail arrives by IMAP (Dovecot), the agent's reply reaches the SMTP
+    server threaded, and the customer's answer to it — delivered to the same mailbox — lands in the same conversation."""
+    import email as email_lib
+    import email.policy
+    controller, recorder, cert = smtp_peer
+    server = make_server(env={"ATIENDE_IMAP_POLL_SECONDS": "1"})
+    token, workspace = server.setup_workspace()
+    server.start()
+    status, inbox = server.api("POST", f"/api/v1/workspaces/{workspace}/inboxes", token, {
+        "name": "Correo", "channel": "email",
+        "settings": {"address": "soporte@example.com", "imap_host": "127.0.0.1", "imap_port": str(dovecot), "imap_security": "none",
+                     "imap_username": "soporte@example.com", "smtp_host": "127.0.0.1", "smtp_port": str(controller.port),
+                     "smtp_security": "starttls", "smtp_username": "atiende", "smtp_ca_file": cert},
+        "secrets": {"imap_password": "secreto", "smtp_password": "clave-smtp"}})
+    assert status == 201, inbox
+    first = EmailMessage()
+    first["From"] = "Rosa Díaz <rosa@example.com>"
+    first["To"] = "soporte@example.com"
+    first["Subject"] = "¿Llegó mi devolución?"
+    first["Message-ID"] = email.utils.make_msgid(domain="example.com")
+    first.set_content("Devolví las zapatillas el lunes. ¿Les llegaron?")
+    imap = imaplib.IMAP4("127.0.0.1", dovecot)
+    imap.login("soporte@example.com", "secreto")
+    imap.append("INBOX", None, None, first.as_bytes())
+    until(lambda: messages(server, token, workspace) == (1, 1), message="the mail imported")
+
+    server.api("POST", f"/api/v1/workspaces/{workspace}/conversations/1/messages", token, {"text": "Sí, llegaron ayer. Te reembolsamos hoy."})
+    until(lambda: recorder.messages, message="the reply at the SMTP server")
+    reply = email_lib.message_from_bytes(recorder.messages[0][2], policy=email.policy.default)
+    assert reply["In-Reply-To"] == first["Message-ID"] and "[#1]" in str(reply["Subject"])
+
+    answer = EmailMessage()
+    answer["From"] = "Rosa Díaz <rosa@example.com>"
+    answer["To"] = reply["Reply-To"]
+    answer["Subject"] = "Re: " + str(reply["Subject"])
+    answer["Message-ID"] = email.utils.make_msgid(domain="example.com")
+    answer["In-Reply-To"] = reply["Message-ID"]
+    answer["References"] = reply["References"] + " " + reply["Message-ID"]
+    answer.set_content("¡Gracias!\n\nEl lun, Tienda <soporte@example.com> escribió:\n> Sí, llegaron ayer.")
+    imap.append("INBOX", None, None, answer.as_bytes())
+    imap.logout()
+    until(lambda: messages(server, token, workspace) == (1, 3), message="the answer in the same conversation")
+    status, page = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1/messages", token)
+    assert [m["text"] for m in page["data"]][-1] == "¡Gracias!"
