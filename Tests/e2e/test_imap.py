@@ -24,6 +24,11 @@ if not (os.path.exists(DOVECOT) and os.path.exists(DOVEADM)):
 
 @pytest.fixture
 def dovecot():
+    yield from private_dovecot()
+
+
+def private_dovecot():
+    """A private Dovecot on a free loopback port with one mailbox (soporte@example.com / secreto); yields the port."""
     d = tempfile.mkdtemp(prefix="atiende-dovecot-")
     os.chmod(d, 0o755)
     for sub in ("mail", "run", "state"):

@@ -8,15 +8,15 @@ import SQLKit
 
 /// Imports new mail from the IMAP mailbox of every email inbox that has one (`imap_host`), every `interval` seconds.
 ///
-/// The cursor (`mailbox_cursors`: UIDVALIDITY and the last imported UID) moves only after a message is committed, so a
-/// dropped connection or a crash re-fetches at most the message in flight — and that one is a duplicate by its
-/// Message-ID, stored once. One instance holds a mailbox's lease at a time, so several instances don't poll it twice.
+/// The cursor (`mailbox_cursors`: UIDVALIDITY and the last imported UID) moves only after a chunk of messages is
+/// committed, so a dropped connection or a crash re-fetches at most that chunk — and what of it was stored is a
+/// duplicate by its Message-ID, stored once. One instance holds a mailbox's lease at a time, so several instances don't poll it twice.
 struct MailboxPoller: Sendable {
     let services: AtiendeServices
     let interval: TimeInterval
     let logger: Logger
     let owner = UUID().uuidString
-    static let chunk = 25
+    static let chunk = 100
     /// Renewed at every poll and after every message; an instance that died gives the mailbox up after this long.
     var lease: TimeInterval { max(15, 3 * interval) }
 
@@ -95,16 +95,34 @@ struct MailboxPoller: Sendable {
             let pending = try await session.uids(after: cursor.last)
             for start in stride(from: 0, to: pending.count, by: Self.chunk) {
                 let batch = Array(pending[start..<min(start + Self.chunk, pending.count)])
-                for (uid, raw) in try await session.fetch(batch) {
-                    do {
-                        _ = try await EmailInboundController.deliver(raw, to: inbox, services: services)
-                        imported += 1
-                    } catch let error as AtiendeError where error.status < 500 {
-                        // A message we can never read (no sender, too large) must not block the mailbox.
-                        logger.warning("mail skipped", metadata: ["uid": "\(uid)", "error": "\(error.message)"])
+                let fetched = try await session.fetch(batch)
+                // Different senders in parallel (their messages commit together), each sender's mail in order. The cursor
+                // moves past the chunk only when all of it is committed; a crash re-fetches the chunk, and what was
+                // already stored is a duplicate by its Message-ID, stored once.
+                let bySender = Dictionary(grouping: fetched) { item in
+                    (try? MIMEParser.parse(item.message))?.from.first?.email.lowercased() ?? ""
+                }
+                imported += try await withThrowingTaskGroup(of: Int.self) { group in
+                    for (_, mails) in bySender {
+                        group.addTask {
+                            var count = 0
+                            for (uid, raw) in mails {
+                                do {
+                                    _ = try await EmailInboundController.deliver(raw, to: inbox, services: services)
+                                    count += 1
+                                } catch let error as AtiendeError where error.status < 500 {
+                                    // A message we can never read (no sender, too large) must not block the mailbox.
+                                    logger.warning("mail skipped", metadata: ["uid": "\(uid)", "error": "\(error.message)"])
+                                }
+                            }
+                            return count
+                        }
                     }
-                    try await advance(inboxID, validity: validity, last: uid)
-                    cursor.last = uid
+                    return try await group.reduce(0, +)
+                }
+                if let last = batch.last {
+                    try await advance(inboxID, validity: validity, last: last)
+                    cursor.last = last
                 }
             }
         } catch {
