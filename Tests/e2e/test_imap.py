@@ -192,6 +192,8 @@ def test_mail_by_imap_reply_by_smtp_answer_by_imap(make_server, backend, dovecot
                      "smtp_security": "starttls", "smtp_username": "atiende", "smtp_ca_file": cert},
         "secrets": {"imap_password": "secreto", "smtp_password": "clave-smtp"}})
     assert status == 201, inbox
+    status, check = server.api("POST", f"/api/v1/workspaces/{workspace}/inboxes/{inbox['id']}/check", token)
+    assert status == 200 and check["detail"].startswith("SMTP: 220") and "IMAP: INBOX, 0 messages" in check["detail"], check
     first = EmailMessage()
     first["From"] = "Rosa Díaz <rosa@example.com>"
     first["To"] = "soporte@example.com"

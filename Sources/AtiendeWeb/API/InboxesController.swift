@@ -260,14 +260,30 @@ enum InboxesController {
         let inbox = try await req.scope.find(Inbox.self, try req.uuidParameter("inboxId", "inbox"), on: req.db)
         let secrets = try inbox.secrets(with: req.atiende.secrets)
         if inbox.channel == .email {
-            do {
-                let settings = try EmailSender.smtp(inbox.settings, secrets: secrets)
-                return try json(CheckResponse(ok: true, detail: "SMTP: " + (try await SMTPClient(settings: settings).check())))
-            } catch let failure as SMTPClient.Failure {
-                throw AtiendeError(.unavailable, code: "provider_unreachable", "SMTP: \(failure.description)")
-            } catch let failure as JobFailure {
-                throw AtiendeError.invalid(failure.reason, code: "invalid_settings")
+            // Each configured side is tried, and the answer says which one failed and how.
+            var parts: [String] = []
+            if !(inbox.settings.values["smtp_host"] ?? "").isEmpty {
+                do {
+                    let settings = try EmailSender.smtp(inbox.settings, secrets: secrets)
+                    parts.append("SMTP: " + (try await SMTPClient(settings: settings).check()))
+                } catch let failure as SMTPClient.Failure {
+                    throw AtiendeError(.unavailable, code: "provider_unreachable", "SMTP: \(failure.description)")
+                }
             }
+            if let imap = MailboxPoller.settings(inbox, secrets: secrets) {
+                do {
+                    let session = try await IMAPClient(settings: imap).connect()
+                    let (_, count) = try await session.select()
+                    await session.logout()
+                    parts.append("IMAP: \(imap.mailbox), \(count) messages")
+                } catch let failure as IMAPClient.Failure {
+                    throw AtiendeError(.unavailable, code: "provider_unreachable", "IMAP: \(failure.description)")
+                }
+            }
+            guard !parts.isEmpty else {
+                throw AtiendeError.invalid("this email inbox has neither an SMTP nor an IMAP server to check", code: "nothing_to_check")
+            }
+            return try json(CheckResponse(ok: true, detail: parts.joined(separator: " · ")))
         }
         guard let adapter = req.atiende.messaging[inbox.channel] else {
             throw AtiendeError.invalid("only email and messaging inboxes (WhatsApp, Messenger, Instagram, Telegram, Twilio) are checked with a provider",
