@@ -90,7 +90,7 @@ service stats {{
     shutil.rmtree(d, ignore_errors=True)
 
 
-def append(port, n, sender="cliente@example.com"):
+def append(port, n, sender="cliente@example.com", padding=0):
     imap = imaplib.IMAP4("127.0.0.1", port)
     imap.login("soporte@example.com", "secreto")
     for i in range(n):
@@ -100,7 +100,7 @@ def append(port, n, sender="cliente@example.com"):
         msg["Subject"] = f"Consulta {i}"
         msg["Message-ID"] = email.utils.make_msgid(domain="example.com")
         msg["Date"] = email.utils.formatdate()
-        msg.set_content(f"Hola, esta es la consulta número {i}.")
+        msg.set_content(f"Hola, esta es la consulta número {i}." + ("\n" + "x" * 70) * padding)
         imap.append("INBOX", None, None, msg.as_bytes())
     imap.logout()
 
@@ -115,11 +115,16 @@ def unseen(port):
 
 
 def messages(server, token, workspace):
-    total = 0
-    status, page = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations?limit=100&status=open", token)
-    for conversation in page["data"]:
-        total += conversation["message_count"]
-    return len(page["data"]), total
+    """(open conversations, their messages), over every page."""
+    conversations = total = 0
+    cursor = ""
+    while True:
+        status, page = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations?limit=100&status=open{cursor}", token)
+        conversations += len(page["data"])
+        total += sum(c["message_count"] for c in page["data"])
+        if not page.get("next_cursor"):
+            return conversations, total
+        cursor = "&cursor=" + page["next_cursor"]
 
 
 def until(predicate, seconds=30, message="condition"):
@@ -223,3 +228,59 @@ def test_mail_by_imap_reply_by_smtp_answer_by_imap(make_server, backend, dovecot
     until(lambda: messages(server, token, workspace) == (1, 3), message="the answer in the same conversation")
     status, page = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1/messages", token)
     assert [m["text"] for m in page["data"]][-1] == "¡Gracias!"
+
+
+def test_connection_dropped_mid_fetch_reimports_nothing(make_server, backend, dovecot):
+    """A proxy between us and Dovecot cuts the first connection in the middle of a fetch; the next poll resumes and every
+    mail is stored exactly once."""
+    import socket
+    import threading
+    append(dovecot, 150, padding=30)  # ~2.5 KB each: the cut falls in the second chunk of 100
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    state = {"cut": False, "connections": 0}
+
+    def pipe(src, dst, count):
+        total = 0
+        try:
+            while True:
+                data = src.recv(4096)
+                if not data:
+                    break
+                total += len(data)
+                if count and not state["cut"] and total > 300_000:
+                    state["cut"] = True
+                    raise ConnectionError("cut")
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+
+    def accept():
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            state["connections"] += 1
+            upstream = socket.create_connection(("127.0.0.1", dovecot))
+            threading.Thread(target=pipe, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=pipe, args=(upstream, client, True), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    server = make_server(env={"ATIENDE_IMAP_POLL_SECONDS": "1"})
+    token, workspace = server.setup_workspace()
+    server.start()
+    email_inbox(server, token, workspace, listener.getsockname()[1])
+    until(lambda: messages(server, token, workspace)[1] == 150, seconds=60, message="all 150 imported")
+    assert state["cut"] and state["connections"] >= 2, state
+    time.sleep(2.5)
+    assert messages(server, token, workspace)[1] == 150, "nothing imported twice"
+    listener.close()
