@@ -91,6 +91,56 @@ struct EmailInboundTests {
         }
     }
 
+    @Test("the mail as sent: sanitized HTML, inline images embedded, remote images only when the agent asks")
+    func htmlView() async throws {
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await EmailInbox.make(app, workspace)
+            let png = Data([0x89, 0x50, 0x4E, 0x47]).base64EncodedString()
+            let html = """
+            From: Ana <ana@example.com>
+            To: soporte@tienda.cl
+            Subject: Foto
+            Message-ID: <html-1@example.com>
+            MIME-Version: 1.0
+            Content-Type: multipart/related; boundary="r"
+
+            --r
+            Content-Type: text/html; charset=utf-8
+
+            <p onclick="steal()">Mira <b>esto</b></p><script>window.__xss=1</script><img src="cid:foto@x"><img src="https://tracker.example/p.gif">
+            --r
+            Content-Type: image/png
+            Content-ID: <foto@x>
+            Content-Transfer-Encoding: base64
+
+            \(png)
+            --r--
+
+            """
+            #expect(try await inbox.post(app, html).status == 200)
+            let original = try #require(try await Attachment.query(on: app.store.db).filter(\.$filename == "original.eml").first())
+            let slug = try #require(try await Workspace.find(workspace.id, on: app.store.db)).slug
+            let (browser, _) = try await Browser.signedIn(app, as: workspace.adminID)
+            let conversation = try await browser.get("/app/\(slug)/conversations/1")
+            let link = SiteURL.mailView(slug, try original.requireID()).path
+            #expect(conversation.text.contains("href=\"\(link)\""))
+            let page = try await browser.get(link)
+            #expect(page.status == 200)
+            #expect(page.text.contains("<p>Mira <b>esto</b></p>") && !page.text.contains("<script>window.__xss") && !page.text.contains("onclick"))
+            #expect(page.text.contains("src=\"data:image/png;base64,\(png)\""), "the inline image is embedded")
+            #expect(page.text.contains("data-remote-src=\"https://tracker.example/p.gif\"") && page.text.contains("id=\"show-images\""))
+            #expect(page.headers.first(name: "Content-Security-Policy")?.contains("https:") == false)
+            let withImages = try await browser.get(link + "?images=1")
+            #expect(withImages.text.contains("<img src=\"https://tracker.example/p.gif\">"))
+            #expect(withImages.headers.first(name: "Content-Security-Policy")?.contains("img-src 'self' data: blob: https: http:") == true)
+            // Another workspace's member cannot open it.
+            let other = try await WorkspaceFixture.make(app, name: "Otra")
+            let (stranger, _) = try await Browser.signedIn(app, as: other.adminID)
+            #expect(try await stranger.get(link).status == 404)
+        }
+    }
+
     @Test("automatic mail and bounces are stored but never answered automatically; files of kept types are attachments")
     func automatic() async throws {
         try await withApp(runJobs: true) { app in

@@ -141,7 +141,9 @@ enum ConversationPage {
                                                     .text(desk.format.dateTime(message.createdAt))])),
             .div(.class("text"), .text(message.text)),
             .if(!(message.$attachments.value ?? []).isEmpty, .ul(.class("files"), .forEach(message.$attachments.value ?? []) { file in
-                .li(.a(.href("/api/v1/workspaces/\(workspace)/attachments/\(file.id?.uuidString.lowercased() ?? "")"),
+                file.contentType == "message/rfc822" && file.filename == "original.eml"
+                    ? .li(.a(.class("mail-original"), .href(SiteURL.mailView(desk.slug, file.id ?? UUID()).path), .text("✉️ " + t("mail.view"))))
+                    : .li(.a(.href("/api/v1/workspaces/\(workspace)/attachments/\(file.id?.uuidString.lowercased() ?? "")"),
                        .text("📎 \(file.filename)"), .span(.class("size"), .text(" (\(ByteCountFormatter.string(fromByteCount: Int64(file.size), countStyle: .file)))"))))
             })),
             .if(message.kind == .outgoing, delivery(desk, message)))

@@ -43,6 +43,7 @@ enum PageRoutes {
         post(.settings("", .workspace), SettingsPages.saveWorkspace)
         post(.settings("", .service), ServiceSettingsPage.save)
         get(.helpContact(""), ContactFormPage.show)
+        get(.mailView("", UUID()), MailViewPage.show)
         post(.helpContact(""), maxSize: "30mb", ContactFormPage.submit)
     }
 }

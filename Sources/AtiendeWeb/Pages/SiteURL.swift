@@ -20,6 +20,8 @@ enum SiteURL: Equatable {
     case asset(String)
     /// The public contact form of a workspace (web form channel).
     case helpContact(String)
+    /// An email shown from its kept original (an `original.eml` attachment).
+    case mailView(String, UUID)
 
     private enum Segment { case fixed(String), parameter(String, String) }
 
@@ -45,6 +47,7 @@ enum SiteURL: Equatable {
         case .settings(let ws, let section): [.fixed("app"), .parameter("workspace", ws), .fixed("settings"), .fixed(section.rawValue)]
         case .asset(let name): [.fixed("assets"), .parameter("file", name)]
         case .helpContact(let ws): [.fixed("help"), .parameter("workspace", ws), .fixed("contact")]
+        case .mailView(let ws, let id): [.fixed("app"), .parameter("workspace", ws), .fixed("mail"), .parameter("attachmentId", id.uuidString.lowercased())]
         }
     }
 
