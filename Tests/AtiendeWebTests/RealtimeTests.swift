@@ -27,6 +27,8 @@ final class EventClient: @unchecked Sendable {
                 client.events.withLockedValue { $0.append(object) }
             }
         }.get()
+        // The connect future can complete before the upgrade hands us the socket; a frame sent before would be dropped.
+        for _ in 0..<500 where client.socket == nil { try await Task.sleep(for: .milliseconds(10)) }
         return client
     }
 

@@ -66,6 +66,8 @@ final class VisitorSocket: @unchecked Sendable {
                 client.frames.withLockedValue { $0.append(object) }
             }
         }.get()
+        // The connect future can complete before the upgrade hands us the socket; a frame sent before would be dropped.
+        for _ in 0..<500 where client.socket == nil { try await Task.sleep(for: .milliseconds(10)) }
         return client
     }
 
