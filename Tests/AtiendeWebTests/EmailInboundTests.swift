@@ -1,5 +1,6 @@
 @testable import AtiendeChannels
 @testable import AtiendeCore
+import AtiendeMail
 @testable import AtiendeWeb
 import Crypto
 import Fluent
@@ -138,6 +139,46 @@ struct EmailInboundTests {
             let other = try await WorkspaceFixture.make(app, name: "Otra")
             let (stranger, _) = try await Browser.signedIn(app, as: other.adminID)
             #expect(try await stranger.get(link).status == 404)
+        }
+    }
+
+    @Test("a reply is composed threaded, signed by the agent and the inbox, quoting the customer; the agent sets their signature")
+    func compose() async throws {
+        let now = Date(timeIntervalSince1970: 1_795_000_000)
+        let conversation = ConversationSnapshot(
+            id: UUID(), number: 42, inboxID: UUID(), contactID: UUID(), channel: .email, status: .open, priority: .none, assigneeID: nil,
+            teamID: nil, labels: [], contactReason: nil, subject: "Cambio de talla", threadID: "t0123456789abcdef", snoozedUntil: nil,
+            createdAt: now, updatedAt: now, lastMessageAt: now, waitingSince: nil, firstResponseAt: nil, resolvedAt: nil, messageCount: 2)
+        func message(_ kind: MessageKind, _ text: String, provider: String?) -> MessageSnapshot {
+            MessageSnapshot(id: UUID(), conversationID: conversation.id, kind: kind, senderType: kind == .incoming ? .contact : .agent, senderID: nil,
+                            text: text, providerMessageID: provider, deliveryStatus: nil, deliveryError: nil, sentAt: now, createdAt: now,
+                            attachments: [], template: nil)
+        }
+        let contact = ContactSnapshot(id: conversation.contactID, name: "Marta Silva", email: "marta@example.com", phone: nil, documentID: nil,
+                                      attributes: [:], labels: [], identities: [IdentitySnapshot(kind: .email, value: "marta@example.com")], createdAt: now)
+        var outbound = OutboundMessage(
+            inboxID: conversation.inboxID, channel: .email,
+            settings: InboxSettings(values: ["address": "soporte@tienda.cl", "display_name": "Tienda Sur", "signature": "Tienda Sur · +56 2 2222 2222"]),
+            secrets: [:], conversation: conversation, message: message(.outgoing, "Claro, te la cambiamos.", provider: nil), contact: contact,
+            agentName: "Ana Rojas", files: [], lastIncomingAt: now, now: now,
+            previous: [message(.incoming, "Hola,\n¿puedo cambiar la talla?", provider: "m1@example.com")])
+        outbound.agentSignature = "Ana Rojas\nEjecutiva de atención"
+        let mail = try EmailSender.compose(outbound)
+        #expect(mail.subject == "Re: Cambio de talla [#42]")
+        #expect(mail.replyTo?.email == "soporte+t0123456789abcdef@tienda.cl")
+        #expect(mail.inReplyTo == "m1@example.com" && mail.references == ["m1@example.com"])
+        #expect(mail.from == MailAddress(name: "Ana Rojas · Tienda Sur", email: "soporte@tienda.cl"))
+        #expect(mail.text.hasPrefix("Claro, te la cambiamos.\n\n-- \nAna Rojas\nEjecutiva de atención\nTienda Sur · +56 2 2222 2222\n\nEl "))
+        #expect(mail.text.hasSuffix("Marta Silva escribió:\n> Hola,\n> ¿puedo cambiar la talla?"))
+        #expect(!mail.automatic)
+
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let (browser, csrf) = try await Browser.signedIn(app, as: workspace.adminID)
+            #expect(try await browser.post("/account", form: [("_csrf", csrf), ("name", "Admin"), ("language", "es"), ("time_zone", "UTC"),
+                                                             ("signature", "  Admin\nSoporte  ")]).status == 303)
+            #expect(try await User.find(workspace.adminID, on: app.store.db)?.signature == "Admin\nSoporte")
+            #expect(try await browser.get("/account").text.contains("Admin\nSoporte</textarea>"))
         }
     }
 

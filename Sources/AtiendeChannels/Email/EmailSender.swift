@@ -68,7 +68,8 @@ public struct EmailSender: ChannelSender {
     /// The reply, the inbox's signature, and the customer's last message quoted (in the customer's language of mail).
     static func body(_ message: OutboundMessage, answering: MessageSnapshot?) -> String {
         var text = message.message.text
-        if let signature = message.settings.values["signature"], !signature.isEmpty { text += "\n\n-- \n" + signature }
+        let signatures = [message.agentSignature, message.settings.values["signature"]].compactMap { $0 }.filter { !$0.isEmpty }
+        if !signatures.isEmpty { text += "\n\n-- \n" + signatures.joined(separator: "\n") }
         if let answering {
             let formatter = DateFormatter()
             formatter.locale = Locale(identifier: message.settings.language == "en" ? "en_US" : "es_CL")

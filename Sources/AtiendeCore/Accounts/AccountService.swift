@@ -59,7 +59,10 @@ public struct AccountService: Sendable {
 
     /// `workingHours`: nil leaves them, `.some(nil)` clears them (the person follows the inboxes' hours).
     public func updatePreferences(of userID: UUID, name: String?, language: String?, timeZone: String?,
-                                  workingHours: BusinessHours?? = nil) async throws {
+                                  workingHours: BusinessHours?? = nil, signature: String? = nil) async throws {
+        if let signature, signature.count > 2000 {
+            throw AtiendeError.invalid("the signature is longer than 2,000 characters", code: "invalid_signature")
+        }
         if let hours = workingHours, let hours { try hours.validate() }
         if let language, !["es", "en"].contains(language) {
             throw AtiendeError.invalid("language must be 'es' or 'en'", code: "invalid_language")
@@ -76,6 +79,10 @@ public struct AccountService: Sendable {
             if let trimmedName { user.name = trimmedName }
             if let language { user.language = language }
             if let timeZone { user.timeZone = timeZone }
+            if let signature {
+                let trimmed = signature.trimmingCharacters(in: .whitespacesAndNewlines)
+                user.signature = trimmed.isEmpty ? nil : trimmed
+            }
             if let workingHours {
                 user.workingHoursJSON = try workingHours.map { String(decoding: try JSON.encoder.encode($0), as: UTF8.self) }
             }

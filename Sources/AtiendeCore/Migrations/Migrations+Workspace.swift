@@ -171,3 +171,14 @@ struct CreateMailboxCursors: AsyncMigration {
         try await db.schema("mailbox_cursors").delete()
     }
 }
+
+/// An agent's own email signature.
+struct CreateAgentSignatures: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema(User.schema).field("signature", .string).update()
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema(User.schema).deleteField("signature").update()
+    }
+}

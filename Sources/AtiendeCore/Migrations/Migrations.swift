@@ -19,6 +19,7 @@ public enum AtiendeMigrations {
         CreateMessagingChannels(),
         CreateWorkingHours(),
         CreateMailboxCursors(),
+        CreateAgentSignatures(),
     ]
 }
 

@@ -11,6 +11,8 @@ public final class User: Model, @unchecked Sendable {
     @Field(key: "password_hash") public var passwordHash: String
     @Field(key: "language") public var language: String
     @Field(key: "time_zone") public var timeZone: String
+    /// Signed under this person's email replies, above the inbox's signature.
+    @OptionalField(key: "signature") public var signature: String?
     /// `BusinessHours` as JSON: when this person works; nil = they follow the inbox's hours.
     @OptionalField(key: "working_hours") public var workingHoursJSON: String?
 

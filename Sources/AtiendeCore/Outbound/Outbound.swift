@@ -11,6 +11,8 @@ public struct OutboundMessage: Sendable {
     public var message: MessageSnapshot
     public var contact: ContactSnapshot
     public var agentName: String?
+    /// The agent's own email signature, if they set one.
+    public var agentSignature: String? = nil
     /// The attachments' bytes, for channels that upload them.
     public var files: [InboundMessage.File]
     /// When the customer last wrote, for channels whose free replies have a window.
@@ -58,13 +60,15 @@ public struct SendMessageJob: JobHandler {
             throw JobFailure.permanent("the \(inbox.channel.rawValue) channel cannot send messages")
         }
         let attachments = try await Attachment.query(on: db).filter(\.$message.$id == payload.messageID).all()
-        let agentName: String? = if let id = message.senderID { try await User.find(id, on: db)?.name } else { nil }
+        let agent: User? = if let id = message.senderID, message.senderType == .agent { try await User.find(id, on: db) } else { nil }
+        let agentName = agent?.name
         var outbound = OutboundMessage(
             inboxID: try inbox.requireID(), channel: inbox.channel, settings: inbox.settings,
             secrets: try inbox.secrets(with: secrets), conversation: conversation.snapshot,
             message: message.snapshot(attachments: attachments), contact: contact.snapshot(), agentName: agentName,
             files: try attachments.map { InboundMessage.File(filename: $0.filename, contentType: $0.contentType, data: try files.read($0.sha256)) },
             lastIncomingAt: conversation.lastIncomingAt, now: store.clock.now())
+        outbound.agentSignature = agent?.signature
         if inbox.channel == .email {
             let earlier = try await Message.query(on: db).filter(\.$conversation.$id == conversation.requireID())
                 .filter(\.$kind ~~ [.incoming, .outgoing]).filter(\.$id != payload.messageID).filter(\.$createdAt <= message.createdAt)

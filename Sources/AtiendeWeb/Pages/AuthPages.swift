@@ -243,6 +243,8 @@ enum AuthPages {
                   .label(.span(.text(t("setup.name"))), .field(.type(.text), .name("name"), .value(user.name), .required(true))),
                   .label(.span(.text(t("account.language"))), languageSelect(user.language)),
                   .label(.span(.text(t("account.time_zone"))), timeZoneInput(user.timeZone)),
+                  .label(.span(.text(t("account.signature"))), .textBox(.name("signature"), .attribute(named: "rows", value: "3"),
+                                                                       .attribute(named: "maxlength", value: "2000"), .text(user.signature ?? ""))),
                   .h2(.text(t("account.working_hours"))),
                   .p(.class("hint"), .text(t("account.working_hours_hint"))),
                   .label(.field(.type(.checkbox), .name("has_hours"), .value("1"), .if(user.workingHours != nil, .attribute(named: "checked", value: "checked"))),
@@ -270,7 +272,7 @@ enum AuthPages {
         let hours: BusinessHours? = fields["has_hours"] != nil
             ? BusinessHours(timeZone: form.time_zone, week: try ServiceSettingsPage.parseWeek(fields), holidays: []) : nil
         try await req.atiende.accounts.updatePreferences(of: signedIn.userID, name: form.name, language: form.language, timeZone: form.time_zone,
-                                                         workingHours: .some(hours))
+                                                         workingHours: .some(hours), signature: fields["signature"])
         return req.redirect(to: SiteURL.account.path(query: [("saved", "1")]), redirectType: .normal)
     }
 
