@@ -54,7 +54,7 @@ def smtp_peer(tmp_path):
     controller.stop()
 
 
-def until(predicate, seconds=20, message="condition"):
+def until(predicate, seconds=60, message="condition"):
     deadline = time.time() + seconds
     while time.time() < deadline:
         value = predicate()
@@ -96,6 +96,7 @@ def test_mail_in_reply_out_threaded_and_back(make_server, backend, smtp_peer):
     first = EmailMessage()
     first["From"] = "Marta Silva <marta@example.com>"
     first["To"] = "soporte@tienda.cl"
+    first["Cc"] = "Jefe de Marta <jefe@example.com>"
     first["Subject"] = "Cambio de talla"
     first["Message-ID"] = email.utils.make_msgid(domain="example.com")
     first["Date"] = email.utils.formatdate()
@@ -109,10 +110,11 @@ def test_mail_in_reply_out_threaded_and_back(make_server, backend, smtp_peer):
         mail_from, rcpt, raw = until(lambda: recorder.messages and recorder.messages[0], message="the reply at the SMTP server")
     except AssertionError:
         raise AssertionError(str(server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1/messages", token)[1]) + open(server.log).read()[-2000:])
-    assert mail_from == "soporte@tienda.cl" and rcpt == ["marta@example.com"]
+    assert mail_from == "soporte@tienda.cl" and rcpt == ["marta@example.com", "jefe@example.com"], rcpt
     reply = email.message_from_bytes(raw, policy=email.policy.default)
     assert reply["From"].addresses[0].addr_spec == "soporte@tienda.cl"
     assert reply["To"].addresses[0].addr_spec == "marta@example.com"
+    assert [a.addr_spec for a in reply["Cc"].addresses] == ["jefe@example.com"], "the CC'd person stays on the thread"
     reply_to = reply["Reply-To"].addresses[0].addr_spec
     assert reply_to.startswith("soporte+") and reply_to.endswith("@tienda.cl")
     assert str(reply["Subject"]) == "Re: Cambio de talla [#1]"
@@ -140,6 +142,22 @@ def test_mail_in_reply_out_threaded_and_back(make_server, backend, smtp_peer):
     assert status == 200 and json.loads(body)["conversation_number"] == 1, body
     status, page = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1/messages", token)
     assert [m["text"] for m in page["data"] if m["kind"] == "incoming"] == ["Hola, ¿puedo cambiar la talla del pedido 5521?", "Talla M, por favor."]
+
+    # The CC'd person answers all: the same conversation, as themselves.
+    boss = EmailMessage()
+    boss["From"] = "Jefe de Marta <jefe@example.com>"
+    boss["To"] = reply["Reply-To"]
+    boss["Cc"] = "marta@example.com"
+    boss["Subject"] = "Re: " + str(reply["Subject"])
+    boss["Message-ID"] = email.utils.make_msgid(domain="example.com")
+    boss["In-Reply-To"] = reply["Message-ID"]
+    boss.set_content("Autorizo el cambio.")
+    status, body = post_mail(server, inbox, boss)
+    assert status == 200 and json.loads(body)["conversation_number"] == 1, body
+    status, page = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1/messages", token)
+    assert page["data"][-1]["text"] == "Autorizo el cambio."
+    status, conversation = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1", token)
+    assert page["data"][-1]["sender_id"] != page["data"][0]["sender_id"], "the boss writes as themselves, not as Marta"
 
     # A bounce of our reply (a DSN quoting its headers) marks it failed, and opens no conversation.
     dsn = ("Return-Path: <>\r\nFrom: Mail Delivery System <MAILER-DAEMON@mx.example.com>\r\nTo: soporte@tienda.cl\r\n"

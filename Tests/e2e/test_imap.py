@@ -127,7 +127,7 @@ def messages(server, token, workspace):
         cursor = "&cursor=" + page["next_cursor"]
 
 
-def until(predicate, seconds=30, message="condition"):
+def until(predicate, seconds=90, message="condition"):
     deadline = time.time() + seconds
     while time.time() < deadline:
         if predicate():

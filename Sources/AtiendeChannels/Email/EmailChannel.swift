@@ -34,6 +34,18 @@ public enum EmailChannel {
         }
     }
 
+    /// The other people on the thread: everyone in To and Cc but our own mailbox (plus-addresses included), and the sender
+    /// when it is not the customer.
+    public static func participants(_ mail: ParsedMail, mailbox: String, customer: String?) -> [String] {
+        let ours = mailbox.lowercased().split(separator: "@", maxSplits: 1)
+        var seen = Set<String>()
+        return (mail.to + mail.cc + mail.from).compactMap { IdentityNormalizer.email($0.email) }.filter { address in
+            if address == customer?.lowercased() { return false }
+            if ours.count == 2, address.hasSuffix("@" + ours[1]), address.hasPrefix(ours[0] + "@") || address.hasPrefix(ours[0] + "+") { return false }
+            return seen.insert(address).inserted
+        }
+    }
+
     /// Every Message-ID this mail answers, newest first.
     public static func answered(_ mail: ParsedMail) -> [String] {
         var seen = Set<String>()
@@ -42,7 +54,8 @@ public enum EmailChannel {
 
     /// The inbound message: what the customer wrote (quoted history trimmed), the original kept as `original.eml`, files
     /// of types we keep (the others named in the text), automatic mail marked.
-    public static func inbound(_ mail: ParsedMail, inboxID: UUID, thread: String, allowedTypes: Set<String>) throws -> InboundMessage {
+    public static func inbound(_ mail: ParsedMail, inboxID: UUID, thread: String, conversationID: UUID? = nil,
+                               allowedTypes: Set<String>) throws -> InboundMessage {
         guard let sender = mail.from.first, let email = IdentityNormalizer.email(sender.email) else {
             throw AtiendeError.invalid("the message has no usable From address", code: "invalid_sender")
         }
@@ -60,9 +73,11 @@ public enum EmailChannel {
         if !skipped.isEmpty { text += (text.isEmpty ? "" : "\n\n") + "[" + skipped.joined(separator: ", ") + "]" }
         if text.isEmpty { text = mail.subject.isEmpty ? "(sin texto)" : mail.subject }
         let id = mail.messageID ?? ("sha256:" + SHA256.hash(data: mail.raw).map { String(format: "%02x", $0) }.joined())
-        return InboundMessage(inboxID: inboxID, providerMessageID: String(id.prefix(255)),
-                              sender: .init(name: sender.name, identities: [(.email, email)]),
-                              text: String(text.prefix(Ingest.maxTextLength)), files: files, sentAt: mail.date, threadHint: thread,
-                              subject: mail.subject.isEmpty ? nil : String(mail.subject.prefix(255)), automatic: mail.isAutomatic)
+        var inbound = InboundMessage(inboxID: inboxID, providerMessageID: String(id.prefix(255)),
+                                     sender: .init(name: sender.name, identities: [(.email, email)]),
+                                     text: String(text.prefix(Ingest.maxTextLength)), files: files, sentAt: mail.date, threadHint: thread,
+                                     subject: mail.subject.isEmpty ? nil : String(mail.subject.prefix(255)), automatic: mail.isAutomatic)
+        inbound.conversationID = conversationID
+        return inbound
     }
 }

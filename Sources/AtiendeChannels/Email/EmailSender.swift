@@ -54,6 +54,7 @@ public struct EmailSender: ChannelSender {
         var outgoing = OutgoingMail(from: from, to: [MailAddress(name: message.contact.name, email: to)], subject: subject,
                                     messageID: "atiende.\(message.message.id.uuidString.lowercased().replacingOccurrences(of: "-", with: ""))@\(domain)",
                                     date: message.now, text: body(message, answering: answering))
+        outgoing.cc = message.participants.filter { $0.lowercased() != to.lowercased() }.prefix(20).map { MailAddress(name: nil, email: $0) }
         if let token = message.conversation.threadID, token.allSatisfy({ $0.isLetter || $0.isNumber }) {
             outgoing.replyTo = MailAddress(name: name, email: "\(local)+\(token)@\(domain)")
         }

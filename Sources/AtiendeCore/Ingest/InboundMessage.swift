@@ -36,6 +36,9 @@ public struct InboundMessage: Sendable {
     public var subject: String?
     /// Sent by a machine (an auto-reply, a bounce, a notification): never answered automatically.
     public var automatic: Bool
+    /// The conversation this message belongs to when its sender is a participant rather than the customer (set only by a
+    /// channel that has checked it, e.g. a CC'd address answering an email thread).
+    public var conversationID: UUID? = nil
 
     public init(inboxID: UUID, providerMessageID: String, sender: Sender, text: String, files: [File] = [],
                 sentAt: Date? = nil, threadHint: String? = nil, subject: String? = nil, automatic: Bool = false) {

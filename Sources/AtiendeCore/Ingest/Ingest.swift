@@ -49,7 +49,7 @@ public struct Ingest: Sendable {
             workspaceID: workspaceID, inboxID: inboxID, channel: inbox.channel, teamID: inbox.$team.id,
             reopenWindow: TimeInterval(inbox.reopenWindowSeconds), providerID: providerID, identities: identities,
             name: inbound.sender.name, text: inbound.text, sentAt: inbound.sentAt, threadHint: inbound.threadHint.flatMap { $0.isEmpty ? nil : $0 },
-            subject: inbound.subject, attachments: attachments, automatic: inbound.automatic)
+            subject: inbound.subject, attachments: attachments, automatic: inbound.automatic, conversationID: inbound.conversationID)
         return try await batcher.submit(item)
     }
 

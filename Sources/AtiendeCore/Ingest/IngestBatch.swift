@@ -18,6 +18,9 @@ struct IngestItem: Sendable {
     var attachments: [AttachmentSnapshot]
     /// Sent by a machine (an auto-reply, a bounce): never answered automatically.
     var automatic: Bool = false
+    /// A conversation of this inbox the channel has established the message belongs to although its sender is not the
+    /// conversation's customer (a CC'd participant answering an email thread).
+    var conversationID: UUID? = nil
 }
 
 /// Stores many inbound messages in a fixed number of statements, set-wise, instead of ten statements each.
@@ -39,8 +42,16 @@ enum IngestBatch {
             var round: [Int] = []
             var deferred: [Int] = []
             var keys = Set<String>()
+            var exclusive = false
             for index in remaining {
                 let item = items[index]
+                // A message aimed at a conversation of another customer has a round of its own: nothing else in it can
+                // touch that conversation.
+                if exclusive || (item.conversationID != nil && !round.isEmpty) {
+                    deferred.append(index)
+                    continue
+                }
+                if item.conversationID != nil { exclusive = true }
                 let itemKeys = ["m:\(item.inboxID):\(item.providerID)"]
                     + item.identities.map { "i:\(item.workspaceID):\($0.kind.rawValue):\($0.value)" }
                 if round.count < maxRound && keys.isDisjoint(with: itemKeys) {
@@ -209,13 +220,27 @@ enum IngestBatch {
             }
         }
 
+        // Conversations named by the channel (a participant's reply), whoever their customer is.
+        var targets: [UUID: ConversationSnapshot] = [:]
+        let targetIDs = plans.compactMap(\.item.conversationID)
+        if !targetIDs.isEmpty {
+            let rows = try await sql.raw("""
+                SELECT \(unsafeRaw: IngestSQL.conversationColumns) FROM conversations WHERE id IN (\(list(targetIDs))) AND status <> 'closed'
+                """).all()
+            for row in rows {
+                let conversation = try IngestSQL.conversation(row, dialect: tx.store.dialect)
+                targets[conversation.id] = conversation
+            }
+        }
+
         var conversations: [ConversationSnapshot] = []
         var opened: [Bool] = []
         var reactivated: [Int: ConversationStatus] = [:]
         var newConversationsByWorkspace: [UUID: Int] = [:]
         for (n, plan) in plans.enumerated() {
-            let found = choose(candidates["\(plan.item.inboxID):\(plan.contactID)"] ?? [], hint: plan.item.threadHint,
-                               reopenAfter: now.addingTimeInterval(-plan.item.reopenWindow))
+            let target = plan.item.conversationID.flatMap { targets[$0] }.flatMap { $0.inboxID == plan.item.inboxID ? $0 : nil }
+            let found = target ?? choose(candidates["\(plan.item.inboxID):\(plan.contactID)"] ?? [], hint: plan.item.threadHint,
+                                         reopenAfter: now.addingTimeInterval(-plan.item.reopenWindow))
             if var conversation = found {
                 if conversation.status != .open { reactivated[n] = conversation.status }
                 conversation.status = .open

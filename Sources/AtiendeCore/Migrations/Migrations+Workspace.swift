@@ -182,3 +182,14 @@ struct CreateAgentSignatures: AsyncMigration {
         try await db.schema(User.schema).deleteField("signature").update()
     }
 }
+
+/// The other people on an email thread (CC'd addresses), who stay on it.
+struct CreateEmailParticipants: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema(Conversation.schema).field("participants", .string).update()
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema(Conversation.schema).deleteField("participants").update()
+    }
+}

@@ -20,6 +20,7 @@ public enum AtiendeMigrations {
         CreateWorkingHours(),
         CreateMailboxCursors(),
         CreateAgentSignatures(),
+        CreateEmailParticipants(),
     ]
 }
 

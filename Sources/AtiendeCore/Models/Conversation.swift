@@ -23,6 +23,10 @@ public final class Conversation: Model, @unchecked Sendable {
     /// The provider's own thread or chat id, used to keep replies together.
     @OptionalField(key: "provider_thread_id") public var providerThreadID: String?
     @OptionalField(key: "snoozed_until") public var snoozedUntil: Date?
+    /// Email: the other addresses on the thread (CC'd), as a JSON array; they receive our replies and may answer.
+    @OptionalField(key: "participants") public var participantsJSON: String?
+
+    public var participants: [String] { JSON.decode([String].self, from: participantsJSON) ?? [] }
 
     @Field(key: "created_at") public var createdAt: Date
     @Field(key: "updated_at") public var updatedAt: Date

@@ -13,6 +13,8 @@ public struct OutboundMessage: Sendable {
     public var agentName: String?
     /// The agent's own email signature, if they set one.
     public var agentSignature: String? = nil
+    /// Email: the other people on the thread, copied on the reply.
+    public var participants: [String] = []
     /// The attachments' bytes, for channels that upload them.
     public var files: [InboundMessage.File]
     /// When the customer last wrote, for channels whose free replies have a window.
@@ -69,6 +71,7 @@ public struct SendMessageJob: JobHandler {
             files: try attachments.map { InboundMessage.File(filename: $0.filename, contentType: $0.contentType, data: try files.read($0.sha256)) },
             lastIncomingAt: conversation.lastIncomingAt, now: store.clock.now())
         outbound.agentSignature = agent?.signature
+        outbound.participants = conversation.participants
         if inbox.channel == .email {
             let earlier = try await Message.query(on: db).filter(\.$conversation.$id == conversation.requireID())
                 .filter(\.$kind ~~ [.incoming, .outgoing]).filter(\.$id != payload.messageID).filter(\.$createdAt <= message.createdAt)

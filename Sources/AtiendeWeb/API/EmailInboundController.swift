@@ -56,20 +56,38 @@ enum EmailInboundController {
             }
             return .bounce(messageID: original, reason: reason)
         }
-        let thread = try await thread(for: mail, inbox: inbox, db: services.store.db)
-        let inbound = try EmailChannel.inbound(mail, inboxID: inboxID, thread: thread, allowedTypes: Set(FileStore.allowedTypes))
+        let (thread, target) = try await thread(for: mail, inbox: inbox, db: services.store.db)
+        let inbound = try EmailChannel.inbound(mail, inboxID: inboxID, thread: thread, conversationID: target, allowedTypes: Set(FileStore.allowedTypes))
         let countryCode = try await Workspace.find(inbox.$workspace.id, on: services.store.db)?.defaultCountryCode
-        return .stored(try await services.ingest.receive(inbound, in: inbox, countryCode: countryCode))
+        let result = try await services.ingest.receive(inbound, in: inbox, countryCode: countryCode)
+        if !result.duplicate { try await remember(mail, in: result.conversationID, inbox: inbox, store: services.store) }
+        return .stored(result)
     }
 
-    /// The conversation thread this mail belongs to: by our token, else by the Message-IDs it answers — and only when
-    /// the sender is that conversation's customer. Otherwise a new thread.
-    static func thread(for mail: ParsedMail, inbox: Inbox, db: any Database) async throws -> String {
+    /// The thread's other people (CC'd addresses) are kept on the conversation: our replies copy them and their
+    /// answers join it.
+    static func remember(_ mail: ParsedMail, in conversationID: UUID, inbox: Inbox, store: Store) async throws {
+        try await store.write { tx in
+            guard let conversation = try await Conversation.find(conversationID, on: tx.db) else { return }
+            let customer = try await ContactIdentity.query(on: tx.db).filter(\.$contact.$id == conversation.$contact.id)
+                .filter(\.$kind == .email).first()?.value
+            let found = EmailChannel.participants(mail, mailbox: inbox.settings.values["address"] ?? "", customer: customer)
+            var all = conversation.participants
+            for address in found where !all.contains(address) && all.count < 20 { all.append(address) }
+            guard all != conversation.participants else { return }
+            conversation.participantsJSON = String(decoding: try JSON.encoder.encode(all), as: UTF8.self)
+            try await conversation.save(on: tx.db)
+        }
+    }
+
+    /// The conversation thread this mail belongs to: by our token, else by the Message-IDs it answers — and only when the
+    /// sender is that conversation's customer, or one of its participants (then the conversation is named explicitly,
+    /// since it is not the sender's own). Otherwise a new thread.
+    static func thread(for mail: ParsedMail, inbox: Inbox, db: any Database) async throws -> (String, UUID?) {
         let inboxID = try inbox.requireID()
-        guard let sender = mail.from.first.flatMap({ IdentityNormalizer.email($0.email) }) else { return EmailChannel.newToken() }
+        guard let sender = mail.from.first.flatMap({ IdentityNormalizer.email($0.email) }) else { return (EmailChannel.newToken(), nil) }
         let senderContact = try await ContactIdentity.query(on: db).filter(\.$workspace.$id == inbox.$workspace.id)
             .filter(\.$kind == .email).filter(\.$value == sender).first()?.$contact.id
-        guard let senderContact else { return EmailChannel.newToken() }
         var candidates: [Conversation] = []
         let tokens = EmailChannel.tokens(mail, mailbox: inbox.settings.values["address"] ?? "")
         if !tokens.isEmpty {
@@ -81,9 +99,13 @@ enum EmailInboundController {
                 .all().map { $0.$conversation.id }
             if !ids.isEmpty { candidates = try await Conversation.query(on: db).filter(\.$id ~~ ids).all() }
         }
-        if let match = candidates.first(where: { $0.$contact.id == senderContact && $0.status != .closed }), let thread = match.providerThreadID {
-            return thread
+        let open = candidates.filter { $0.status != .closed }
+        if let match = open.first(where: { $0.$contact.id == senderContact }), let thread = match.providerThreadID {
+            return (thread, nil)
         }
-        return EmailChannel.newToken()
+        if let match = open.first(where: { $0.participants.contains(sender) }), let thread = match.providerThreadID {
+            return (thread, try match.requireID())
+        }
+        return (EmailChannel.newToken(), nil)
     }
 }
