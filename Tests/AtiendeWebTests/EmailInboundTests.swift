@@ -89,6 +89,18 @@ struct EmailInboundTests {
             #expect(conversations.count == 2)
             #expect(conversations[1].providerThreadID != token, "the intruder does not even learn her token in our replies")
             #expect(try await Message.query(on: app.store.db).filter(\.$conversation.$id == conversations[0].requireID()).count() == 3)
+
+            // Marta copies her boss; the boss, now a participant, answers with the token: the same conversation, as the boss.
+            let copied = mail(from: "marta@example.com", to: "soporte+\(token)@tienda.cl", id: "m4@example.com",
+                              extra: "Cc: Jefe <jefe@example.com>, soporte@tienda.cl\n", body: "Copio a mi jefe.")
+            #expect(try await inbox.post(app, copied).status == 200)
+            #expect(try await Conversation.find(conversations[0].requireID(), on: app.store.db)?.participants == ["jefe@example.com"])
+            let boss = mail(from: "jefe@example.com", to: "soporte+\(token)@tienda.cl", id: "b1@example.com", body: "Autorizado.")
+            #expect(try await inbox.post(app, boss).status == 200)
+            let answer = try #require(try await Message.query(on: app.store.db).filter(\.$providerMessageID == "b1@example.com").first())
+            #expect(answer.$conversation.id == conversations[0].id)
+            #expect(answer.senderID != conversations[0].$contact.id, "the boss writes as the boss")
+            #expect(try await Conversation.query(on: app.store.db).count() == 2)
         }
     }
 
