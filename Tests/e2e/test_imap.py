@@ -27,8 +27,9 @@ def dovecot():
     yield from private_dovecot()
 
 
-def private_dovecot():
-    """A private Dovecot on a free loopback port with one mailbox (soporte@example.com / secreto); yields the port."""
+def private_dovecot(tls=False):
+    """A private Dovecot on a free loopback port with one mailbox (soporte@example.com / secreto); yields the port, or
+    with `tls` the implicit-TLS port and the certificate to trust."""
     d = tempfile.mkdtemp(prefix="atiende-dovecot-")
     os.chmod(d, 0o755)
     for sub in ("mail", "run", "state"):
@@ -41,13 +42,18 @@ def private_dovecot():
     with open(os.path.join(d, "users"), "w") as f:
         f.write(f"soporte@example.com:{hashed}:{uid}:{gid}::{d}/mail/%u\n")
     port = free_port()
+    tls_port = free_port() if tls else 0
+    if tls:
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{d}/key.pem", "-out", f"{d}/cert.pem",
+                        "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    ssl_lines = f"ssl = required\nssl_cert = <{d}/cert.pem\nssl_key = <{d}/key.pem" if tls else "ssl = no"
     with open(os.path.join(d, "dovecot.conf"), "w") as f:
         f.write(f"""protocols = imap
 listen = 127.0.0.1
 base_dir = {d}/run
 state_dir = {d}/state
 log_path = {d}/dovecot.log
-ssl = no
+{ssl_lines}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:~/Maildir
@@ -64,7 +70,7 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    port = {tls_port}
   }}
 }}
 service stats {{
@@ -84,7 +90,7 @@ service stats {{
             break
         except OSError:
             time.sleep(0.2)
-    yield port
+    yield (tls_port, f"{d}/cert.pem") if tls else port
     pid = int(open(os.path.join(d, "run", "master.pid")).read().strip())
     os.kill(pid, signal.SIGTERM)
     shutil.rmtree(d, ignore_errors=True)
@@ -284,3 +290,35 @@ def test_connection_dropped_mid_fetch_reimports_nothing(make_server, backend, do
     time.sleep(2.5)
     assert messages(server, token, workspace)[1] == 150, "nothing imported twice"
     listener.close()
+
+
+def test_imap_over_tls(make_server, backend):
+    """Implicit TLS (port 993-style) against Dovecot with a certificate the inbox is told to trust."""
+    mailbox = private_dovecot(tls=True)
+    port, cert = next(mailbox)
+    try:
+        imap = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=__import__("ssl").create_default_context(cafile=cert))
+        imap.login("soporte@example.com", "secreto")
+        msg = EmailMessage()
+        msg["From"] = "tls@example.com"
+        msg["To"] = "soporte@example.com"
+        msg["Subject"] = "Por TLS"
+        msg["Message-ID"] = email.utils.make_msgid(domain="example.com")
+        msg.set_content("Llegó cifrado.")
+        imap.append("INBOX", None, None, msg.as_bytes())
+        imap.logout()
+        server = make_server(env={"ATIENDE_IMAP_POLL_SECONDS": "1"})
+        token, workspace = server.setup_workspace()
+        server.start()
+        status, inbox = server.api("POST", f"/api/v1/workspaces/{workspace}/inboxes", token, {
+            "name": "Correo", "channel": "email",
+            "settings": {"address": "soporte@example.com", "imap_host": "127.0.0.1", "imap_port": str(port), "imap_security": "tls",
+                         "imap_username": "soporte@example.com", "imap_ca_file": cert},
+            "secrets": {"imap_password": "secreto"}})
+        assert status == 201, inbox
+        until(lambda: messages(server, token, workspace) == (1, 1), message="the mail imported over TLS")
+    finally:
+        try:
+            next(mailbox)
+        except StopIteration:
+            pass
