@@ -208,6 +208,10 @@ public struct ConversationService: Sendable {
     /// from read to delivered, nor shows delivered after a failure report.
     public static func recordDelivery(_ messageID: UUID, status: DeliveryStatus, providerMessageID: String? = nil,
                                       error: String? = nil, in tx: WriteTransaction) async throws {
+        guard let unlocked = try await Message.find(messageID, on: tx.db) else { return }
+        // Reports race each other (the sender's "sent", the customer's "read"): with the workspace held, each one reads the
+        // status the previous one wrote, so a later, lower status can never overwrite a higher one.
+        try await tx.lockWorkspace(unlocked.$workspace.id)
         guard let message = try await Message.find(messageID, on: tx.db),
               let conversation = try await Conversation.find(message.$conversation.id, on: tx.db) else { return }
         let order: [DeliveryStatus] = [.queued, .sent, .delivered, .read]
