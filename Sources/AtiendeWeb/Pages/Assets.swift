@@ -27,12 +27,18 @@ enum Assets {
     }()
 
     static func serve(_ req: Request) async throws -> Response {
-        guard let name = req.parameters.get("file"), let file = files[name] else { throw Abort(.notFound) }
+        guard let name = req.parameters.get("file") else { throw Abort(.notFound) }
+        return try response(name, req, cacheControl: "public, max-age=31536000, immutable")
+    }
+
+    /// One asset with its ETag (a matching If-None-Match gets 304).
+    static func response(_ name: String, _ req: Request, cacheControl: String) throws -> Response {
+        guard let file = files[name] else { throw Abort(.notFound) }
         if req.headers.first(name: .ifNoneMatch) == file.etag { return Response(status: .notModified) }
         let response = Response(status: .ok, body: .init(data: file.data))
         response.headers.contentType = file.contentType
         response.headers.replaceOrAdd(name: .eTag, value: file.etag)
-        response.headers.replaceOrAdd(name: .cacheControl, value: "public, max-age=31536000, immutable")
+        response.headers.replaceOrAdd(name: .cacheControl, value: cacheControl)
         response.headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
         return response
     }

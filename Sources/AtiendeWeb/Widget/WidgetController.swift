@@ -286,16 +286,9 @@ enum WidgetController {
         return try AttachmentsController.response(file, files: req.atiende.files)
     }
 
+    /// Sites embed this URL unversioned, so caches must come back for updates.
     static func script(_ req: Request) async throws -> Response {
-        guard let file = Assets.files["widget.js"] else { throw AtiendeError.notFound("widget") }
-        if req.headers.first(name: .ifNoneMatch) == file.etag { return Response(status: .notModified) }
-        let response = Response(status: .ok, body: .init(data: file.data))
-        response.headers.contentType = file.contentType
-        response.headers.replaceOrAdd(name: .eTag, value: file.etag)
-        // Sites embed this URL unversioned, so caches must come back for updates.
-        response.headers.replaceOrAdd(name: .cacheControl, value: "public, max-age=300")
-        response.headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
-        return response
+        try Assets.response("widget.js", req, cacheControl: "public, max-age=300")
     }
 
     // MARK: the socket
