@@ -37,12 +37,18 @@ enum EmailInboundController {
 
     /// Parses, finds the thread, stores: the one path every way mail arrives takes.
     static func deliver(_ raw: Data, to inbox: Inbox, services: AtiendeServices) async throws -> Delivered {
-        let mail: ParsedMail
+        try await deliver(try parse(raw), to: inbox, services: services)
+    }
+
+    static func parse(_ raw: Data) throws -> ParsedMail {
         do {
-            mail = try MIMEParser.parse(raw, limits: { var l = MIMEParser.Limits(); l.maxBytes = EmailChannel.maxBytes; return l }())
+            return try MIMEParser.parse(raw, limits: { var l = MIMEParser.Limits(); l.maxBytes = EmailChannel.maxBytes; return l }())
         } catch {
             throw AtiendeError(.payloadTooLarge, code: "message_too_large", "the message is larger than \(EmailChannel.maxBytes / 1024 / 1024) MB")
         }
+    }
+
+    static func deliver(_ mail: ParsedMail, to inbox: Inbox, services: AtiendeServices) async throws -> Delivered {
         let inboxID = try inbox.requireID()
         if let report = mail.report, let original = report.originalMessageID,
            let ours = try await Message.query(on: services.store.db).filter(\.$inbox.$id == inboxID).filter(\.$kind == .outgoing)

@@ -99,16 +99,18 @@ struct MailboxPoller: Sendable {
                 // Different senders in parallel (their messages commit together), each sender's mail in order. The cursor
                 // moves past the chunk only when all of it is committed; a crash re-fetches the chunk, and what was
                 // already stored is a duplicate by its Message-ID, stored once.
-                let bySender = Dictionary(grouping: fetched) { item in
-                    (try? MIMEParser.parse(item.message))?.from.first?.email.lowercased() ?? ""
+                // Parsed once here: the sender groups the work, and the same parse is stored.
+                let parsed: [(uid: UInt32, mail: Result<ParsedMail, any Error>)] = fetched.map { item in
+                    (item.uid, Result { try EmailInboundController.parse(item.message) })
                 }
+                let bySender = Dictionary(grouping: parsed) { item in (try? item.mail.get())?.from.first?.email.lowercased() ?? "" }
                 imported += try await withThrowingTaskGroup(of: Int.self) { group in
                     for (_, mails) in bySender {
                         group.addTask {
                             var count = 0
-                            for (uid, raw) in mails {
+                            for (uid, mail) in mails {
                                 do {
-                                    _ = try await EmailInboundController.deliver(raw, to: inbox, services: services)
+                                    _ = try await EmailInboundController.deliver(try mail.get(), to: inbox, services: services)
                                     count += 1
                                 } catch let error as AtiendeError where error.status < 500 {
                                     // A message we can never read (no sender, too large) must not block the mailbox.
