@@ -98,45 +98,25 @@ public struct IMAPClient: Sendable {
         var tag = 0
         var capabilities: Set<String> = []
 
-        final class Forwarder: ChannelInboundHandler, @unchecked Sendable {
-            typealias InboundIn = Response
-            let continuation: AsyncThrowingStream<Response, any Error>.Continuation
-            init(_ continuation: AsyncThrowingStream<Response, any Error>.Continuation) { self.continuation = continuation }
-            func channelRead(context: ChannelHandlerContext, data: NIOAny) { continuation.yield(unwrapInboundIn(data)) }
-            func channelInactive(context: ChannelHandlerContext) { continuation.finish() }
-            func errorCaught(context: ChannelHandlerContext, error: any Error) {
-                continuation.finish(throwing: error)
-                context.close(promise: nil)
-            }
-        }
-
         init(channel: any Channel, stream: AsyncThrowingStream<Response, any Error>, settings: Settings) {
             self.channel = channel
             self.iterator = stream.makeAsyncIterator()
             self.settings = settings
         }
 
-        static func tls(_ settings: Settings) throws -> NIOSSLContext {
-            var configuration = TLSConfiguration.makeClientConfiguration()
-            if let file = settings.caFile, !file.isEmpty {
-                configuration.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(file))]
-            }
-            return try NIOSSLContext(configuration: configuration)
-        }
-
         static func open(_ settings: Settings, group: any EventLoopGroup) async throws -> Session {
             let (stream, continuation) = AsyncThrowingStream<Response, any Error>.makeStream()
-            let context = settings.security == .tls ? try tls(settings) : nil
+            let context = settings.security == .tls ? try MailTLS.context(caFile: settings.caFile) : nil
             let channel: any Channel
             do {
                 channel = try await ClientBootstrap(group: group).connectTimeout(settings.timeout)
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             if let context {
-                                try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: settings.host.isIPAddress ? nil : settings.host))
+                                try channel.pipeline.syncOperations.addHandler(try MailTLS.handler(context, host: settings.host))
                             }
                             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ResponseDecoder()))
-                            try channel.pipeline.syncOperations.addHandler(Forwarder(continuation))
+                            try channel.pipeline.syncOperations.addHandler(StreamForwarder(continuation))
                         }
                     }
                     .connect(host: settings.host, port: settings.port).get()
@@ -153,7 +133,7 @@ public struct IMAPClient: Sendable {
                 if settings.security == .starttls {
                     guard session.capabilities.contains("STARTTLS") else { throw Failure.permanent("the server does not offer STARTTLS") }
                     _ = try await session.command("STARTTLS")
-                    let handler = try NIOSSLClientHandler(context: try tls(settings), serverHostname: settings.host.isIPAddress ? nil : settings.host)
+                    let handler = try MailTLS.handler(try MailTLS.context(caFile: settings.caFile), host: settings.host)
                     try await channel.pipeline.addHandler(handler, position: .first).get()
                     try await session.loadCapabilities()
                 }
@@ -168,15 +148,8 @@ public struct IMAPClient: Sendable {
 
         func next() async throws -> Response {
             let timeout = settings.timeout
-            let result: Response? = try await withThrowingTaskGroup(of: Response?.self) { group in
-                group.addTask { [self] in try await self.iterator.next() }
-                group.addTask {
-                    try await Task.sleep(nanoseconds: UInt64(timeout.nanoseconds))
-                    throw Failure.temporary("the server did not answer in \(timeout.nanoseconds / 1_000_000_000) s")
-                }
-                let value = try await group.next()!
-                group.cancelAll()
-                return value
+            let result = try await withDeadline(timeout, failure: Failure.temporary("the server did not answer in \(timeout.nanoseconds / 1_000_000_000) s")) {
+                [self] in try await self.iterator.next()
             }
             guard let result else { throw Failure.temporary("the server closed the connection") }
             return result

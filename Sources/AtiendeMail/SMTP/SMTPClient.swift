@@ -100,18 +100,6 @@ public struct SMTPClient: Sendable {
         var greeting = ""
         var extensions: [String] = []
 
-        final class Forwarder: ChannelInboundHandler, @unchecked Sendable {
-            typealias InboundIn = String
-            let continuation: AsyncThrowingStream<String, any Error>.Continuation
-            init(_ continuation: AsyncThrowingStream<String, any Error>.Continuation) { self.continuation = continuation }
-            func channelRead(context: ChannelHandlerContext, data: NIOAny) { continuation.yield(unwrapInboundIn(data)) }
-            func channelInactive(context: ChannelHandlerContext) { continuation.finish() }
-            func errorCaught(context: ChannelHandlerContext, error: any Error) {
-                continuation.finish(throwing: error)
-                context.close(promise: nil)
-            }
-        }
-
         init(channel: any Channel, lines: AsyncThrowingStream<String, any Error>, settings: Settings) {
             self.channel = channel
             self.lines = lines
@@ -119,18 +107,9 @@ public struct SMTPClient: Sendable {
             self.settings = settings
         }
 
-        static func tlsContext(_ settings: Settings) throws -> NIOSSLContext {
-            var configuration = TLSConfiguration.makeClientConfiguration()
-            if let file = settings.caFile, !file.isEmpty {
-                let certificates = try NIOSSLCertificate.fromPEMFile(file)
-                configuration.additionalTrustRoots = [.certificates(certificates)]
-            }
-            return try NIOSSLContext(configuration: configuration)
-        }
-
         static func connect(_ settings: Settings, group: any EventLoopGroup) async throws -> Session {
             let (stream, continuation) = AsyncThrowingStream<String, any Error>.makeStream()
-            let tls = settings.security == .tls ? try tlsContext(settings) : nil
+            let tls = settings.security == .tls ? try MailTLS.context(caFile: settings.caFile) : nil
             let channel: any Channel
             do {
                 channel = try await ClientBootstrap(group: group)
@@ -138,10 +117,10 @@ public struct SMTPClient: Sendable {
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             if let tls {
-                                try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: settings.host.isIPAddress ? nil : settings.host))
+                                try channel.pipeline.syncOperations.addHandler(try MailTLS.handler(tls, host: settings.host))
                             }
                             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineDecoder()))
-                            try channel.pipeline.syncOperations.addHandler(Forwarder(continuation))
+                            try channel.pipeline.syncOperations.addHandler(StreamForwarder(continuation))
                         }
                     }
                     .connect(host: settings.host, port: settings.port).get()
@@ -159,8 +138,7 @@ public struct SMTPClient: Sendable {
                         throw Failure.permanent("the server does not offer STARTTLS (\(settings.host):\(settings.port) offers: \(session.extensions.joined(separator: ", ")))")
                     }
                     try await session.expect("STARTTLS", 220)
-                    let context = try tlsContext(settings)
-                    let handler = try NIOSSLClientHandler(context: context, serverHostname: settings.host.isIPAddress ? nil : settings.host)
+                    let handler = try MailTLS.handler(try MailTLS.context(caFile: settings.caFile), host: settings.host)
                     try await channel.pipeline.addHandler(handler, position: .first).get()
                     try await session.ehlo()
                 }
@@ -176,29 +154,14 @@ public struct SMTPClient: Sendable {
         func reply() async throws -> Reply {
             var lines: [String] = []
             while true {
-                let next: String?
-                do {
-                    next = try await withTimeout(settings.timeout) { [self] in try await self.iterator.next() }
-                } catch is CancellationError {
-                    throw Failure.temporary("the server did not answer in \(settings.timeout.nanoseconds / 1_000_000_000) s")
+                let timeout = settings.timeout
+                let next = try await withDeadline(timeout, failure: Failure.temporary("the server did not answer in \(timeout.nanoseconds / 1_000_000_000) s")) {
+                    [self] in try await self.iterator.next()
                 }
                 guard let line = next else { throw Failure.temporary("the server closed the connection") }
                 guard line.count >= 3, let code = Int(line.prefix(3)) else { throw Failure.temporary("not an SMTP reply: \(line.prefix(80))") }
                 lines.append(String(line.dropFirst(4)))
                 if line.count == 3 || line[line.index(line.startIndex, offsetBy: 3)] == " " { return Reply(code: code, lines: lines) }
-            }
-        }
-
-        func withTimeout<T: Sendable>(_ timeout: TimeAmount, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-            try await withThrowingTaskGroup(of: T.self) { group in
-                group.addTask { try await body() }
-                group.addTask {
-                    try await Task.sleep(nanoseconds: UInt64(timeout.nanoseconds))
-                    throw CancellationError()
-                }
-                let value = try await group.next()!
-                group.cancelAll()
-                return value
             }
         }
 

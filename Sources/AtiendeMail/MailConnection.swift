@@ -1,0 +1,49 @@
+import Foundation
+import NIOCore
+import NIOSSL
+
+/// What the SMTP and IMAP clients share about a connection: decoded messages handed to an async stream, TLS with an
+/// optional extra CA, and a deadline on each wait for the server.
+
+/// Yields each decoded message of a channel; an error or the end of the connection finishes the stream.
+final class StreamForwarder<Message: Sendable>: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = Message
+    let continuation: AsyncThrowingStream<Message, any Error>.Continuation
+    init(_ continuation: AsyncThrowingStream<Message, any Error>.Continuation) { self.continuation = continuation }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) { continuation.yield(unwrapInboundIn(data)) }
+    func channelInactive(context: ChannelHandlerContext) { continuation.finish() }
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        continuation.finish(throwing: error)
+        context.close(promise: nil)
+    }
+}
+
+enum MailTLS {
+    /// The system's trust roots, plus the certificates of `caFile` (a relay or mailbox with its own CA).
+    static func context(caFile: String?) throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if let file = caFile, !file.isEmpty {
+            configuration.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(file))]
+        }
+        return try NIOSSLContext(configuration: configuration)
+    }
+
+    /// Verifies the certificate for `host` (by name, or by address when `host` is an IP).
+    static func handler(_ context: NIOSSLContext, host: String) throws -> NIOSSLClientHandler {
+        try NIOSSLClientHandler(context: context, serverHostname: host.isIPAddress ? nil : host)
+    }
+}
+
+/// `body`'s result, or `failure` once `timeout` has passed.
+func withDeadline<T: Sendable>(_ timeout: TimeAmount, failure: any Error, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(nanoseconds: UInt64(timeout.nanoseconds))
+            throw failure
+        }
+        let value = try await group.next()!
+        group.cancelAll()
+        return value
+    }
+}
