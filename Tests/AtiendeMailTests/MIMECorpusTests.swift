@@ -95,5 +95,9 @@ struct MIMECorpusTests {
         #expect(MailDate.parse("8 Dec 26 10:00 EST") == iso.date(from: "2026-12-08T15:00:00Z"))
         #expect(MailDate.parse("Sun, 29 Feb 2032 23:59:60 +0000") == iso.date(from: "2032-03-01T00:00:00Z"))
         #expect(MailDate.parse("ayer a las 5") == nil && MailDate.parse("Mon, 32 Jan 2026 10:00:00 +0000") == nil)
+        // Years no mail can carry are refused instead of overflowing (a fuzzer find).
+        #expect(MailDate.parse("1 Jan 9223372036854775807 10:00:00 +0000") == nil)
+        #expect(MailDate.parse("1 Jan 1000000000000000 10:00:00 +0000") == nil)
+        #expect(MailDate.parse("1 Jan -400000000000000000 10:00:00 +0000") == nil)
     }
 }

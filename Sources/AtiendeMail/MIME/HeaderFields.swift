@@ -195,6 +195,8 @@ public enum MailDate {
         guard tokens.count >= 4, let day = Int(tokens[0]), (1...31).contains(day),
               let month = months.firstIndex(of: String(tokens[1].prefix(3))), var year = Int(tokens[2]) else { return nil }
         if tokens[2].count <= 2 { year += year < 50 ? 2000 : 1900 }
+        // A year outside what a mail can mean would overflow the arithmetic below (the fuzzer found one).
+        guard (1...9999).contains(year) else { return nil }
         let time = tokens[3].split(separator: ":").compactMap { Int($0) }
         guard (2...3).contains(time.count), (0...23).contains(time[0]), (0...59).contains(time[1]),
               time.count == 2 || (0...60).contains(time[2]) else { return nil }
