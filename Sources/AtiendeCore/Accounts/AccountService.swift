@@ -59,7 +59,8 @@ public struct AccountService: Sendable {
 
     /// `workingHours`: nil leaves them, `.some(nil)` clears them (the person follows the inboxes' hours).
     public func updatePreferences(of userID: UUID, name: String?, language: String?, timeZone: String?,
-                                  workingHours: BusinessHours?? = nil, signature: String? = nil) async throws {
+                                  workingHours: BusinessHours?? = nil, signature: String? = nil,
+                                  emailedNotifications: Set<AgentNotification.Kind>? = nil) async throws {
         if let signature, signature.count > 2000 {
             throw AtiendeError.invalid("the signature is longer than 2,000 characters", code: "invalid_signature")
         }
@@ -82,6 +83,9 @@ public struct AccountService: Sendable {
             if let signature {
                 let trimmed = signature.trimmingCharacters(in: .whitespacesAndNewlines)
                 user.signature = trimmed.isEmpty ? nil : trimmed
+            }
+            if let emailedNotifications {
+                user.emailNotificationsRaw = AgentNotification.Kind.allCases.filter(emailedNotifications.contains).map(\.rawValue).joined(separator: ",")
             }
             if let workingHours {
                 user.workingHoursJSON = try workingHours.map { String(decoding: try JSON.encoder.encode($0), as: UTF8.self) }

@@ -131,6 +131,14 @@ extension ConversationService {
 
 /// In-app notifications for agents: stored (they may be away) and announced as a `notification.created` event.
 public enum Notifications {
+    /// Emails one notification to its person (handled where mail is sent).
+    public static let mailJob = "notification.email"
+
+    public struct MailPayload: Codable, Sendable {
+        public var notificationID: UUID
+        enum CodingKeys: String, CodingKey { case notificationID = "notification_id" }
+    }
+
     public struct Payload: Codable, Sendable {
         public var id: UUID
         public var userID: UUID
@@ -148,6 +156,14 @@ public enum Notifications {
 
     static func notify(_ users: [UUID], of kind: AgentNotification.Kind, workspace workspaceID: UUID, conversationID: UUID?,
                        number: Int, actor: UUID?, excerpt: String, in tx: WriteTransaction) async throws {
+        // Who also wants this kind by email (and is still active), when the instance can send mail.
+        var emailed = Set<UUID>()
+        if tx.store.mailsNotifications, !users.isEmpty {
+            for person in try await User.query(on: tx.db).filter(\.$id ~~ Set(users)).filter(\.$isActive == true).all()
+            where person.emailedNotifications.contains(kind) {
+                if let id = person.id { emailed.insert(id) }
+            }
+        }
         for user in Set(users) {
             let notification = AgentNotification()
             notification.id = UUID()
@@ -162,6 +178,9 @@ public enum Notifications {
             try await EventLog.append(.notificationCreated, workspace: workspaceID, conversation: conversationID, actor: actor,
                                       payload: Payload(id: try notification.requireID(), userID: user, kind: kind,
                                                        conversationNumber: number, excerpt: notification.excerpt), in: tx)
+            if emailed.contains(user) {
+                try await JobQueue.enqueue(mailJob, payload: MailPayload(notificationID: try notification.requireID()), workspace: workspaceID, in: tx)
+            }
         }
     }
 

@@ -193,3 +193,14 @@ struct CreateEmailParticipants: AsyncMigration {
         try await db.schema(Conversation.schema).deleteField("participants").update()
     }
 }
+
+/// Which notifications each person also gets by email.
+struct CreateEmailNotificationPreferences: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema(User.schema).field("email_notifications", .string).update()
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema(User.schema).deleteField("email_notifications").update()
+    }
+}

@@ -21,6 +21,7 @@ public enum AtiendeMigrations {
         CreateMailboxCursors(),
         CreateAgentSignatures(),
         CreateEmailParticipants(),
+        CreateEmailNotificationPreferences(),
     ]
 }
 

@@ -46,7 +46,7 @@ public final class Invitation: Model, @unchecked Sendable {
 public final class AgentNotification: Model, @unchecked Sendable {
     public static let schema = "notifications"
 
-    public enum Kind: String, Codable, Sendable { case mention, assigned, slaWarning = "sla_warning", slaBreach = "sla_breach"
+    public enum Kind: String, Codable, Sendable, CaseIterable { case mention, assigned, slaWarning = "sla_warning", slaBreach = "sla_breach"
         case overCapacity = "over_capacity"
     }
 

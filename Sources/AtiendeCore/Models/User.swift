@@ -17,6 +17,13 @@ public final class User: Model, @unchecked Sendable {
     @OptionalField(key: "working_hours") public var workingHoursJSON: String?
 
     public var workingHours: BusinessHours? { JSON.decode(BusinessHours.self, from: workingHoursJSON) }
+    /// The kinds of notification this person also gets by email, comma-separated; nil = every kind.
+    @OptionalField(key: "email_notifications") public var emailNotificationsRaw: String?
+
+    public var emailedNotifications: Set<AgentNotification.Kind> {
+        guard let raw = emailNotificationsRaw else { return Set(AgentNotification.Kind.allCases) }
+        return Set(raw.split(separator: ",").compactMap { AgentNotification.Kind(rawValue: String($0)) })
+    }
     @Field(key: "is_active") public var isActive: Bool
     @OptionalField(key: "password_changed_at") public var passwordChangedAt: Date?
 

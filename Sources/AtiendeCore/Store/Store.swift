@@ -16,13 +16,17 @@ public final class Store: Sendable {
     public let dialect: DatabaseDialect
     public let clock: any WallClock
     public let signals: StoreSignals
+    /// Whether this instance can send people mail (an SMTP server is configured): notifications are then also
+    /// emailed, by the `notification.email` job, to those who want them.
+    public let mailsNotifications: Bool
     let logger: Logger
     private let database: @Sendable () -> any Database
     private let sqliteWriter: SQLiteWriter?
 
-    public init(dialect: DatabaseDialect, clock: any WallClock, logger: Logger,
+    public init(dialect: DatabaseDialect, clock: any WallClock, logger: Logger, mailsNotifications: Bool = false,
                 database: @escaping @Sendable () -> any Database) {
         self.dialect = dialect
+        self.mailsNotifications = mailsNotifications
         self.clock = clock
         self.logger = logger
         self.database = database

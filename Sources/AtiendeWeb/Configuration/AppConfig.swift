@@ -27,6 +27,8 @@ public struct AppConfig: Sendable {
     public var mailHost: String
     /// How often IMAP mailboxes are polled, in seconds.
     public var imapPollSeconds: Int
+    /// The SMTP server for the instance's own mail (notifications, chat replies to visitors who left); nil = none.
+    public var systemMail: SystemMail?
 
     public struct ConfigError: Error, CustomStringConvertible {
         public let variable: String
@@ -88,6 +90,11 @@ public struct AppConfig: Sendable {
             throw ConfigError(variable: "ATIENDE_PUBLIC_URL", problem: "'\(url)' is not an absolute URL")
         }
 
+        var systemMail: SystemMail?
+        if let url = value("ATIENDE_SMTP_URL") {
+            systemMail = try SystemMail.parse(url: url, from: value("ATIENDE_MAIL_FROM") ?? "")
+        }
+
         return AppConfig(
             database: database,
             dataDirectory: dataDirectory,
@@ -103,7 +110,8 @@ public struct AppConfig: Sendable {
             widgetSocketsTotal: try int("ATIENDE_WIDGET_SOCKETS_MAX", default: 20_000, range: 1...1_000_000),
             mailPort: try int("ATIENDE_MAIL_PORT", default: 0, range: 0...65535),
             mailHost: value("ATIENDE_MAIL_HOST") ?? "127.0.0.1",
-            imapPollSeconds: try int("ATIENDE_IMAP_POLL_SECONDS", default: 60, range: 1...86_400))
+            imapPollSeconds: try int("ATIENDE_IMAP_POLL_SECONDS", default: 60, range: 1...86_400),
+            systemMail: systemMail)
     }
 
     /// With no key configured, a single-machine install keeps one in its data folder (mode 0600).

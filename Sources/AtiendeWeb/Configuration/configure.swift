@@ -33,7 +33,7 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     app.middleware.use(APIErrorMiddleware())
 
     let logger = app.logger
-    let store = Store(dialect: dialect, clock: clock, logger: logger) { [unowned app] in app.db }
+    let store = Store(dialect: dialect, clock: clock, logger: logger, mailsNotifications: config.systemMail != nil) { [unowned app] in app.db }
     if dialect == .sqlite {
         // WAL lets readers work while the single writer commits; FULL makes every acknowledged commit durable.
         try await store.sql.raw("PRAGMA journal_mode = WAL").run()
@@ -57,20 +57,24 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     ]
     var senders: [ChannelKind: any ChannelSender] = [
         .api: APIWebhookSender(client: HTTPClient.shared, clock: clock, timeout: .seconds(Int64(config.webhookTimeoutSeconds))),
-        // Replies written while the visitor is away go by email once the email channel provides an `AwayMailer`.
-        .webchat: WebchatSender(isOnline: { visitors.isOnline(inboxID: $0, thread: $1) }, awayMailer: nil),
+        // Replies written while the visitor is away also go to the email they left, when the instance can send mail.
+        .webchat: WebchatSender(isOnline: { visitors.isOnline(inboxID: $0, thread: $1) },
+                                awayMailer: config.systemMail.map { WebchatAwayMail(store: store, mail: $0) }),
     ]
     for (kind, adapter) in messaging { senders[kind] = adapter }
     senders[.email] = EmailSender()
+    var handlers: [String: any JobHandler] = [
+        ConversationService.sendJob: SendMessageJob(store: store, secrets: secrets, files: files, senders: senders),
+        ConversationService.wakeJob: WakeSnoozedJob(store: store),
+        ServiceLevels.autoReplyJob: AutoReplyJob(store: store),
+        ServiceLevels.retargetJob: RetargetJob(store: store),
+        ServiceLevelScanner.noticeJob: DeferredNoticeJob(store: store),
+    ]
+    if let mail = config.systemMail {
+        handlers[Notifications.mailJob] = NotificationMailJob(store: store, mail: mail, publicURL: config.publicURL)
+    }
     let jobs = JobRunner(
-        store: store,
-        handlers: [
-            ConversationService.sendJob: SendMessageJob(store: store, secrets: secrets, files: files, senders: senders),
-            ConversationService.wakeJob: WakeSnoozedJob(store: store),
-            ServiceLevels.autoReplyJob: AutoReplyJob(store: store),
-            ServiceLevels.retargetJob: RetargetJob(store: store),
-            ServiceLevelScanner.noticeJob: DeferredNoticeJob(store: store),
-        ],
+        store: store, handlers: handlers,
         options: .init(concurrency: config.jobConcurrency, backoffBase: config.jobBackoffSeconds),
         logger: logger)
     app.atiende = AtiendeServices(

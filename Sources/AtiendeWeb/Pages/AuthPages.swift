@@ -250,6 +250,16 @@ enum AuthPages {
                   .label(.field(.type(.checkbox), .name("has_hours"), .value("1"), .if(user.workingHours != nil, .attribute(named: "checked", value: "checked"))),
                          .text(" " + t("account.has_working_hours"))),
                   ServiceSettingsPage.weekFields(t, user.workingHours),
+                  .h2(.text(t("account.email_notifications"))),
+                  req.atiende.config.systemMail == nil
+                      ? .p(.class("hint"), .text(t("account.email_notifications_off")))
+                      : .p(.class("hint"), .text(t("account.email_notifications_hint"))),
+                  .div(.class("checks"), .forEach(emailedKinds(t)) { kind, label in
+                      .label(.field(.type(.checkbox), .name("email_" + kind.rawValue), .value("1"),
+                                    .if(user.emailedNotifications.contains(kind), .attribute(named: "checked", value: "checked"))),
+                             .text(" " + label))
+                  }),
+                  .field(.type(.hidden), .name("email_choices"), .value("1")),
                   .button(.type(.submit), .class("primary"), .text(t("common.save")))),
             .h2(.text(t("account.password"))),
             .form(.class("stack"), .method(.post), .action(SiteURL.password.path),
@@ -262,6 +272,12 @@ enum AuthPages {
         return HTMLPage(html: Layout.plain(t("account.title"), t: t, csrf: csrf, content))
     }
 
+    /// The notifications a person may also get by email, with what the account page calls them.
+    static func emailedKinds(_ t: Localizer) -> [(AgentNotification.Kind, String)] {
+        [(.assigned, t("account.notify.assigned")), (.mention, t("account.notify.mention")), (.slaWarning, t("account.notify.sla_warning")),
+         (.slaBreach, t("account.notify.sla_breach")), (.overCapacity, t("account.notify.over_capacity"))]
+    }
+
     struct PreferencesForm: Content { var name: String; var language: String; var time_zone: String }
 
     static func savePreferences(_ req: Request) async throws -> Response {
@@ -272,7 +288,9 @@ enum AuthPages {
         let hours: BusinessHours? = fields["has_hours"] != nil
             ? BusinessHours(timeZone: form.time_zone, week: try ServiceSettingsPage.parseWeek(fields), holidays: []) : nil
         try await req.atiende.accounts.updatePreferences(of: signedIn.userID, name: form.name, language: form.language, timeZone: form.time_zone,
-                                                         workingHours: .some(hours), signature: fields["signature"])
+                                                         workingHours: .some(hours), signature: fields["signature"],
+                                                         emailedNotifications: fields["email_choices"] == nil ? nil
+                                                             : Set(AgentNotification.Kind.allCases.filter { fields["email_" + $0.rawValue] != nil }))
         return req.redirect(to: SiteURL.account.path(query: [("saved", "1")]), redirectType: .normal)
     }
 

@@ -27,12 +27,13 @@ final class TestApp: @unchecked Sendable {
 
     /// Starts an app. `sharing` runs a second instance on the first one's database (PostgreSQL only).
     static func start(sharing other: TestApp? = nil, clock: any WallClock = SystemClock(), runJobs: Bool = false,
-                      backoffMilliseconds: Int = 20, restarting previous: TestApp? = nil) async throws -> TestApp {
+                      backoffMilliseconds: Int = 20, environment: [String: String] = [:], restarting previous: TestApp? = nil) async throws -> TestApp {
         let directory = previous?.dataDirectory
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("atiende-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var env = ["ATIENDE_DATA_DIR": directory.path, "ATIENDE_JOB_BACKOFF_MS": String(backoffMilliseconds),
                    "ATIENDE_RUN_JOBS": runJobs ? "true" : "false", "ATIENDE_WEBHOOK_TIMEOUT_SECONDS": "5"]
+        env.merge(environment) { $1 }
         var drop: (@Sendable () async throws -> Void)? = previous?.dropDatabase
         if let previous {
             env["DATABASE_URL"] = previous.databaseURL
@@ -105,9 +106,9 @@ final class TestApp: @unchecked Sendable {
 }
 
 /// Runs `body` with a started app and stops it afterwards, even when the body fails.
-func withApp(clock: any WallClock = SystemClock(), runJobs: Bool = false,
+func withApp(clock: any WallClock = SystemClock(), runJobs: Bool = false, environment: [String: String] = [:],
              _ body: (TestApp) async throws -> Void) async throws {
-    let app = try await TestApp.start(clock: clock, runJobs: runJobs)
+    let app = try await TestApp.start(clock: clock, runJobs: runJobs, environment: environment)
     do {
         try await body(app)
     } catch {
