@@ -1,7 +1,8 @@
 """Email end to end against the built binary with a real SMTP server as the peer (aiosmtpd, STARTTLS + AUTH on a
 self-signed certificate the inbox is told to trust): the customer's mail comes in as raw MIME, the agent's reply reaches
 the SMTP server correctly threaded (checked with Python's own email parser), and the customer's answer to it lands in
-the same conversation. A recipient the server refuses marks the reply failed with the server's words."""
+the same conversation. A recipient the server refuses marks the reply failed with the server's words. The instance's
+own mail (SLA breach notices) goes through the same kind of server."""
 import email
 import email.policy
 import email.utils
@@ -236,3 +237,34 @@ def _listening(port):
     import socket
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_sla_breach_mailed_to_people(make_server, backend, smtp_peer):
+    """The instance's own mail (ATIENDE_SMTP_URL, STARTTLS + AUTH with a private CA): a breached deadline
+    reaches people by email, in their language, with the link to the conversation, once."""
+    controller, recorder, cert = smtp_peer
+    server = make_server()
+    server.env.update({"ATIENDE_SMTP_URL": f"smtp://atiende:clave-smtp@127.0.0.1:{controller.port}?ca_file={cert}",
+                       "ATIENDE_MAIL_FROM": "avisos@tienda.cl", "ATIENDE_PUBLIC_URL": server.base})
+    token, workspace = server.setup_workspace()
+    server.start()
+    status, policy = server.api("POST", f"/api/v1/workspaces/{workspace}/sla-policies", token, {
+        "name": "Express", "is_default": True, "rules": {"rules": [{"targets": {"first_response": 2}}], "business_time": False}})
+    assert status == 201, policy
+    inbox = server.create_api_inbox(token, workspace)
+    status, _ = server.post_inbound(inbox, {"message_id": "sla-1", "from": {"id": "c-1", "name": "Marta"}, "text": "¿Y mi pedido?",
+                                            "subject": "Pedido 4411"})
+    assert status == 200
+    # The deadline scan runs every 5 seconds; the breach goes to the admin (supervisor of the workspace).
+    breach = until(lambda: next((m for m in recorder.messages if b"venci" in m[2]), None), seconds=30, message="the breach mail")
+    sender, recipients, raw = breach
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert recipients == ["admin@example.com"] and sender == "avisos@tienda.cl", (sender, recipients)
+    assert parsed["Subject"] == "[Tienda] El plazo de #1 venció — Pedido 4411", parsed["Subject"]
+    assert parsed["Auto-Submitted"] == "auto-generated"
+    body = parsed.get_body(("plain",)).get_content()
+    assert "Plazo: Primera respuesta." in body and "Cliente: Marta" in body, body
+    assert f"{server.base}/app/" in body and "/conversations/1" in body, body
+    # Only once, however many scans pass.
+    time.sleep(6)
+    assert sum(1 for m in recorder.messages if b"venci" in m[2]) == 1
