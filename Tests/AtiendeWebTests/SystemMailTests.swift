@@ -70,34 +70,52 @@ struct SystemMailTests {
         }
     }
 
-    @Test("a chat reply written after the visitor left goes to the email they left, not while they are there")
+    @Test("a chat reply still unread a moment later goes to the email the visitor left, unless they are there or read it")
     func awayReply() async throws {
         let catcher = try await MailCatcher.start()
         defer { catcher.stop() }
-        try await withApp(runJobs: true, environment: catcher.environment) { app in
+        var environment = catcher.environment
+        environment["ATIENDE_WIDGET_AWAY_MAIL_SECONDS"] = "1"
+        try await withApp(runJobs: true, environment: environment) { app in
             let workspace = try await WorkspaceFixture.make(app)
             let inbox = try await ChatInbox.make(app, workspace)
             let visitor = try #require(try await inbox.start(app).1)
             #expect(try await inbox.say(app, visitor, "¿Hacen envíos a Temuco?").status == 201)
             #expect(try await app.request(.POST, inbox.base + "/contact", token: visitor.session, json: ["email": "marta@example.com"]).status == 204)
+            func reply(_ text: String) async throws {
+                #expect(try await app.request(.POST, "\(workspace.path)/conversations/1/messages", token: workspace.token,
+                                              json: ["text": text]).status == 201)
+            }
 
+            // On the site: the reply is only in the chat, even unread.
             let socket = try await VisitorSocket.connect(app, inbox, visitor)
-            #expect(try await app.request(.POST, "\(workspace.path)/conversations/1/messages", token: workspace.token,
-                                          json: ["text": "Sí, por Chilexpress."]).status == 201)
+            try await reply("Sí, por Chilexpress.")
             #expect(try await socket.wait(for: "message", "text", "Sí, por Chilexpress.") != nil)
-            try await Task.sleep(for: .milliseconds(300))
-            #expect(catcher.received.isEmpty, "the visitor read it in the chat")
+            try await Task.sleep(for: .milliseconds(2500))
+            #expect(catcher.received.isEmpty, "the visitor was on the site")
 
+            // Read, then gone: nothing to mail.
+            try await reply("¿Algo más?")
+            #expect(try await socket.wait(for: "message", "text", "¿Algo más?") != nil)
+            try await socket.send(["type": "read"])
+            for _ in 0..<100 where try await Message.query(on: app.store.db).filter(\.$text == "¿Algo más?").first()?.deliveryStatus != .read {
+                try await Task.sleep(for: .milliseconds(20))
+            }
             try await socket.close()
-            try await Task.sleep(for: .milliseconds(500))
-            #expect(try await app.request(.POST, "\(workspace.path)/conversations/1/messages", token: workspace.token,
-                                          json: ["text": "Llega en 3 días hábiles."]).status == 201)
+            try await Task.sleep(for: .milliseconds(2500))
+            #expect(catcher.received.isEmpty, "the visitor read it before leaving")
+
+            // Gone and unread: mailed once.
+            try await reply("Llega en 3 días hábiles.")
             let mail = try #require(try await catcher.wait(for: 1).first)
             #expect(mail.recipients == ["marta@example.com"])
             #expect(mail.mail.subject == "Acme respondió a tu mensaje (solicitud n.º 1)", "\(mail.mail.subject)")
             #expect(mail.mail.text.contains("Admin te respondió en el chat de Acme:") && mail.mail.text.contains("Llega en 3 días hábiles."))
+            #expect(!mail.mail.text.contains("Chilexpress"))
             #expect(mail.mail.from.first?.email == "avisos@desk.example" && !mail.mail.isAutomatic)
-            #expect(try await inbox.history(app, visitor).count == 3, "the reply is in the chat too")
+            try await Task.sleep(for: .milliseconds(1500))
+            #expect(catcher.received.count == 1)
+            #expect(try await inbox.history(app, visitor).count == 4, "the replies are in the chat too")
         }
     }
 

@@ -153,8 +153,9 @@ public struct WebchatSettings: Sendable, Equatable {
 }
 
 /// Delivers agent replies to the widget: the visitor's browser reads them from the committed event (live) or the
-/// history (on return), so sending only marks them sent. When the visitor is away and left an email, the
-/// `AwayMailer` (the email channel, once connected) sends the reply there too.
+/// history (on return), so sending only marks them sent. When the visitor left an email and has not read the reply
+/// `awayAfter` seconds later (read receipts are stored, so this holds across instances) and is not on the site at that
+/// moment, the `AwayMailer` sends the reply there too. The wait spares a visitor who is only moving between pages.
 public struct WebchatSender: ChannelSender {
     public protocol AwayMailer: Sendable {
         func mail(_ message: OutboundMessage, to address: String) async throws
@@ -162,18 +163,23 @@ public struct WebchatSender: ChannelSender {
 
     let isOnline: @Sendable (_ inboxID: UUID, _ thread: String) -> Bool
     let awayMailer: (any AwayMailer)?
+    let awayAfter: TimeInterval
 
-    public init(isOnline: @escaping @Sendable (UUID, String) -> Bool, awayMailer: (any AwayMailer)?) {
+    public init(isOnline: @escaping @Sendable (UUID, String) -> Bool, awayMailer: (any AwayMailer)?, awayAfter: TimeInterval = 60) {
         self.isOnline = isOnline
         self.awayMailer = awayMailer
+        self.awayAfter = awayAfter
     }
 
     public func send(_ message: OutboundMessage) async throws -> OutboundReceipt {
-        if let mailer = awayMailer, let thread = message.conversation.threadID, !isOnline(message.inboxID, thread),
-           let email = message.contact.email {
-            try await mailer.mail(message, to: email)
-        }
-        return OutboundReceipt(providerMessageID: nil)
+        let mailable = awayMailer != nil && message.contact.email != nil
+        return OutboundReceipt(providerMessageID: nil, followUpAfter: mailable ? awayAfter : nil)
+    }
+
+    public func followUp(_ message: OutboundMessage) async throws {
+        guard let mailer = awayMailer, let email = message.contact.email, let thread = message.conversation.threadID,
+              !isOnline(message.inboxID, thread) else { return }
+        try await mailer.mail(message, to: email)
     }
 }
 

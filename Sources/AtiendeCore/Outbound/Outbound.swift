@@ -27,37 +27,72 @@ public struct OutboundMessage: Sendable {
 
 public struct OutboundReceipt: Sendable {
     public var providerMessageID: String?
-    public init(providerMessageID: String?) { self.providerMessageID = providerMessageID }
+    /// Asks for the sender's `followUp` this long after sending, unless the customer has read the message by then
+    /// (live chat: mail the reply to a visitor who left).
+    public var followUpAfter: TimeInterval?
+    public init(providerMessageID: String?, followUpAfter: TimeInterval? = nil) {
+        self.providerMessageID = providerMessageID
+        self.followUpAfter = followUpAfter
+    }
 }
 
 /// A channel's way of sending. Throws `JobFailure` to say whether trying again can help.
 public protocol ChannelSender: Sendable {
     func send(_ message: OutboundMessage) async throws -> OutboundReceipt
+    /// What to do about a message still unread some time after sending (see `OutboundReceipt.followUpAfter`).
+    func followUp(_ message: OutboundMessage) async throws
 }
 
-/// The `channel.send` job: loads the message, hands it to its channel's sender, records the outcome.
+extension ChannelSender {
+    public func followUp(_ message: OutboundMessage) async throws {}
+}
+
+/// The `channel.send` job: loads the message, hands it to its channel's sender, records the outcome. The same loading
+/// serves the `channel.follow_up` job, which hands a message still unread to its sender's `followUp`.
 public struct SendMessageJob: JobHandler {
+    public static let followUpJob = "channel.follow_up"
+
     let store: Store
     let secrets: SecretBox
     let senders: [ChannelKind: any ChannelSender]
     let files: FileStore
+    let followingUp: Bool
 
-    public init(store: Store, secrets: SecretBox, files: FileStore, senders: [ChannelKind: any ChannelSender]) {
+    public init(store: Store, secrets: SecretBox, files: FileStore, senders: [ChannelKind: any ChannelSender], followingUp: Bool = false) {
         self.store = store
         self.secrets = secrets
         self.files = files
         self.senders = senders
+        self.followingUp = followingUp
     }
 
     public func run(_ job: ClaimedJob) async throws {
         let payload = try job.decode(SendPayload.self)
+        if followingUp {
+            guard let (outbound, sender) = try await load(payload), [.sent, .delivered].contains(outbound.message.deliveryStatus) else { return }
+            return try await sender.followUp(outbound)
+        }
+        guard let (outbound, sender) = try await load(payload) else { return }
+        let receipt = try await sender.send(outbound)
+        try await store.write { tx in
+            try await ConversationService.recordDelivery(payload.messageID, status: .sent,
+                                                         providerMessageID: receipt.providerMessageID, in: tx)
+            if let after = receipt.followUpAfter {
+                try await JobQueue.enqueue(Self.followUpJob, payload: payload, workspace: job.workspaceID,
+                                           runAt: tx.now.addingTimeInterval(after), in: tx)
+            }
+        }
+    }
+
+    /// The message as its channel needs it, and that channel's sender; nil when it was sent already.
+    private func load(_ payload: SendPayload) async throws -> (OutboundMessage, any ChannelSender)? {
         let db = store.db
         guard let message = try await Message.find(payload.messageID, on: db),
               let conversation = try await Conversation.find(message.$conversation.id, on: db),
               let inbox = try await Inbox.find(message.$inbox.id, on: db),
               let contact = try await Contact.query(on: db).filter(\.$id == conversation.$contact.id).with(\.$identities).first()
         else { throw JobFailure.permanent("the message or its conversation no longer exists") }
-        guard message.deliveryStatus == .queued || message.deliveryStatus == .failed else { return }
+        guard followingUp || message.deliveryStatus == .queued || message.deliveryStatus == .failed else { return nil }
         guard let sender = senders[inbox.channel] else {
             throw JobFailure.permanent("the \(inbox.channel.rawValue) channel cannot send messages")
         }
@@ -78,15 +113,11 @@ public struct SendMessageJob: JobHandler {
                 .sort(\.$createdAt, .descending).limit(50).all()
             outbound.previous = earlier.reversed().map { $0.snapshot(attachments: []) }
         }
-        let receipt = try await sender.send(outbound)
-        try await store.write { tx in
-            try await ConversationService.recordDelivery(payload.messageID, status: .sent,
-                                                         providerMessageID: receipt.providerMessageID, in: tx)
-        }
+        return (outbound, sender)
     }
 
     public func deadLettered(_ job: ClaimedJob, reason: String, in tx: WriteTransaction) async throws {
-        guard let payload = try? job.decode(SendPayload.self) else { return }
+        guard !followingUp, let payload = try? job.decode(SendPayload.self) else { return }
         try await ConversationService.recordDelivery(payload.messageID, status: .failed, error: reason, in: tx)
     }
 }

@@ -59,12 +59,14 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
         .api: APIWebhookSender(client: HTTPClient.shared, clock: clock, timeout: .seconds(Int64(config.webhookTimeoutSeconds))),
         // Replies written while the visitor is away also go to the email they left, when the instance can send mail.
         .webchat: WebchatSender(isOnline: { visitors.isOnline(inboxID: $0, thread: $1) },
-                                awayMailer: config.systemMail.map { WebchatAwayMail(store: store, mail: $0) }),
+                                awayMailer: config.systemMail.map { WebchatAwayMail(store: store, mail: $0) },
+                                awayAfter: TimeInterval(config.widgetAwayMailSeconds)),
     ]
     for (kind, adapter) in messaging { senders[kind] = adapter }
     senders[.email] = EmailSender()
     var handlers: [String: any JobHandler] = [
         ConversationService.sendJob: SendMessageJob(store: store, secrets: secrets, files: files, senders: senders),
+        SendMessageJob.followUpJob: SendMessageJob(store: store, secrets: secrets, files: files, senders: senders, followingUp: true),
         ConversationService.wakeJob: WakeSnoozedJob(store: store),
         ServiceLevels.autoReplyJob: AutoReplyJob(store: store),
         ServiceLevels.retargetJob: RetargetJob(store: store),
