@@ -1,6 +1,8 @@
 """The live chat widget in real Chromium, embedded in a customer's website on another origin, against the built
 binary, with an agent answering in the agent workspace in a second Chromium."""
 import base64
+import email
+import email.policy
 import os
 import tempfile
 import threading
@@ -164,8 +166,24 @@ def test_visitor_and_agent_chat_live(make_server, backend, browser, shop):
         visitor.quit()
 
 
+class MailRecorder:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
+        return "250 2.0.0 Ok"
+
+
 def test_offline_visitor_leaves_email(make_server, backend, shop):
-    server = make_server()
+    """Offline mode collects an email; the reply written after the visitor left reaches it (aiosmtpd as the mail server)."""
+    aiosmtpd = pytest.importorskip("aiosmtpd.controller", reason="aiosmtpd is not installed (pip install -r Tests/e2e/requirements.txt)")
+    from atiende_server import free_port
+    recorder = MailRecorder()
+    mail_server = aiosmtpd.Controller(recorder, hostname="127.0.0.1", port=free_port())
+    mail_server.start()
+    server = make_server(env={"ATIENDE_SMTP_URL": f"smtp://127.0.0.1:{mail_server.port}?security=none",
+                              "ATIENDE_MAIL_FROM": "avisos@tienda.cl", "ATIENDE_WIDGET_AWAY_MAIL_SECONDS": "1"})
     token, workspace = server.setup_workspace()
     server.start()
     status, inbox = server.api("POST", f"/api/v1/workspaces/{workspace}/inboxes", token, {"name": "Chat", "channel": "webchat"})
@@ -197,8 +215,22 @@ def test_offline_visitor_leaves_email(make_server, backend, shop):
         shot(visitor, "widget-offline-es", backend)
         status, contacts = server.api("GET", f"/api/v1/workspaces/{workspace}/contacts", token)
         assert [c.get("email") for c in contacts["data"]] == ["rosa@example.com"]
-    finally:
+        # The visitor leaves the site; the morning's answer goes to the email they left.
         visitor.quit()
+        visitor = None
+        number = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations", token)[1]["data"][0]["number"]
+        status, _ = server.api("POST", f"/api/v1/workspaces/{workspace}/conversations/{number}/messages", token,
+                               {"text": "Hola Rosa, ya cambiamos tu pedido 5521."})
+        assert status == 201
+        until(lambda: recorder.messages, seconds=20, message="the reply by email")
+        recipients, raw = recorder.messages[0]
+        mail = email.message_from_bytes(raw, policy=email.policy.default)
+        assert recipients == ["rosa@example.com"] and mail["Subject"] == "Tienda respondió a tu mensaje (solicitud n.º 1)", mail["Subject"]
+        assert "Hola Rosa, ya cambiamos tu pedido 5521." in mail.get_body(("plain",)).get_content()
+    finally:
+        if visitor:
+            visitor.quit()
+        mail_server.stop()
 
 
 def visitor_message_stored(server, workspace, token):
