@@ -268,3 +268,4 @@ def test_sla_breach_mailed_to_people(make_server, backend, smtp_peer):
     # Only once, however many scans pass.
     time.sleep(6)
     assert sum(1 for m in recorder.messages if b"venci" in m[2]) == 1
+
