@@ -134,6 +134,24 @@ struct SystemMailTests {
         }
     }
 
+    @Test("links need the public address: with it the conversation and account links are absolute, without it there are none")
+    func links() {
+        let notification = AgentNotification()
+        notification.kind = .assigned
+        notification.conversationNumber = 7
+        notification.excerpt = ""
+        let user = User(email: "ana@example.com", name: "Ana", passwordHash: "")
+        let workspace = Workspace()
+        workspace.name = "Acme"
+        workspace.slug = "acme"
+        let body = { (base: String?) in
+            NotificationMailJob.body(notification, user: user, workspace: workspace, conversation: nil, actor: nil, base: base, t: Localizer(.es))
+        }
+        #expect(body("https://desk.example/").contains("https://desk.example/app/acme/conversations/7\n"))
+        #expect(body("https://desk.example/").contains("https://desk.example/account"))
+        #expect(!body(nil).contains("/app/") && body(nil).contains("#7") && body(nil).hasPrefix("Hola, Ana:"))
+    }
+
     @Test("ATIENDE_SMTP_URL is read strictly: scheme, security, credentials, a from address")
     func configuration() throws {
         let parsed = try SystemMail.parse(url: "smtp://avisos%40desk.example:cl%3Ave@mail.desk.example?ca_file=/etc/ca.pem", from: "Avisos@Desk.example")

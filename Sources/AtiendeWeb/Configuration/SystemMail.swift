@@ -113,9 +113,12 @@ struct NotificationMailJob: JobHandler {
             lines.append(t("mail.customer", conversation.contact.name ?? conversation.contact.email ?? conversation.contact.phone ?? "—"))
             lines.append(t("mail.inbox", conversation.inbox.name))
         }
-        let root = (base ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-        lines += ["", t("mail.open"), root + SiteURL.conversation(workspace.slug, notification.conversationNumber).path,
-                  "", "-- ", t("mail.why"), root + SiteURL.account.path]
+        // Links need the instance's public address (ATIENDE_PUBLIC_URL); without it the number in the subject is the guide.
+        if let base {
+            let root = base.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+            lines += ["", t("mail.open"), root + SiteURL.conversation(workspace.slug, notification.conversationNumber).path,
+                      "", "-- ", t("mail.why"), root + SiteURL.account.path]
+        }
         return lines.joined(separator: "\n")
     }
 }

@@ -74,6 +74,7 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     ]
     if let mail = config.systemMail {
         handlers[Notifications.mailJob] = NotificationMailJob(store: store, mail: mail, publicURL: config.publicURL)
+        if config.publicURL == nil { logger.warning("ATIENDE_PUBLIC_URL is not set: notification emails carry no links") }
     }
     let jobs = JobRunner(
         store: store, handlers: handlers,
