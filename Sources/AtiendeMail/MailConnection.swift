@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import NIOPosix
 import NIOSSL
 
 /// What the SMTP and IMAP clients share about a connection: decoded messages handed to an async stream, TLS with an
@@ -31,6 +32,34 @@ enum MailTLS {
     /// Verifies the certificate for `host` (by name, or by address when `host` is an IP).
     static func handler(_ context: NIOSSLContext, host: String) throws -> NIOSSLClientHandler {
         try NIOSSLClientHandler(context: context, serverHostname: host.isIPAddress ? nil : host)
+    }
+}
+
+enum MailConnection {
+    /// Connects (TLS from the start when `tls`), decodes what the server sends with `decoder` and hands it to the returned
+    /// stream. Throws `connectFailure(reason)` when the server cannot be reached.
+    static func open<Decoder: ByteToMessageDecoder & Sendable>(
+        host: String, port: Int, tls: Bool, caFile: String?, timeout: TimeAmount, group: any EventLoopGroup,
+        decoder: @escaping @Sendable () -> Decoder, connectFailure: (String) -> any Error
+    ) async throws -> (any Channel, AsyncThrowingStream<Decoder.InboundOut, any Error>) where Decoder.InboundOut: Sendable {
+        let (stream, continuation) = AsyncThrowingStream<Decoder.InboundOut, any Error>.makeStream()
+        let context = tls ? try MailTLS.context(caFile: caFile) : nil
+        do {
+            let channel = try await ClientBootstrap(group: group).connectTimeout(timeout)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        if let context {
+                            try channel.pipeline.syncOperations.addHandler(try MailTLS.handler(context, host: host))
+                        }
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder()))
+                        try channel.pipeline.syncOperations.addHandler(StreamForwarder(continuation))
+                    }
+                }
+                .connect(host: host, port: port).get()
+            return (channel, stream)
+        } catch {
+            throw connectFailure("could not connect to \(host):\(port): \(error)")
+        }
     }
 }
 

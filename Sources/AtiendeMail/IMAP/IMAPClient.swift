@@ -105,24 +105,9 @@ public struct IMAPClient: Sendable {
         }
 
         static func open(_ settings: Settings, group: any EventLoopGroup) async throws -> Session {
-            let (stream, continuation) = AsyncThrowingStream<Response, any Error>.makeStream()
-            let context = settings.security == .tls ? try MailTLS.context(caFile: settings.caFile) : nil
-            let channel: any Channel
-            do {
-                channel = try await ClientBootstrap(group: group).connectTimeout(settings.timeout)
-                    .channelInitializer { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            if let context {
-                                try channel.pipeline.syncOperations.addHandler(try MailTLS.handler(context, host: settings.host))
-                            }
-                            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ResponseDecoder()))
-                            try channel.pipeline.syncOperations.addHandler(StreamForwarder(continuation))
-                        }
-                    }
-                    .connect(host: settings.host, port: settings.port).get()
-            } catch {
-                throw Failure.temporary("could not connect to \(settings.host):\(settings.port): \(error)")
-            }
+            let (channel, stream) = try await MailConnection.open(
+                host: settings.host, port: settings.port, tls: settings.security == .tls, caFile: settings.caFile,
+                timeout: settings.timeout, group: group, decoder: { ResponseDecoder() }, connectFailure: { Failure.temporary($0) })
             let session = Session(channel: channel, stream: stream, settings: settings)
             do {
                 let greeting = try await session.next()

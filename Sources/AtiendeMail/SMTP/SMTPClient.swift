@@ -108,25 +108,9 @@ public struct SMTPClient: Sendable {
         }
 
         static func connect(_ settings: Settings, group: any EventLoopGroup) async throws -> Session {
-            let (stream, continuation) = AsyncThrowingStream<String, any Error>.makeStream()
-            let tls = settings.security == .tls ? try MailTLS.context(caFile: settings.caFile) : nil
-            let channel: any Channel
-            do {
-                channel = try await ClientBootstrap(group: group)
-                    .connectTimeout(settings.timeout)
-                    .channelInitializer { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            if let tls {
-                                try channel.pipeline.syncOperations.addHandler(try MailTLS.handler(tls, host: settings.host))
-                            }
-                            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineDecoder()))
-                            try channel.pipeline.syncOperations.addHandler(StreamForwarder(continuation))
-                        }
-                    }
-                    .connect(host: settings.host, port: settings.port).get()
-            } catch {
-                throw Failure.temporary("could not connect to \(settings.host):\(settings.port): \(error)")
-            }
+            let (channel, stream) = try await MailConnection.open(
+                host: settings.host, port: settings.port, tls: settings.security == .tls, caFile: settings.caFile,
+                timeout: settings.timeout, group: group, decoder: { LineDecoder() }, connectFailure: { Failure.temporary($0) })
             let session = Session(channel: channel, lines: stream, settings: settings)
             do {
                 let hello = try await session.reply()
