@@ -73,7 +73,7 @@ struct NotificationMailJob: JobHandler {
         else { return }
         let conversation = try await Conversation.query(on: db).filter(\.$workspace.$id == notification.$workspace.id)
             .filter(\.$number == notification.conversationNumber).with(\.$contact).with(\.$inbox).first()
-        let actor = try await notification.actorID.asyncMap { try await User.find($0, on: db) } ?? nil
+        let actor: User? = if let id = notification.actorID { try await User.find(id, on: db) } else { nil }
         let t = Localizer(Localizer.Language(rawValue: user.language) ?? .es)
         let text = Self.body(notification, user: user, workspace: workspace, conversation: conversation, actor: actor,
                              base: publicURL, t: t)
@@ -142,12 +142,5 @@ struct WebchatAwayMail: WebchatSender.AwayMailer {
                                     messageID: mail.messageID(message.message.id), date: message.now, text: text)
         outgoing.attachments = message.files.map { MailAttachment(filename: $0.filename, contentType: $0.contentType, contentID: nil, inline: false, data: $0.data) }
         try await mail.send(outgoing)
-    }
-}
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let self else { return nil }
-        return try await transform(self)
     }
 }
