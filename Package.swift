@@ -34,10 +34,20 @@ let package = Package(
             ]
         ),
         .target(
+            // The gate of every outgoing connection (no internal addresses unless allowed).
+            name: "AtiendeNetwork",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "AtiendeChannels",
             dependencies: [
                 "AtiendeCore",
                 "AtiendeMail",
+                "AtiendeNetwork",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -46,6 +56,7 @@ let package = Package(
             // Mail without a mail library: MIME (Foundation only, so the fuzz target builds MIME/ alone) and the protocols on SwiftNIO.
             name: "AtiendeMail",
             dependencies: [
+                "AtiendeNetwork",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -57,6 +68,7 @@ let package = Package(
                 "AtiendeCore",
                 "AtiendeChannels",
                 "AtiendeMail",
+                "AtiendeNetwork",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "Plot", package: "Plot"),
@@ -97,6 +109,7 @@ let package = Package(
             name: "AtiendeWebTests",
             dependencies: [
                 "AtiendeWeb",
+                "AtiendeNetwork",
                 .product(name: "XCTVapor", package: "vapor"),
                 .product(name: "VaporTesting", package: "vapor"),
             ]

@@ -1,3 +1,4 @@
+import AtiendeNetwork
 import Foundation
 import NIOCore
 import NIOPosix
@@ -37,10 +38,33 @@ enum MailTLS {
 
 enum MailConnection {
     /// Connects (TLS from the start when `tls`), decodes what the server sends with `decoder` and hands it to the returned
-    /// stream. Throws `connectFailure(reason)` when the server cannot be reached.
+    /// stream. The host is resolved and checked by `network` first, and the connection goes to the checked address, so
+    /// an internal server is refused before anything is sent to it. Throws `connectFailure(reason)` when the server
+    /// cannot be reached.
     static func open<Decoder: ByteToMessageDecoder & Sendable>(
-        host: String, port: Int, tls: Bool, caFile: String?, timeout: TimeAmount, group: any EventLoopGroup,
+        host: String, port: Int, tls: Bool, caFile: String?, timeout: TimeAmount, group: any EventLoopGroup, network: OutboundGuard,
         decoder: @escaping @Sendable () -> Decoder, connectFailure: (String) -> any Error
+    ) async throws -> (any Channel, AsyncThrowingStream<Decoder.InboundOut, any Error>) where Decoder.InboundOut: Sendable {
+        let addresses: [SocketAddress]
+        do {
+            addresses = try await network.resolve(host: host, port: port)
+        } catch {
+            throw connectFailure("\(error)")
+        }
+        var lastError: (any Error)?
+        for address in addresses {
+            do {
+                return try await open(address, host: host, tls: tls, caFile: caFile, timeout: timeout, group: group, decoder: decoder)
+            } catch {
+                lastError = error
+            }
+        }
+        throw connectFailure("could not connect to \(host):\(port): \(lastError.map { "\($0)" } ?? "no address")")
+    }
+
+    private static func open<Decoder: ByteToMessageDecoder & Sendable>(
+        _ address: SocketAddress, host: String, tls: Bool, caFile: String?, timeout: TimeAmount, group: any EventLoopGroup,
+        decoder: @escaping @Sendable () -> Decoder
     ) async throws -> (any Channel, AsyncThrowingStream<Decoder.InboundOut, any Error>) where Decoder.InboundOut: Sendable {
         let (stream, continuation) = AsyncThrowingStream<Decoder.InboundOut, any Error>.makeStream()
         let context = tls ? try MailTLS.context(caFile: caFile) : nil
@@ -55,10 +79,11 @@ enum MailConnection {
                         try channel.pipeline.syncOperations.addHandler(StreamForwarder(continuation))
                     }
                 }
-                .connect(host: host, port: port).get()
+                .connect(to: address).get()
             return (channel, stream)
         } catch {
-            throw connectFailure("could not connect to \(host):\(port): \(error)")
+            continuation.finish(throwing: error)
+            throw error
         }
     }
 }

@@ -59,6 +59,8 @@ class Server:
         self.workdir = workdir or tempfile.mkdtemp(prefix="atiende-e2e-")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("ATIENDE_") and k != "DATABASE_URL"}
         self.env["LOG_LEVEL"] = "warning"
+        # The peers (stand-ins, Dovecot, aiosmtpd) are on loopback, which the outbound guard refuses by default.
+        self.env["ATIENDE_ALLOW_PRIVATE_TARGETS"] = "*"
         if database_url:
             self.env["DATABASE_URL"] = database_url
         self.env.update(env or {})

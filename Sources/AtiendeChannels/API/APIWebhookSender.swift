@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import AtiendeCore
+import AtiendeNetwork
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -7,12 +8,12 @@ import NIOFoundationCompat
 
 /// Delivers agent replies of API inboxes to the integrator's webhook URL, signed like inbound posts.
 public struct APIWebhookSender: ChannelSender {
-    let client: HTTPClient
+    let http: GuardedHTTP
     let clock: any WallClock
     let timeout: TimeAmount
 
-    public init(client: HTTPClient, clock: any WallClock, timeout: TimeAmount = .seconds(15)) {
-        self.client = client
+    public init(http: GuardedHTTP, clock: any WallClock, timeout: TimeAmount = .seconds(15)) {
+        self.http = http
         self.clock = clock
         self.timeout = timeout
     }
@@ -76,9 +77,13 @@ public struct APIWebhookSender: ChannelSender {
 
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(request, timeout: timeout)
+            response = try await http.execute(request, timeout: timeout)
+        } catch let refused as OutboundGuard.Refused {
+            throw JobFailure.permanent("webhook refused: \(refused.description)")
+        } catch let bad as GuardedHTTP.BadURL {
+            throw JobFailure.permanent(bad.description)
         } catch {
-            throw JobFailure.temporary("webhook not reachable: \(error)")
+            throw JobFailure.temporary("webhook not reachable (\(ProviderHTTP.reason(error)))")
         }
         let responseBody = try? await response.body.collect(upTo: 64 * 1024)
         let status = response.status.code

@@ -1,5 +1,6 @@
 import AtiendeCore
 import AtiendeMail
+import AtiendeNetwork
 import Foundation
 
 /// Sends replies of an email inbox through its SMTP relay, threaded: our own Message-ID (kept as the message's provider
@@ -9,9 +10,11 @@ import Foundation
 /// Settings: `address`, `display_name`, `signature`, `smtp_host`, `smtp_port`, `smtp_security` (none | starttls | tls),
 /// `smtp_username`, `smtp_ca_file`. Secrets: `smtp_password`.
 public struct EmailSender: ChannelSender {
-    public init() {}
+    let network: OutboundGuard
 
-    public static func smtp(_ settings: InboxSettings, secrets: [String: String]) throws -> SMTPClient.Settings {
+    public init(network: OutboundGuard) { self.network = network }
+
+    public static func smtp(_ settings: InboxSettings, secrets: [String: String], network: OutboundGuard) throws -> SMTPClient.Settings {
         guard let host = settings.values["smtp_host"], !host.isEmpty else {
             throw JobFailure.permanent("this email inbox has no SMTP server (settings.smtp_host)")
         }
@@ -19,13 +22,14 @@ public struct EmailSender: ChannelSender {
         let port = settings.values["smtp_port"].flatMap(Int.init) ?? (security == .tls ? 465 : 587)
         let domain = (settings.values["address"] ?? "").split(separator: "@").last.map(String.init) ?? "atiende.local"
         return SMTPClient.Settings(host: host, port: port, security: security, username: settings.values["smtp_username"],
-                                   password: secrets["smtp_password"], caFile: settings.values["smtp_ca_file"], hostname: domain)
+                                   password: secrets["smtp_password"], caFile: settings.values["smtp_ca_file"], hostname: domain,
+                                   network: network)
     }
 
     public func send(_ message: OutboundMessage) async throws -> OutboundReceipt {
         let mail = try Self.compose(message)
         let data = MailBuilder.build(mail)
-        let client = SMTPClient(settings: try Self.smtp(message.settings, secrets: message.secrets))
+        let client = SMTPClient(settings: try Self.smtp(message.settings, secrets: message.secrets, network: network))
         do {
             try await client.send(data, from: mail.from.email, to: (mail.to + mail.cc).map(\.email))
         } catch let failure as SMTPClient.Failure {

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import AtiendeCore
+import AtiendeNetwork
 import Crypto
 import Foundation
 import NIOCore
@@ -65,12 +66,12 @@ public protocol MessagingAdapter: ChannelSender {
 
 /// HTTP calls to providers, with their failures sorted into "try again" and "will never work".
 public struct ProviderHTTP: Sendable {
-    public let client: HTTPClient
+    public let http: GuardedHTTP
     public let timeout: TimeAmount
     public static let maxResponse = 32 * 1024 * 1024
 
-    public init(client: HTTPClient, timeout: TimeAmount = .seconds(20)) {
-        self.client = client
+    public init(http: GuardedHTTP, timeout: TimeAmount = .seconds(20)) {
+        self.http = http
         self.timeout = timeout
     }
 
@@ -81,18 +82,41 @@ public struct ProviderHTTP: Sendable {
         public var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
     }
 
-    public func call(_ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], body: Data? = nil) async throws -> Answer {
+    /// One call; redirects are followed only for downloads (`redirects`), never with credentials to another origin.
+    public func call(_ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], body: Data? = nil,
+                     redirects: Int = 0) async throws -> Answer {
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         do {
-            let response = try await client.execute(request, timeout: timeout)
+            let response = try await http.execute(request, timeout: timeout, redirects: redirects)
             let bytes = try await response.body.collect(upTo: Self.maxResponse)
             return Answer(status: Int(response.status.code), body: Data(bytes.readableBytesView), headers: response.headers)
+        } catch let refused as OutboundGuard.Refused {
+            throw JobFailure.permanent(refused.description)
+        } catch let bad as GuardedHTTP.BadURL {
+            throw JobFailure.permanent(bad.description)
         } catch {
-            throw JobFailure.temporary("the provider could not be reached: \(error)")
+            throw JobFailure.temporary("the provider could not be reached (\(Self.reason(error)))")
         }
+    }
+
+    /// A transport failure in a few words, never what a server answered.
+    static func reason(_ error: any Error) -> String {
+        if let unresolvable = error as? OutboundGuard.Unresolvable { return unresolvable.description }
+        if let client = error as? HTTPClientError {
+            switch client {
+            case .connectTimeout, .deadlineExceeded, .readTimeout, .writeTimeout: return "timed out"
+            case .remoteConnectionClosed: return "the connection was closed"
+            default: break
+            }
+        }
+        let text = "\(error)".lowercased()
+        if text.contains("refused") { return "connection refused" }
+        if text.contains("certificate") || text.contains("ssl") || text.contains("tls") { return "TLS failed" }
+        if text.contains("timeout") || text.contains("timed out") { return "timed out" }
+        return "network error"
     }
 
     public func json(_ method: HTTPMethod, _ url: String, _ object: Any, headers: [(String, String)] = []) async throws -> Answer {
@@ -129,9 +153,17 @@ public struct ProviderHTTP: Sendable {
         "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
     }
 
-    /// Downloads a file a provider points to, within our attachment limit.
-    public func download(_ url: String, headers: [(String, String)] = [], filename: String, contentType: String?) async throws -> InboundMessage.File {
-        let answer = try await call(.GET, url, headers: headers)
+    /// Downloads a file a provider points to, within our attachment limit, only from the provider's own `origins`
+    /// (scheme://host:port) or hosts ending in one of `hostSuffixes`: a webhook naming any other URL fetches nothing.
+    public func download(_ url: String, headers: [(String, String)] = [], filename: String, contentType: String?,
+                         origins: [String], hostSuffixes: [String] = []) async throws -> InboundMessage.File {
+        guard let parsed = URL(string: url), let host = parsed.host?.lowercased(),
+              origins.contains(GuardedHTTP.origin(parsed))
+                || (parsed.scheme?.lowercased() == "https" && hostSuffixes.contains { host == $0 || host.hasSuffix("." + $0) })
+        else {
+            throw AtiendeError.invalid("the file's URL is not one of the provider's own hosts", code: "media_host_refused")
+        }
+        let answer = try await call(.GET, url, headers: headers, redirects: 5)
         guard (200..<300).contains(answer.status) else {
             if answer.status == 429 || answer.status >= 500 { throw JobFailure.temporary("the provider's file answered \(answer.status)") }
             throw AtiendeError.invalid("the provider's file answered \(answer.status)", code: "media_unavailable")

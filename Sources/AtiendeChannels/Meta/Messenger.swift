@@ -88,7 +88,8 @@ public struct MessengerAdapter: MessagingAdapter {
 
     public func fetch(_ media: MediaRef, settings: InboxSettings, secrets: [String: String]) async throws -> InboundMessage.File {
         guard let url = media.url else { throw AtiendeError.invalid("a \(name) file without a URL", code: "invalid_payload") }
-        return try await http.download(url, filename: media.filename, contentType: media.contentType)
+        return try await http.download(url, filename: media.filename, contentType: media.contentType,
+                                       origins: [GuardedHTTP.origin(of: base(settings))].compactMap { $0 }, hostSuffixes: MetaHosts.media)
     }
 
     public func send(_ message: OutboundMessage) async throws -> OutboundReceipt {

@@ -103,8 +103,10 @@ public struct WhatsAppAdapter: MessagingAdapter {
         guard info.status == 200, let url = info.json?["url"] as? String else {
             throw JobFailure.temporary("WhatsApp media \(id) answered \(info.status)")
         }
+        // The token goes only to Meta's own hosts (or the configured API base).
         return try await http.download(url, headers: auth(secrets), filename: media.filename,
-                                       contentType: media.contentType ?? info.json?["mime_type"] as? String)
+                                       contentType: media.contentType ?? info.json?["mime_type"] as? String,
+                                       origins: [GuardedHTTP.origin(of: base(settings))].compactMap { $0 }, hostSuffixes: MetaHosts.media)
     }
 
     public func send(_ message: OutboundMessage) async throws -> OutboundReceipt {
@@ -161,4 +163,9 @@ public struct WhatsAppAdapter: MessagingAdapter {
         guard answer.status == 200 else { throw AtiendeError.invalid(Self.failure(answer).reason, code: "credentials_refused") }
         return [answer.json?["verified_name"] as? String, answer.json?["display_phone_number"] as? String].compactMap { $0 }.joined(separator: " · ")
     }
+}
+
+/// Where Meta serves the files of messages (WhatsApp's media URLs, Messenger and Instagram attachments).
+enum MetaHosts {
+    static let media = ["fbsbx.com", "fbcdn.net", "facebook.com", "whatsapp.net", "cdninstagram.com"]
 }

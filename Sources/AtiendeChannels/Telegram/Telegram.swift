@@ -70,7 +70,8 @@ public struct TelegramAdapter: MessagingAdapter {
             throw failure(answer)
         }
         return try await http.download(root(settings) + "/file/bot" + (secrets["bot_token"] ?? "") + "/" + path,
-                                       filename: media.filename, contentType: media.contentType)
+                                       filename: media.filename, contentType: media.contentType,
+                                       origins: [GuardedHTTP.origin(of: root(settings))].compactMap { $0 })
     }
 
     public func send(_ message: OutboundMessage) async throws -> OutboundReceipt {

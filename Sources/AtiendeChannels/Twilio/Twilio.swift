@@ -99,7 +99,9 @@ public struct TwilioAdapter: MessagingAdapter {
 
     public func fetch(_ media: MediaRef, settings: InboxSettings, secrets: [String: String]) async throws -> InboundMessage.File {
         guard let url = media.url else { throw AtiendeError.invalid("a Twilio file without a URL", code: "invalid_payload") }
-        return try await http.download(url, headers: auth(settings, secrets), filename: media.filename, contentType: media.contentType)
+        // Media URLs are Twilio's own (they redirect to its CDN, where the credentials do not follow).
+        return try await http.download(url, headers: auth(settings, secrets), filename: media.filename, contentType: media.contentType,
+                                       origins: [GuardedHTTP.origin(of: base(settings))].compactMap { $0 })
     }
 
     public func send(_ message: OutboundMessage) async throws -> OutboundReceipt {

@@ -1,3 +1,4 @@
+import AtiendeNetwork
 import Foundation
 import NIOCore
 import NIOPosix
@@ -15,9 +16,12 @@ public struct IMAPClient: Sendable {
         public var caFile: String?
         public var mailbox: String
         public var timeout: TimeAmount
+        /// Which addresses the server may be at (internal ones only when allowed).
+        public var network: OutboundGuard
 
         public init(host: String, port: Int, security: SMTPClient.Security, username: String, password: String, caFile: String? = nil,
-                    mailbox: String = "INBOX", timeout: TimeAmount = .seconds(60)) {
+                    mailbox: String = "INBOX", timeout: TimeAmount = .seconds(60), network: OutboundGuard) {
+            self.network = network
             self.host = host
             self.port = port
             self.security = security
@@ -107,7 +111,7 @@ public struct IMAPClient: Sendable {
         static func open(_ settings: Settings, group: any EventLoopGroup) async throws -> Session {
             let (channel, stream) = try await MailConnection.open(
                 host: settings.host, port: settings.port, tls: settings.security == .tls, caFile: settings.caFile,
-                timeout: settings.timeout, group: group, decoder: { ResponseDecoder() }, connectFailure: { Failure.temporary($0) })
+                timeout: settings.timeout, group: group, network: settings.network, decoder: { ResponseDecoder() }, connectFailure: { Failure.temporary($0) })
             let session = Session(channel: channel, stream: stream, settings: settings)
             do {
                 let greeting = try await session.next()

@@ -1,3 +1,4 @@
+import AtiendeNetwork
 import Foundation
 import NIOCore
 import NIOPosix
@@ -20,9 +21,12 @@ public struct SMTPClient: Sendable {
         /// The name we greet with (EHLO).
         public var hostname: String
         public var timeout: TimeAmount
+        /// Which addresses the relay may be at (internal ones only when allowed).
+        public var network: OutboundGuard
 
         public init(host: String, port: Int, security: Security, username: String? = nil, password: String? = nil,
-                    caFile: String? = nil, hostname: String = "atiende.local", timeout: TimeAmount = .seconds(30)) {
+                    caFile: String? = nil, hostname: String = "atiende.local", timeout: TimeAmount = .seconds(30), network: OutboundGuard) {
+            self.network = network
             self.host = host
             self.port = port
             self.security = security
@@ -110,7 +114,7 @@ public struct SMTPClient: Sendable {
         static func connect(_ settings: Settings, group: any EventLoopGroup) async throws -> Session {
             let (channel, stream) = try await MailConnection.open(
                 host: settings.host, port: settings.port, tls: settings.security == .tls, caFile: settings.caFile,
-                timeout: settings.timeout, group: group, decoder: { LineDecoder() }, connectFailure: { Failure.temporary($0) })
+                timeout: settings.timeout, group: group, network: settings.network, decoder: { LineDecoder() }, connectFailure: { Failure.temporary($0) })
             let session = Session(channel: channel, lines: stream, settings: settings)
             do {
                 let hello = try await session.reply()

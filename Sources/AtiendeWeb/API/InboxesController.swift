@@ -1,5 +1,6 @@
 import AtiendeChannels
 import AtiendeMail
+import AtiendeNetwork
 import AtiendeCore
 import Fluent
 import Vapor
@@ -165,6 +166,7 @@ enum InboxesController {
             throw AtiendeError.invalid("the \(body.channel.rawValue) channel cannot be connected yet", code: "channel_not_available")
         }
         settings.values = settings.values.filter { !$0.key.isEmpty }
+        try await checkTargets(settings, network: req.atiende.config.outbound)
         let inbox = Inbox(id: UUID(), workspaceID: scope.workspaceID, name: name, channel: body.channel, settings: settings,
                           reopenWindowSeconds: try validWindow(body.reopenWindowSeconds ?? 86_400))
         if body.channel == .twilio, let publicURL = req.atiende.config.publicURL, inbox.settings.values["status_callback"] == nil {
@@ -204,6 +206,7 @@ enum InboxesController {
             }
             inbox.settings.values = merged
         }
+        try await checkTargets(inbox.settings, network: req.atiende.config.outbound)
         try await req.atiende.store.write { tx in try await inbox.save(on: tx.db) }
         req.atiende.inboxes.invalidate(try inbox.requireID())
         return try json(InboxResponse(inbox, publicURL: req.atiende.config.publicURL))
@@ -246,6 +249,24 @@ enum InboxesController {
         }
     }
 
+    /// Every server an inbox makes Atiende call — its webhook, its provider's API, its mail servers — must not be this
+    /// machine or a private network (unless the instance allows it): checked when saved, and again on every connection.
+    static func checkTargets(_ settings: InboxSettings, network: OutboundGuard) async throws {
+        var targets: [(field: String, host: String)] = []
+        if let url = settings.webhookURL, let host = URL(string: url)?.host { targets.append(("webhook_url", host)) }
+        if let url = settings.values["api_base"], !url.isEmpty, let host = URL(string: url)?.host { targets.append(("settings.api_base", host)) }
+        for key in ["smtp_host", "imap_host"] {
+            if let host = settings.values[key]?.trimmingCharacters(in: .whitespaces), !host.isEmpty { targets.append(("settings." + key, host)) }
+        }
+        for target in targets {
+            do {
+                try await network.checkSetting(host: target.host)
+            } catch let refused as OutboundGuard.Refused {
+                throw AtiendeError.invalid("\(target.field): \(refused.description)", code: "internal_target")
+            }
+        }
+    }
+
     static func validURL(_ raw: String, field: String) throws -> String {
         guard let url = URL(string: raw), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil, raw.count <= 2000 else {
             throw AtiendeError.invalid("\(field) must be an absolute http or https URL", code: "invalid_settings")
@@ -264,13 +285,13 @@ enum InboxesController {
             var parts: [String] = []
             if !(inbox.settings.values["smtp_host"] ?? "").isEmpty {
                 do {
-                    let settings = try EmailSender.smtp(inbox.settings, secrets: secrets)
+                    let settings = try EmailSender.smtp(inbox.settings, secrets: secrets, network: req.atiende.config.outbound)
                     parts.append("SMTP: " + (try await SMTPClient(settings: settings).check()))
                 } catch let failure as SMTPClient.Failure {
                     throw AtiendeError(.unavailable, code: "provider_unreachable", "SMTP: \(failure.description)")
                 }
             }
-            if let imap = MailboxPoller.settings(inbox, secrets: secrets) {
+            if let imap = MailboxPoller.settings(inbox, secrets: secrets, network: req.atiende.config.outbound) {
                 do {
                     let session = try await IMAPClient(settings: imap).connect()
                     let (_, count) = try await session.select()

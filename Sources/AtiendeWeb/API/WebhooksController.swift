@@ -59,9 +59,14 @@ enum WebhooksController {
                 for ref in media {
                     do {
                         inbound.files.append(try await adapter.fetch(ref, settings: inbox.settings, secrets: secrets))
-                    } catch let failure as JobFailure {
+                    } catch JobFailure.temporary(let reason, _) {
                         // Not stored, not acknowledged: the provider delivers it again.
-                        throw AtiendeError(.unavailable, code: "media_unavailable", "could not fetch a file from the provider: \(failure.reason)")
+                        throw AtiendeError(.unavailable, code: "media_unavailable", "could not fetch a file from the provider: \(reason)")
+                    } catch JobFailure.permanent(let reason) {
+                        // It will never come (a refused host among them): the message is kept, saying what is missing.
+                        inbound.text += (inbound.text.isEmpty ? "" : "\n") + "[\(ref.filename): \(reason)]"
+                    } catch let error as AtiendeError {
+                        inbound.text += (inbound.text.isEmpty ? "" : "\n") + "[\(ref.filename): \(error.message)]"
                     } catch {
                         inbound.text += (inbound.text.isEmpty ? "" : "\n") + "[\(ref.filename): \(error)]"
                     }

@@ -1,4 +1,5 @@
 import AtiendeCore
+import AtiendeNetwork
 import Foundation
 
 /// Everything Atiende reads from the environment, read once at start-up. A malformed value stops start-up
@@ -31,6 +32,8 @@ public struct AppConfig: Sendable {
     public var imapPollSeconds: Int
     /// The SMTP server for the instance's own mail (notifications, chat replies to visitors who left); nil = none.
     public var systemMail: SystemMail?
+    /// What workspace settings may connect to: never internal addresses but those `ATIENDE_ALLOW_PRIVATE_TARGETS` names.
+    public var outbound: OutboundGuard
 
     public struct ConfigError: Error, CustomStringConvertible {
         public let variable: String
@@ -97,6 +100,13 @@ public struct AppConfig: Sendable {
             systemMail = try SystemMail.parse(url: url, from: value("ATIENDE_MAIL_FROM") ?? "")
         }
 
+        let outbound: OutboundGuard
+        do {
+            outbound = try OutboundGuard(allowing: value("ATIENDE_ALLOW_PRIVATE_TARGETS"))
+        } catch {
+            throw ConfigError(variable: "ATIENDE_ALLOW_PRIVATE_TARGETS", problem: "\(error)")
+        }
+
         return AppConfig(
             database: database,
             dataDirectory: dataDirectory,
@@ -114,7 +124,8 @@ public struct AppConfig: Sendable {
             mailPort: try int("ATIENDE_MAIL_PORT", default: 0, range: 0...65535),
             mailHost: value("ATIENDE_MAIL_HOST") ?? "127.0.0.1",
             imapPollSeconds: try int("ATIENDE_IMAP_POLL_SECONDS", default: 60, range: 1...86_400),
-            systemMail: systemMail)
+            systemMail: systemMail,
+            outbound: outbound)
     }
 
     /// With no key configured, a single-machine install keeps one in its data folder (mode 0600).

@@ -1,6 +1,7 @@
 import AtiendeChannels
 import AtiendeCore
 import AtiendeMail
+import AtiendeNetwork
 import FluentKit
 import Foundation
 import Logging
@@ -38,7 +39,7 @@ struct MailboxPoller: Sendable {
         }
     }
 
-    static func settings(_ inbox: Inbox, secrets: [String: String]) -> IMAPClient.Settings? {
+    static func settings(_ inbox: Inbox, secrets: [String: String], network: OutboundGuard) -> IMAPClient.Settings? {
         let values = inbox.settings.values
         guard let host = values["imap_host"], !host.isEmpty else { return nil }
         let security = values["imap_security"].flatMap(SMTPClient.Security.init(rawValue:)) ?? .tls
@@ -46,7 +47,8 @@ struct MailboxPoller: Sendable {
         let user = values["imap_username"].flatMap { $0.isEmpty ? nil : $0 } ?? values["smtp_username"] ?? values["address"] ?? ""
         let password = secrets["imap_password"] ?? secrets["smtp_password"] ?? ""
         return IMAPClient.Settings(host: host, port: port, security: security, username: user, password: password,
-                                   caFile: values["imap_ca_file"] ?? values["smtp_ca_file"], mailbox: values["imap_mailbox"] ?? "INBOX")
+                                   caFile: values["imap_ca_file"] ?? values["smtp_ca_file"], mailbox: values["imap_mailbox"] ?? "INBOX",
+                                   network: network)
     }
 
     /// Takes (or keeps) the mailbox's lease; nil when another instance holds it.
@@ -81,7 +83,7 @@ struct MailboxPoller: Sendable {
     @discardableResult
     func poll(_ inbox: Inbox) async throws -> Int {
         let inboxID = try inbox.requireID()
-        guard let settings = Self.settings(inbox, secrets: try inbox.secrets(with: services.secrets)),
+        guard let settings = Self.settings(inbox, secrets: try inbox.secrets(with: services.secrets), network: services.config.outbound),
               var cursor = try await claim(inboxID) else { return 0 }
         let session = try await IMAPClient(settings: settings).connect()
         var imported = 0

@@ -1,6 +1,7 @@
 import AtiendeChannels
 import AtiendeCore
 import AtiendeMail
+import AtiendeNetwork
 import FluentKit
 import Foundation
 
@@ -33,7 +34,9 @@ public struct SystemMail: Sendable {
         return SystemMail(smtp: SMTPClient.Settings(host: host, port: url.port ?? (security == .tls ? 465 : 587), security: security,
                                                      username: url.percentEncodedUser?.removingPercentEncoding,
                                                      password: url.percentEncodedPassword?.removingPercentEncoding,
-                                                     caFile: query["ca_file"], hostname: domain),
+                                                     caFile: query["ca_file"], hostname: domain,
+                                                     // The operator names this server, not a workspace: it may be on the local network.
+                                                     network: OutboundGuard(rules: [.any])),
                           from: address)
     }
 

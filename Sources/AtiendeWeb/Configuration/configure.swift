@@ -49,21 +49,23 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     let visitors = VisitorHub(store: store, hub: hub, logger: logger, maxPerAddress: config.widgetSocketsPerAddress,
                               maxConnections: config.widgetSocketsTotal)
     presence.observe { visitors.agentActivity(workspace: $0, conversation: $1, typing: $2, name: $3) }
-    let providers = ProviderHTTP(client: HTTPClient.shared, timeout: .seconds(Int64(config.webhookTimeoutSeconds)))
+    let outboundHTTP = GuardedHTTP(client: GuardedHTTP.makeClient(network: config.outbound), network: config.outbound)
+    app.lifecycle.use(HTTPClientShutdown(client: outboundHTTP.client))
+    let providers = ProviderHTTP(http: outboundHTTP, timeout: .seconds(Int64(config.webhookTimeoutSeconds)))
     let messaging: [ChannelKind: any MessagingAdapter] = [
         .whatsapp: WhatsAppAdapter(http: providers), .messenger: MessengerAdapter(http: providers, kind: .messenger),
         .instagram: MessengerAdapter(http: providers, kind: .instagram), .telegram: TelegramAdapter(http: providers),
         .twilio: TwilioAdapter(http: providers),
     ]
     var senders: [ChannelKind: any ChannelSender] = [
-        .api: APIWebhookSender(client: HTTPClient.shared, clock: clock, timeout: .seconds(Int64(config.webhookTimeoutSeconds))),
+        .api: APIWebhookSender(http: outboundHTTP, clock: clock, timeout: .seconds(Int64(config.webhookTimeoutSeconds))),
         // Replies written while the visitor is away also go to the email they left, when the instance can send mail.
         .webchat: WebchatSender(isOnline: { visitors.isOnline(inboxID: $0, thread: $1) },
                                 awayMailer: config.systemMail.map { WebchatAwayMail(store: store, mail: $0) },
                                 awayAfter: TimeInterval(config.widgetAwayMailSeconds)),
     ]
     for (kind, adapter) in messaging { senders[kind] = adapter }
-    senders[.email] = EmailSender()
+    senders[.email] = EmailSender(network: config.outbound)
     var handlers: [String: any JobHandler] = [
         ConversationService.sendJob: SendMessageJob(store: store, secrets: secrets, files: files, senders: senders),
         SendMessageJob.followUpJob: SendMessageJob(store: store, secrets: secrets, files: files, senders: senders, followingUp: true),
@@ -92,6 +94,12 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     PageRoutes.register(on: app.routes)
     WidgetController.register(on: app.routes)
     WebhooksController.register(on: app.routes)
+}
+
+/// Closes the outgoing HTTP client's connections when the application stops.
+struct HTTPClientShutdown: LifecycleHandler {
+    let client: HTTPClient
+    func shutdownAsync(_ app: Application) async { try? await client.shutdown() }
 }
 
 /// Starts the job runner and realtime listener with the server (only `serve` wants them, not one-off commands).

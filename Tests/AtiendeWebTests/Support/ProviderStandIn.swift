@@ -19,20 +19,22 @@ final class ProviderStandIn: @unchecked Sendable {
         var status: Int
         var body: String
         var contentType = "application/json"
+        var headers: [(String, String)] = []
     }
 
     let app: Application
     let port: Int
+    let host: String
     private let state = NIOLockedValueBox<(calls: [Call], queued: [(String, Answer)])>(([], []))
-    var base: String { "http://127.0.0.1:\(port)" }
+    var base: String { "http://\(host):\(port)" }
     var calls: [Call] { state.withLockedValue { $0.calls } }
     /// Bytes served for any `/files/…` download.
     static let file = Data([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 4])
 
-    static func start() async throws -> ProviderStandIn {
+    static func start(host: String = "127.0.0.1") async throws -> ProviderStandIn {
         let app = try await Application.make(Environment(name: "testing", arguments: ["provider"]))
         app.logger.logLevel = .error
-        app.http.server.configuration.hostname = "127.0.0.1"
+        app.http.server.configuration.hostname = host
         app.http.server.configuration.port = 0
         let box = NIOLockedValueBox<ProviderStandIn?>(nil)
         let handler: @Sendable (Request) async throws -> Response = { req in
@@ -41,6 +43,7 @@ final class ProviderStandIn: @unchecked Sendable {
             let call = Call(method: req.method.rawValue, path: req.url.path, query: req.url.query ?? "", body: body, headers: req.headers)
             let answer = standIn.answer(to: call)
             let response = Response(status: HTTPResponseStatus(statusCode: answer.status))
+            for (name, value) in answer.headers { response.headers.replaceOrAdd(name: name, value: value) }
             if req.url.path.hasPrefix("/files/") {
                 response.body = .init(data: Self.file)
                 response.headers.contentType = .png
@@ -54,19 +57,20 @@ final class ProviderStandIn: @unchecked Sendable {
         app.on(.POST, "**", body: .collect(maxSize: "50mb"), use: handler)
         try await app.startup()
         guard let port = app.http.server.shared.localAddress?.port else { throw Abort(.internalServerError) }
-        let standIn = ProviderStandIn(app: app, port: port)
+        let standIn = ProviderStandIn(app: app, port: port, host: host)
         box.withLockedValue { $0 = standIn }
         return standIn
     }
 
-    private init(app: Application, port: Int) {
+    private init(app: Application, port: Int, host: String) {
         self.app = app
         self.port = port
+        self.host = host
     }
 
     /// The next call whose path contains `pathPart` gets `answer` (once).
-    func queue(_ pathPart: String, _ status: Int, _ body: String) {
-        state.withLockedValue { $0.queued.append((pathPart, Answer(status: status, body: body))) }
+    func queue(_ pathPart: String, _ status: Int, _ body: String, headers: [(String, String)] = []) {
+        state.withLockedValue { $0.queued.append((pathPart, Answer(status: status, body: body, headers: headers))) }
     }
 
     func calls(_ pathPart: String) -> [Call] { calls.filter { $0.path.contains(pathPart) } }

@@ -32,7 +32,9 @@ final class TestApp: @unchecked Sendable {
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("atiende-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var env = ["ATIENDE_DATA_DIR": directory.path, "ATIENDE_JOB_BACKOFF_MS": String(backoffMilliseconds),
-                   "ATIENDE_RUN_JOBS": runJobs ? "true" : "false", "ATIENDE_WEBHOOK_TIMEOUT_SECONDS": "5"]
+                   "ATIENDE_RUN_JOBS": runJobs ? "true" : "false", "ATIENDE_WEBHOOK_TIMEOUT_SECONDS": "5",
+                   // The tests' stand-ins and mail servers are on loopback; the guard's own tests start without this.
+                   "ATIENDE_ALLOW_PRIVATE_TARGETS": "*"]
         env.merge(environment) { $1 }
         var drop: (@Sendable () async throws -> Void)? = previous?.dropDatabase
         if let previous {
