@@ -223,13 +223,17 @@ def test_two_agents_see_each_other_viewing_and_typing(make_server, backend, brow
     server.start()
     inbox = server.create_api_inbox(token, workspace)
     server.post_inbound(inbox, {"message_id": "t-1", "from": {"id": "c-1", "name": "Lucía"}, "text": "¿Siguen abiertos?"})
-    status, _ = server.api("POST", f"/api/v1/workspaces/{workspace}/users", token,
-                           {"email": "diego@example.com", "name": "Diego", "password": "otra clave larga", "role": "agent"})
-    assert status == 201
+    status, invited = server.api("POST", f"/api/v1/workspaces/{workspace}/users", token, {"email": "diego@example.com", "role": "agent"})
+    assert status == 201 and "id" not in invited
     colleague = make_browser()
     try:
         sign_in(browser, server)
-        sign_in(colleague, server, email="diego@example.com", password="otra clave larga")
+        # Diego chooses his own password on the invitation page.
+        colleague.get(invited["invitation_url"])
+        colleague.find_element(By.NAME, "name").send_keys("Diego")
+        colleague.find_element(By.NAME, "password").send_keys("otra clave larga")
+        colleague.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        wait(colleague, 5).until(EC.url_contains("/app/tienda/"))
         browser.get(server.base + "/app/tienda/conversations/1")
         colleague.get(server.base + "/app/tienda/conversations/1")
         wait(browser, 5).until(EC.text_to_be_present_in_element((By.ID, "presence"), "Diego"))

@@ -130,25 +130,42 @@ public struct AccountService: Sendable {
         return invitation
     }
 
-    /// Joins the invited workspace: creates the user (or uses the existing account with that email) and the membership.
+    /// Joins the invited workspace with a new account: the invited person's name and the hash of the password they chose.
+    /// An email that has an account by now is refused: its owner accepts signed in (`accept(token:as:)`).
     public func accept(token: String, name: String, passwordHash: String) async throws -> (User, UUID) {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty, trimmed.count <= 120 else {
             throw AtiendeError.invalid("name must be 1 to 120 characters", code: "invalid_name")
         }
+        return try await redeem(token) { invitation, tx in
+            guard try await User.query(on: tx.db).filter(\.$email == invitation.email).first() == nil else {
+                throw AtiendeError(.forbidden, code: "sign_in_to_accept", "sign in as \(invitation.email) to accept this invitation")
+            }
+            let user = User(email: invitation.email, name: trimmed, passwordHash: passwordHash)
+            try await user.create(on: tx.db)
+            return user
+        }
+    }
+
+    /// Joins the invited workspace as the signed-in person, who must be the one invited.
+    public func accept(token: String, as userID: UUID) async throws -> (User, UUID) {
+        try await redeem(token) { invitation, tx in
+            guard let user = try await User.find(userID, on: tx.db), user.isActive, user.email == invitation.email else {
+                throw AtiendeError(.forbidden, code: "sign_in_to_accept", "sign in as \(invitation.email) to accept this invitation")
+            }
+            return user
+        }
+    }
+
+    /// Marks the open invitation used and makes its person (given by `person`) a member, in one transaction.
+    private func redeem(_ token: String, person: @escaping @Sendable (Invitation, WriteTransaction) async throws -> User) async throws -> (User, UUID) {
         let hash = SecretToken.sha256Hex(token)
         return try await store.write { tx in
             guard let invitation = try await Invitation.query(on: tx.db).filter(\.$tokenHash == hash).first(),
                   invitation.acceptedAt == nil, invitation.expiresAt > tx.now
             else { throw AtiendeError(.gone, code: "invitation_expired", "this invitation link has expired or was already used") }
             let workspaceID = invitation.$workspace.id
-            let user: User
-            if let existing = try await User.query(on: tx.db).filter(\.$email == invitation.email).first() {
-                user = existing
-            } else {
-                user = User(email: invitation.email, name: trimmed, passwordHash: passwordHash)
-                try await user.create(on: tx.db)
-            }
+            let user = try await person(invitation, tx)
             let userID = try user.requireID()
             if try await Membership.query(on: tx.db).filter(\.$workspace.$id == workspaceID).filter(\.$user.$id == userID).first() == nil {
                 try await Membership(workspaceID: workspaceID, userID: userID, role: invitation.role).create(on: tx.db)

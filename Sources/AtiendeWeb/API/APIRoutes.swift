@@ -53,8 +53,9 @@ enum APIRoutes {
             // Members and teams
             Endpoint(method: .GET, path: "\(workspace)/users", operationID: "listMembers", summary: "List members",
                      tag: "Users", security: .member(.agent), responseSchema: "[Member]", handler: MembersController.list),
-            Endpoint(method: .POST, path: "\(workspace)/users", operationID: "addMember", summary: "Add a member",
-                     tag: "Users", security: .member(.admin), requestSchema: "MemberCreate", responseSchema: "Member",
+            Endpoint(method: .POST, path: "\(workspace)/users", operationID: "addMember",
+                     summary: "Invite a person: they join when they accept the link (choosing their own password, or signed in to their account)",
+                     tag: "Users", security: .member(.admin), requestSchema: "MemberCreate", responseSchema: "MemberInvitation",
                      successStatus: 201, handler: MembersController.create),
             Endpoint(method: .PATCH, path: "\(workspace)/users/{userId}", operationID: "updateMember", summary: "Change a member's role",
                      tag: "Users", security: .member(.admin), requestSchema: "MemberUpdate", responseSchema: "Member",

@@ -22,40 +22,38 @@ enum MembersController {
 
     struct CreateBody: Decodable {
         var email: String
-        var name: String
-        var password: String
         var role: Role
+        var password: String?
     }
 
-    /// Adds a person to the workspace (creating their account when they have none).
+    struct InvitationResponse: Encodable, Sendable {
+        var email: String
+        var role: Role
+        var status = "invited"
+        var invitationURL: String
+        var expiresAt: Date
+        enum CodingKeys: String, CodingKey { case email, role, status, invitationURL = "invitation_url", expiresAt = "expires_at" }
+    }
+
+    /// Invites a person: the answer is the same whether or not the email has an account elsewhere on the instance (nothing
+    /// of another account shows), and no account is touched until its person accepts — someone new by choosing their
+    /// own password, someone with an account by accepting while signed in.
     static func create(_ req: Request) async throws -> Response {
         let scope = try req.scope
         let body = try req.decodeJSON(CreateBody.self)
-        guard let email = IdentityNormalizer.email(body.email) else {
-            throw AtiendeError.invalid("'\(body.email)' is not an email address", code: "invalid_email")
+        if body.password != nil {
+            throw AtiendeError.invalid("'password' is not accepted: the invited person chooses their own when they accept", code: "password_not_accepted")
         }
-        let name = try InboxesController.validName(body.name)
-        try PasswordPolicy.check(body.password)
-        let hash = try await req.password.async.hash(body.password)
-        let workspaceID = scope.workspaceID
-        let (user, membership) = try await req.atiende.store.write { tx -> (User, Membership) in
-            let user: User
-            if let existing = try await User.query(on: tx.db).filter(\.$email == email).first() {
-                user = existing
-            } else {
-                user = User(email: email, name: name, passwordHash: hash)
-                try await user.create(on: tx.db)
-            }
-            let userID = try user.requireID()
-            if try await Membership.query(on: tx.db).filter(\.$workspace.$id == workspaceID).filter(\.$user.$id == userID).first() != nil {
-                throw AtiendeError(.conflict, code: "already_member", "\(email) is already a member of this workspace")
-            }
-            let membership = Membership(workspaceID: workspaceID, userID: userID, role: body.role)
-            try await membership.create(on: tx.db)
-            return (user, membership)
-        }
-        return try json(MemberResponse(id: try user.requireID(), email: user.email, name: user.name, role: membership.role,
-                                       isActive: user.isActive), status: .created)
+        let (invitation, token) = try await req.atiende.accounts.invite(email: body.email, role: body.role, workspace: scope.workspaceID,
+                                                                        by: scope.userID)
+        return try json(InvitationResponse(email: invitation.email, role: invitation.role, invitationURL: invitationURL(req, token: token),
+                                           expiresAt: invitation.expiresAt), status: .created)
+    }
+
+    /// The absolute link to send to the invited person.
+    static func invitationURL(_ req: Request, token: String) -> String {
+        let base = req.atiende.config.publicURL ?? (req.headers.first(name: .host).map { "http://\($0)" } ?? "")
+        return base + SiteURL.invitation(token).path
     }
 
     struct UpdateBody: Decodable { var role: Role }

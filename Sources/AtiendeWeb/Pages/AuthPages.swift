@@ -64,25 +64,22 @@ enum AuthPages {
         let t = Localizer.negotiate(req)
         let form = try req.content.decode(LoginForm.self)
         let email = IdentityNormalizer.email(form.email) ?? ""
-        let address = req.remoteAddress?.ipAddress ?? "unknown"
-        let now = req.atiende.store.clock.now()
-        let throttle = req.atiende.signIns
-        if let wait = throttle.retryAfter(email: email, address: address, now: now) {
-            let minutes = max(1, Int((wait / 60).rounded(.up)))
+        let user: User?
+        do {
+            user = try await req.checkPassword(form.password, email: email)
+        } catch let throttled as SignInThrottle.Throttled {
+            let minutes = max(1, Int((throttled.retryAfter / 60).rounded(.up)))
             let response = try await loginPage(req, t: t, error: t("login.throttled", minutes), email: form.email, status: .tooManyRequests)
                 .encodeResponse(for: req)
-            response.headers.replaceOrAdd(name: .retryAfter, value: String(Int(wait.rounded(.up))))
+            response.headers.replaceOrAdd(name: .retryAfter, value: String(Int(throttled.retryAfter.rounded(.up))))
             return response
         }
-        let user = email.isEmpty ? nil : try await User.query(on: req.db).filter(\.$email == email).first()
-        guard let user, user.isActive, form.password.count <= 200,
-              try await req.password.async.verify(form.password, created: user.passwordHash)
-        else {
-            throttle.failed(email: email, address: address, now: now)
+        guard let user else {
             return try await loginPage(req, t: t, error: t("login.failed"), email: form.email, status: .unauthorized).encodeResponse(for: req)
         }
-        throttle.succeeded(email: email)
-        return try await startSession(req, user: user, next: safeNext(req.query[String.self, at: "next"]))
+        let response = try await startSession(req, user: user, next: safeNext(req.query[String.self, at: "next"]))
+        req.rememberDevice(response, email: email)
+        return response
     }
 
     /// A fresh session (a new token: the old cookie, if any, dies), then on to `next` or the last workspace.
@@ -159,22 +156,41 @@ enum AuthPages {
 
     // MARK: Invitations
 
+    /// An invitation to someone without an account asks for their name and a password of their choosing. One to an
+    /// existing account asks for no password at all: that person accepts it while signed in as themselves, so a link
+    /// can never be used to guess someone's password or to enter their account.
     static func invitationPage(_ req: Request, t: Localizer, error: String? = nil, status: HTTPStatus = .ok) async throws -> Response {
         guard let token = req.parameters.get("token"), let invitation = try await req.atiende.accounts.invitation(token: token),
               let workspace = try await Workspace.find(invitation.$workspace.id, on: req.db)
         else { throw AtiendeError(.gone, code: "invitation_expired", "this invitation link has expired or was already used") }
         let csrf = try await req.csrfToken()
+        let here = SiteURL.invitation(token).path
         let existing = try await User.query(on: req.db).filter(\.$email == invitation.email).first()
+        let signedIn = try await req.signedIn()
+        let form: Node<HTML.BodyContext>
+        if existing == nil {
+            form = .form(.class("stack"), .method(.post), .action(here), .csrf(csrf),
+                         .label(.span(.text(t("setup.name"))), .field(.type(.text), .name("name"), .required(true))),
+                         .label(.span(.text(t("setup.password"))),
+                                .field(.type(.password), .name("password"), .required(true),
+                                       .attribute(named: "minlength", value: String(PasswordPolicy.minimumLength)),
+                                       .attribute(named: "autocomplete", value: "new-password"))),
+                         .button(.type(.submit), .class("primary"), .text(t("invite.accept"))))
+        } else if let signedIn, signedIn.user.email == invitation.email {
+            form = .form(.class("stack"), .method(.post), .action(here), .csrf(csrf),
+                         .button(.type(.submit), .class("primary"), .text(t("invite.accept"))))
+        } else if signedIn != nil {
+            form = .group(.p(.text(t("invite.other_account", invitation.email))),
+                          .form(.method(.post), .action(SiteURL.logout.path), .csrf(csrf),
+                                .button(.type(.submit), .text(t("invite.switch_account")))))
+        } else {
+            form = .p(.a(.class("button primary"), .href(SiteURL.login.path(query: [("next", here)])), .text(t("invite.sign_in", invitation.email))))
+        }
         let content: Node<HTML.BodyContext> = .div(.class("card"),
             .h1(.text(t("invite.title", workspace.name))),
             .p(.text(t(existing == nil ? "invite.new_account" : "invite.existing_account", invitation.email))),
             .unwrap(error) { .p(.class("form-error"), .role("alert"), .text($0)) },
-            .form(.class("stack"), .method(.post), .action(SiteURL.invitation(token).path),
-                  .csrf(csrf),
-                  .if(existing == nil, .label(.span(.text(t("setup.name"))), .field(.type(.text), .name("name"), .required(true)))),
-                  .label(.span(.text(t(existing == nil ? "setup.password" : "login.password"))),
-                         .field(.type(.password), .name("password"), .required(true))),
-                  .button(.type(.submit), .class("primary"), .text(t("invite.accept")))))
+            form)
         return try await HTMLPage(html: Layout.plain(t("invite.title", workspace.name), t: t, csrf: csrf, content), status: status).encodeResponse(for: req)
     }
 
@@ -182,7 +198,7 @@ enum AuthPages {
         try await invitationPage(req, t: Localizer.negotiate(req))
     }
 
-    struct InvitationForm: Content { var name: String?; var password: String }
+    struct InvitationForm: Content { var name: String?; var password: String? }
 
     static func acceptInvitation(_ req: Request) async throws -> Response {
         let t = Localizer.negotiate(req)
@@ -191,19 +207,20 @@ enum AuthPages {
         }
         let form = try req.content.decode(InvitationForm.self)
         do {
-            let hash: String
-            if let existing = try await User.query(on: req.db).filter(\.$email == invitation.email).first() {
-                // Someone with an account proves it is them with their password.
-                guard form.password.count <= 200, try await req.password.async.verify(form.password, created: existing.passwordHash) else {
-                    throw AtiendeError(.unauthorized, code: "wrong_password", "that is not the password of \(invitation.email)")
+            if try await User.query(on: req.db).filter(\.$email == invitation.email).first() != nil {
+                guard let signedIn = try await req.signedIn(), signedIn.user.email == invitation.email else {
+                    throw AtiendeError(.forbidden, code: "sign_in_to_accept", "sign in as \(invitation.email) to accept this invitation")
                 }
-                hash = existing.passwordHash
-            } else {
-                try PasswordPolicy.check(form.password)
-                hash = try await req.password.async.hash(form.password)
+                let (user, workspaceID) = try await req.atiende.accounts.accept(token: token, as: signedIn.userID)
+                return try await startSession(req, user: user, next: nil, workspace: workspaceID)
             }
-            let (user, workspaceID) = try await req.atiende.accounts.accept(token: token, name: form.name ?? invitation.email, passwordHash: hash)
-            return try await startSession(req, user: user, next: nil, workspace: workspaceID)
+            let password = form.password ?? ""
+            try PasswordPolicy.check(password)
+            let hash = try await req.password.async.hash(password)
+            let (user, workspaceID) = try await req.atiende.accounts.accept(token: token, name: form.name ?? "", passwordHash: hash)
+            let response = try await startSession(req, user: user, next: nil, workspace: workspaceID)
+            req.rememberDevice(response, email: user.email)
+            return response
         } catch let error as AtiendeError {
             return try await invitationPage(req, t: t, error: ErrorPages.message(error, t: t), status: HTTPStatus(statusCode: error.status))
         }
@@ -300,8 +317,14 @@ enum AuthPages {
     static func changePassword(_ req: Request) async throws -> Response {
         let signedIn = try await req.requireSignedIn()
         let form = try req.content.decode(PasswordForm.self)
-        guard form.current.count <= 200, try await req.password.async.verify(form.current, created: signedIn.user.passwordHash) else {
-            throw AtiendeError(.forbidden, code: "wrong_password", "the current password is not right")
+        // The current password is checked like any other: a stolen session cannot guess it faster than a sign-in form.
+        do {
+            guard try await req.checkPassword(form.current, email: signedIn.user.email)?.id == signedIn.userID else {
+                throw AtiendeError(.forbidden, code: "wrong_password", "the current password is not right")
+            }
+        } catch let throttled as SignInThrottle.Throttled {
+            throw AtiendeError(.rateLimited, code: "too_many_attempts",
+                               "too many wrong passwords; wait \(max(1, Int((throttled.retryAfter / 60).rounded(.up)))) min and try again")
         }
         try PasswordPolicy.check(form.new)
         let hash = try await req.password.async.hash(form.new)

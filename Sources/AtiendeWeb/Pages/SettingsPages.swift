@@ -20,10 +20,7 @@ enum SettingsPages {
         let content: Node<HTML.BodyContext>
         switch section {
         case .inboxes: content = inboxes(desk, publicURL: req.atiende.config.publicURL ?? "")
-        case .users:
-            let invitations = try await desk.scope.query(Invitation.self, on: req.db).filter(\.$acceptedAt == nil)
-                .filter(\.$expiresAt > req.atiende.store.clock.now()).sort(\.$createdAt, .descending).all()
-            content = users(desk, invitations: invitations, link: req.query[String.self, at: "link"])
+        case .users: content = try await users(req, desk, link: nil)
         case .teams:
             let teamMembers = try await desk.scope.query(TeamMember.self, on: req.db).all()
             content = teams(desk, teamMembers: teamMembers)
@@ -152,6 +149,12 @@ enum SettingsPages {
                   .group(fields)))
     }
 
+    static func users(_ req: Request, _ desk: Desk, link: String?) async throws -> Node<HTML.BodyContext> {
+        let invitations = try await desk.scope.query(Invitation.self, on: req.db).filter(\.$acceptedAt == nil)
+            .filter(\.$expiresAt > req.atiende.store.clock.now()).sort(\.$createdAt, .descending).all()
+        return users(desk, invitations: invitations, link: link)
+    }
+
     static func users(_ desk: Desk, invitations: [Invitation], link: String?) -> Node<HTML.BodyContext> {
         let t = desk.t
         return .group(
@@ -191,13 +194,13 @@ enum SettingsPages {
 
     struct InviteForm: Content { var email: String; var role: Role }
 
-    static func invite(_ req: Request) async throws -> Response {
+    /// The link is shown on the page that answers the form, never put in a URL (where logs and history would keep it).
+    static func invite(_ req: Request) async throws -> HTMLPage {
         let desk = try await req.desk(minimum: .admin)
         let form = try req.content.decode(InviteForm.self)
         let (_, token) = try await req.atiende.accounts.invite(email: form.email, role: form.role, workspace: desk.workspaceID, by: desk.userID)
-        let base = req.atiende.config.publicURL ?? (req.headers.first(name: .host).map { "http://\($0)" } ?? "")
-        let link = base + SiteURL.invitation(token).path
-        return req.redirect(to: SiteURL.settings(desk.slug, .users).path(query: [("link", link)]), redirectType: .normal)
+        let content = try await users(req, desk, link: MembersController.invitationURL(req, token: token))
+        return HTMLPage(html: Layout.desk(desk, title: desk.t("settings.users"), page: "settings", .div(.class("settings"), content)))
     }
 
     static func teams(_ desk: Desk, teamMembers: [TeamMember]) -> Node<HTML.BodyContext> {

@@ -21,13 +21,13 @@ struct WorkspaceFixture: Sendable {
         return WorkspaceFixture(id: try workspace.requireID(), adminID: try user.requireID(), token: token)
     }
 
-    /// Adds a member with a role and returns their token.
+    /// Adds a member with a role (invited, and accepting with a password of their own) and returns their token.
     func member(_ app: TestApp, role: Role) async throws -> (UUID, String) {
         let email = "\(role.rawValue)-\(UUID().uuidString.prefix(8))@example.com"
-        let answer = try await app.request(.POST, "\(path)/users", token: token,
-                                           json: ["email": email, "name": role.rawValue, "password": "a long password", "role": role.rawValue])
-        #expect(answer.status == 201, "\(answer.text)")
-        let userID = UUID(uuidString: try answer.json()["id"] as? String ?? "")!
+        let (_, link) = try await app.services.accounts.invite(email: email, role: role, workspace: id, by: adminID)
+        let (user, _) = try await app.services.accounts.accept(token: link, name: role.rawValue,
+                                                               passwordHash: "$2b$04$notarealhashbutfine000000000000000000000000000000000000")
+        let userID = try user.requireID()
         let (_, memberToken) = try await WorkspaceService.issueToken(for: userID, name: "test", store: app.store)
         return (userID, memberToken)
     }
