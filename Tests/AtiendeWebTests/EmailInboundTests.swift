@@ -147,6 +147,34 @@ struct EmailInboundTests {
             let withImages = try await browser.get(link + "?images=1")
             #expect(withImages.text.contains("<img src=\"https://tracker.example/p.gif\">"))
             #expect(withImages.headers.first(name: "Content-Security-Policy")?.contains("img-src 'self' data: blob: https: http:") == true)
+            // An inline part whose Content-Type carries markup: not embedded, nothing of it reaches the page.
+            let hostile = """
+            From: Ana <ana@example.com>
+            To: soporte@tienda.cl
+            Subject: Otra foto
+            Message-ID: <html-2@example.com>
+            MIME-Version: 1.0
+            Content-Type: multipart/related; boundary="r"
+
+            --r
+            Content-Type: text/html; charset=utf-8
+
+            <p>Hola</p><img src="cid:mala@x">
+            --r
+            Content-Type: image/png"><meta http-equiv="refresh" content="0,url=https://evil.example/"><x y="
+            Content-ID: <mala@x>
+            Content-Transfer-Encoding: base64
+
+            \(png)
+            --r--
+
+            """
+            #expect(try await inbox.post(app, hostile).status == 200)
+            let second = try #require(try await Attachment.query(on: app.store.db).filter(\.$filename == "original.eml")
+                .sort(\.$createdAt, .descending).all().first { $0.id != original.id })
+            let hostilePage = try await browser.get(SiteURL.mailView(slug, try second.requireID()).path)
+            #expect(hostilePage.status == 200 && hostilePage.text.contains("<p>Hola</p>"))
+            #expect(!hostilePage.text.contains("http-equiv") && !hostilePage.text.contains("evil.example") && !hostilePage.text.contains("data:image"))
             // Another workspace's member cannot open it.
             let other = try await WorkspaceFixture.make(app, name: "Otra")
             let (stranger, _) = try await Browser.signedIn(app, as: other.adminID)

@@ -77,6 +77,86 @@ struct IsolationTests {
         }
     }
 
+    /// A schema of a record id: a UUID, a list of them, or either or null.
+    static func isUUID(_ schema: Any?) -> Bool {
+        guard let schema = schema as? [String: Any] else { return false }
+        if schema["format"] as? String == "uuid" { return true }
+        if isUUID(schema["items"]) { return true }
+        return ((schema["oneOf"] as? [Any]) ?? []).contains { isUUID($0) }
+    }
+
+    /// The record ids a request schema carries, however deep (`team_id`, `member_ids`, `rules.escalate_team_id`).
+    static func idProperties(_ schema: Any?, _ schemas: [String: Any], seen: Set<String> = []) -> Set<String> {
+        guard let schema = schema as? [String: Any] else { return [] }
+        var found = Set<String>()
+        if let ref = schema["$ref"] as? String, let name = ref.split(separator: "/").last.map(String.init), !seen.contains(name) {
+            found.formUnion(idProperties(schemas[name], schemas, seen: seen.union([name])))
+        }
+        for (name, property) in (schema["properties"] as? [String: Any]) ?? [:] {
+            if isUUID(property) { found.insert(name) }
+            found.formUnion(idProperties(property, schemas, seen: seen))
+        }
+        found.formUnion(idProperties(schema["items"], schemas, seen: seen))
+        for option in (schema["oneOf"] as? [Any]) ?? [] { found.formUnion(idProperties(option, schemas, seen: seen)) }
+        return found
+    }
+
+    @Test("ids inside request bodies answer 404 when they are another workspace's, and change nothing")
+    func bodyIDs() async throws {
+        try await withApp { app in
+            let mine = try await WorkspaceFixture.make(app, name: "Mine")
+            let theirs = try await WorkspaceFixture.make(app, name: "Theirs")
+            let my = try await Self.populate(app, mine)
+            let their = try await Self.populate(app, theirs)
+            let myPolicy = try await app.request(.POST, "\(mine.path)/sla-policies", token: mine.token, json: ["name": "Mía"])
+            let theirPolicy = try await app.request(.POST, "\(theirs.path)/sla-policies", token: theirs.token, json: ["name": "Suya"])
+            let myPolicyID = try myPolicy.json()["id"] as? String ?? ""
+            var rules = try #require(try myPolicy.json()["rules"] as? [String: Any])
+            rules["escalate_team_id"] = their["teamId"]!
+
+            let cases: [(method: HTTPMethod, path: String, body: [String: Any], property: String)] = [
+                (.POST, "/inboxes", ["name": "Teléfono", "channel": "phone", "team_id": their["teamId"]!], "team_id"),
+                (.PATCH, "/inboxes/{inboxId}", ["team_id": their["teamId"]!], "team_id"),
+                (.PATCH, "/conversations/{number}", ["assignee_id": their["userId"]!], "assignee_id"),
+                (.PATCH, "/conversations/{number}", ["team_id": their["teamId"]!], "team_id"),
+                (.POST, "/teams", ["name": "Nuevo", "member_ids": [their["userId"]!]], "member_ids"),
+                (.PATCH, "/teams/{teamId}", ["member_ids": [their["userId"]!]], "member_ids"),
+                (.POST, "/contacts/{contactId}/merge", ["source_id": their["contactId"]!], "source_id"),
+                (.POST, "/sla-policies", ["name": "Otra", "rules": rules], "escalate_team_id"),
+                (.PATCH, "/sla-policies/{policyId}", ["rules": rules], "escalate_team_id"),
+                (.PUT, "/inboxes/{inboxId}/service-levels", ["sla_policy_id": try theirPolicy.json()["id"] as? String ?? ""], "sla_policy_id"),
+            ]
+            let counts = { () async throws -> [Int] in
+                [try await app.count(Inbox.self), try await app.count(Team.self), try await app.count(TeamMember.self),
+                 try await app.count(ServiceLevelPolicy.self), try await app.count(Event.self), try await app.count(Membership.self)]
+            }
+            let before = try await counts()
+            var ids = my
+            ids["policyId"] = myPolicyID
+            for test in cases {
+                let answer = try await app.request(test.method, mine.path + Self.fill(test.path, ids), token: mine.token, json: test.body)
+                #expect(answer.status == 404, "\(test.method) \(test.path) with their \(test.property) → \(answer.status) \(answer.text)")
+            }
+            #expect(try await counts() == before)
+            let conversation = try #require(try await Conversation.query(on: app.store.db).filter(\.$workspace.$id == mine.id).first())
+            #expect(conversation.$assignee.id == nil && conversation.$team.id == nil)
+            let inbox = try #require(try await Inbox.find(UUID(uuidString: my["inboxId"]!), on: app.store.db))
+            #expect(inbox.$team.id == nil && inbox.slaPolicyID == nil)
+
+            // Every endpoint whose body can carry an id is among the cases above, for each id it can carry.
+            let schemas = OpenAPIDocument.schemas
+            let covered = Set(cases.map { "\($0.method.rawValue) \($0.path) \($0.property)" })
+            for endpoint in APIRoutes.endpoints(maxInboundBytes: 0) {
+                guard let request = endpoint.requestSchema, request != "binary" else { continue }
+                let local = endpoint.path.replacingOccurrences(of: APIRoutes.workspace, with: "")
+                for property in Self.idProperties(schemas[request], schemas) {
+                    #expect(covered.contains("\(endpoint.method.rawValue) \(local) \(property)"),
+                            "\(endpoint.method) \(endpoint.path) takes \(property) in its body: add it to this test")
+                }
+            }
+        }
+    }
+
     @Test("roles are enforced: agents cannot configure, and no token means 401")
     func roles() async throws {
         try await withApp { app in

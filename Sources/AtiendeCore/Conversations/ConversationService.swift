@@ -51,7 +51,7 @@ public struct ConversationService: Sendable {
                 if let assignee {
                     let member = try await Membership.query(on: tx.db).filter(\.$workspace.$id == workspaceID)
                         .filter(\.$user.$id == assignee).first()
-                    guard member != nil else { throw AtiendeError.invalid("assignee is not a member of this workspace", code: "invalid_assignee") }
+                    guard member != nil else { throw AtiendeError(.notFound, code: "member_not_found", "assignee_id is not a member of this workspace") }
                 }
                 changed["assignee_id"] = conversation.$assignee.id?.uuidString ?? ""
                 conversation.$assignee.id = assignee
@@ -59,7 +59,7 @@ public struct ConversationService: Sendable {
             if let team = changes.teamID, team != conversation.$team.id {
                 if let team {
                     let found = try await Team.query(on: tx.db).filter(\.$workspace.$id == workspaceID).filter(\.$id == team).first()
-                    guard found != nil else { throw AtiendeError.invalid("team does not exist in this workspace", code: "invalid_team") }
+                    guard found != nil else { throw AtiendeError(.notFound, code: "team_not_found", "team_id is not a team of this workspace") }
                 }
                 changed["team_id"] = conversation.$team.id?.uuidString ?? ""
                 conversation.$team.id = team

@@ -219,7 +219,7 @@ public enum HTMLSanitizer {
         return out
     }
 
-    static func escapeAttribute(_ s: String) -> String {
+    public static func escapeAttribute(_ s: String) -> String {
         escapeText(s).replacingOccurrences(of: "\"", with: "&quot;").replacingOccurrences(of: "'", with: "&#39;")
     }
 

@@ -58,8 +58,10 @@ enum ServiceLevelsController {
         return try json(PolicyResponse(policy))
     }
 
-    /// Saves a policy (one default per workspace) and gives every active conversation its new targets.
+    /// Saves a policy (one default per workspace) and gives every active conversation its new targets. The team it
+    /// escalates to must be this workspace's (404 otherwise, like any id of another workspace).
     static func save(_ policy: ServiceLevelPolicy, scope: Scope, req: Request) async throws {
+        if let team = policy.rules.escalateTeamID { _ = try await scope.find(Team.self, team, on: req.db) }
         try await req.atiende.store.write { tx in
             try await tx.lockWorkspace(scope.workspaceID)
             if policy.id == nil { policy.id = UUID(); policy.createdAt = tx.now }

@@ -160,7 +160,7 @@ enum TeamsController {
         if let members {
             let known = try await scope.query(Membership.self, on: req.db).filter(\.$user.$id ~~ members).count()
             guard known == Set(members).count else {
-                throw AtiendeError.invalid("every member_id must be a member of this workspace", code: "invalid_member")
+                throw AtiendeError(.notFound, code: "member_not_found", "every member_id must be a member of this workspace")
             }
         }
         let workspaceID = scope.workspaceID

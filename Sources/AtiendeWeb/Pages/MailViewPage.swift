@@ -46,12 +46,17 @@ enum MailViewPage {
         return response
     }
 
-    /// `src="cid:x"` → the image part as a data URL (the page's policy allows data: images, nothing remote).
+    /// Image types a `cid:` part may be shown as; the data URL names one of these, never the part's own Content-Type text.
+    static let inlineImageTypes: Set<String> = ["image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"]
+
+    /// `src="cid:x"` → the image part as a data URL (the page's policy allows data: images, nothing remote). Only the
+    /// sanitized `src` attribute is replaced, and only with a known type and base64, so a part's headers cannot add markup.
     static func embedInlineImages(_ html: String, mail: ParsedMail) -> String {
         var out = html
-        for part in mail.attachments where part.contentType.hasPrefix("image/") {
-            guard let id = part.contentID, part.data.count <= 5 * 1024 * 1024 else { continue }
-            out = out.replacingOccurrences(of: "src=\"cid:\(id)\"", with: "src=\"data:\(part.contentType);base64,\(part.data.base64EncodedString())\"")
+        for part in mail.attachments {
+            let type = part.contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+            guard inlineImageTypes.contains(type), let id = part.contentID, part.data.count <= 5 * 1024 * 1024 else { continue }
+            out = out.replacingOccurrences(of: "src=\"cid:\(HTMLSanitizer.escapeAttribute(id))\"", with: "src=\"data:\(type);base64,\(part.data.base64EncodedString())\"")
         }
         return out
     }
