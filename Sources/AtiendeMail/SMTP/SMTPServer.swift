@@ -30,11 +30,14 @@ public struct SMTPServer: Sendable {
     public let port: Int
     public let hostname: String
     public let maxMessageBytes: Int
+    /// A session that sends nothing for this long is told 421 and closed (RFC 5321 suggests 5 minutes).
+    public let idleTimeout: TimeAmount
     let delegate: any Delegate
     let group: any EventLoopGroup
 
-    public init(host: String, port: Int, hostname: String, maxMessageBytes: Int = 40 * 1024 * 1024, delegate: any Delegate,
-                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    public init(host: String, port: Int, hostname: String, maxMessageBytes: Int = 40 * 1024 * 1024, idleTimeout: TimeAmount = .minutes(5),
+                delegate: any Delegate, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.idleTimeout = idleTimeout
         self.host = host
         self.port = port
         self.hostname = hostname
@@ -50,6 +53,8 @@ public struct SMTPServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
+                    try channel.pipeline.syncOperations.addHandler(CloseWhenIdle())
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ByteLineDecoder()))
                     return try NIOAsyncChannel<[UInt8], ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
@@ -65,6 +70,19 @@ public struct SMTPServer: Sendable {
             }
         } onCancel: {
             server.channel.close(promise: nil)
+        }
+    }
+
+    /// Says why and hangs up when the client has been silent for the idle timeout.
+    final class CloseWhenIdle: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        typealias InboundOut = ByteBuffer
+
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            guard event is IdleStateHandler.IdleStateEvent else { return context.fireUserInboundEventTriggered(event) }
+            let bye = context.channel.allocator.buffer(string: "421 4.4.2 idle for too long, closing\r\n")
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.writeAndFlush(NIOAny(bye)).whenComplete { _ in loopBound.value.close(promise: nil) }
         }
     }
 

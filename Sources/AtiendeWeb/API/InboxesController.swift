@@ -3,6 +3,7 @@ import AtiendeMail
 import AtiendeNetwork
 import AtiendeCore
 import Fluent
+import NIOCore
 import Vapor
 
 enum InboxesController {
@@ -276,6 +277,9 @@ enum InboxesController {
 
     struct CheckResponse: Content { var ok: Bool; var detail: String }
 
+    /// A person waits for the check: each mail server gets 20 seconds, well inside the connection's idle timeout.
+    static let checkTimeout: TimeAmount = .seconds(20)
+
     /// `POST …/inboxes/{id}/check`: asks the provider with the inbox's credentials and says exactly what failed.
     static func check(_ req: Request) async throws -> Response {
         let inbox = try await req.scope.find(Inbox.self, try req.uuidParameter("inboxId", "inbox"), on: req.db)
@@ -285,13 +289,15 @@ enum InboxesController {
             var parts: [String] = []
             if !(inbox.settings.values["smtp_host"] ?? "").isEmpty {
                 do {
-                    let settings = try EmailSender.smtp(inbox.settings, secrets: secrets, network: req.atiende.config.outbound)
+                    var settings = try EmailSender.smtp(inbox.settings, secrets: secrets, network: req.atiende.config.outbound)
+                    settings.timeout = checkTimeout
                     parts.append("SMTP: " + (try await SMTPClient(settings: settings).check()))
                 } catch let failure as SMTPClient.Failure {
                     throw AtiendeError(.unavailable, code: "provider_unreachable", "SMTP: \(failure.description)")
                 }
             }
-            if let imap = MailboxPoller.settings(inbox, secrets: secrets, network: req.atiende.config.outbound) {
+            if var imap = MailboxPoller.settings(inbox, secrets: secrets, network: req.atiende.config.outbound) {
+                imap.timeout = checkTimeout
                 do {
                     let session = try await IMAPClient(settings: imap).connect()
                     let (_, count) = try await session.select()

@@ -60,12 +60,29 @@ extension Request {
         return try await authenticateBearer()
     }
 
-    /// Cross-site WebSocket hijacking guard: a cookie-authenticated upgrade must come from this host.
+    /// Cross-site WebSocket hijacking guard: a cookie-authenticated upgrade must come from our own origin — scheme, host
+    /// and port — so a page on another port or scheme of the same host is refused too.
     private func verifySameOrigin() throws {
         guard let origin = headers.first(name: .origin), let host = headers.first(name: .host),
-              let originHost = URLComponents(string: origin)?.host,
-              originHost + (URLComponents(string: origin)?.port.map { ":\($0)" } ?? "") == host || originHost == host
+              Self.sameOrigin(origin, host: host, publicURL: atiende.config.publicURL)
         else { throw AtiendeError(.forbidden, code: "cross_origin", "WebSocket connections with a session must come from Atiende's own pages") }
+    }
+
+    /// `origin` is ours: the public URL's origin, or `http://` and the Host the browser connected to (a direct connection;
+    /// behind a TLS proxy the public URL names the origin).
+    static func sameOrigin(_ origin: String, host: String, publicURL: String?) -> Bool {
+        func normalized(_ url: String) -> String? {
+            guard let parts = URLComponents(string: url), let scheme = parts.scheme?.lowercased(), ["http", "https"].contains(scheme),
+                  let name = parts.host?.lowercased(), !name.isEmpty else { return nil }
+            return "\(scheme)://\(name):\(parts.port ?? (scheme == "https" ? 443 : 80))"
+        }
+        guard let given = normalized(origin) else { return false }
+        if let publicURL, let ours = normalized(publicURL) {
+            if given == ours { return true }
+            // The public host is reached only through the public URL's scheme and port.
+            if URLComponents(string: publicURL)?.host?.lowercased() == URLComponents(string: "http://" + host)?.host?.lowercased() { return false }
+        }
+        return given == normalized("http://" + host)
     }
 
     /// Resolves `Authorization: Bearer <token>` to an active user.

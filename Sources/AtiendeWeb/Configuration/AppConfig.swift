@@ -20,6 +20,8 @@ public struct AppConfig: Sendable {
     public var maxBodyBytes: Int
     public var attachmentMaxBytes: Int
     public var webhookTimeoutSeconds: Int
+    /// A client connection with nothing read or written for this long is closed (unfinished headers, idle sockets).
+    public var idleTimeoutSeconds: Int
     /// Live chat WebSockets one address may hold, and this instance in all.
     public var widgetSocketsPerAddress: Int
     public var widgetSocketsTotal: Int
@@ -118,6 +120,7 @@ public struct AppConfig: Sendable {
             maxBodyBytes: try int("ATIENDE_MAX_BODY_MB", default: 40, range: 1...1024) * 1024 * 1024,
             attachmentMaxBytes: try int("ATIENDE_ATTACHMENT_MAX_MB", default: 25, range: 1...1024) * 1024 * 1024,
             webhookTimeoutSeconds: try int("ATIENDE_WEBHOOK_TIMEOUT_SECONDS", default: 15, range: 1...300),
+            idleTimeoutSeconds: try int("ATIENDE_IDLE_TIMEOUT_SECONDS", default: 60, range: 1...3600),
             widgetSocketsPerAddress: try int("ATIENDE_WIDGET_SOCKETS_PER_ADDRESS", default: 50, range: 1...1_000_000),
             widgetSocketsTotal: try int("ATIENDE_WIDGET_SOCKETS_MAX", default: 20_000, range: 1...1_000_000),
             widgetAwayMailSeconds: try int("ATIENDE_WIDGET_AWAY_MAIL_SECONDS", default: 60, range: 1...86_400),

@@ -10,6 +10,12 @@ import Vapor
 /// Wires an application: database, migrations, services, middleware, routes, background work.
 public func configure(_ app: Application, config: AppConfig, clock: any WallClock = SystemClock()) async throws {
     AtiendeMetrics.bootstrap()
+    // The database, the attachments and the key are the owner's alone: files are created 0600, the data folder is 0700.
+    umask(0o077)
+    try? FileManager.default.createDirectory(at: config.dataDirectory, withIntermediateDirectories: true)
+    try? FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: config.dataDirectory.path)
+    // A connection that sends nothing (headers never finished, a silent socket) is cut; WebSockets ping well within it.
+    app.http.server.configuration.idleTimeout = .seconds(Int64(config.idleTimeoutSeconds))
     let dialect: DatabaseDialect
     switch config.database {
     case .sqlite(let path):
@@ -28,6 +34,7 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     ContentConfiguration.global.use(decoder: JSON.decoder, for: .json)
     app.routes.defaultMaxBodySize = ByteCount(value: 1024 * 1024)
     app.middleware = Middlewares()
+    app.middleware.use(NoSniffMiddleware())
     app.middleware.use(RouteLoggingMiddleware(logLevel: .debug))
     app.middleware.use(WidgetCORSMiddleware())
     app.middleware.use(APIErrorMiddleware())
@@ -94,6 +101,15 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     PageRoutes.register(on: app.routes)
     WidgetController.register(on: app.routes)
     WebhooksController.register(on: app.routes)
+}
+
+/// `X-Content-Type-Options: nosniff` on every response — pages, API, files, errors — so nothing is read as another type.
+struct NoSniffMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        let response = try await next.respond(to: request)
+        response.headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
+        return response
+    }
 }
 
 /// Closes the outgoing HTTP client's connections when the application stops.

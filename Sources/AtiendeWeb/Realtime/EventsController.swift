@@ -40,6 +40,7 @@ enum EventsController {
         // The upgrade handler runs on the connection's event loop before any frame is read, so the text handler
         // is in place for the browser's first presence frame; the event stream itself runs in a task.
         let onUpgrade: @Sendable (Request, WebSocket) -> Void = { req, ws in
+            ws.pingInterval = .seconds(25)  // keeps a quiet socket inside the server's idle timeout, and finds dead peers
             let (subscription, wakes) = services.hub.subscribe(to: scope.workspaceID)
             services.presence.join(subscription, userID: scope.userID, name: name, workspaceID: scope.workspaceID, socket: ws)
             ws.onText { _, text in services.presence.received(text, from: subscription) }

@@ -314,6 +314,7 @@ enum WidgetController {
         }
         let known = try await WidgetWire.conversations(inbox: target.inboxID, thread: visitor.thread, on: req.db)
         let onUpgrade: @Sendable (Request, WebSocket) -> Void = { req, ws in
+            ws.pingInterval = .seconds(25)  // keeps a quiet socket inside the server's idle timeout, and finds dead peers
             let id = UUID()
             var connection = VisitorHub.Connection(workspaceID: target.inbox.$workspace.id, inboxID: target.inboxID, thread: visitor.thread,
                                                    address: address, socket: ws, conversations: [:])

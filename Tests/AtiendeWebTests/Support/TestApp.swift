@@ -27,7 +27,8 @@ final class TestApp: @unchecked Sendable {
 
     /// Starts an app. `sharing` runs a second instance on the first one's database (PostgreSQL only).
     static func start(sharing other: TestApp? = nil, clock: any WallClock = SystemClock(), runJobs: Bool = false,
-                      backoffMilliseconds: Int = 20, environment: [String: String] = [:], restarting previous: TestApp? = nil) async throws -> TestApp {
+                      backoffMilliseconds: Int = 20, environment: [String: String] = [:], restarting previous: TestApp? = nil,
+                      log: (@Sendable (Data) -> Void)? = nil) async throws -> TestApp {
         let directory = previous?.dataDirectory
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("atiende-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -50,6 +51,12 @@ final class TestApp: @unchecked Sendable {
         let config = try AppConfig.fromEnvironment(env)
         let app = try await Application.make(Environment(name: "testing", arguments: ["atiende"]))
         app.logger.logLevel = .warning
+        if let log {
+            // Everything the app logs, at every level, through the same redaction as production logs.
+            app.logger = Logger(label: "atiende") { RedactingLogHandler(StructuredLogHandler(logLevel: .trace, label: $0, write: log)) }
+            app.logger.logLevel = .trace
+            app.http.server.configuration.logger = app.logger
+        }
         do {
             try await configure(app, config: config, clock: clock)
             if other == nil && previous == nil { try await SchemaMigration.run(app) }
