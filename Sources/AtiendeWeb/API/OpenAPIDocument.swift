@@ -46,7 +46,7 @@ enum OpenAPIDocument {
             let schema: [String: Any] = name == "number" ? ["type": "integer"] : ["type": "string", "format": "uuid"]
             return ["name": name, "in": "path", "required": true, "schema": schema]
         }
-        parameters += endpoint.query.map { ["name": $0, "in": "query", "required": false, "schema": ["type": $0 == "limit" || $0 == "since" ? "integer" : "string"]] }
+        parameters += endpoint.query.map { ["name": $0, "in": "query", "required": false, "schema": queryParameter($0)] }
         if !parameters.isEmpty { op["parameters"] = parameters }
         switch endpoint.security {
         case .none: op["security"] = [[String: Any]]()
@@ -78,6 +78,16 @@ enum OpenAPIDocument {
         case .member: codes.merge(["401": "Missing or invalid token", "403": "Role too low", "404": "Not found in this workspace"]) { $1 }
         case .channelSignature: codes.merge(["401": "Bad signature or stale timestamp", "413": "Body too large"]) { $1 }
         }
+        if endpoint.requestSchema != nil {
+            codes["415"] = endpoint.requestSchema == "binary" ? "The body is not message/rfc822" : "The body is not JSON (send Content-Type: application/json)"
+            codes["413"] = "Body too large"
+        }
+        if ![.GET, .HEAD].contains(endpoint.method), case .member = endpoint.security {
+            codes["409"] = "Conflicts with the current state (an existing name or member, the last admin, a closed reply window)"
+        }
+        if endpoint.security == .channelSignature || endpoint.operationID == "checkInbox" {
+            codes["503"] = "A provider or file could not be reached now; try again"
+        }
         for (code, description) in codes { responses[code] = error.merging(["description": description]) { $1 } }
         op["responses"] = responses
         return op
@@ -95,6 +105,19 @@ enum OpenAPIDocument {
     }
 
     static var string: [String: Any] { ["type": "string"] }
+    /// A name as the server takes it: 1 to 120 characters after trimming.
+    static var name: [String: Any] { ["type": "string", "minLength": 1, "maxLength": 120, "pattern": "\\S"] }
+    static var url: [String: Any] { ["type": "string", "format": "uri", "pattern": "^https?://", "maxLength": 2000] }
+    static var language: [String: Any] { ["type": "string", "enum": ["es", "en"]] }
+    static var seconds: [String: Any] { ["type": "integer", "minimum": 1, "maximum": 366 * 86_400] }
+
+    static func queryParameter(_ name: String) -> [String: Any] {
+        switch name {
+        case "limit": ["type": "integer", "minimum": 1, "maximum": 200]
+        case "since": ["type": "integer", "minimum": 0]
+        default: ["type": "string"]
+        }
+    }
     static var uuid: [String: Any] { ["type": "string", "format": "uuid"] }
     static var dateTime: [String: Any] { ["type": "string", "format": "date-time"] }
     static var integer: [String: Any] { ["type": "integer"] }
@@ -128,11 +151,12 @@ enum OpenAPIDocument {
                              "reopen_window_seconds": integer, "team_id": nullable(uuid), "is_active": boolean,
                              "inbound_url": nullable(string), "embed_code": nullable(string), "created_at": dateTime,
                              "secret": ["type": "string", "description": "Only in the response that created or rotated it"]]),
-            "InboxCreate": object(["name": string, "channel": enumeration(ChannelKind.self), "webhook_url": string, "language": string,
-                                   "reopen_window_seconds": integer, "team_id": uuid,
+            "InboxCreate": object(["name": name, "channel": enumeration(ChannelKind.self), "webhook_url": url, "language": language,
+                                   "reopen_window_seconds": ["type": "integer", "minimum": 0, "maximum": 2_592_000], "team_id": uuid,
                                    "settings": ["type": "object", "additionalProperties": string],
                                    "secrets": ["type": "object", "additionalProperties": string]], required: ["name", "channel"]),
-            "InboxUpdate": object(["name": string, "webhook_url": string, "language": string, "reopen_window_seconds": integer,
+            "InboxUpdate": object(["name": name, "webhook_url": url, "language": language,
+                                   "reopen_window_seconds": ["type": "integer", "minimum": 0, "maximum": 2_592_000],
                                    "team_id": nullable(uuid), "is_active": boolean, "settings": ["type": "object", "additionalProperties": string]]),
             "Member": object(["id": uuid, "email": string, "name": string, "role": enumeration(Role.self), "is_active": boolean]),
             "MemberCreate": object(["email": ["type": "string", "format": "email", "maxLength": 320], "role": enumeration(Role.self)],
@@ -142,7 +166,7 @@ enum OpenAPIDocument {
                                        required: ["email", "role", "status", "invitation_url", "expires_at"]),
             "MemberUpdate": object(["role": enumeration(Role.self)], required: ["role"]),
             "Team": object(["id": uuid, "name": string, "member_ids": ["type": "array", "items": uuid]]),
-            "TeamBody": object(["name": string, "member_ids": ["type": "array", "items": uuid]]),
+            "TeamBody": object(["name": name, "member_ids": ["type": "array", "items": uuid]]),
             "Identity": object(["kind": enumeration(IdentityKind.self), "value": string]),
             "Contact": object(["id": uuid, "name": nullable(string), "email": nullable(string), "phone": nullable(string),
                                "document_id": nullable(string), "attributes": ["type": "object", "additionalProperties": string],
@@ -177,16 +201,16 @@ enum OpenAPIDocument {
                 "sent_at": nullable(dateTime), "created_at": dateTime, "attachments": ["type": "array", "items": ref("Attachment")],
             ]),
             "MessagePage": page("Message"),
-            "ServiceLevelTargets": object(["first_response": integer, "next_response": integer, "resolution": integer]),
+            "ServiceLevelTargets": object(["first_response": seconds, "next_response": seconds, "resolution": seconds]),
             "ServiceLevelRules": object([
                 "rules": ["type": "array", "items": object(["channel": enumeration(ChannelKind.self), "priority": enumeration(Priority.self),
                                                             "targets": ref("ServiceLevelTargets")], required: ["targets"])],
-                "business_time": boolean, "warn_at_percent": integer, "bot_answers_count": boolean,
+                "business_time": boolean, "warn_at_percent": ["type": "integer", "minimum": 1, "maximum": 99], "bot_answers_count": boolean,
                 "escalate_priority": enumeration(Priority.self), "escalate_team_id": uuid, "notify_in_business_hours": boolean],
                                         required: ["rules"]),
             "ServiceLevelPolicy": object(["id": uuid, "name": string, "is_default": boolean, "rules": ref("ServiceLevelRules")],
                                          required: ["id", "name", "is_default", "rules"]),
-            "ServiceLevelPolicyBody": object(["name": string, "is_default": boolean, "rules": ref("ServiceLevelRules")]),
+            "ServiceLevelPolicyBody": object(["name": name, "is_default": boolean, "rules": ref("ServiceLevelRules")]),
             "BusinessHours": object([
                 "time_zone": string,
                 "week": ["type": "object", "additionalProperties": ["type": "array", "items": object(["start": integer, "end": integer])]],

@@ -21,12 +21,14 @@ struct WorkspaceFixture: Sendable {
         return WorkspaceFixture(id: try workspace.requireID(), adminID: try user.requireID(), token: token)
     }
 
+    static let memberPassword = "a long password"
+
     /// Adds a member with a role (invited, and accepting with a password of their own) and returns their token.
     func member(_ app: TestApp, role: Role) async throws -> (UUID, String) {
         let email = "\(role.rawValue)-\(UUID().uuidString.prefix(8))@example.com"
         let (_, link) = try await app.services.accounts.invite(email: email, role: role, workspace: id, by: adminID)
         let (user, _) = try await app.services.accounts.accept(token: link, name: role.rawValue,
-                                                               passwordHash: "$2b$04$notarealhashbutfine000000000000000000000000000000000000")
+                                                               passwordHash: try Bcrypt.hash(Self.memberPassword, cost: 4))
         let userID = try user.requireID()
         let (_, memberToken) = try await WorkspaceService.issueToken(for: userID, name: "test", store: app.store)
         return (userID, memberToken)
