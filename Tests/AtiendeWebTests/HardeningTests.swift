@@ -66,7 +66,7 @@ struct HardeningTests {
     }
 
     struct Accepting: SMTPServer.Delegate {
-        func accepts(recipient: String) async -> Bool { true }
+        func recipient(_ address: String) async -> SMTPServer.RecipientAnswer { .accept }
         func deliver(_ delivery: SMTPServer.Delivery) async -> SMTPServer.Outcome { .stored("ok") }
     }
 

@@ -139,9 +139,9 @@ struct OutboundGuardTests {
                                                     settings: ["account_sid": "AC1", "from": "+15550001111", "api_base": provider.base,
                                                                "public_url": "https://desk.example.com/hook"],
                                                     secrets: ["auth_token": "tok"])
-            func post(_ sid: String, media: String) async throws -> HTTPAnswer {
+            func post(_ sid: String, media: String, type: String = "image/png") async throws -> HTTPAnswer {
                 let fields = [("MessageSid", sid), ("AccountSid", "AC1"), ("From", "+56911112222"), ("To", "+15550001111"),
-                              ("Body", "foto"), ("NumMedia", "1"), ("MediaUrl0", media), ("MediaContentType0", "image/png")]
+                              ("Body", "foto"), ("NumMedia", "1"), ("MediaUrl0", media), ("MediaContentType0", type)]
                 let signature = TwilioAdapter.signature(url: "https://desk.example.com/hook", parameters: fields, authToken: "tok")
                 return try await app.request(.POST, sms.path, raw: Data(ProviderHTTP.formEncode(fields).utf8),
                                              headers: [("Content-Type", "application/x-www-form-urlencoded"), ("X-Twilio-Signature", signature)])
@@ -162,6 +162,12 @@ struct OutboundGuardTests {
             #expect(provider.calls("/files/cdn").first?.headers.first(name: "Authorization") == ProviderHTTP.basicAuth("AC1", "tok"))
             let hop = try #require(cdn.calls("/files/photo").first)
             #expect(hop.headers.first(name: "Authorization") == nil)
+            #expect(try await app.count(Attachment.self) == 1)
+
+            // A file of a type we do not keep: the message says so instead of the file vanishing.
+            #expect(try await post("SM4", media: provider.base + "/files/tool.exe", type: "application/x-msdownload").status == 200)
+            let noted = try #require(try await Message.query(on: app.store.db).filter(\.$providerMessageID == "SM4").first())
+            #expect(noted.text.contains("foto") && noted.text.contains("[media-1"), "\(noted.text)")
             #expect(try await app.count(Attachment.self) == 1)
         }
         try await provider.stop()

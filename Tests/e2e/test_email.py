@@ -269,3 +269,67 @@ def test_sla_breach_mailed_to_people(make_server, backend, smtp_peer):
     time.sleep(6)
     assert sum(1 for m in recorder.messages if b"venci" in m[2]) == 1
 
+
+
+def test_receiver_says_try_later_while_postgres_is_down():
+    """A real PostgreSQL server of its own, stopped under a running instance: the relaying client (smtplib) gets 451, never
+    a 550 that would bounce the customer's mail, and its retry after the database is back is stored once."""
+    import glob
+    import os
+    import smtplib
+    from atiende_server import ROOT, Server
+    from conftest import BINARY
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    if not bins:
+        pytest.skip("no PostgreSQL server binaries")
+    import pathlib
+    import tempfile
+    base = tempfile.mkdtemp(prefix="atiende-pg-down-", dir="/tmp")
+    os.chmod(base, 0o755)  # the postgres user must reach it
+    pg_dir = pathlib.Path(base) / "server"
+    pg_port = free_port()
+    url = subprocess.run([os.path.join(ROOT, "scripts", "pg-start"), str(pg_dir), str(pg_port)], capture_output=True, text=True, check=True).stdout.strip()
+    as_pg = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
+    pg_ctl = [*as_pg, os.path.join(bins[-1], "pg_ctl"), "-D", str(pg_dir / "data")]
+    mail_port = free_port()
+    server = Server(BINARY, database_url=url, env={"ATIENDE_MAIL_PORT": str(mail_port)})
+    try:
+        token, workspace = server.setup_workspace()
+        server.start()
+        status, _ = server.api("POST", f"/api/v1/workspaces/{workspace}/inboxes", token,
+                               {"name": "Correo", "channel": "email", "settings": {"address": "soporte@tienda.cl"}})
+        assert status == 201
+        until(lambda: _listening(mail_port), message="the mail port")
+        msg = EmailMessage()
+        msg["From"] = "ana@example.com"
+        msg["To"] = "soporte@tienda.cl"
+        msg["Subject"] = "¿Y mi pedido?"
+        msg["Message-ID"] = "<pg-down-1@example.com>"
+        msg.set_content("Sigo esperando la respuesta")
+
+        subprocess.run([*pg_ctl, "stop", "-m", "fast"], check=True, capture_output=True)
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+            with smtplib.SMTP("127.0.0.1", mail_port, timeout=30) as smtp:
+                smtp.send_message(msg)
+        code, _ = refused.value.recipients["soporte@tienda.cl"]
+        assert code == 451, refused.value.recipients
+
+        subprocess.run([*pg_ctl, "-l", str(pg_dir / "pg.log"), "-w", "-o",
+                        f"-c listen_addresses=127.0.0.1 -c port={pg_port} -c unix_socket_directories={pg_dir}", "start"],
+                       check=True, capture_output=True)
+
+        def retried():
+            try:
+                with smtplib.SMTP("127.0.0.1", mail_port, timeout=30) as smtp:
+                    return smtp.send_message(msg) == {}
+            except smtplib.SMTPException:
+                return False  # the pool may need a moment to reconnect: the relay simply tries again
+        until(retried, message="the retry accepted")
+        with smtplib.SMTP("127.0.0.1", mail_port, timeout=30) as smtp:
+            smtp.send_message(msg)
+        status, page = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1/messages", token)
+        assert status == 200 and [m["provider_message_id"] for m in page["data"] if m["kind"] == "incoming"] == ["pg-down-1@example.com"]
+    finally:
+        server.cleanup()
+        subprocess.run([os.path.join(ROOT, "scripts", "pg-stop"), str(pg_dir)], capture_output=True)
+        subprocess.run(["rm", "-rf", base])

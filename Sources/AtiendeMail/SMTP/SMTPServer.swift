@@ -20,8 +20,16 @@ public struct SMTPServer: Sendable {
         case permanent(String)
     }
 
+    /// Whether mail for an address is taken. `tryLater` (451) when that cannot be known now — a database that does not
+    /// answer must never turn into a 550 that bounces the customer's mail for good.
+    public enum RecipientAnswer: Sendable, Equatable {
+        case accept
+        case unknown
+        case tryLater(String)
+    }
+
     public protocol Delegate: Sendable {
-        func accepts(recipient: String) async -> Bool
+        func recipient(_ address: String) async -> RecipientAnswer
         /// Called once per accepted recipient (LMTP) or once for all of them (SMTP, with every recipient).
         func deliver(_ delivery: Delivery) async -> Outcome
     }
@@ -141,11 +149,14 @@ public struct SMTPServer: Sendable {
                             try await say("501 5.5.4 Syntax: RCPT TO:<address>"); continue
                         }
                         guard recipients.count < 100 else { try await say("452 4.5.3 Too many recipients"); continue }
-                        if await delegate.accepts(recipient: address) {
+                        switch await delegate.recipient(address) {
+                        case .accept:
                             recipients.append(address)
                             try await say("250 2.1.5 OK")
-                        } else {
+                        case .unknown:
                             try await say("550 5.1.1 <\(address)>: no such mailbox here")
+                        case .tryLater(let why):
+                            try await say("451 4.3.0 <\(address)>: \(why.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ").prefix(200))")
                         }
                     case "DATA":
                         guard let sender = from, !recipients.isEmpty else { try await say("503 5.5.1 RCPT first"); continue }

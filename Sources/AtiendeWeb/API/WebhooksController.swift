@@ -71,7 +71,18 @@ enum WebhooksController {
                         inbound.text += (inbound.text.isEmpty ? "" : "\n") + "[\(ref.filename): \(error)]"
                     }
                 }
-                inbound.files = inbound.files.filter { (try? services.files.validate(contentType: $0.contentType, size: $0.data.count)) != nil }
+                // A file we do not keep (its type or size) leaves a line saying so instead of vanishing.
+                var kept: [InboundMessage.File] = []
+                for file in inbound.files {
+                    do {
+                        _ = try services.files.validate(contentType: file.contentType, size: file.data.count)
+                        kept.append(file)
+                    } catch {
+                        let why = (error as? AtiendeError)?.message ?? "not accepted"
+                        inbound.text += (inbound.text.isEmpty ? "" : "\n") + "[\(file.filename): \(why)]"
+                    }
+                }
+                inbound.files = kept
                 if inbound.text.isEmpty && inbound.files.isEmpty { inbound.text = "[\(media.first?.filename ?? "attachment")]" }
                 _ = try await services.ingest.receive(inbound, in: inbox, countryCode: countryCode)
             case .status(let providerID, let status, let error):

@@ -9,21 +9,32 @@ import Foundation
 struct MailReceiver: SMTPServer.Delegate {
     let services: AtiendeServices
 
-    func inbox(for recipient: String) async -> Inbox? {
+    /// The inbox for an address; throws when the database cannot say.
+    func inbox(for recipient: String) async throws -> Inbox? {
         guard let address = IdentityNormalizer.email(recipient), let at = address.firstIndex(of: "@") else { return nil }
         let local = address[..<at].split(separator: "+", maxSplits: 1).first.map(String.init) ?? ""
         let base = local + address[at...]
-        let inboxes = (try? await Inbox.query(on: services.store.db).filter(\.$channel == .email).filter(\.$isActive == true).all()) ?? []
+        let inboxes = try await Inbox.query(on: services.store.db).filter(\.$channel == .email).filter(\.$isActive == true).all()
         return inboxes.first { $0.settings.values["address"]?.lowercased() == base }
     }
 
-    func accepts(recipient: String) async -> Bool { await inbox(for: recipient) != nil }
+    static let tryLater = "could not store the message now; try again later"
+
+    func recipient(_ address: String) async -> SMTPServer.RecipientAnswer {
+        do {
+            return try await inbox(for: address) == nil ? .unknown : .accept
+        } catch {
+            return .tryLater(Self.tryLater)
+        }
+    }
 
     func deliver(_ delivery: SMTPServer.Delivery) async -> SMTPServer.Outcome {
         var stored: [String] = []
         var seen = Set<UUID>()
         for recipient in delivery.recipients {
-            guard let inbox = await inbox(for: recipient), let id = inbox.id, seen.insert(id).inserted else { continue }
+            let found: Inbox?
+            do { found = try await inbox(for: recipient) } catch { return .temporary(Self.tryLater) }
+            guard let inbox = found, let id = inbox.id, seen.insert(id).inserted else { continue }
             do {
                 switch try await EmailInboundController.deliver(delivery.message, to: inbox, services: services) {
                 case .stored(let result): stored.append("#\(result.conversationNumber)")
@@ -32,7 +43,7 @@ struct MailReceiver: SMTPServer.Delegate {
             } catch let error as AtiendeError where error.status < 500 {
                 return .permanent(error.message)
             } catch {
-                return .temporary("could not store the message now; try again later")
+                return .temporary(Self.tryLater)
             }
         }
         return .stored(stored.joined(separator: " "))

@@ -23,7 +23,7 @@ final class MailCatcher: SMTPServer.Delegate, @unchecked Sendable {
          "ATIENDE_PUBLIC_URL": "https://desk.example"]
     }
 
-    func accepts(recipient: String) async -> Bool { true }
+    func recipient(_ address: String) async -> SMTPServer.RecipientAnswer { .accept }
 
     func deliver(_ delivery: SMTPServer.Delivery) async -> SMTPServer.Outcome {
         lock.withLock { deliveries.append(delivery) }
