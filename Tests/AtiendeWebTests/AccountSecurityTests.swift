@@ -86,11 +86,19 @@ struct AccountSecurityTests {
             #expect(try await User.query(on: app.store.db).filter(\.$email == "newhire@example.com").first() == nil)
             let path = try #require(URL(string: try invited.json()["invitation_url"] as? String ?? "")?.path)
             let newcomer = Browser(app)
+            newcomer.cookies["atiende_lang"] = "en"
             let page = try await newcomer.get(path)
             let csrf = try #require(Browser.csrf(in: page))
             #expect(try await newcomer.post(path, form: [("_csrf", csrf), ("name", "Nueva"), ("password", "mi propia clave 1")]).status == 303)
             let user = try #require(try await User.query(on: app.store.db).filter(\.$email == "newhire@example.com").first())
             #expect(try Bcrypt.verify("mi propia clave 1", created: user.passwordHash))
+            #expect(user.language == "en", "the account speaks the language its invitation was read in")
+
+            // Inviting someone who is already a member says so beside the form, on the people page.
+            let slug = try #require(try await Workspace.find(b.id, on: app.store.db)).slug
+            let (admin, csrfToken) = try await Browser.signedIn(app, as: b.adminID)
+            let again = try await admin.post("/app/\(slug)/settings/users", form: [("_csrf", csrfToken), ("email", "newhire@example.com"), ("role", "agent")])
+            #expect(again.status == 409 && again.text.contains("form-error") && again.text.contains("value=\"newhire@example.com\""))
         }
     }
 

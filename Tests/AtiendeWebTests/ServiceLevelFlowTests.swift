@@ -66,6 +66,10 @@ struct ServiceLevelFlowTests {
             c = try await conversation(again, 1)
             #expect(c.priority == .urgent, "escalated by the policy")
             #expect(try await Event.query(on: again.store.db).filter(\.$type == "sla.breached").count() == 1)
+            // The escalation is a change like any other: its event, by the system (no actor), after the breach.
+            let escalation = try #require(try await Event.query(on: again.store.db).filter(\.$type == "conversation.updated")
+                .sort(\.$id, .descending).first())
+            #expect(escalation.actorID == nil && escalation.payload.contains("\"priority\""), "\(escalation.payload)")
 
             // A public reply stops the response clock (missed); the customer's next message starts the next-response clock.
             #expect(try await again.request(.POST, "\(path)/messages", token: workspace.token, json: ["text": "Hola"]).status == 201)

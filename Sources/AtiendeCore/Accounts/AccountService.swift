@@ -132,7 +132,7 @@ public struct AccountService: Sendable {
 
     /// Joins the invited workspace with a new account: the invited person's name and the hash of the password they chose.
     /// An email that has an account by now is refused: its owner accepts signed in (`accept(token:as:)`).
-    public func accept(token: String, name: String, passwordHash: String) async throws -> (User, UUID) {
+    public func accept(token: String, name: String, passwordHash: String, language: String = "es") async throws -> (User, UUID) {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty, trimmed.count <= 120 else {
             throw AtiendeError.invalid("name must be 1 to 120 characters", code: "invalid_name")
@@ -141,7 +141,7 @@ public struct AccountService: Sendable {
             guard try await User.query(on: tx.db).filter(\.$email == invitation.email).first() == nil else {
                 throw AtiendeError(.forbidden, code: "sign_in_to_accept", "sign in as \(invitation.email) to accept this invitation")
             }
-            let user = User(email: invitation.email, name: trimmed, passwordHash: passwordHash)
+            let user = User(email: invitation.email, name: trimmed, passwordHash: passwordHash, language: language == "en" ? "en" : "es")
             try await user.create(on: tx.db)
             return user
         }

@@ -116,14 +116,12 @@ extension ConversationService {
                                   kind: entry.direction == .incoming ? .incoming : .outgoing, senderType: .agent, senderID: author,
                                   text: notes, at: now)
             try await message.create(on: tx.db)
-            try await ServiceLevels.update([conversationID], in: tx) { _ in
-                [.opened(at: now), .answer(at: now, byPerson: true)] + (entry.resolve ? [.status(.resolved, at: now)] : [])
-            }
             try await EventLog.append(.conversationCreated, workspace: workspaceID, conversation: conversationID, actor: author,
                                       payload: ConversationEventPayload(conversation: conversation.snapshot), in: tx)
             try await EventLog.append(.messageCreated, workspace: workspaceID, conversation: conversationID, actor: author,
                                       payload: MessageEventPayload(conversation: conversation.snapshot, message: message.snapshot(attachments: [])),
                                       in: tx)
+            try await tx.react(.contactLogged(conversationID: conversationID, workspaceID: workspaceID, resolved: entry.resolve))
             return conversation
         }
     }
@@ -146,12 +144,6 @@ public enum Notifications {
         public var conversationNumber: Int
         public var excerpt: String
         enum CodingKeys: String, CodingKey { case id, kind, excerpt, userID = "user_id", conversationNumber = "conversation_number" }
-    }
-
-    static func notify(_ users: [UUID], of kind: AgentNotification.Kind, conversation: Conversation, actor: UUID?,
-                       excerpt: String, in tx: WriteTransaction) async throws {
-        try await notify(users, of: kind, workspace: conversation.$workspace.id, conversationID: conversation.id,
-                         number: conversation.number, actor: actor, excerpt: excerpt, in: tx)
     }
 
     static func notify(_ users: [UUID], of kind: AgentNotification.Kind, workspace workspaceID: UUID, conversationID: UUID?,

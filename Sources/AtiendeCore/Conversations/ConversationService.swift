@@ -44,6 +44,20 @@ public struct ConversationService: Sendable {
         }
         return try await store.write { tx in
             let conversation = try await Self.lockedConversation(conversationID, workspace: workspaceID, in: tx)
+            _ = try await Self.change(conversation, changes, labels: labels, actor: actor, in: tx)
+            return conversation
+        }
+    }
+
+    /// Applies `changes` to a conversation inside a transaction that holds its workspace: the row, its event and its
+    /// reactions. Returns what changed (field → old value); nothing is written when nothing changed. Agents' updates and
+    /// the system's (an escalation) take this one path.
+    static func change(_ conversation: Conversation, _ changes: Changes, labels normalized: [String]? = nil, actor: UUID?,
+                       in tx: WriteTransaction) async throws -> [String: String] {
+            let labels = try normalized ?? changes.labels.map(Self.normalizeLabels)
+            let workspaceID = conversation.$workspace.id
+            let conversationID = try conversation.requireID()
+            let before = conversation.snapshot
             let now = tx.now
             var changed: [String: String] = [:]
 
@@ -78,33 +92,22 @@ public struct ConversationService: Sendable {
                 conversation.contactReason = reason.flatMap { $0.isEmpty ? nil : $0 }
             }
             if let status = changes.status {
-                try await self.apply(status, snoozedUntil: changes.snoozedUntil, to: conversation, changed: &changed, in: tx)
+                try await Self.apply(status, snoozedUntil: changes.snoozedUntil, to: conversation, changed: &changed, in: tx)
             }
-            guard !changed.isEmpty else { return conversation }
+            guard !changed.isEmpty else { return changed }
             conversation.updatedAt = now
             try await conversation.save(on: tx.db)
-            if changed["status"] != nil || changed["priority"] != nil || changed["team_id"] != nil {
-                let statusChanged = changed["status"] != nil, retarget = changed["priority"] != nil || changed["team_id"] != nil
-                try await ServiceLevels.update([conversationID], in: tx) { subject in
-                    (statusChanged ? [.status(subject.status, at: now)] : []) + (retarget ? [.retarget(subject.targets, at: now)] : [])
-                }
-            }
-            if changed["assignee_id"] != nil, let assignee = conversation.$assignee.id, assignee != actor {
-                try await Notifications.notify([assignee], of: .assigned, conversation: conversation, actor: actor,
-                                               excerpt: conversation.subject ?? "", in: tx)
-            }
-
             let type: EventType
             if changed["status"] != nil { type = conversation.status == .resolved ? .conversationResolved : .conversationStatusChanged }
             else if changed["assignee_id"] != nil || changed["team_id"] != nil { type = .conversationAssigned }
             else { type = .conversationUpdated }
             try await EventLog.append(type, workspace: workspaceID, conversation: conversationID, actor: actor,
                                       payload: ConversationEventPayload(conversation: conversation.snapshot, changes: changed), in: tx)
-            return conversation
-        }
+            try await tx.react(.conversationChanged(.init(workspaceID: workspaceID, before: before, after: conversation.snapshot, actor: actor)))
+            return changed
     }
 
-    private func apply(_ status: ConversationStatus, snoozedUntil: Date?, to conversation: Conversation,
+    private static func apply(_ status: ConversationStatus, snoozedUntil: Date?, to conversation: Conversation,
                        changed: inout [String: String], in tx: WriteTransaction) async throws {
         let now = tx.now
         if status == .snoozed {
@@ -179,17 +182,11 @@ public struct ConversationService: Sendable {
                                            workspace: workspaceID, in: tx)
             }
             try await conversation.save(on: tx.db)
-            if !isNote {
-                try await ServiceLevels.update([conversationID], in: tx) { _ in [.answer(at: now, byPerson: true)] }
-            }
+            let snapshot = message.snapshot(attachments: attachments)
             try await EventLog.append(.messageCreated, workspace: workspaceID, conversation: conversationID, actor: author,
-                                      payload: MessageEventPayload(conversation: conversation.snapshot, message: message.snapshot(attachments: attachments)),
-                                      in: tx)
-            if isNote {
-                let mentioned = try await Notifications.mentionedMembers(in: text, workspace: workspaceID, in: tx)
-                try await Notifications.notify(mentioned.filter { $0 != author }, of: .mention, conversation: conversation,
-                                               actor: author, excerpt: text, in: tx)
-            }
+                                      payload: MessageEventPayload(conversation: conversation.snapshot, message: snapshot), in: tx)
+            let reply = DomainChange.Reply(workspaceID: workspaceID, conversation: conversation.snapshot, message: snapshot, author: author)
+            try await tx.react(isNote ? .noteAdded(reply) : .replied(reply))
             message.$attachments.value = attachments
             return (message, conversation)
         }
@@ -264,20 +261,12 @@ public struct WakeSnoozedJob: JobHandler {
     public func run(_ job: ClaimedJob) async throws {
         let payload = try job.decode(WakePayload.self)
         try await store.write { tx in
+            guard let found = try await Conversation.find(payload.conversationID, on: tx.db) else { return }
+            try await tx.lockWorkspace(found.$workspace.id)
             guard let conversation = try await Conversation.find(payload.conversationID, on: tx.db),
                   conversation.status == .snoozed, let until = conversation.snoozedUntil, until <= tx.now
             else { return }
-            conversation.status = .open
-            conversation.snoozedUntil = nil
-            conversation.updatedAt = tx.now
-            try await conversation.save(on: tx.db)
-            let now = tx.now
-            try await ServiceLevels.update([payload.conversationID], in: tx) { _ in [.status(.open, at: now)] }
-            try await EventLog.append(.conversationStatusChanged, workspace: conversation.$workspace.id,
-                                      conversation: conversation.id,
-                                      payload: ConversationEventPayload(conversation: conversation.snapshot,
-                                                                        changes: ["status": ConversationStatus.snoozed.rawValue]),
-                                      in: tx)
+            _ = try await ConversationService.change(conversation, .init(status: .open), actor: nil, in: tx)
         }
     }
 }

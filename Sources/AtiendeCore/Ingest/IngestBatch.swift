@@ -339,13 +339,11 @@ enum IngestBatch {
                 """).run()
         }
 
-        // Service-level clocks and automatic answers of what arrived.
-        try await ServiceLevels.ingested(
-            plans.indices.map { n in
-                ServiceLevels.Arrival(conversationID: conversations[n].id, opened: opened[n], reopened: reactivated[n] != nil,
-                                      automatic: plans[n].item.automatic)
-            },
-            inboxes: plans.map(\.item.inboxID), at: now, in: tx)
+        // What arrived, for the reactions (clocks, automatic answers, …): one change for the whole round.
+        try await tx.react(.messagesReceived(plans.indices.map { n in
+            DomainChange.Arrival(conversationID: conversations[n].id, workspaceID: plans[n].item.workspaceID, inboxID: plans[n].item.inboxID,
+                                 opened: opened[n], reopened: reactivated[n] != nil, automatic: plans[n].item.automatic)
+        }))
 
         let t7 = DispatchTime.now().uptimeNanoseconds
         // 7. Events, in message order, with ids from one counter step per workspace.

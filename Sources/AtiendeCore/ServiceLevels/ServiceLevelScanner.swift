@@ -38,71 +38,26 @@ public struct ServiceLevelScanner: Sendable {
         for (workspaceID, ids) in byWorkspace {
             sent += try await store.write { tx in
                 try await tx.lockWorkspace(workspaceID)
-                let watchers = try await ServiceLevels.supervisors(of: workspaceID, in: tx)
-                var count = 0
+                var alerts: [DomainChange] = []
                 for var subject in try await ServiceLevels.subjects(ids, in: tx) {
-                    let time = subject.time
-                    for (kind, alert) in subject.clocks.dueAlerts(now: tx.now, warnAtPercent: subject.rules?.warnAtPercent ?? 75, time: time) {
-                        try await fire(alert, kind, subject: subject, watchers: watchers, in: tx)
-                        subject.clocks.markSent(kind, alert)
-                        count += 1
-                    }
+                    let due = subject.clocks.dueAlerts(now: tx.now, warnAtPercent: subject.rules?.warnAtPercent ?? 75, time: subject.time)
+                    guard !due.isEmpty else { try await ServiceLevels.save(subject, in: tx); continue }
+                    // Recorded as sent first: what the reactions then change (an escalation's new targets) is saved on top.
+                    for (kind, alert) in due { subject.clocks.markSent(kind, alert) }
                     try await ServiceLevels.save(subject, in: tx)
+                    for (kind, alert) in due {
+                        try await EventLog.append(alert == .warning ? .slaWarning : .slaBreached, workspace: workspaceID, conversation: subject.id,
+                                                  payload: AlertPayload(conversationNumber: subject.number, clock: kind, alert: alert,
+                                                                        dueAt: subject.clocks.due(kind, time: subject.time)), in: tx)
+                        alerts.append(.serviceLevelAlert(.init(subject: subject, clock: kind, alert: alert)))
+                    }
                 }
-                return count
+                // Notifications and escalations are the alerts' reactions.
+                try await tx.react(alerts)
+                return alerts.count
             }
         }
         return sent
-    }
-
-    private func fire(_ alert: ConversationClocks.Alert, _ kind: ConversationClocks.Kind, subject: ServiceLevels.Subject,
-                      watchers: [UUID], in tx: WriteTransaction) async throws {
-        let due = subject.clocks.due(kind, time: subject.time)
-        try await EventLog.append(alert == .warning ? .slaWarning : .slaBreached, workspace: subject.workspaceID, conversation: subject.id,
-                                  payload: AlertPayload(conversationNumber: subject.number, clock: kind, alert: alert, dueAt: due), in: tx)
-        let recipients = Array(Set(watchers + [subject.assigneeID].compactMap { $0 })).sorted { $0.uuidString < $1.uuidString }
-        func notice(_ users: [UUID]) -> DeferredNotice {
-            DeferredNotice(users: users, kind: alert == .warning ? .slaWarning : .slaBreach, workspaceID: subject.workspaceID,
-                           conversationID: subject.id, number: subject.number, excerpt: kind.rawValue)
-        }
-        guard subject.rules?.notifyInBusinessHours == true, !recipients.isEmpty else {
-            try await notice(recipients).deliver(in: tx)
-            return try await escalate(alert, subject: subject, in: tx)
-        }
-        // Each person is told within their own working hours when they have them, else within the inbox's.
-        let own = try await User.query(on: tx.db).filter(\.$id ~~ recipients).all()
-        var hoursOf: [UUID: BusinessHours] = [:]
-        for user in own { if let id = user.id, let hours = user.workingHours { hoursOf[id] = hours } }
-        var byTime: [Date: [UUID]] = [:]
-        var now: [UUID] = []
-        for id in recipients {
-            if let hours = hoursOf[id] ?? subject.hours, !hours.isOpen(at: tx.now), let opening = hours.nextOpening(after: tx.now) {
-                byTime[opening, default: []].append(id)
-            } else {
-                now.append(id)
-            }
-        }
-        if !now.isEmpty { try await notice(now).deliver(in: tx) }
-        for (opening, users) in byTime.sorted(by: { $0.key < $1.key }) {
-            try await JobQueue.enqueue(Self.noticeJob, payload: notice(users), workspace: subject.workspaceID, runAt: opening, in: tx)
-        }
-        try await escalate(alert, subject: subject, in: tx)
-    }
-
-    private func escalate(_ alert: ConversationClocks.Alert, subject: ServiceLevels.Subject, in tx: WriteTransaction) async throws {
-        guard alert == .breach, let rules = subject.rules else { return }
-        if let priority = rules.escalatePriority, priority.rank > subject.priority.rank {
-            try await tx.sql.raw("""
-                UPDATE conversations SET priority = \(bind: priority.rawValue), priority_rank = \(bind: priority.rank), updated_at = \(bind: tx.now)
-                WHERE id = \(bind: subject.id)
-                """).run()
-        }
-        if let team = rules.escalateTeamID {
-            try await tx.sql.raw("""
-                UPDATE conversations SET team_id = \(bind: team), updated_at = \(bind: tx.now)
-                WHERE id = \(bind: subject.id) AND EXISTS (SELECT 1 FROM teams WHERE id = \(bind: team) AND workspace_id = \(bind: subject.workspaceID))
-                """).run()
-        }
     }
 }
 

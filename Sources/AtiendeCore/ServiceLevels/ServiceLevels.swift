@@ -155,61 +155,7 @@ public enum ServiceLevels {
 
     // MARK: Ingest
 
-    /// What ingest tells the clocks about one stored customer message.
-    public struct Arrival: Sendable {
-        public var conversationID: UUID
-        public var opened: Bool
-        public var reopened: Bool
-        public var automatic: Bool
-    }
-
     public static let autoReplyJob = "conversation.auto_reply"
-
-    /// Clocks for arrived messages, and automatic answers for new conversations, in the ingest transaction.
-    static func ingested(_ arrivals: [Arrival], inboxes: [UUID], at now: Date, in tx: WriteTransaction) async throws {
-        // Most inboxes have neither a policy nor automatic answers: one cheap query decides.
-        let configured = try await tx.sql.raw("""
-            SELECT i.id FROM inboxes i
-            WHERE i.id IN (\(Set(inboxes).map { "\(bind: $0)" as SQLQueryString }.joined(separator: ", ")))
-              AND (i.sla_policy_id IS NOT NULL OR i.auto_replies IS NOT NULL
-                   OR EXISTS (SELECT 1 FROM sla_policies p WHERE p.workspace_id = i.workspace_id AND p.is_default))
-            LIMIT 1
-            """).first()
-        guard configured != nil else { return }
-        let byArrival = Dictionary(arrivals.map { ($0.conversationID, $0) }, uniquingKeysWith: { first, _ in first })
-        let subjects = try await update(arrivals.map(\.conversationID), in: tx) { subject in
-            guard let arrival = byArrival[subject.id] else { return [] }
-            if arrival.opened { return [.opened(at: now), .customerMessage(at: now)] }
-            return (arrival.reopened ? [.status(.open, at: now)] : []) + [.customerMessage(at: now)]
-        }
-        // Automatic answers for new conversations, from what `update` already read.
-        for subject in subjects {
-            guard let arrival = byArrival[subject.id], arrival.opened, !arrival.automatic, let autoReplies = subject.autoReplies else { continue }
-            var variant: AutoReplyPayload.Variant = subject.hours.map { !$0.isOpen(at: now) } ?? false ? .afterHours : .firstAnswer
-            if variant == .firstAnswer, let capacity = autoReplies.capacity {
-                let waiting = try await tx.sql.raw("""
-                    SELECT COUNT(*) AS n FROM conversations WHERE inbox_id = \(bind: subject.inboxID) AND status = 'open' AND assignee_id IS NULL
-                    """).first()?.decode(column: "n", as: Int.self) ?? 0
-                if waiting > capacity {
-                    if !autoReplies.busy.isEmpty { variant = .busy }
-                    // Supervisors hear of it once, when the line is crossed.
-                    if waiting == capacity + 1 {
-                        try await Notifications.notify(try await supervisors(of: subject.workspaceID, in: tx), of: .overCapacity,
-                                                       workspace: subject.workspaceID, conversationID: subject.id, number: subject.number,
-                                                       actor: nil, excerpt: String(waiting), in: tx)
-                    }
-                }
-            }
-            let templates = switch variant {
-            case .firstAnswer: autoReplies.firstAnswer
-            case .afterHours: autoReplies.afterHours
-            case .busy: autoReplies.busy
-            }
-            guard !templates.isEmpty else { continue }
-            try await JobQueue.enqueue(autoReplyJob, payload: AutoReplyPayload(conversationID: subject.id, variant: variant),
-                                       workspace: subject.workspaceID, in: tx)
-        }
-    }
 
     /// The expected wait in an inbox: the median time to a first response over the last day (nil if none).
     static func expectedWait(inbox: UUID, now: Date, on sql: any SQLDatabase) async throws -> TimeInterval? {

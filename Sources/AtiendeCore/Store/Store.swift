@@ -19,6 +19,8 @@ public final class Store: Sendable {
     /// Whether this instance can send people mail (an SMTP server is configured): notifications are then also
     /// emailed, by the `notification.email` job, to those who want them.
     public let mailsNotifications: Bool
+    /// What happens, in the same transaction, after each domain change (`WriteTransaction.react`).
+    public let reactions = Reactions.standard
     let logger: Logger
     private let database: @Sendable () -> any Database
     private let sqliteWriter: SQLiteWriter?
@@ -75,6 +77,8 @@ public final class WriteTransaction: @unchecked Sendable {
     private let lock = NSLock()
     private var afterCommit: [@Sendable () -> Void] = []
     private var notifiedWorkspaces: Set<UUID> = []
+    private var reactionDepth = 0
+    private var memos: [String: any Sendable] = [:]
 
     init(db: any Database, store: Store) {
         self.db = db
@@ -109,6 +113,24 @@ public final class WriteTransaction: @unchecked Sendable {
         guard let row, let value = try? row.decode(column: "value", as: Int64.self) else {
             throw AtiendeError.notFound("workspace")
         }
+        return value
+    }
+
+    func enterReactions() -> Bool {
+        lock.withLock {
+            guard reactionDepth < Reactions.maxDepth else { return false }
+            reactionDepth += 1
+            return true
+        }
+    }
+
+    func leaveReactions() { lock.withLock { reactionDepth -= 1 } }
+
+    /// A value computed once per transaction (what several reactions would each read, e.g. which inboxes have a policy).
+    public func memo<T: Sendable>(_ key: String, _ compute: () async throws -> T) async rethrows -> T {
+        if let known = lock.withLock({ memos[key] }) as? T { return known }
+        let value = try await compute()
+        lock.withLock { memos[key] = value }
         return value
     }
 

@@ -51,7 +51,8 @@ enum AuthPages {
 
     static func login(_ req: Request) async throws -> Response {
         if try await req.signedIn() != nil, let next = safeNext(req.query[String.self, at: "next"]) { return req.redirect(to: next) }
-        let response = try await loginPage(req, t: Localizer.negotiate(req)).encodeResponse(for: req)
+        let email = req.query[String.self, at: "email"].flatMap(IdentityNormalizer.email) ?? ""
+        let response = try await loginPage(req, t: Localizer.negotiate(req), email: email).encodeResponse(for: req)
         if let lang = req.query[String.self, at: "lang"], Localizer.Language(rawValue: lang) != nil {
             response.cookies["atiende_lang"] = HTTPCookies.Value(string: lang, maxAge: 31_536_000, path: "/", sameSite: .lax)
         }
@@ -159,7 +160,7 @@ enum AuthPages {
     /// An invitation to someone without an account asks for their name and a password of their choosing. One to an
     /// existing account asks for no password at all: that person accepts it while signed in as themselves, so a link
     /// can never be used to guess someone's password or to enter their account.
-    static func invitationPage(_ req: Request, t: Localizer, error: String? = nil, status: HTTPStatus = .ok) async throws -> Response {
+    static func invitationPage(_ req: Request, t: Localizer, error: String? = nil, name: String = "", status: HTTPStatus = .ok) async throws -> Response {
         guard let token = req.parameters.get("token"), let invitation = try await req.atiende.accounts.invitation(token: token),
               let workspace = try await Workspace.find(invitation.$workspace.id, on: req.db)
         else { throw AtiendeError(.gone, code: "invitation_expired", "this invitation link has expired or was already used") }
@@ -170,7 +171,7 @@ enum AuthPages {
         let form: Node<HTML.BodyContext>
         if existing == nil {
             form = .form(.class("stack"), .method(.post), .action(here), .csrf(csrf),
-                         .label(.span(.text(t("setup.name"))), .field(.type(.text), .name("name"), .required(true))),
+                         .label(.span(.text(t("setup.name"))), .field(.type(.text), .name("name"), .value(name), .required(true))),
                          .label(.span(.text(t("setup.password"))),
                                 .field(.type(.password), .name("password"), .required(true),
                                        .attribute(named: "minlength", value: String(PasswordPolicy.minimumLength)),
@@ -184,14 +185,19 @@ enum AuthPages {
                           .form(.method(.post), .action(SiteURL.logout.path), .csrf(csrf),
                                 .button(.type(.submit), .text(t("invite.switch_account")))))
         } else {
-            form = .p(.a(.class("button primary"), .href(SiteURL.login.path(query: [("next", here)])), .text(t("invite.sign_in", invitation.email))))
+            form = .p(.a(.class("button primary"), .href(SiteURL.login.path(query: [("next", here), ("email", invitation.email)])),
+                         .text(t("invite.sign_in", invitation.email))))
         }
         let content: Node<HTML.BodyContext> = .div(.class("card"),
             .h1(.text(t("invite.title", workspace.name))),
             .p(.text(t(existing == nil ? "invite.new_account" : "invite.existing_account", invitation.email))),
             .unwrap(error) { .p(.class("form-error"), .role("alert"), .text($0)) },
-            form)
-        return try await HTMLPage(html: Layout.plain(t("invite.title", workspace.name), t: t, csrf: csrf, content), status: status).encodeResponse(for: req)
+            form,
+            languageLinks(t, path: here))
+        let response = try await HTMLPage(html: Layout.plain(t("invite.title", workspace.name), t: t, csrf: csrf, content), status: status)
+            .encodeResponse(for: req)
+        req.attachCSRFCookie(to: response)
+        return response
     }
 
     static func invitation(_ req: Request) async throws -> Response {
@@ -217,12 +223,15 @@ enum AuthPages {
             let password = form.password ?? ""
             try PasswordPolicy.check(password)
             let hash = try await req.password.async.hash(password)
-            let (user, workspaceID) = try await req.atiende.accounts.accept(token: token, name: form.name ?? "", passwordHash: hash)
+            // The new account speaks the language the invitation page was read in.
+            let (user, workspaceID) = try await req.atiende.accounts.accept(token: token, name: form.name ?? "", passwordHash: hash,
+                                                                            language: t.language.rawValue)
             let response = try await startSession(req, user: user, next: nil, workspace: workspaceID)
             req.rememberDevice(response, email: user.email)
             return response
         } catch let error as AtiendeError {
-            return try await invitationPage(req, t: t, error: ErrorPages.message(error, t: t), status: HTTPStatus(statusCode: error.status))
+            return try await invitationPage(req, t: t, error: ErrorPages.message(error, t: t), name: form.name ?? "",
+                                            status: HTTPStatus(statusCode: error.status))
         }
     }
 
@@ -245,6 +254,10 @@ enum AuthPages {
     }
 
     static func account(_ req: Request) async throws -> HTMLPage {
+        try await accountPage(req, passwordError: nil)
+    }
+
+    static func accountPage(_ req: Request, passwordError: String?, status: HTTPStatus = .ok) async throws -> HTMLPage {
         let signedIn = try await req.requireSignedIn()
         let user = signedIn.user
         let t = Localizer(Localizer.Language(rawValue: user.language) ?? .es)
@@ -278,7 +291,8 @@ enum AuthPages {
                   }),
                   .field(.type(.hidden), .name("email_choices"), .value("1")),
                   .button(.type(.submit), .class("primary"), .text(t("common.save")))),
-            .h2(.text(t("account.password"))),
+            .h2(.id("password"), .text(t("account.password"))),
+            .unwrap(passwordError) { .p(.class("form-error"), .role("alert"), .text($0)) },
             .form(.class("stack"), .method(.post), .action(SiteURL.password.path),
                   .csrf(csrf),
                   .label(.span(.text(t("account.current_password"))), .field(.type(.password), .name("current"), .required(true),
@@ -286,7 +300,7 @@ enum AuthPages {
                   .label(.span(.text(t("account.new_password"))), .field(.type(.password), .name("new"), .required(true),
                                                                        .attribute(named: "autocomplete", value: "new-password"))),
                   .button(.type(.submit), .text(t("account.change_password")))))
-        return HTMLPage(html: Layout.plain(t("account.title"), t: t, csrf: csrf, content))
+        return HTMLPage(html: Layout.plain(t("account.title"), t: t, csrf: csrf, content), status: status)
     }
 
     /// The notifications a person may also get by email, with what the account page calls them.
@@ -316,6 +330,17 @@ enum AuthPages {
     /// Changes the password, ends every session of the person (other browsers are signed out) and starts a new one here.
     static func changePassword(_ req: Request) async throws -> Response {
         let signedIn = try await req.requireSignedIn()
+        do {
+            return try await changePassword(req, signedIn: signedIn)
+        } catch let error as AtiendeError {
+            // Said on the account page, beside the form, in the person's language.
+            let t = Localizer(Localizer.Language(rawValue: signedIn.user.language) ?? .es)
+            return try await accountPage(req, passwordError: ErrorPages.message(error, t: t), status: HTTPStatus(statusCode: error.status))
+                .encodeResponse(for: req)
+        }
+    }
+
+    private static func changePassword(_ req: Request, signedIn: SignedIn) async throws -> Response {
         let form = try req.content.decode(PasswordForm.self)
         // The current password is checked like any other: a stolen session cannot guess it faster than a sign-in form.
         do {

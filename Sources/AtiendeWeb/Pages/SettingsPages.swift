@@ -149,13 +149,13 @@ enum SettingsPages {
                   .group(fields)))
     }
 
-    static func users(_ req: Request, _ desk: Desk, link: String?) async throws -> Node<HTML.BodyContext> {
+    static func users(_ req: Request, _ desk: Desk, link: String?, error: String? = nil, email: String = "") async throws -> Node<HTML.BodyContext> {
         let invitations = try await desk.scope.query(Invitation.self, on: req.db).filter(\.$acceptedAt == nil)
             .filter(\.$expiresAt > req.atiende.store.clock.now()).sort(\.$createdAt, .descending).all()
-        return users(desk, invitations: invitations, link: link)
+        return users(desk, invitations: invitations, link: link, error: error, email: email)
     }
 
-    static func users(_ desk: Desk, invitations: [Invitation], link: String?) -> Node<HTML.BodyContext> {
+    static func users(_ desk: Desk, invitations: [Invitation], link: String?, error: String? = nil, email: String = "") -> Node<HTML.BodyContext> {
         let t = desk.t
         return .group(
             .h1(.text(t("settings.users"))),
@@ -178,9 +178,10 @@ enum SettingsPages {
                 })),
             .h2(.text(t("users.invite"))),
             .unwrap(link) { link in .div(.class("notice"), .role("status"), .p(.text(t("users.invite_link"))), .code(.class("copy"), .text(link))) },
+            .unwrap(error) { .p(.class("form-error"), .role("alert"), .text($0)) },
             .form(.class("stack"), .method(.post), .action(SiteURL.settings(desk.slug, .users).path),
                   .csrf(desk.csrf),
-                  .label(.span(.text(t("contact.email"))), .field(.type(.email), .name("email"), .required(true))),
+                  .label(.span(.text(t("contact.email"))), .field(.type(.email), .name("email"), .value(email), .required(true))),
                   .label(.span(.text(t("users.role"))), .dropdown(.name("role"), .forEach(Role.allCases) { role in
                       .option(.value(role.rawValue), .text(t("role.\(role.rawValue)")), .selected(role == .agent))
                   })),
@@ -198,9 +199,17 @@ enum SettingsPages {
     static func invite(_ req: Request) async throws -> HTMLPage {
         let desk = try await req.desk(minimum: .admin)
         let form = try req.content.decode(InviteForm.self)
-        let (_, token) = try await req.atiende.accounts.invite(email: form.email, role: form.role, workspace: desk.workspaceID, by: desk.userID)
-        let content = try await users(req, desk, link: MembersController.invitationURL(req, token: token))
-        return HTMLPage(html: Layout.desk(desk, title: desk.t("settings.users"), page: "settings", .div(.class("settings"), content)))
+        let content: Node<HTML.BodyContext>
+        var status = HTTPStatus.ok
+        do {
+            let (_, token) = try await req.atiende.accounts.invite(email: form.email, role: form.role, workspace: desk.workspaceID, by: desk.userID)
+            content = try await users(req, desk, link: MembersController.invitationURL(req, token: token))
+        } catch let error as AtiendeError {
+            // Said beside the form (already a member, not an email), not on an error page.
+            status = HTTPStatus(statusCode: error.status)
+            content = try await users(req, desk, link: nil, error: ErrorPages.message(error, t: desk.t), email: form.email)
+        }
+        return HTMLPage(html: Layout.desk(desk, title: desk.t("settings.users"), page: "settings", .div(.class("settings"), content)), status: status)
     }
 
     static func teams(_ desk: Desk, teamMembers: [TeamMember]) -> Node<HTML.BodyContext> {

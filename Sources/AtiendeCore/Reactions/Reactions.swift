@@ -1,0 +1,97 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// What changed in the domain, as reactions hear of it: typed, inside the transaction that made the change, so
+/// whatever a reaction writes (clocks, automatic answers, notifications, escalations, and the rules, surveys and
+/// rollups still to come) commits or rolls back with it. Ingest reports a whole round as one change.
+public enum DomainChange: Sendable {
+    /// Customer messages stored by one ingest round.
+    case messagesReceived([Arrival])
+    /// A conversation's status, assignee, team, priority, labels or contact reason changed (by a person, or by the
+    /// system when `actor` is nil: a snooze ending, an escalation).
+    case conversationChanged(ConversationChange)
+    /// A public reply was queued for the customer.
+    case replied(Reply)
+    /// A private note was added.
+    case noteAdded(Reply)
+    /// A call or visit logged by an agent: a conversation opened and answered at once (resolved when `resolved`).
+    case contactLogged(conversationID: UUID, workspaceID: UUID, resolved: Bool)
+    /// A service-level warning or breach fell due and was recorded.
+    case serviceLevelAlert(ServiceLevelAlert)
+
+    /// One stored customer message.
+    public struct Arrival: Sendable {
+        public var conversationID: UUID
+        public var workspaceID: UUID
+        public var inboxID: UUID
+        public var opened: Bool
+        public var reopened: Bool
+        public var automatic: Bool
+    }
+
+    public struct ConversationChange: Sendable {
+        public var workspaceID: UUID
+        public var before: ConversationSnapshot
+        public var after: ConversationSnapshot
+        public var actor: UUID?
+
+        public var statusChanged: Bool { before.status != after.status }
+        public var assigneeChanged: Bool { before.assigneeID != after.assigneeID }
+        public var teamChanged: Bool { before.teamID != after.teamID }
+        public var priorityChanged: Bool { before.priority != after.priority }
+        public var labelsChanged: Bool { before.labels != after.labels }
+    }
+
+    public struct Reply: Sendable {
+        public var workspaceID: UUID
+        public var conversation: ConversationSnapshot
+        public var message: MessageSnapshot
+        public var author: UUID
+    }
+
+    public struct ServiceLevelAlert: Sendable {
+        public var subject: ServiceLevels.Subject
+        public var clock: ConversationClocks.Kind
+        public var alert: ConversationClocks.Alert
+    }
+}
+
+/// Something that happens because of a change, in the same transaction. Reactions receive every change of one call
+/// together (a whole ingest round), so they can work set-wise: a fixed number of statements whatever the round's size.
+public protocol Reaction: Sendable {
+    func react(to changes: [DomainChange], in tx: WriteTransaction) async throws
+}
+
+/// The reactions of a store, run in registration order. The standard ones are there from the start; features add
+/// theirs at start-up.
+public final class Reactions: Sendable {
+    /// Reactions may cause changes that cause reactions (an escalation retargets clocks); past this depth a loop is cut.
+    public static let maxDepth = 8
+    private let registered: NIOLockedValueBox<[any Reaction]>
+
+    init(_ reactions: [any Reaction]) { registered = NIOLockedValueBox(reactions) }
+
+    /// Clocks first (what follows reads deadlines), then automatic answers, escalations and notifications.
+    static var standard: Reactions {
+        Reactions([ServiceLevelClocksReaction(), AutomaticAnswersReaction(), EscalationReaction(), NotificationsReaction()])
+    }
+
+    public func register(_ reaction: any Reaction) { registered.withLockedValue { $0.append(reaction) } }
+
+    var all: [any Reaction] { registered.withLockedValue { $0 } }
+}
+
+extension WriteTransaction {
+    /// Runs every registered reaction on `changes`, now, inside this transaction.
+    public func react(_ changes: [DomainChange]) async throws {
+        guard !changes.isEmpty else { return }
+        guard enterReactions() else {
+            store.logger.warning("reactions stopped: changes kept causing changes", metadata: ["depth": "\(Reactions.maxDepth)"])
+            return
+        }
+        defer { leaveReactions() }
+        for reaction in store.reactions.all { try await reaction.react(to: changes, in: self) }
+    }
+
+    public func react(_ change: DomainChange) async throws { try await react([change]) }
+}
