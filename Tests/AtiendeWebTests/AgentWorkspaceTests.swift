@@ -216,6 +216,12 @@ struct AgentWorkspaceTests {
             let page = try await browser.get("/app/\(slug)/inbox?view=mine")
             #expect(page.status == 200 && page.text.contains("Cliente 1") && !page.text.contains("Cliente 3"))
             #expect(try await browser.get("/app/\(slug)/inbox?view=everything").status == 400)
+            // "Any" submits an empty value, not its label: the filter bar as a browser sends it, with its defaults, works.
+            #expect(page.text.contains("<option value>") && !page.text.contains("<option>\(Localizer(.es)("filter.any"))"))
+            let defaults = try await browser.get("/app/\(slug)/inbox?status=active&channel=&priority=&sort=last_activity")
+            #expect(defaults.status == 200 && defaults.text.contains("Cliente 3"))
+            let search = try await browser.get("/app/\(slug)/search?q=mensaje&status=&channel=&inbox=")
+            #expect(search.status == 200 && search.text.contains("mensaje"))
             #expect(try await browser.get("/app/\(slug)/inbox?label=x%27%20OR%201%3D1").status == 200)
         }
     }

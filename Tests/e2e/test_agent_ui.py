@@ -261,3 +261,35 @@ def test_public_contact_form_gives_a_request_number(make_server, backend, browse
     assert "#1" in browser.find_element(By.ID, "request-number").text
     status, conversation = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1", token)
     assert conversation["channel"] == "webform" and conversation["subject"] == "Factura"
+
+
+def test_admin_sees_and_changes_roles_on_the_people_page(make_server, backend, browser):
+    """The role of each member is a visible selector (it was hidden with its screen-reader label); changing it saves."""
+    server = make_server()
+    token, workspace = server.setup_workspace()
+    server.start()
+    status, invited = server.api("POST", f"/api/v1/workspaces/{workspace}/users", token, {"email": "diego@example.com", "role": "agent"})
+    assert status == 201
+    newcomer = make_browser()
+    try:
+        newcomer.get(invited["invitation_url"])
+        newcomer.find_element(By.NAME, "name").send_keys("Diego")
+        newcomer.find_element(By.NAME, "password").send_keys("otra clave larga")
+        newcomer.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        wait(newcomer).until(EC.url_contains("/app/tienda/"))
+    finally:
+        newcomer.quit()
+    sign_in(browser, server)
+    browser.get(server.base + "/app/tienda/settings/users")
+    row = wait(browser).until(lambda d: next((r for r in d.find_elements(By.CSS_SELECTOR, "table.grid tbody tr") if "Diego" in r.text), None))
+    select = row.find_element(By.NAME, "role")
+    assert select.is_displayed() and select.size["width"] > 40 and select.size["height"] > 10, select.size
+    Select(select).select_by_value("supervisor")
+
+    def saved(_):
+        status, members = server.api("GET", f"/api/v1/workspaces/{workspace}/users", token)
+        return next(m["role"] for m in members if m["email"] == "diego@example.com") == "supervisor"
+    wait(browser, 5).until(saved)
+    browser.refresh()
+    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "table.grid tbody tr") if "Diego" in r.text)
+    assert Select(row.find_element(By.NAME, "role")).first_selected_option.get_attribute("value") == "supervisor"

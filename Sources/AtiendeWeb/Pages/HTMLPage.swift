@@ -75,7 +75,8 @@ enum Part {
 
     func nodes<C>() -> [Node<C>] {
         switch self {
-        case .attribute(let name, let value): [.attribute(named: name, value: escapeAttribute(value))]
+        // An empty `value` is kept (`<option value>`): Plot drops empty attributes, and an option without one submits its label.
+        case .attribute(let name, let value): [.attribute(named: name, value: escapeAttribute(value), ignoreIfValueIsEmpty: name != "value")]
         case .text(let text): [.text(text)]
         case .option(let parts): [.element(named: "option", nodes: parts.flatMap { $0.nodes() as [Node<C>] })]
         case .group(let parts): parts.flatMap { $0.nodes() as [Node<C>] }
@@ -99,7 +100,7 @@ extension Node {
 extension Part {
     func attributes<C>() -> [Attribute<C>] {
         switch self {
-        case .attribute(let name, let value): [.attribute(named: name, value: escapeAttribute(value))]
+        case .attribute(let name, let value): [Attribute(name: name, value: escapeAttribute(value), ignoreIfValueIsEmpty: name != "value")]
         case .group(let parts): parts.flatMap { $0.attributes() as [Attribute<C>] }
         case .text, .option: []
         }

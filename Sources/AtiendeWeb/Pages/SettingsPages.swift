@@ -166,7 +166,8 @@ enum SettingsPages {
                     return .tr(
                         .td(.text(member.user.name)), .td(.text(member.user.email)),
                         .td(.form(.class("inline"), .data("api", api), .data("method", "PATCH"), .data("autosubmit", "1"),
-                                  .label(.class("sr"), .text(t("users.role")),
+                                  // Only the label's text is for screen readers: the selector itself must show.
+                                  .label(.span(.class("sr"), .text(t("users.role"))),
                                          .dropdown(.name("role"), .forEach(Role.allCases) { role in
                                              .option(.value(role.rawValue), .text(t("role.\(role.rawValue)")), .selected(role == member.role))
                                          })),
