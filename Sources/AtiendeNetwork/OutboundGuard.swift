@@ -185,7 +185,7 @@ public struct IPAddressBytes: Hashable, Sendable, CustomStringConvertible {
         return inet_ntop(AF_INET6, &raw, &buffer, socklen_t(buffer.count)).map { _ in String(cString: buffer) } ?? "?"
     }
 
-    func isIn(_ network: IPAddressBytes, prefix: Int) -> Bool {
+    public func isIn(_ network: IPAddressBytes, prefix: Int) -> Bool {
         guard network.octets.count == octets.count else {
             // An IPv4 network also covers the IPv6 forms of its addresses (::ffff:a.b.c.d).
             if let v4 = embeddedIPv4, network.octets.count == 4 { return v4.isIn(network, prefix: prefix) }
@@ -234,4 +234,27 @@ public struct IPAddressBytes: Hashable, Sendable, CustomStringConvertible {
         ("::", 128), ("::1", 128), ("100::", 64), ("2001::", 23), ("2001:db8::", 32), ("fc00::", 7), ("fe80::", 10),
         ("fec0::", 10), ("ff00::", 8),
     ].map { (IPAddressBytes($0.0)!, $0.1) }
+}
+
+/// A list of addresses and networks (`10.0.0.0/8, 127.0.0.1, ::1`): the proxies whose forwarded headers are believed.
+public struct AddressRanges: Sendable {
+    public let ranges: [(IPAddressBytes, Int)]
+
+    public init(_ spec: String?) throws {
+        var ranges: [(IPAddressBytes, Int)] = []
+        for raw in (spec ?? "").split(separator: ",") {
+            let entry = raw.trimmingCharacters(in: .whitespaces)
+            if entry.isEmpty { continue }
+            let parts = entry.split(separator: "/", maxSplits: 1).map(String.init)
+            guard let bytes = IPAddressBytes(parts[0]), let prefix = parts.count == 2 ? Int(parts[1]) : bytes.octets.count * 8,
+                  (0...bytes.octets.count * 8).contains(prefix) else { throw OutboundGuard.InvalidRule(entry: entry) }
+            ranges.append((bytes, prefix))
+        }
+        self.ranges = ranges
+    }
+
+    public func contains(_ address: String?) -> Bool {
+        guard let address, let bytes = IPAddressBytes(address) else { return false }
+        return ranges.contains { bytes.isIn($0.0, prefix: $0.1) }
+    }
 }

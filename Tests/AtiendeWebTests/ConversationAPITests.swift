@@ -167,4 +167,36 @@ struct ConversationAPITests {
             #expect((try after.array().first?["member_ids"] as? [String])?.isEmpty == true)
         }
     }
+
+    @Test("Every URL shown to be pasted elsewhere is absolute; forwarded headers count only from a trusted proxy")
+    func absoluteURLs() async throws {
+        try await withApp(environment: ["ATIENDE_TRUSTED_PROXIES": "127.0.0.1"]) { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let created = try await app.request(.POST, "\(workspace.path)/inboxes", token: workspace.token, json: ["name": "Chat", "channel": "webchat"])
+            let id = try created.json()["id"] as? String ?? ""
+            #expect((try created.json()["embed_code"] as? String)?.hasPrefix("<script src=\"\(app.base)/widget.js\"") == true, "\(created.text)")
+            let api = try await workspace.apiInbox(app)
+            let shown = try await app.request(.GET, "\(workspace.path)/inboxes/\(api.id.uuidString)", token: workspace.token)
+            #expect((try shown.json()["inbound_url"] as? String)?.hasPrefix(app.base + "/api/v1/channels/api/") == true)
+            // Behind the trusted proxy: the address people use.
+            let proxied = try await app.request(.GET, "\(workspace.path)/inboxes/\(id)", token: workspace.token,
+                                                headers: [("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", "soporte.tienda.cl")])
+            #expect((try proxied.json()["embed_code"] as? String)?.hasPrefix("<script src=\"https://soporte.tienda.cl/widget.js\"") == true)
+            let invited = try await app.request(.POST, "\(workspace.path)/users", token: workspace.token, json: ["email": "x@example.com", "role": "agent"],
+                                                headers: [("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", "soporte.tienda.cl\"><b>")])
+            #expect((try invited.json()["invitation_url"] as? String)?.hasPrefix("https://soporte.tienda.cl/invitations/inv_") == true, "\(invited.text)")
+        }
+        // Nobody else's forwarded headers are believed.
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let created = try await app.request(.POST, "\(workspace.path)/inboxes", token: workspace.token, json: ["name": "Chat", "channel": "webchat"],
+                                                headers: [("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", "evil.example")])
+            #expect((try created.json()["embed_code"] as? String)?.contains("evil.example") == false)
+            let (browser, _) = try await Browser.signedIn(app, as: workspace.adminID)
+            let slug = try #require(try await Workspace.find(workspace.id, on: app.store.db)).slug
+            _ = try await app.request(.POST, "\(workspace.path)/inboxes", token: workspace.token, json: ["name": "Formulario", "channel": "webform"])
+            let page = try await browser.get("/app/\(slug)/settings/inboxes")
+            #expect(page.text.contains("id=\"public-url-hint\"") && page.text.contains(app.base + "/help/\(slug)/contact"))
+        }
+    }
 }

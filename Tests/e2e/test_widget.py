@@ -29,7 +29,8 @@ def shop():
             page = (f'<!doctype html><html lang="{state.get("lang", "es")}"><head><title>Tienda Sur</title>'
                     '<style>body { font-family: serif; color: red } div { border: 5px solid lime }</style></head>'
                     '<body><h1>Tienda Sur</h1><p>Zapatillas y más.</p>'
-                    f'<script src="{state["server"]}/widget.js" data-inbox="{state["inbox"]}" async></script></body></html>')
+                    + (state.get("tag") or f'<script src="{state["server"]}/widget.js" data-inbox="{state["inbox"]}" async></script>')
+                    + '</body></html>')
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.end_headers()
@@ -100,8 +101,15 @@ def test_visitor_and_agent_chat_live(make_server, backend, browser, shop):
     assert status == 201, inbox
     shop.update(server=server.base, inbox=inbox["id"])
 
-    # The agent has the desk open: the team is online.
+    # The admin copies the tag from the inboxes page, as is, into the shop's page (another port): it must be absolute.
     sign_in(browser, server)
+    browser.get(server.base + "/app/tienda/settings/inboxes")
+    tag = browser.find_element(By.CSS_SELECTOR, "code.embed").text
+    assert tag.startswith(f'<script src="{server.base}/widget.js"'), tag
+    assert "ATIENDE_PUBLIC_URL" in browser.find_element(By.ID, "public-url-hint").text
+    shop.update(tag=tag)
+    # The agent has the desk open: the team is online.
+    browser.get(server.base + "/app/tienda/inbox")
     live(browser)
     visitor = make_browser()
     try:

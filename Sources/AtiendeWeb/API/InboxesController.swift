@@ -113,12 +113,12 @@ enum InboxesController {
     static func list(_ req: Request) async throws -> Response {
         let scope = try req.scope
         let inboxes = try await scope.query(Inbox.self, on: req.db).sort(\.$createdAt).all()
-        return try json(inboxes.map { InboxResponse($0, publicURL: req.atiende.config.publicURL) })
+        return try json(inboxes.map { InboxResponse($0, publicURL: req.publicBase) })
     }
 
     static func show(_ req: Request) async throws -> Response {
         let inbox = try await req.scope.find(Inbox.self, try req.uuidParameter("inboxId", "inbox"), on: req.db)
-        return try json(InboxResponse(inbox, publicURL: req.atiende.config.publicURL))
+        return try json(InboxResponse(inbox, publicURL: req.publicBase))
     }
 
     static func create(_ req: Request) async throws -> Response {
@@ -177,7 +177,7 @@ enum InboxesController {
         inbox.$team.id = body.teamID
         inbox.sealedSecrets = secrets.isEmpty ? nil : try req.atiende.secrets.seal(secrets)
         try await req.atiende.store.write { tx in try await inbox.create(on: tx.db) }
-        return try json(InboxResponse(inbox, publicURL: req.atiende.config.publicURL, secret: shownSecret), status: .created)
+        return try json(InboxResponse(inbox, publicURL: req.publicBase, secret: shownSecret), status: .created)
     }
 
     static func update(_ req: Request) async throws -> Response {
@@ -210,7 +210,7 @@ enum InboxesController {
         try await checkTargets(inbox.settings, network: req.atiende.config.outbound)
         try await req.atiende.store.write { tx in try await inbox.save(on: tx.db) }
         req.atiende.inboxes.invalidate(try inbox.requireID())
-        return try json(InboxResponse(inbox, publicURL: req.atiende.config.publicURL))
+        return try json(InboxResponse(inbox, publicURL: req.publicBase))
     }
 
     /// Replaces the signing secret (API) or identity secret (live chat); the old one stops working at once.
@@ -226,7 +226,7 @@ enum InboxesController {
         inbox.sealedSecrets = try req.atiende.secrets.seal(secrets)
         try await req.atiende.store.write { tx in try await inbox.save(on: tx.db) }
         req.atiende.inboxes.invalidate(try inbox.requireID())
-        return try json(InboxResponse(inbox, publicURL: req.atiende.config.publicURL, secret: secret))
+        return try json(InboxResponse(inbox, publicURL: req.publicBase, secret: secret))
     }
 
     /// A messaging inbox needs its provider's ids and credentials; the handshake tokens are made here when not given.

@@ -52,8 +52,7 @@ enum MembersController {
 
     /// The absolute link to send to the invited person.
     static func invitationURL(_ req: Request, token: String) -> String {
-        let base = req.atiende.config.publicURL ?? (req.headers.first(name: .host).map { "http://\($0)" } ?? "")
-        return base + SiteURL.invitation(token).path
+        req.publicBase + SiteURL.invitation(token).path
     }
 
     struct UpdateBody: Decodable { var role: Role }

@@ -133,8 +133,7 @@ enum WebhooksController {
     static func signedURL(_ req: Request, inbox: Inbox) -> String {
         let path = req.url.path + (req.url.query.map { "?" + $0 } ?? "")
         if let configured = inbox.settings.values["public_url"], !configured.isEmpty { return configured }
-        if let base = req.atiende.config.publicURL { return base.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + path }
-        return "http://" + (req.headers.first(name: .host) ?? "localhost") + path
+        return req.publicBase + path
     }
 
     /// Where a channel's provider sends its webhooks for this inbox.

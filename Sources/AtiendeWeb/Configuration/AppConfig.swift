@@ -36,6 +36,8 @@ public struct AppConfig: Sendable {
     public var systemMail: SystemMail?
     /// What workspace settings may connect to: never internal addresses but those `ATIENDE_ALLOW_PRIVATE_TARGETS` names.
     public var outbound: OutboundGuard
+    /// Reverse proxies whose `X-Forwarded-Proto`/`X-Forwarded-Host` say how people reach us (when no public URL is set).
+    public var trustedProxies: AddressRanges
 
     public struct ConfigError: Error, CustomStringConvertible {
         public let variable: String
@@ -109,6 +111,13 @@ public struct AppConfig: Sendable {
             throw ConfigError(variable: "ATIENDE_ALLOW_PRIVATE_TARGETS", problem: "\(error)")
         }
 
+        let trustedProxies: AddressRanges
+        do {
+            trustedProxies = try AddressRanges(value("ATIENDE_TRUSTED_PROXIES"))
+        } catch {
+            throw ConfigError(variable: "ATIENDE_TRUSTED_PROXIES", problem: "\(error)")
+        }
+
         return AppConfig(
             database: database,
             dataDirectory: dataDirectory,
@@ -128,7 +137,8 @@ public struct AppConfig: Sendable {
             mailHost: value("ATIENDE_MAIL_HOST") ?? "127.0.0.1",
             imapPollSeconds: try int("ATIENDE_IMAP_POLL_SECONDS", default: 60, range: 1...86_400),
             systemMail: systemMail,
-            outbound: outbound)
+            outbound: outbound,
+            trustedProxies: trustedProxies)
     }
 
     /// With no key configured, a single-machine install keeps one in its data folder (mode 0600).

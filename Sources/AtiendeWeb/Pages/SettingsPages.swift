@@ -19,7 +19,7 @@ enum SettingsPages {
         let t = desk.t
         let content: Node<HTML.BodyContext>
         switch section {
-        case .inboxes: content = inboxes(desk, publicURL: req.atiende.config.publicURL ?? "")
+        case .inboxes: content = inboxes(desk, publicURL: req.publicBase, guessed: req.publicBaseIsGuessed)
         case .users: content = try await users(req, desk, link: nil)
         case .teams:
             let teamMembers = try await desk.scope.query(TeamMember.self, on: req.db).all()
@@ -34,7 +34,7 @@ enum SettingsPages {
 
     static func formError() -> Node<HTML.FormContext> { .p(.class("form-error"), .role("alert")) }
 
-    static func inboxes(_ desk: Desk, publicURL: String) -> Node<HTML.BodyContext> {
+    static func inboxes(_ desk: Desk, publicURL: String, guessed: Bool = false) -> Node<HTML.BodyContext> {
         let t = desk.t
         let creatable: [ChannelKind] = [.api, .email, .webchat, .whatsapp, .messenger, .instagram, .telegram, .twilio, .phone, .inPerson, .webform]
         func input(_ label: String, _ name: String, required: Bool = true, type: Part.FieldType = .text) -> Node<HTML.FormContext> {
@@ -45,6 +45,8 @@ enum SettingsPages {
         }
         return .group(
             .h1(.text(t("settings.inboxes"))),
+            // The addresses below were built from the one this browser used; say when that may not be what others reach.
+            .if(guessed, .p(.class("notice"), .id("public-url-hint"), .text(t("inbox.public_url_guessed", publicURL)))),
             .table(.class("grid"),
                 .thead(.tr(.th(.text(t("inbox.name"))), .th(.text(t("inbox.channel"))), .th(.text(t("inbox.inbound_url"))), .th(.text(t("inbox.state"))), .th())),
                 .tbody(.forEach(desk.inboxes) { box in
@@ -53,7 +55,7 @@ enum SettingsPages {
                     return .tr(
                         .td(.text(box.name)),
                         .td(ChannelBadge.node(box.channel, t: t), .text(" " + t("channel.\(box.channel.rawValue)"))),
-                        .td(inboundCell(box, id: id, publicURL: publicURL, apiBase: apiBase(desk), t: t)),
+                        .td(inboundCell(box, id: id, publicURL: publicURL, apiBase: apiBase(desk), slug: desk.slug, t: t)),
                         .td(.text(t(box.isActive ? "inbox.active" : "inbox.inactive"))),
                         .td(.if(box.channel == .api || box.channel == .webchat,
                                 .form(.class("inline"), .data("api", api + "/rotate-secret"), .data("method", "POST"), .data("then", "secret"),
@@ -97,7 +99,7 @@ enum SettingsPages {
     }
 
     /// Where a channel's messages come in: the API's inbound URL, live chat's embed code.
-    static func inboundCell(_ box: Inbox, id: String, publicURL: String, apiBase: String, t: Localizer) -> Node<HTML.BodyContext> {
+    static func inboundCell(_ box: Inbox, id: String, publicURL: String, apiBase: String, slug: String, t: Localizer) -> Node<HTML.BodyContext> {
         switch box.channel {
         case .api: return .code(.class("copy"), .text(publicURL + "/api/v1/channels/api/\(id)/messages"))
         case .email:
@@ -116,6 +118,11 @@ enum SettingsPages {
         case .webchat:
             return .group(.code(.class("copy embed"), .text(InboxesController.InboxResponse.embedCode(box, publicURL: publicURL))),
                           .text(" "), .a(.href("/widget/demo?inbox=\(id)"), .attribute(named: "target", value: "_blank"), .text(t("inbox.demo"))))
+        case .webform:
+            // The public contact form to link from the website.
+            let form = SiteURL.helpContact(slug).path
+            return .group(.code(.class("copy"), .text(publicURL + form)), .text(" "),
+                          .a(.href(form), .attribute(named: "target", value: "_blank"), .text(t("inbox.open_form"))))
         default: return .text("—")
         }
     }

@@ -78,3 +78,26 @@ enum SiteURL: Equatable {
         }
     }
 }
+
+extension Request {
+    /// The absolute base of every URL we show to be pasted elsewhere (the live chat tag, webhook and inbound URLs, the
+    /// contact form, invitation links): `ATIENDE_PUBLIC_URL`, else how this browser reached us — a trusted proxy's
+    /// `X-Forwarded-Proto` and `X-Forwarded-Host` believed, anyone else's ignored.
+    var publicBase: String {
+        if let configured = atiende.config.publicURL { return configured.trimmingCharacters(in: CharacterSet(charactersIn: "/")) }
+        var scheme = "http"
+        var host = headers.first(name: .host) ?? "localhost"
+        if atiende.config.trustedProxies.contains(remoteAddress?.ipAddress) {
+            if let proto = headers.first(name: "X-Forwarded-Proto")?.split(separator: ",").first?.trimmingCharacters(in: .whitespaces).lowercased(),
+               ["http", "https"].contains(proto) { scheme = proto }
+            if let forwarded = headers.first(name: "X-Forwarded-Host")?.split(separator: ",").first?.trimmingCharacters(in: .whitespaces),
+               !forwarded.isEmpty { host = forwarded }
+        }
+        // Only a host name and port: nothing the header could add reaches the page as markup or another path.
+        let safe = host.prefix { $0.isLetter || $0.isNumber || ".-:[]".contains($0) }
+        return "\(scheme)://\(safe.isEmpty ? "localhost" : safe)"
+    }
+
+    /// Whether `publicBase` was worked out from this request (no `ATIENDE_PUBLIC_URL`).
+    var publicBaseIsGuessed: Bool { atiende.config.publicURL == nil }
+}

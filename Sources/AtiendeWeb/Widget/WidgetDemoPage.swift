@@ -14,7 +14,7 @@ enum WidgetDemoPage {
         let content: Node<HTML.BodyContext> = .div(.class("card"),
             .h1(.text(t("widget.demo.title"))),
             .p(.text(t("widget.demo.intro", inbox.name))),
-            .pre(.code(.class("copy"), .text(InboxesController.InboxResponse.embedCode(inbox, publicURL: req.atiende.config.publicURL)))),
+            .pre(.code(.class("copy"), .text(InboxesController.InboxResponse.embedCode(inbox, publicURL: req.publicBase)))),
             .p(.text(t("widget.demo.try"))))
         let page = Layout.plain(t("widget.demo.title"), t: t, csrf: nil, content, extra: [
             .script(.src("/widget.js"), .attribute(named: "data-inbox", value: id.uuidString.lowercased()), .attribute(named: "async", value: "async")),
