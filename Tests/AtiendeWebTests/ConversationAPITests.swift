@@ -199,4 +199,24 @@ struct ConversationAPITests {
             #expect(page.text.contains("id=\"public-url-hint\"") && page.text.contains(app.base + "/help/\(slug)/contact"))
         }
     }
+
+    @Test("A NUL character: refused in what agents send (400, nothing changed), dropped from what customers send (kept)")
+    func nulCharacters() async throws {
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await workspace.apiInbox(app)
+            let raw = Data(#"{"message_id":"n-1","from":{"id":"c-1","name":"Ana\u0000"},"text":"Hola\u0000 mundo"}"#.utf8)
+            #expect(try await inbox.postRaw(app, raw).status == 200)
+            let message = try #require(try await Message.query(on: app.store.db).first())
+            #expect(message.text == "Hola mundo")
+            let bad = try await app.request(.PATCH, "\(workspace.path)/conversations/1", token: workspace.token,
+                                            raw: Data(#"{"contact_reason":"a\u0000b"}"#.utf8), headers: [("Content-Type", "application/json")])
+            #expect(bad.status == 400 && bad.text.contains("invalid_text"), "\(bad.text)")
+            // An escaped backslash before "u0000" is plain text, not a NUL.
+            let fine = try await app.request(.PATCH, "\(workspace.path)/conversations/1", token: workspace.token,
+                                             raw: Data(#"{"contact_reason":"a\\u0000b"}"#.utf8), headers: [("Content-Type", "application/json")])
+            #expect(fine.status == 200, "\(fine.text)")
+            #expect(try await Conversation.query(on: app.store.db).first()?.contactReason == #"a\u0000b"#)
+        }
+    }
 }

@@ -50,12 +50,13 @@ struct RealtimeTests {
         try await withApp { app in
             let workspace = try await WorkspaceFixture.make(app)
             let inbox = try await workspace.apiInbox(app)
-            let client = try await EventClient.connect(app, workspace)
+            // After the inbox's own event (1, inbox.created).
+            let client = try await EventClient.connect(app, workspace, since: 1)
             try await inbox.post(app, APIInbox.message("1", from: ["id": "c", "name": "Ana"], text: "¿Dónde está mi pedido?"))
             try await client.wait(for: 3)
             let types = client.received.compactMap { $0["type"] as? String }
             #expect(types == ["contact.created", "conversation.created", "message.created"])
-            #expect(client.ids == [1, 2, 3])
+            #expect(client.ids == [2, 3, 4])
             let message = (client.received.last?["payload"] as? [String: Any])?["message"] as? [String: Any]
             #expect(message?["text"] as? String == "¿Dónde está mi pedido?")
             try await client.close()
@@ -69,7 +70,7 @@ struct RealtimeTests {
             let inbox = try await workspace.apiInbox(app)
             let first = try await EventClient.connect(app, workspace)
             try await inbox.post(app, APIInbox.message("0", from: ["id": "c"]))
-            try await first.wait(for: 3)
+            try await first.wait(for: 4)  // inbox.created, then the message's three
             let last = try #require(first.ids.last)
             try await first.close()
 

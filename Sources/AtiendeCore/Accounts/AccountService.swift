@@ -117,6 +117,8 @@ public struct AccountService: Sendable {
             invitation.createdAt = tx.now
             invitation.expiresAt = tx.now.addingTimeInterval(Self.invitationLifetime)
             try await invitation.create(on: tx.db)
+            try await EventLog.append(.memberInvited, workspace: workspaceID, actor: inviter,
+                                      payload: RecordEventPayload(id: try invitation.requireID(), name: email, detail: role.rawValue), in: tx)
             return (invitation, token)
         }
     }
@@ -169,6 +171,8 @@ public struct AccountService: Sendable {
             let userID = try user.requireID()
             if try await Membership.query(on: tx.db).filter(\.$workspace.$id == workspaceID).filter(\.$user.$id == userID).first() == nil {
                 try await Membership(workspaceID: workspaceID, userID: userID, role: invitation.role).create(on: tx.db)
+                try await EventLog.append(.memberJoined, workspace: workspaceID, actor: userID,
+                                          payload: RecordEventPayload(id: userID, name: user.name, detail: invitation.role.rawValue), in: tx)
             }
             invitation.acceptedAt = tx.now
             try await invitation.save(on: tx.db)

@@ -20,6 +20,40 @@ public enum EventType: String, Sendable, CaseIterable {
     case notificationCreated = "notification.created"
     case slaWarning = "sla.warning"
     case slaBreached = "sla.breached"
+    // The workspace's configuration: who changed what, for the audit trail and for what reacts to it.
+    case inboxCreated = "inbox.created"
+    case inboxUpdated = "inbox.updated"
+    case inboxSecretRotated = "inbox.secret_rotated"
+    case teamCreated = "team.created"
+    case teamUpdated = "team.updated"
+    case teamDeleted = "team.deleted"
+    case memberInvited = "member.invited"
+    case memberJoined = "member.joined"
+    case memberRoleChanged = "member.role_changed"
+    case memberRemoved = "member.removed"
+    case workspaceUpdated = "workspace.updated"
+    case slaPolicyCreated = "sla_policy.created"
+    case slaPolicyUpdated = "sla_policy.updated"
+    case slaPolicyDeleted = "sla_policy.deleted"
+    case savedViewCreated = "saved_view.created"
+    case savedViewDeleted = "saved_view.deleted"
+    case jobRetried = "job.retried"
+}
+
+/// What a configuration event says: which record, what it is called, and which of its fields changed — never a secret.
+public struct RecordEventPayload: Codable, Sendable, Equatable {
+    public var id: UUID
+    public var name: String?
+    /// The record's kind within its type: an inbox's channel, a member's role, a job's kind.
+    public var detail: String?
+    public var changes: [String]?
+
+    public init(id: UUID, name: String? = nil, detail: String? = nil, changes: [String]? = nil) {
+        self.id = id
+        self.name = name
+        self.detail = detail
+        self.changes = changes
+    }
 }
 
 public enum EventLog {

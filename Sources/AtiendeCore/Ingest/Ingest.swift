@@ -19,7 +19,15 @@ public struct Ingest: Sendable {
     }
 
     /// `countryCode` is the workspace's, for local phone numbers.
-    public func receive(_ inbound: InboundMessage, in inbox: Inbox, countryCode: String?) async throws -> IngestResult {
+    public func receive(_ original: InboundMessage, in inbox: Inbox, countryCode: String?) async throws -> IngestResult {
+        // A customer's NUL characters are dropped, not the message: PostgreSQL cannot store them in text.
+        var inbound = original
+        inbound.text = inbound.text.withoutNUL
+        inbound.providerMessageID = inbound.providerMessageID.withoutNUL
+        inbound.subject = inbound.subject?.withoutNUL
+        inbound.threadHint = inbound.threadHint?.withoutNUL
+        inbound.sender.name = inbound.sender.name?.withoutNUL
+        inbound.sender.identities = inbound.sender.identities.map { (kind: $0.kind, value: $0.value.withoutNUL) }
         let workspaceID = inbox.$workspace.id
         guard let inboxID = inbox.id, inboxID == inbound.inboxID else { throw AtiendeError.notFound("inbox") }
         let providerID = inbound.providerMessageID.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -69,4 +77,8 @@ public struct Ingest: Sendable {
         let cleaned = base.filter { !$0.isNewline && $0 != "\0" && $0 != "\"" }
         return cleaned.isEmpty ? "attachment" : String(cleaned.prefix(200))
     }
+}
+
+extension String {
+    var withoutNUL: String { contains("\0") ? replacingOccurrences(of: "\0", with: "") : self }
 }

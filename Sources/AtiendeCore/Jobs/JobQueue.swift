@@ -93,3 +93,25 @@ public enum JobQueue {
             .sort(\.$deadAt, .descending).limit(500).all()
     }
 }
+
+extension JobQueue {
+    /// Gives a dead job of the workspace a fresh set of attempts (a reply shows as queued again), with its event.
+    public static func retry(_ jobID: UUID, workspace workspaceID: UUID, actor: UUID, store: Store) async throws {
+        try await store.write { tx in
+            guard let job = try await Job.query(on: tx.db).filter(\.$id == jobID).filter(\.$workspaceID == workspaceID)
+                .filter(\.$deadAt != nil).first()
+            else { throw AtiendeError.notFound("failed job") }
+            job.deadAt = nil
+            job.attempts = 0
+            job.lockedUntil = nil
+            job.runAt = tx.now
+            try await job.save(on: tx.db)
+            if job.kind == ConversationService.sendJob, let payload = try? JSON.decoder.decode(SendPayload.self, from: Data(job.payload.utf8)) {
+                try await Message.query(on: tx.db).filter(\.$id == payload.messageID).set(\.$deliveryStatus, to: .queued).update()
+            }
+            try await EventLog.append(.jobRetried, workspace: workspaceID, actor: actor, payload: RecordEventPayload(id: jobID, detail: job.kind), in: tx)
+            let signals = tx.store.signals
+            tx.onCommit { signals.jobsEnqueued() }
+        }
+    }
+}

@@ -44,6 +44,31 @@ public enum WorkspaceService {
         }
     }
 
+    /// The workspace's name, language, time zone and default country calling code (1 to 4 digits, or none).
+    public static func update(_ workspace: Workspace, name rawName: String, language: String, timeZone: String, countryCode rawCode: String?,
+                              actor: UUID, store: Store) async throws {
+        let name = try Names.valid(rawName)
+        guard ["es", "en"].contains(language) else { throw AtiendeError.invalid("language must be 'es' or 'en'", code: "invalid_language") }
+        guard TimeZone(identifier: timeZone) != nil else { throw AtiendeError.invalid("'\(timeZone)' is not a time zone", code: "invalid_time_zone") }
+        let code = (rawCode ?? "").trimmingCharacters(in: .whitespaces)
+        guard code.count <= 4, code.allSatisfy(\.isNumber) else { throw AtiendeError.invalid("the country code is 1 to 4 digits", code: "invalid_country_code") }
+        try await store.write { tx in
+            var changes: [String] = []
+            if workspace.name != name { changes.append("name") }
+            if workspace.defaultLanguage != language { changes.append("language") }
+            if workspace.timeZone != timeZone { changes.append("time_zone") }
+            if workspace.defaultCountryCode != (code.isEmpty ? nil : code) { changes.append("country_code") }
+            guard !changes.isEmpty else { return }
+            workspace.name = name
+            workspace.defaultLanguage = language
+            workspace.timeZone = timeZone
+            workspace.defaultCountryCode = code.isEmpty ? nil : code
+            try await workspace.save(on: tx.db)
+            try await EventLog.append(.workspaceUpdated, workspace: try workspace.requireID(), actor: actor,
+                                      payload: RecordEventPayload(id: try workspace.requireID(), name: name, changes: changes), in: tx)
+        }
+    }
+
     /// Issues a personal API token; only its hash is kept. Returns the token, to be shown once.
     public static func issueToken(for userID: UUID, name: String, store: Store) async throws -> (APIToken, String) {
         let token = SecretToken.make(prefix: "atd_")

@@ -124,7 +124,7 @@ enum InboxesController {
     static func create(_ req: Request) async throws -> Response {
         let scope = try req.scope
         let body = try req.decodeJSON(CreateBody.self)
-        let name = try validName(body.name)
+        let name = try Names.valid(body.name)
         if let teamID = body.teamID { _ = try await scope.find(Team.self, teamID, on: req.db) }
         var settings = InboxSettings(webhookURL: try body.webhookURL.map(validWebhookURL), language: try body.language.map(validLanguage),
                                      values: body.settings ?? [:])
@@ -176,7 +176,7 @@ enum InboxesController {
         }
         inbox.$team.id = body.teamID
         inbox.sealedSecrets = secrets.isEmpty ? nil : try req.atiende.secrets.seal(secrets)
-        try await req.atiende.store.write { tx in try await inbox.create(on: tx.db) }
+        try await req.atiende.inboxService.create(inbox, actor: scope.userID)
         return try json(InboxResponse(inbox, publicURL: req.publicBase, secret: shownSecret), status: .created)
     }
 
@@ -184,7 +184,15 @@ enum InboxesController {
         let scope = try req.scope
         let inbox = try await scope.find(Inbox.self, try req.uuidParameter("inboxId", "inbox"), on: req.db)
         let body = try req.decodeJSON(UpdateBody.self)
-        if let name = body.name { inbox.name = try validName(name) }
+        var changes: [String] = []
+        if body.name != nil { changes.append("name") }
+        if body.webhookURL != nil { changes.append("webhook_url") }
+        if body.language != nil { changes.append("language") }
+        if body.reopenWindowSeconds != nil { changes.append("reopen_window_seconds") }
+        if body.teamID != nil { changes.append("team_id") }
+        if body.isActive != nil { changes.append("is_active") }
+        if body.settings != nil { changes.append("settings") }
+        if let name = body.name { inbox.name = try Names.valid(name) }
         if let url = body.webhookURL { inbox.settings.webhookURL = try validWebhookURL(url) }
         if let language = body.language { inbox.settings.language = try validLanguage(language) }
         if let window = body.reopenWindowSeconds { inbox.reopenWindowSeconds = try validWindow(window) }
@@ -208,7 +216,7 @@ enum InboxesController {
             inbox.settings.values = merged
         }
         try await checkTargets(inbox.settings, network: req.atiende.config.outbound)
-        try await req.atiende.store.write { tx in try await inbox.save(on: tx.db) }
+        try await req.atiende.inboxService.update(inbox, changes: changes, actor: scope.userID)
         req.atiende.inboxes.invalidate(try inbox.requireID())
         return try json(InboxResponse(inbox, publicURL: req.publicBase))
     }
@@ -223,8 +231,7 @@ enum InboxesController {
         var secrets = try inbox.secrets(with: req.atiende.secrets)
         let secret = SecretToken.make(prefix: inbox.channel == .webchat ? "idsec_" : "whsec_")
         secrets[key] = secret
-        inbox.sealedSecrets = try req.atiende.secrets.seal(secrets)
-        try await req.atiende.store.write { tx in try await inbox.save(on: tx.db) }
+        try await req.atiende.inboxService.replaceSecrets(of: inbox, sealed: try req.atiende.secrets.seal(secrets), actor: scope.userID)
         req.atiende.inboxes.invalidate(try inbox.requireID())
         return try json(InboxResponse(inbox, publicURL: req.publicBase, secret: secret))
     }
@@ -327,12 +334,6 @@ enum InboxesController {
             throw AtiendeError(.unavailable, code: "provider_unreachable", failure.reason)
         }
         return try json(CheckResponse(ok: true, detail: detail))
-    }
-
-    static func validName(_ raw: String) throws -> String {
-        let name = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !name.isEmpty, name.count <= 120 else { throw AtiendeError.invalid("name must be 1 to 120 characters", code: "invalid_name") }
-        return name
     }
 
     static func validWebhookURL(_ raw: String) throws -> String {

@@ -30,22 +30,7 @@ enum JobsController {
     /// Gives a dead job a fresh set of attempts.
     static func retry(_ req: Request) async throws -> Response {
         let scope = try req.scope
-        let id = try req.uuidParameter("jobId", "job")
-        guard let job = try await Job.query(on: req.db).filter(\.$id == id).filter(\.$workspaceID == scope.workspaceID)
-            .filter(\.$deadAt != nil).first()
-        else { throw AtiendeError.notFound("failed job") }
-        try await req.atiende.store.write { tx in
-            job.deadAt = nil
-            job.attempts = 0
-            job.lockedUntil = nil
-            job.runAt = tx.now
-            try await job.save(on: tx.db)
-            if job.kind == ConversationService.sendJob, let payload = try? JSON.decoder.decode(SendPayload.self, from: Data(job.payload.utf8)) {
-                try await Message.query(on: tx.db).filter(\.$id == payload.messageID).set(\.$deliveryStatus, to: .queued).update()
-            }
-            let signals = tx.store.signals
-            tx.onCommit { signals.jobsEnqueued() }
-        }
+        try await JobQueue.retry(try req.uuidParameter("jobId", "job"), workspace: scope.workspaceID, actor: scope.userID, store: req.atiende.store)
         return Response(status: .accepted)
     }
 }

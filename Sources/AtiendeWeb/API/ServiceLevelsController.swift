@@ -35,12 +35,10 @@ enum ServiceLevelsController {
         let body = try req.decodeJSON(PolicyBody.self)
         let policy = ServiceLevelPolicy()
         policy.$workspace.id = scope.workspaceID
-        policy.name = try InboxesController.validName(body.name ?? "")
+        policy.name = try Names.valid(body.name ?? "")
         policy.isDefault = body.isDefault ?? false
-        let rules = body.rules ?? ServiceLevelRules.defaults
-        try rules.validate()
-        policy.rules = rules
-        try await save(policy, scope: scope, req: req)
+        policy.rules = body.rules ?? ServiceLevelRules.defaults
+        try await req.atiende.policies.save(policy, actor: scope.userID)
         return try json(PolicyResponse(policy), status: .created)
     }
 
@@ -48,42 +46,17 @@ enum ServiceLevelsController {
         let scope = try req.scope
         let policy = try await scope.find(ServiceLevelPolicy.self, try req.uuidParameter("policyId", "service-level policy"), on: req.db)
         let body = try req.decodeJSON(PolicyBody.self)
-        if let name = body.name { policy.name = try InboxesController.validName(name) }
+        if let name = body.name { policy.name = try Names.valid(name) }
         if let isDefault = body.isDefault { policy.isDefault = isDefault }
-        if let rules = body.rules {
-            try rules.validate()
-            policy.rules = rules
-        }
-        try await save(policy, scope: scope, req: req)
+        if let rules = body.rules { policy.rules = rules }
+        try await req.atiende.policies.save(policy, actor: scope.userID)
         return try json(PolicyResponse(policy))
-    }
-
-    /// Saves a policy (one default per workspace) and gives every active conversation its new targets. The team it
-    /// escalates to must be this workspace's (404 otherwise, like any id of another workspace).
-    static func save(_ policy: ServiceLevelPolicy, scope: Scope, req: Request) async throws {
-        if let team = policy.rules.escalateTeamID { _ = try await scope.find(Team.self, team, on: req.db) }
-        try await req.atiende.store.write { tx in
-            try await tx.lockWorkspace(scope.workspaceID)
-            if policy.id == nil { policy.id = UUID(); policy.createdAt = tx.now }
-            if policy.isDefault {
-                try await ServiceLevelPolicy.query(on: tx.db).filter(\.$workspace.$id == scope.workspaceID)
-                    .filter(\.$id != policy.id!).set(\.$isDefault, to: false).update()
-            }
-            try await policy.save(on: tx.db)
-            try await ServiceLevels.retargetActive(workspace: scope.workspaceID, in: tx)
-        }
     }
 
     static func remove(_ req: Request) async throws -> Response {
         let scope = try req.scope
         let policy = try await scope.find(ServiceLevelPolicy.self, try req.uuidParameter("policyId", "service-level policy"), on: req.db)
-        try await req.atiende.store.write { tx in
-            try await tx.lockWorkspace(scope.workspaceID)
-            try await Inbox.query(on: tx.db).filter(\.$workspace.$id == scope.workspaceID).filter(\.$slaPolicyID == policy.id)
-                .set(\.$slaPolicyID, to: nil).update()
-            try await policy.delete(on: tx.db)
-            try await ServiceLevels.retargetActive(workspace: scope.workspaceID, in: tx)
-        }
+        try await req.atiende.policies.delete(policy, actor: scope.userID)
         return Response(status: .noContent)
     }
 
@@ -110,33 +83,14 @@ enum ServiceLevelsController {
         let scope = try req.scope
         let inbox = try await scope.find(Inbox.self, try req.uuidParameter("inboxId", "inbox"), on: req.db)
         let body = try req.decodeJSON(InboxService.self)
-        try await validate(body, scope: scope, req: req)
         try await apply(body, to: inbox, scope: scope, req: req)
         return try json(inboxService(inbox))
     }
 
-    static func validate(_ body: InboxService, scope: Scope, req: Request) async throws {
-        try body.businessHours?.validate()
-        if let policy = body.slaPolicyID { _ = try await scope.find(ServiceLevelPolicy.self, policy, on: req.db) }
-        if let capacity = body.autoReplies?.capacity, capacity < 1 {
-            throw AtiendeError.invalid("capacity is a whole number above 0", code: "invalid_capacity")
-        }
-        for template in (body.autoReplies.map { Array($0.firstAnswer.values) + Array($0.afterHours.values) + Array($0.busy.values) } ?? [])
-        where template.count > 2000 {
-            throw AtiendeError.invalid("automatic answers are at most 2000 characters", code: "invalid_auto_reply")
-        }
-    }
-
     /// Stores an inbox's hours, policy and answers and gives its active conversations their new deadlines.
     static func apply(_ body: InboxService, to inbox: Inbox, scope: Scope, req: Request) async throws {
-        try await req.atiende.store.write { tx in
-            try await tx.lockWorkspace(scope.workspaceID)
-            inbox.businessHoursJSON = try body.businessHours.map { try EventLog.json($0) }
-            inbox.slaPolicyID = body.slaPolicyID
-            inbox.autoRepliesJSON = try body.autoReplies.map { try EventLog.json($0) }
-            try await inbox.save(on: tx.db)
-            try await ServiceLevels.retargetActive(workspace: scope.workspaceID, inbox: try inbox.requireID(), in: tx)
-        }
+        try await req.atiende.policies.setInbox(inbox, hours: body.businessHours, policy: body.slaPolicyID, autoReplies: body.autoReplies,
+                                                actor: scope.userID)
         req.atiende.inboxes.invalidate(try inbox.requireID())
     }
 

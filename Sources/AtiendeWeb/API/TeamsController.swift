@@ -60,38 +60,16 @@ enum MembersController {
     static func update(_ req: Request) async throws -> Response {
         let scope = try req.scope
         let userID = try req.uuidParameter("userId", "member")
-        guard let membership = try await scope.query(Membership.self, on: req.db).filter(\.$user.$id == userID).with(\.$user).first() else {
-            throw AtiendeError.notFound("member")
-        }
-        let body = try req.decodeJSON(UpdateBody.self)
-        if membership.role == .admin && body.role != .admin { try await ensureAnotherAdmin(scope, except: userID, on: req.db) }
-        membership.role = body.role
-        try await req.atiende.store.write { tx in try await membership.save(on: tx.db) }
+        let membership = try await req.atiende.accounts.changeRole(of: userID, to: try req.decodeJSON(UpdateBody.self).role,
+                                                                   workspace: scope.workspaceID, actor: scope.userID)
         return try json(MemberResponse(id: userID, email: membership.user.email, name: membership.user.name, role: membership.role,
                                        isActive: membership.user.isActive))
     }
 
     static func remove(_ req: Request) async throws -> Response {
         let scope = try req.scope
-        let userID = try req.uuidParameter("userId", "member")
-        guard let membership = try await scope.query(Membership.self, on: req.db).filter(\.$user.$id == userID).first() else {
-            throw AtiendeError.notFound("member")
-        }
-        if membership.role == .admin { try await ensureAnotherAdmin(scope, except: userID, on: req.db) }
-        let workspaceID = scope.workspaceID
-        try await req.atiende.store.write { tx in
-            try await TeamMember.query(on: tx.db).filter(\.$workspace.$id == workspaceID).filter(\.$user.$id == userID).delete()
-            try await membership.delete(on: tx.db)
-        }
+        try await req.atiende.accounts.remove(try req.uuidParameter("userId", "member"), workspace: scope.workspaceID, actor: scope.userID)
         return Response(status: .noContent)
-    }
-
-    /// A workspace never loses its last admin.
-    static func ensureAnotherAdmin(_ scope: Scope, except userID: UUID, on db: any Database) async throws {
-        let admins = try await scope.query(Membership.self, on: db).filter(\.$role == .admin).filter(\.$user.$id != userID).count()
-        guard admins > 0 else {
-            throw AtiendeError(.conflict, code: "last_admin", "the workspace must keep at least one admin")
-        }
     }
 }
 
@@ -131,10 +109,8 @@ enum TeamsController {
     static func create(_ req: Request) async throws -> Response {
         let scope = try req.scope
         let body = try req.decodeJSON(Body.self)
-        guard let raw = body.name else { throw AtiendeError.invalid("'name' is required", code: "invalid_name") }
-        let name = try InboxesController.validName(raw)
-        let team = Team(workspaceID: scope.workspaceID, name: name)
-        try await save(team, members: body.memberIDs, scope: scope, req: req)
+        guard let name = body.name else { throw AtiendeError.invalid("'name' is required", code: "invalid_name") }
+        let team = try await req.atiende.teams.create(name: name, members: body.memberIDs, workspace: scope.workspaceID, actor: scope.userID)
         return try json(response(team), status: .created)
     }
 
@@ -142,41 +118,14 @@ enum TeamsController {
         let scope = try req.scope
         let team = try await scope.find(Team.self, try req.uuidParameter("teamId", "team"), on: req.db)
         let body = try req.decodeJSON(Body.self)
-        if let name = body.name { team.name = try InboxesController.validName(name) }
-        try await save(team, members: body.memberIDs, scope: scope, req: req)
+        try await req.atiende.teams.update(team, name: body.name, members: body.memberIDs, actor: scope.userID)
         return try json(response(team))
     }
 
     static func remove(_ req: Request) async throws -> Response {
         let scope = try req.scope
         let team = try await scope.find(Team.self, try req.uuidParameter("teamId", "team"), on: req.db)
-        try await req.atiende.store.write { tx in try await team.delete(on: tx.db) }
+        try await req.atiende.teams.delete(team, actor: scope.userID)
         return Response(status: .noContent)
-    }
-
-    /// Saves the team and, when given, replaces its members (each must belong to the workspace).
-    private static func save(_ team: Team, members: [UUID]?, scope: Scope, req: Request) async throws {
-        if let members {
-            let known = try await scope.query(Membership.self, on: req.db).filter(\.$user.$id ~~ members).count()
-            guard known == Set(members).count else {
-                throw AtiendeError(.notFound, code: "member_not_found", "every member_id must be a member of this workspace")
-            }
-        }
-        let workspaceID = scope.workspaceID
-        let name = team.name
-        let teamID = team.id
-        let sameName = try await scope.query(Team.self, on: req.db).filter(\.$name == name).first()
-        if let sameName, sameName.id != teamID {
-            throw AtiendeError(.conflict, code: "team_exists", "a team named '\(name)' already exists")
-        }
-        try await req.atiende.store.write { tx in
-            try await team.save(on: tx.db)
-            let id = try team.requireID()
-            if let members {
-                try await TeamMember.query(on: tx.db).filter(\.$team.$id == id).delete()
-                for userID in Set(members) { try await TeamMember(workspaceID: workspaceID, teamID: id, userID: userID).create(on: tx.db) }
-            }
-        }
-        try await team.$members.load(on: req.db)
     }
 }

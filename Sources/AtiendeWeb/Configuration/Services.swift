@@ -15,6 +15,9 @@ public struct AtiendeServices: Sendable {
     public let hub: EventHub
     public let inboxes: InboxLookup
     public let accounts: AccountService
+    public let teams: TeamService
+    public let inboxService: InboxService
+    public let policies: ServiceLevelPolicyService
     public let search: SearchService
     public let inbox: InboxQuery
     public let presence: PresenceHub

@@ -92,7 +92,8 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     app.atiende = AtiendeServices(
         config: config, store: store, ingest: Ingest(store: store, files: files), conversations: ConversationService(store: store, files: files),
         contacts: ContactService(store: store), files: files, secrets: secrets, jobs: jobs, hub: hub,
-        inboxes: InboxLookup(store: store, secrets: secrets), accounts: AccountService(store: store), search: SearchService(store: store),
+        inboxes: InboxLookup(store: store, secrets: secrets), accounts: AccountService(store: store),
+        teams: TeamService(store: store), inboxService: InboxService(store: store), policies: ServiceLevelPolicyService(store: store), search: SearchService(store: store),
         inbox: InboxQuery(store: store), presence: presence, messaging: messaging, visitors: visitors)
 
     for endpoint in APIRoutes.endpoints(maxInboundBytes: config.maxBodyBytes) {

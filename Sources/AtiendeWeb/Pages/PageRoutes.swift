@@ -1,3 +1,4 @@
+import AtiendeCore
 import Vapor
 
 /// The agent workspace's pages, registered from `SiteURL`.
@@ -9,6 +10,10 @@ enum PageRoutes {
         /// Every form post is refused without this browser's CSRF token, before its handler runs.
         func post<R: AsyncResponseEncodable>(_ url: SiteURL, maxSize: ByteCount = "64kb", _ handler: @escaping @Sendable (Request) async throws -> R) {
             routes.on(.POST, url.route, body: .collect(maxSize: maxSize)) { req async throws -> R in
+                // A form field with a NUL (%00) is nothing a person typed, and PostgreSQL cannot store it.
+                if req.headers.contentType == .urlEncodedForm, let body = req.body.string, body.range(of: "%00", options: .caseInsensitive) != nil {
+                    throw AtiendeError.invalid("a field contains the NUL character", code: "invalid_text")
+                }
                 try await req.verifyCSRF()
                 return try await handler(req)
             }

@@ -185,15 +185,14 @@ enum ServiceSettingsPage {
                 policy = ServiceLevelPolicy()
                 policy.$workspace.id = desk.workspaceID
             }
-            policy.name = try InboxesController.validName(form["name"] ?? "")
+            policy.name = try Names.valid(form["name"] ?? "")
             policy.isDefault = form["is_default"] != nil
             var rules = ServiceLevelRules(rules: try parseRules(form["rules"] ?? ""), businessTime: form["business_time"] != nil,
                                           warnAtPercent: Int(form["warn_at_percent"] ?? "") ?? 75)
             rules.escalatePriority = form["escalate_priority"].flatMap { Priority(rawValue: $0) }
             rules.notifyInBusinessHours = form["notify_in_business_hours"] != nil
-            try rules.validate()
             policy.rules = rules
-            try await ServiceLevelsController.save(policy, scope: scope, req: req)
+            try await req.atiende.policies.save(policy, actor: desk.userID)
         case "inbox":
             guard let raw = form["inbox_id"], let id = UUID(uuidString: raw) else { throw AtiendeError.notFound("inbox") }
             let inbox = try await scope.find(Inbox.self, id, on: req.db)
@@ -218,7 +217,6 @@ enum ServiceSettingsPage {
             let body = ServiceLevelsController.InboxService(
                 businessHours: hours, slaPolicyID: form["sla_policy_id"].flatMap { UUID(uuidString: $0) },
                 autoReplies: replies.firstAnswer.isEmpty && replies.afterHours.isEmpty && replies.busy.isEmpty && capacity == nil ? nil : replies)
-            try await ServiceLevelsController.validate(body, scope: scope, req: req)
             try await ServiceLevelsController.apply(body, to: inbox, scope: scope, req: req)
         default:
             throw AtiendeError.invalid("unknown action", code: "invalid_form")

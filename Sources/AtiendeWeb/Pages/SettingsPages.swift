@@ -268,20 +268,8 @@ enum SettingsPages {
     static func saveWorkspace(_ req: Request) async throws -> Response {
         let desk = try await req.desk(minimum: .admin)
         let form = try req.content.decode(WorkspaceForm.self)
-        let name = form.name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !name.isEmpty, name.count <= 120 else { throw AtiendeError.invalid("workspace name must be 1 to 120 characters", code: "invalid_workspace_name") }
-        guard ["es", "en"].contains(form.language) else { throw AtiendeError.invalid("language must be 'es' or 'en'", code: "invalid_language") }
-        guard TimeZone(identifier: form.time_zone) != nil else { throw AtiendeError.invalid("'\(form.time_zone)' is not a time zone", code: "invalid_time_zone") }
-        let code = (form.country_code ?? "").trimmingCharacters(in: .whitespaces)
-        guard code.count <= 4, code.allSatisfy(\.isNumber) else { throw AtiendeError.invalid("the country code is 1 to 4 digits", code: "invalid_country_code") }
-        let workspace = desk.workspace
-        try await req.atiende.store.write { tx in
-            workspace.name = name
-            workspace.defaultLanguage = form.language
-            workspace.timeZone = form.time_zone
-            workspace.defaultCountryCode = code.isEmpty ? nil : code
-            try await workspace.save(on: tx.db)
-        }
+        try await WorkspaceService.update(desk.workspace, name: form.name, language: form.language, timeZone: form.time_zone,
+                                          countryCode: form.country_code, actor: desk.userID, store: req.atiende.store)
         return req.redirect(to: SiteURL.settings(desk.slug, .workspace).path(query: [("saved", "1")]), redirectType: .normal)
     }
 }
@@ -327,7 +315,7 @@ enum NotificationPages {
         guard let view = try await desk.scope.query(SavedView.self, on: req.db).filter(\.$id == id).filter(\.$userID == desk.userID).first() else {
             throw AtiendeError.notFound("saved view")
         }
-        try await req.atiende.store.write { tx in try await view.delete(on: tx.db) }
+        try await SavedViews.delete(view, actor: desk.userID, store: req.atiende.store)
         return req.redirect(to: SiteURL.inbox(desk.slug).path, redirectType: .normal)
     }
 
@@ -348,10 +336,7 @@ enum NotificationPages {
         view.userID = desk.userID
         view.name = name
         view.query = components.percentEncodedQuery ?? ""
-        try await req.atiende.store.write { tx in
-            view.createdAt = tx.now
-            try await view.create(on: tx.db)
-        }
+        try await SavedViews.create(view, store: req.atiende.store)
         return req.redirect(to: SiteURL.inbox(desk.slug).path + "?" + view.query, redirectType: .normal)
     }
 }

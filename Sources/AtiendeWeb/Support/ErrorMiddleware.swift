@@ -77,7 +77,37 @@ extension Request {
             throw AtiendeError(.unsupportedMediaType, code: "expected_json", "send the body as application/json")
         }
         guard let buffer = body.data else { throw AtiendeError.invalid("body is empty", code: "invalid_body") }
+        // PostgreSQL cannot store a NUL character in text, and no person types one: refused before anything is decoded.
+        if JSONText.containsNUL(buffer.readableBytesView) {
+            throw AtiendeError.invalid("text may not contain the NUL character (\\u0000)", code: "invalid_text")
+        }
         return try JSON.decoder.decode(T.self, from: Data(buffer.readableBytesView))
+    }
+}
+
+enum JSONText {
+    /// Whether a JSON text holds a NUL: a raw 0 byte, or the escape `\u0000` (not an escaped backslash followed by `u0000`).
+    static func containsNUL<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {
+        var escaped = false
+        var window: [UInt8] = []
+        for byte in bytes {
+            if byte == 0 { return true }
+            if escaped {
+                escaped = false
+                window = byte == UInt8(ascii: "u") ? [byte] : []
+                continue
+            }
+            if !window.isEmpty {
+                window.append(byte)
+                if window.count == 5 {
+                    if window == Array("u0000".utf8) { return true }
+                    window = []
+                }
+                continue
+            }
+            if byte == UInt8(ascii: "\\") { escaped = true }
+        }
+        return false
     }
 }
 

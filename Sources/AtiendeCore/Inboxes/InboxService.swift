@@ -1,0 +1,39 @@
+import FluentKit
+import Foundation
+
+/// Connecting and changing inboxes: one transaction with its event each. The event names the inbox and the fields
+/// that changed, never their values (settings can hold what the workspace would rather not spread).
+public struct InboxService: Sendable {
+    public let store: Store
+
+    public init(store: Store) { self.store = store }
+
+    public func create(_ inbox: Inbox, actor: UUID) async throws {
+        try await store.write { tx in
+            try await inbox.create(on: tx.db)
+            try await EventLog.append(.inboxCreated, workspace: inbox.$workspace.id, actor: actor,
+                                      payload: RecordEventPayload(id: try inbox.requireID(), name: inbox.name, detail: inbox.channel.rawValue), in: tx)
+        }
+    }
+
+    /// Saves an inbox whose `changes` (field names) were made by `actor`; nothing is written when nothing changed.
+    public func update(_ inbox: Inbox, changes: [String], actor: UUID) async throws {
+        guard !changes.isEmpty else { return }
+        try await store.write { tx in
+            try await inbox.save(on: tx.db)
+            try await EventLog.append(.inboxUpdated, workspace: inbox.$workspace.id, actor: actor,
+                                      payload: RecordEventPayload(id: try inbox.requireID(), name: inbox.name, detail: inbox.channel.rawValue,
+                                                                  changes: changes.sorted()), in: tx)
+        }
+    }
+
+    /// Stores a new signing or identity secret (sealed by the caller); the old one stops working at commit.
+    public func replaceSecrets(of inbox: Inbox, sealed: Data, actor: UUID) async throws {
+        try await store.write { tx in
+            inbox.sealedSecrets = sealed
+            try await inbox.save(on: tx.db)
+            try await EventLog.append(.inboxSecretRotated, workspace: inbox.$workspace.id, actor: actor,
+                                      payload: RecordEventPayload(id: try inbox.requireID(), name: inbox.name, detail: inbox.channel.rawValue), in: tx)
+        }
+    }
+}

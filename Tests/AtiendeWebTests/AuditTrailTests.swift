@@ -1,0 +1,119 @@
+@testable import AtiendeCore
+@testable import AtiendeWeb
+import Fluent
+import Foundation
+import Testing
+import Vapor
+
+/// Every change people make — through the API or the pages — is a Core write that appends its event: the audit trail,
+/// and what rules, surveys and reports will react to.
+@Suite("Every change appends its event", .serialized)
+struct AuditTrailTests {
+    struct Step {
+        var operation: String
+        var method: HTTPMethod
+        var path: String
+        var body: [String: Any]?
+        var event: String
+    }
+
+    /// The newest event's type after `act`, which must have appended at least one event.
+    static func appended(_ app: TestApp, _ workspace: WorkspaceFixture, _ act: () async throws -> HTTPAnswer) async throws -> (HTTPAnswer, [String]) {
+        let before = try await Event.query(on: app.store.db).filter(\.$workspace.$id == workspace.id).count()
+        let answer = try await act()
+        let events = try await Event.query(on: app.store.db).filter(\.$workspace.$id == workspace.id).sort(\.$createdAt).all()
+        return (answer, Array(events.dropFirst(before)).map(\.type))
+    }
+
+    @Test("every API operation that changes something appends its event, and the test covers every such operation")
+    func apiOperations() async throws {
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await workspace.apiInbox(app)
+            for (id, name) in [("c-1", "Ana"), ("c-2", "Ana Pérez")] {
+                #expect(try await inbox.post(app, APIInbox.message("m-\(id)", from: ["id": id, "name": name, "email": "ana\(id)@example.com"])).status == 200)
+            }
+            let contacts = try await Contact.query(on: app.store.db).filter(\.$workspace.$id == workspace.id).sort(\.$createdAt).all()
+            let (memberID, _) = try await workspace.member(app, role: .agent)
+            let job = Job(workspaceID: workspace.id, kind: "channel.send", payload: "{}", runAt: Date(), maxAttempts: 1, at: Date())
+            job.deadAt = Date()
+            try await app.store.write { tx in try await job.create(on: tx.db) }
+            let w = workspace.path
+            var ids: [String: String] = ["inbox": inbox.id.uuidString, "member": memberID.uuidString, "job": try job.requireID().uuidString,
+                                         "contact": try contacts[0].requireID().uuidString, "other": try contacts[1].requireID().uuidString]
+            func path(_ template: String) -> String {
+                ids.reduce(template) { $0.replacingOccurrences(of: "{\($1.key)}", with: $1.value) }
+            }
+            let steps: [Step] = [
+                Step(operation: "createInbox", method: .POST, path: "/inboxes", body: ["name": "Teléfono", "channel": "phone"], event: "inbox.created"),
+                Step(operation: "updateInbox", method: .PATCH, path: "/inboxes/{inbox}", body: ["name": "ERP central"], event: "inbox.updated"),
+                Step(operation: "rotateInboxSecret", method: .POST, path: "/inboxes/{inbox}/rotate-secret", body: nil, event: "inbox.secret_rotated"),
+                Step(operation: "addMember", method: .POST, path: "/users", body: ["email": "nuevo@example.com", "role": "agent"], event: "member.invited"),
+                Step(operation: "updateMember", method: .PATCH, path: "/users/{member}", body: ["role": "supervisor"], event: "member.role_changed"),
+                Step(operation: "createTeam", method: .POST, path: "/teams", body: ["name": "Nivel 2"], event: "team.created"),
+                Step(operation: "updateTeam", method: .PATCH, path: "/teams/{team}", body: ["member_ids": [memberID.uuidString]], event: "team.updated"),
+                Step(operation: "updateContact", method: .PATCH, path: "/contacts/{contact}", body: ["name": "Ana María"], event: "contact.updated"),
+                Step(operation: "mergeContact", method: .POST, path: "/contacts/{contact}/merge", body: ["source_id": ids["other"]!], event: "contact.merged"),
+                Step(operation: "updateConversation", method: .PATCH, path: "/conversations/1", body: ["priority": "high"], event: "conversation.updated"),
+                Step(operation: "createMessage", method: .POST, path: "/conversations/1/messages", body: ["text": "Hola", "private": true], event: "message.created"),
+                Step(operation: "createServiceLevelPolicy", method: .POST, path: "/sla-policies", body: ["name": "Estándar"], event: "sla_policy.created"),
+                Step(operation: "updateServiceLevelPolicy", method: .PATCH, path: "/sla-policies/{policy}", body: ["name": "Estándar 2"], event: "sla_policy.updated"),
+                Step(operation: "putInboxServiceLevels", method: .PUT, path: "/inboxes/{inbox}/service-levels", body: ["sla_policy_id": "{policy}"], event: "inbox.updated"),
+                Step(operation: "retryJob", method: .POST, path: "/jobs/{job}/retry", body: nil, event: "job.retried"),
+                Step(operation: "deleteServiceLevelPolicy", method: .DELETE, path: "/sla-policies/{policy}", body: nil, event: "sla_policy.deleted"),
+                Step(operation: "deleteTeam", method: .DELETE, path: "/teams/{team}", body: nil, event: "team.deleted"),
+                Step(operation: "removeMember", method: .DELETE, path: "/users/{member}", body: nil, event: "member.removed"),
+            ]
+            for step in steps {
+                let body = step.body.map { body in body.mapValues { value -> Any in (value as? String).map(path) ?? value } }
+                let (answer, types) = try await Self.appended(app, workspace) {
+                    try await app.request(step.method, w + path(step.path), token: workspace.token, json: body)
+                }
+                #expect((200..<300).contains(answer.status), "\(step.operation) → \(answer.status) \(answer.text)")
+                #expect(types.contains(step.event), "\(step.operation) appended \(types), not \(step.event)")
+                if step.operation == "createTeam" { ids["team"] = try answer.json()["id"] as? String }
+                if step.operation == "createServiceLevelPolicy" { ids["policy"] = try answer.json()["id"] as? String }
+            }
+            // Asks a provider; changes nothing here.
+            let readOnly: Set<String> = ["checkInbox"]
+            let changing = APIRoutes.endpoints(maxInboundBytes: 0).filter { endpoint in
+                guard endpoint.method != .GET, case .member = endpoint.security else { return false }
+                return !readOnly.contains(endpoint.operationID)
+            }.map(\.operationID)
+            #expect(Set(changing) == Set(steps.map(\.operation)), "add the operations that change something to this test: \(Set(changing).subtracting(steps.map(\.operation)))")
+        }
+    }
+
+    @Test("the pages' own forms append their events too: workspace settings, invitations, saved views, service levels")
+    func pageForms() async throws {
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let slug = try #require(try await Workspace.find(workspace.id, on: app.store.db)).slug
+            let inbox = try await workspace.apiInbox(app)
+            let (browser, csrf) = try await Browser.signedIn(app, as: workspace.adminID)
+            func post(_ path: String, _ form: [(String, String)], expecting event: String) async throws {
+                let (answer, types) = try await Self.appended(app, workspace) { try await browser.post(path, form: [("_csrf", csrf)] + form) }
+                #expect(answer.status < 400, "\(path) → \(answer.status)")
+                #expect(types.contains(event), "\(path) appended \(types), not \(event)")
+            }
+            try await post("/app/\(slug)/settings/workspace", [("name", "Tienda Sur"), ("language", "es"), ("time_zone", "America/Santiago"),
+                                                               ("country_code", "56")], expecting: "workspace.updated")
+            try await post("/app/\(slug)/settings/users", [("email", "nueva@example.com"), ("role", "agent")], expecting: "member.invited")
+            try await post("/app/\(slug)/views", [("name", "Urgentes"), ("query", "priority=urgent")], expecting: "saved_view.created")
+            let view = try #require(try await SavedView.query(on: app.store.db).first())
+            try await post("/app/\(slug)/views/\(try view.requireID().uuidString)/delete", [], expecting: "saved_view.deleted")
+            try await post("/app/\(slug)/settings/service", [("action", "policy"), ("name", "Estándar"), ("rules", "* * 60 240 2880"),
+                                                             ("warn_at_percent", "75")], expecting: "sla_policy.created")
+            try await post("/app/\(slug)/settings/service", [("action", "inbox"), ("inbox_id", inbox.id.uuidString), ("sla_policy_id", "")],
+                           expecting: "inbox.updated")
+            // Accepting an invitation is the newcomer's own change.
+            let (_, token) = try await app.services.accounts.invite(email: "otra@example.com", role: .agent, workspace: workspace.id, by: workspace.adminID)
+            let newcomer = Browser(app)
+            let page = try await newcomer.get("/invitations/\(token)")
+            let (answer, types) = try await Self.appended(app, workspace) {
+                try await newcomer.post("/invitations/\(token)", form: [("_csrf", Browser.csrf(in: page) ?? ""), ("name", "Otra"), ("password", "una clave larga")])
+            }
+            #expect(answer.status == 303 && types.contains("member.joined"), "\(types)")
+        }
+    }
+}
