@@ -290,7 +290,7 @@ struct MessagingTests {
             _ = try await waitFor { provider.calls("/sendMessage").first }
             try await Task.sleep(for: .milliseconds(300))
             #expect(provider.calls("/sendMessage").count == 1, "not again before retry_after")
-            let job = try #require(try await Job.query(on: app.store.db).filter(\.$kind == ConversationService.sendJob).first())
+            let job = try #require(try await Job.query(on: app.store.db).filter(\.$kind == JobKind.send.rawValue).first())
             #expect(job.runAt.timeIntervalSince(clock.now()) > 2.5 && job.lastError?.contains("Too Many Requests") == true)
             clock.advance(by: 4)
             let retried = try await waitFor { provider.calls("/sendMessage").dropFirst().first }

@@ -134,7 +134,7 @@ struct OutboundTests {
         try await withApp(clock: clock) { app in
             let workspace = try await WorkspaceFixture.make(app)
             try await app.store.write { tx in
-                try await JobQueue.enqueue("conversation.wake", payload: WakePayload(conversationID: UUID(), until: tx.now),
+                try await JobQueue.enqueue(.wakeSnoozed, payload: WakePayload(conversationID: UUID(), until: tx.now),
                                            workspace: workspace.id, in: tx)
             }
             // A worker claims it and "dies".

@@ -197,7 +197,7 @@ struct NoticeHoursTests {
             #expect(try await ServiceLevelScanner(store: app.store).scan() == 1)
             #expect(try await Conversation.query(on: app.store.db).first()?.priority == .high, "escalated at once")
             #expect(try await AgentNotification.query(on: app.store.db).count() == 0, "nobody is woken at the weekend")
-            let notice = try #require(try await Job.query(on: app.store.db).filter(\.$kind == ServiceLevelScanner.noticeJob).first())
+            let notice = try #require(try await Job.query(on: app.store.db).filter(\.$kind == JobKind.serviceLevelNotice.rawValue).first())
             #expect(notice.runAt == ISO8601.date("2026-11-23T12:00:00Z"), "Monday 09:00 in Santiago")
         }
     }
@@ -234,7 +234,7 @@ extension NoticeHoursTests {
             let now = try await AgentNotification.query(on: app.store.db).filter(\.$kind == .slaBreach).all().map(\.userID)
             #expect(now.contains(agent) && !now.contains(supervisor), "the agent at once (24/7 inbox), not the supervisor at the weekend")
             #expect(try await AgentNotification.query(on: app.store.db).count() > before)
-            let job = try #require(try await Job.query(on: app.store.db).filter(\.$kind == ServiceLevelScanner.noticeJob).first())
+            let job = try #require(try await Job.query(on: app.store.db).filter(\.$kind == JobKind.serviceLevelNotice.rawValue).first())
             #expect(job.runAt == ISO8601.date("2026-11-23T08:00:00Z"), "Monday 09:00 in Madrid")
             #expect(job.payload.contains(supervisor.uuidString.lowercased()) || job.payload.contains(supervisor.uuidString))
         }

@@ -128,7 +128,7 @@ struct SystemMailTests {
             #expect(try await inbox.post(app, APIInbox.message("q-1", from: ["id": "c"])).status == 200)
             #expect(try await app.request(.PATCH, "\(workspace.path)/conversations/1", token: workspace.token, json: ["assignee_id": agent.uuidString]).status == 200)
             #expect(try await AgentNotification.query(on: app.store.db).count() == 1)
-            #expect(try await Job.query(on: app.store.db).filter(\.$kind == Notifications.mailJob).count() == 0)
+            #expect(try await Job.query(on: app.store.db).filter(\.$kind == JobKind.notificationMail.rawValue).count() == 0)
             let (browser, _) = try await Browser.signedIn(app, as: agent)
             #expect(try await browser.get("/account").text.contains("ATIENDE_SMTP_URL"))
         }

@@ -129,9 +129,6 @@ extension ConversationService {
 
 /// In-app notifications for agents: stored (they may be away) and announced as a `notification.created` event.
 public enum Notifications {
-    /// Emails one notification to its person (handled where mail is sent).
-    public static let mailJob = "notification.email"
-
     public struct MailPayload: Codable, Sendable {
         public var notificationID: UUID
         enum CodingKeys: String, CodingKey { case notificationID = "notification_id" }
@@ -171,7 +168,7 @@ public enum Notifications {
                                       payload: Payload(id: try notification.requireID(), userID: user, kind: kind,
                                                        conversationNumber: number, excerpt: notification.excerpt), in: tx)
             if emailed.contains(user) {
-                try await JobQueue.enqueue(mailJob, payload: MailPayload(notificationID: try notification.requireID()), workspace: workspaceID, in: tx)
+                try await JobQueue.enqueue(JobKind.notificationMail, payload: MailPayload(notificationID: try notification.requireID()), workspace: workspaceID, in: tx)
             }
         }
     }

@@ -3,8 +3,6 @@ import Foundation
 
 /// What agents do to a conversation. Each change is one transaction with its events and jobs.
 public struct ConversationService: Sendable {
-    public static let sendJob = "channel.send"
-    public static let wakeJob = "conversation.wake"
     public static let maxLabels = 50
 
     public let store: Store
@@ -115,7 +113,7 @@ public struct ConversationService: Sendable {
                 throw AtiendeError.invalid("snoozing needs snoozed_until in the future", code: "invalid_snooze")
             }
             conversation.snoozedUntil = until
-            try await JobQueue.enqueue(Self.wakeJob, payload: WakePayload(conversationID: try conversation.requireID(), until: until),
+            try await JobQueue.enqueue(JobKind.wakeSnoozed, payload: WakePayload(conversationID: try conversation.requireID(), until: until),
                                        workspace: conversation.$workspace.id, runAt: until, in: tx)
             changed["snoozed_until"] = ISO8601.string(until)
         } else {
@@ -178,7 +176,7 @@ public struct ConversationService: Sendable {
                 conversation.lastMessageAt = now
                 conversation.waitingSince = nil
                 if conversation.firstResponseAt == nil { conversation.firstResponseAt = now }
-                try await JobQueue.enqueue(Self.sendJob, payload: SendPayload(messageID: try message.requireID()),
+                try await JobQueue.enqueue(JobKind.send, payload: SendPayload(messageID: try message.requireID()),
                                            workspace: workspaceID, in: tx)
             }
             try await conversation.save(on: tx.db)

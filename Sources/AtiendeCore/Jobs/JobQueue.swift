@@ -37,11 +37,11 @@ public enum JobQueue {
     /// Enqueues in the caller's transaction (transactional outbox): the job exists exactly when the data does.
     @discardableResult
     public static func enqueue(
-        _ kind: String, payload: some Encodable & Sendable, workspace workspaceID: UUID?,
+        _ kind: JobKind, payload: some Encodable & Sendable, workspace workspaceID: UUID?,
         runAt: Date? = nil, maxAttempts: Int = defaultMaxAttempts, in tx: WriteTransaction
     ) async throws -> Job {
         let json = String(decoding: try JSON.encoder.encode(payload), as: UTF8.self)
-        let job = Job(workspaceID: workspaceID, kind: kind, payload: json, runAt: runAt ?? tx.now,
+        let job = Job(workspaceID: workspaceID, kind: kind.rawValue, payload: json, runAt: runAt ?? tx.now,
                       maxAttempts: maxAttempts, at: tx.now)
         try await job.create(on: tx.db)
         let signals = tx.store.signals
@@ -106,7 +106,7 @@ extension JobQueue {
             job.lockedUntil = nil
             job.runAt = tx.now
             try await job.save(on: tx.db)
-            if job.kind == ConversationService.sendJob, let payload = try? JSON.decoder.decode(SendPayload.self, from: Data(job.payload.utf8)) {
+            if job.kind == JobKind.send.rawValue, let payload = try? JSON.decoder.decode(SendPayload.self, from: Data(job.payload.utf8)) {
                 try await Message.query(on: tx.db).filter(\.$id == payload.messageID).set(\.$deliveryStatus, to: .queued).update()
             }
             try await EventLog.append(.jobRetried, workspace: workspaceID, actor: actor, payload: RecordEventPayload(id: jobID, detail: job.kind), in: tx)

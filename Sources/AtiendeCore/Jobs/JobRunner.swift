@@ -31,12 +31,12 @@ public final class JobRunner: Sendable {
     }
 
     private let store: Store
-    private let handlers: [String: any JobHandler]
+    private let handlers: [JobKind: any JobHandler]
     private let options: Options
     private let logger: Logger
     private let wake = WakeSignal()
 
-    public init(store: Store, handlers: [String: any JobHandler], options: Options, logger: Logger) {
+    public init(store: Store, handlers: [JobKind: any JobHandler], options: Options, logger: Logger) {
         self.store = store
         self.handlers = handlers
         self.options = options
@@ -49,7 +49,7 @@ public final class JobRunner: Sendable {
 
     /// Runs until the task is cancelled.
     public func run() async {
-        logger.info("job runner started", metadata: ["kinds": "\(handlers.keys.sorted())"])
+        logger.info("job runner started", metadata: ["kinds": "\(handlers.keys.map(\.rawValue).sorted())"])
         while !Task.isCancelled {
             do {
                 var ran = 0
@@ -78,7 +78,7 @@ public final class JobRunner: Sendable {
     }
 
     private func execute(_ job: ClaimedJob) async {
-        guard let handler = handlers[job.kind] else {
+        guard let handler = handlers[JobKind(rawValue: job.kind)] else {
             await finish(job, failure: .permanent("no handler for job kind '\(job.kind)'"), handler: nil)
             return
         }

@@ -50,7 +50,6 @@ extension ChannelSender {
 /// The `channel.send` job: loads the message, hands it to its channel's sender, records the outcome. The same loading
 /// serves the `channel.follow_up` job, which hands a message still unread to its sender's `followUp`.
 public struct SendMessageJob: JobHandler {
-    public static let followUpJob = "channel.follow_up"
 
     let store: Store
     let secrets: SecretBox
@@ -78,7 +77,7 @@ public struct SendMessageJob: JobHandler {
             try await ConversationService.recordDelivery(payload.messageID, status: .sent,
                                                          providerMessageID: receipt.providerMessageID, in: tx)
             if let after = receipt.followUpAfter {
-                try await JobQueue.enqueue(Self.followUpJob, payload: payload, workspace: job.workspaceID,
+                try await JobQueue.enqueue(JobKind.followUp, payload: payload, workspace: job.workspaceID,
                                            runAt: tx.now.addingTimeInterval(after), in: tx)
             }
         }

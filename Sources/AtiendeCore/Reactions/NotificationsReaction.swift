@@ -53,7 +53,7 @@ struct NotificationsReaction: Reaction {
         }
         if !now.isEmpty { try await notice(now).deliver(in: tx) }
         for (opening, users) in byTime.sorted(by: { $0.key < $1.key }) {
-            try await JobQueue.enqueue(ServiceLevelScanner.noticeJob, payload: notice(users), workspace: subject.workspaceID, runAt: opening, in: tx)
+            try await JobQueue.enqueue(JobKind.serviceLevelNotice, payload: notice(users), workspace: subject.workspaceID, runAt: opening, in: tx)
         }
     }
 }

@@ -120,7 +120,7 @@ struct AutomaticAnswersReaction: Reaction {
             case .busy: autoReplies.busy
             }
             guard !templates.isEmpty else { continue }
-            try await JobQueue.enqueue(ServiceLevels.autoReplyJob, payload: AutoReplyPayload(conversationID: subject.id, variant: variant),
+            try await JobQueue.enqueue(JobKind.autoReply, payload: AutoReplyPayload(conversationID: subject.id, variant: variant),
                                        workspace: subject.workspaceID, in: tx)
         }
     }

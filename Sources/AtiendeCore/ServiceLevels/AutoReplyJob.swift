@@ -46,7 +46,7 @@ public struct AutoReplyJob: JobHandler {
             conversation.messageCount += 1
             conversation.updatedAt = tx.now
             try await conversation.save(on: tx.db)
-            try await JobQueue.enqueue(ConversationService.sendJob, payload: SendPayload(messageID: try message.requireID()),
+            try await JobQueue.enqueue(JobKind.send, payload: SendPayload(messageID: try message.requireID()),
                                        workspace: conversation.$workspace.id, in: tx)
             try await EventLog.append(.messageCreated, workspace: conversation.$workspace.id, conversation: conversationID,
                                       payload: MessageEventPayload(conversation: conversation.snapshot, message: message.snapshot(attachments: [])),

@@ -8,7 +8,6 @@ import SQLKit
 /// while the server was down goes out on the first scan.
 public struct ServiceLevelScanner: Sendable {
     public static let interval: TimeInterval = 5
-    public static let noticeJob = "sla.notice"
     public static let batch = 1000
 
     public struct AlertPayload: Codable, Sendable {

@@ -119,8 +119,6 @@ public enum ServiceLevels {
             WHERE id = \(bind: subject.id)
             """).run()
     }
-
-    public static let retargetJob = "sla.retarget"
     public static let retargetChunk = 500
 
     /// New targets for the conversations still being worked on, after a policy or hours change: the first
@@ -128,7 +126,7 @@ public enum ServiceLevels {
     /// never holds the writer for long.
     public static func retargetActive(workspace workspaceID: UUID, inbox inboxID: UUID? = nil, in tx: WriteTransaction) async throws {
         if let last = try await retarget(workspace: workspaceID, inbox: inboxID, after: nil, in: tx) {
-            try await JobQueue.enqueue(retargetJob, payload: RetargetPayload(workspaceID: workspaceID, inboxID: inboxID, after: last),
+            try await JobQueue.enqueue(JobKind.serviceLevelRetarget, payload: RetargetPayload(workspaceID: workspaceID, inboxID: inboxID, after: last),
                                        workspace: workspaceID, in: tx)
         }
     }
@@ -154,8 +152,6 @@ public enum ServiceLevels {
     }
 
     // MARK: Ingest
-
-    public static let autoReplyJob = "conversation.auto_reply"
 
     /// The expected wait in an inbox: the median time to a first response over the last day (nil if none).
     static func expectedWait(inbox: UUID, now: Date, on sql: any SQLDatabase) async throws -> TimeInterval? {
@@ -196,7 +192,7 @@ public struct RetargetJob: JobHandler {
         try await store.write { tx in
             try await tx.lockWorkspace(payload.workspaceID)
             if let last = try await ServiceLevels.retarget(workspace: payload.workspaceID, inbox: payload.inboxID, after: payload.after, in: tx) {
-                try await JobQueue.enqueue(ServiceLevels.retargetJob,
+                try await JobQueue.enqueue(JobKind.serviceLevelRetarget,
                                            payload: RetargetPayload(workspaceID: payload.workspaceID, inboxID: payload.inboxID, after: last),
                                            workspace: payload.workspaceID, in: tx)
             }

@@ -73,16 +73,16 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     ]
     for (kind, adapter) in messaging { senders[kind] = adapter }
     senders[.email] = EmailSender(network: config.outbound)
-    var handlers: [String: any JobHandler] = [
-        ConversationService.sendJob: SendMessageJob(store: store, secrets: secrets, files: files, senders: senders),
-        SendMessageJob.followUpJob: SendMessageJob(store: store, secrets: secrets, files: files, senders: senders, followingUp: true),
-        ConversationService.wakeJob: WakeSnoozedJob(store: store),
-        ServiceLevels.autoReplyJob: AutoReplyJob(store: store),
-        ServiceLevels.retargetJob: RetargetJob(store: store),
-        ServiceLevelScanner.noticeJob: DeferredNoticeJob(store: store),
+    var handlers: [JobKind: any JobHandler] = [
+        JobKind.send: SendMessageJob(store: store, secrets: secrets, files: files, senders: senders),
+        JobKind.followUp: SendMessageJob(store: store, secrets: secrets, files: files, senders: senders, followingUp: true),
+        JobKind.wakeSnoozed: WakeSnoozedJob(store: store),
+        JobKind.autoReply: AutoReplyJob(store: store),
+        JobKind.serviceLevelRetarget: RetargetJob(store: store),
+        JobKind.serviceLevelNotice: DeferredNoticeJob(store: store),
     ]
     if let mail = config.systemMail {
-        handlers[Notifications.mailJob] = NotificationMailJob(store: store, mail: mail, publicURL: config.publicURL)
+        handlers[JobKind.notificationMail] = NotificationMailJob(store: store, mail: mail, publicURL: config.publicURL)
         if config.publicURL == nil { logger.warning("ATIENDE_PUBLIC_URL is not set: notification emails carry no links") }
     }
     let jobs = JobRunner(
