@@ -161,11 +161,11 @@ public struct WebchatSender: ChannelSender {
         func mail(_ message: OutboundMessage, to address: String) async throws
     }
 
-    let isOnline: @Sendable (_ inboxID: UUID, _ thread: String) -> Bool
+    let isOnline: @Sendable (_ inboxID: UUID, _ thread: String) async -> Bool
     let awayMailer: (any AwayMailer)?
     let awayAfter: TimeInterval
 
-    public init(isOnline: @escaping @Sendable (UUID, String) -> Bool, awayMailer: (any AwayMailer)?, awayAfter: TimeInterval = 60) {
+    public init(isOnline: @escaping @Sendable (UUID, String) async -> Bool, awayMailer: (any AwayMailer)?, awayAfter: TimeInterval = 60) {
         self.isOnline = isOnline
         self.awayMailer = awayMailer
         self.awayAfter = awayAfter
@@ -178,7 +178,7 @@ public struct WebchatSender: ChannelSender {
 
     public func followUp(_ message: OutboundMessage) async throws {
         guard let mailer = awayMailer, let email = message.contact.email, let thread = message.conversation.threadID,
-              !isOnline(message.inboxID, thread) else { return }
+              await !isOnline(message.inboxID, thread) else { return }
         try await mailer.mail(message, to: email)
     }
 }

@@ -204,3 +204,35 @@ struct CreateEmailNotificationPreferences: AsyncMigration {
         try await db.schema(User.schema).deleteField("email_notifications").update()
     }
 }
+
+/// What the instances of a deployment share: who is online (agents with the desk open, live chat visitors), each row
+/// renewed by its instance; and leases of the recurring tasks one instance runs at a time.
+struct CreateSharedState: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("agent_presence")
+            .field("connection_id", .uuid, .identifier(auto: false))
+            .field("instance_id", .uuid, .required)
+            .field("workspace_id", .uuid, .required)
+            .field("user_id", .uuid, .required)
+            .field("seen_at", .datetime, .required)
+            .create()
+        try await db.createIndex("agent_presence_workspace", on: "agent_presence", "workspace_id", "seen_at")
+        try await db.schema("visitor_presence")
+            .field("connection_id", .uuid, .identifier(auto: false))
+            .field("instance_id", .uuid, .required)
+            .field("inbox_id", .uuid, .required)
+            .field("thread", .string, .required)
+            .field("seen_at", .datetime, .required)
+            .create()
+        try await db.createIndex("visitor_presence_thread", on: "visitor_presence", "inbox_id", "thread")
+        try await db.schema("task_leases")
+            .field("name", .string, .identifier(auto: false))
+            .field("owner", .uuid, .required)
+            .field("lease_until", .datetime, .required)
+            .create()
+    }
+
+    func revert(on db: any Database) async throws {
+        for table in ["task_leases", "visitor_presence", "agent_presence"] { try await db.schema(table).delete() }
+    }
+}

@@ -22,6 +22,7 @@ public enum AtiendeMigrations {
         CreateAgentSignatures(),
         CreateEmailParticipants(),
         CreateEmailNotificationPreferences(),
+        CreateSharedState(),
     ]
 }
 

@@ -217,7 +217,7 @@ enum InboxesController {
         }
         try await checkTargets(inbox.settings, network: req.atiende.config.outbound)
         try await req.atiende.inboxService.update(inbox, changes: changes, actor: scope.userID)
-        req.atiende.inboxes.invalidate(try inbox.requireID())
+        req.atiende.inboxChanged(try inbox.requireID())
         return try json(InboxResponse(inbox, publicURL: req.publicBase))
     }
 
@@ -232,7 +232,7 @@ enum InboxesController {
         let secret = SecretToken.make(prefix: inbox.channel == .webchat ? "idsec_" : "whsec_")
         secrets[key] = secret
         try await req.atiende.inboxService.replaceSecrets(of: inbox, sealed: try req.atiende.secrets.seal(secrets), actor: scope.userID)
-        req.atiende.inboxes.invalidate(try inbox.requireID())
+        req.atiende.inboxChanged(try inbox.requireID())
         return try json(InboxResponse(inbox, publicURL: req.publicBase, secret: secret))
     }
 

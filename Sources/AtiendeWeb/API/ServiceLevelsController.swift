@@ -91,7 +91,7 @@ enum ServiceLevelsController {
     static func apply(_ body: InboxService, to inbox: Inbox, scope: Scope, req: Request) async throws {
         try await req.atiende.policies.setInbox(inbox, hours: body.businessHours, policy: body.slaPolicyID, autoReplies: body.autoReplies,
                                                 actor: scope.userID)
-        req.atiende.inboxes.invalidate(try inbox.requireID())
+        req.atiende.inboxChanged(try inbox.requireID())
     }
 
     /// `GET …/reports/service-levels?from=&to=&group_by=channel|policy|team|agent`

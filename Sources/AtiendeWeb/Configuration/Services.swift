@@ -21,6 +21,8 @@ public struct AtiendeServices: Sendable {
     public let search: SearchService
     public let inbox: InboxQuery
     public let presence: PresenceHub
+    /// What this instance shares with the others on the same PostgreSQL (presence, signals).
+    let cluster: Cluster
     /// WhatsApp, Messenger, Instagram, Telegram and Twilio: webhooks in, sends out.
     public let messaging: [ChannelKind: any MessagingAdapter]
     let signIns = SignInThrottle()
@@ -32,6 +34,14 @@ public struct AtiendeServices: Sendable {
     let widgetSessions = RateLimiter(window: 60)
     /// Frames per visitor socket (typing and read receipts included), over 10 seconds.
     let widgetFrames = RateLimiter(window: 10)
+}
+
+extension AtiendeServices {
+    /// An inbox changed: this instance's cached copy goes now, the other instances' when they hear of it.
+    func inboxChanged(_ id: UUID) {
+        inboxes.invalidate(id)
+        cluster.publish(.inboxChanged(id))
+    }
 }
 
 extension Application {

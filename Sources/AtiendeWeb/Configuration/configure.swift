@@ -55,7 +55,20 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     let presence = PresenceHub()
     let visitors = VisitorHub(store: store, hub: hub, logger: logger, maxPerAddress: config.widgetSocketsPerAddress,
                               maxConnections: config.widgetSocketsTotal)
-    presence.observe { visitors.agentActivity(workspace: $0, conversation: $1, typing: $2, name: $3) }
+    let cluster = Cluster(store: store, logger: logger)
+    presence.observe { workspace, number, typing, name in
+        visitors.agentActivity(workspace: workspace, conversation: number, typing: typing, name: name)
+        cluster.publish(.agentActivity(workspace: workspace, conversation: number, typing: typing, name: name))
+    }
+    let inboxLookup = InboxLookup(store: store, secrets: secrets)
+    cluster.onSignal { signal in
+        switch signal {
+        case .agentActivity(let workspace, let number, let typing, let name):
+            visitors.agentActivity(workspace: workspace, conversation: number, typing: typing, name: name)
+        case .visitorTyping(let workspace, let number): presence.visitorTyping(workspace: workspace, conversation: number)
+        case .inboxChanged(let id): inboxLookup.invalidate(id)
+        }
+    }
     let outboundHTTP = GuardedHTTP(client: GuardedHTTP.makeClient(network: config.outbound), network: config.outbound)
     app.lifecycle.use(HTTPClientShutdown(client: outboundHTTP.client))
     let providers = ProviderHTTP(http: outboundHTTP, timeout: .seconds(Int64(config.webhookTimeoutSeconds)))
@@ -67,7 +80,9 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     var senders: [ChannelKind: any ChannelSender] = [
         .api: APIWebhookSender(http: outboundHTTP, clock: clock, timeout: .seconds(Int64(config.webhookTimeoutSeconds))),
         // Replies written while the visitor is away also go to the email they left, when the instance can send mail.
-        .webchat: WebchatSender(isOnline: { visitors.isOnline(inboxID: $0, thread: $1) },
+        .webchat: WebchatSender(isOnline: { inbox, thread in
+                                    visitors.isOnline(inboxID: inbox, thread: thread) ? true : await cluster.visitorOnlineElsewhere(inbox: inbox, thread: thread)
+                                },
                                 awayMailer: config.systemMail.map { WebchatAwayMail(store: store, mail: $0) },
                                 awayAfter: TimeInterval(config.widgetAwayMailSeconds)),
     ]
@@ -92,9 +107,9 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     app.atiende = AtiendeServices(
         config: config, store: store, ingest: Ingest(store: store, files: files), conversations: ConversationService(store: store, files: files),
         contacts: ContactService(store: store), files: files, secrets: secrets, jobs: jobs, hub: hub,
-        inboxes: InboxLookup(store: store, secrets: secrets), accounts: AccountService(store: store),
+        inboxes: inboxLookup, accounts: AccountService(store: store),
         teams: TeamService(store: store), inboxService: InboxService(store: store), policies: ServiceLevelPolicyService(store: store), search: SearchService(store: store),
-        inbox: InboxQuery(store: store), presence: presence, messaging: messaging, visitors: visitors)
+        inbox: InboxQuery(store: store), presence: presence, cluster: cluster, messaging: messaging, visitors: visitors)
 
     for endpoint in APIRoutes.endpoints(maxInboundBytes: config.maxBodyBytes) {
         app.routes.register(endpoint)
@@ -144,13 +159,18 @@ struct BackgroundWork: LifecycleHandler {
         }
         let scanner = ServiceLevelScanner(store: services.store)
         let logger = app.logger
-        if config.runJobs { tasks.add(Task {
-            // The deadline scan: everything that fell due while the server was down goes out on the first pass.
-            while !Task.isCancelled {
-                do { try await scanner.scan() } catch { logger.warning("deadline scan failed", metadata: ["error": "\(error)"]) }
-                try? await Task.sleep(for: .seconds(ServiceLevelScanner.interval))
-            }
-        }) }
+        if config.runJobs {
+            // The deadline scan, on one instance at a time: everything that fell due while no instance ran goes out on
+            // the first pass of whichever takes the lease.
+            let lease = TaskLease(name: "deadline-scan", owner: services.cluster.instanceID, duration: 3 * ServiceLevelScanner.interval)
+            let store = services.store
+            tasks.add(Task {
+                await lease.run(every: ServiceLevelScanner.interval, store: store, { try await scanner.scan() },
+                                onError: { logger.warning("deadline scan failed", metadata: ["error": "\($0)"]) })
+            })
+        }
+        let cluster = services.cluster
+        tasks.add(Task { await cluster.run() })
         if config.runJobs {
             let poller = MailboxPoller(services: services, interval: TimeInterval(config.imapPollSeconds), logger: logger)
             tasks.add(Task { await poller.run() })
@@ -166,8 +186,12 @@ struct BackgroundWork: LifecycleHandler {
             })
         }
         if case .postgres(let url) = config.database {
-            let listener = PostgresListener(url: url, hub: services.hub, eventLoop: app.eventLoopGroup.any(), logger: app.logger)
+            let listener = PostgresListener.events(url: url, hub: services.hub, eventLoop: app.eventLoopGroup.any(), logger: app.logger)
             tasks.add(Task { await listener.run() })
+            let cluster = services.cluster
+            let signals = PostgresListener(url: url, channel: Cluster.channel, eventLoop: app.eventLoopGroup.any(), logger: app.logger,
+                                           connected: {}, received: { cluster.received($0) })
+            tasks.add(Task { await signals.run() })
         }
         if try await Workspace.query(on: services.store.db).count() == 0 {
             app.logger.notice("No workspace exists yet. Create the first one with: atiende setup --workspace \"My company\" --email you@example.com --password '<at least 10 characters>'")

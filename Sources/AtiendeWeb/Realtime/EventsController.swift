@@ -43,10 +43,12 @@ enum EventsController {
             ws.pingInterval = .seconds(25)  // keeps a quiet socket inside the server's idle timeout, and finds dead peers
             let (subscription, wakes) = services.hub.subscribe(to: scope.workspaceID)
             services.presence.join(subscription, userID: scope.userID, name: name, workspaceID: scope.workspaceID, socket: ws)
+            Task { await services.cluster.agentJoined(subscription, workspace: scope.workspaceID, user: scope.userID) }
             ws.onText { _, text in services.presence.received(text, from: subscription) }
             ws.onClose.whenComplete { _ in
                 services.hub.unsubscribe(subscription)
                 services.presence.leave(subscription)
+                Task { await services.cluster.agentLeft(subscription) }
             }
             let logger = req.logger
             Task {

@@ -4,13 +4,23 @@ import Foundation
 import Logging
 import NIOCore
 
-/// Keeps one connection LISTENing on `atiende_events`, so events committed by other instances reach this
-/// instance's subscribers. Reconnects with back-off; after a reconnect it wakes everyone to re-read.
+/// Keeps one connection LISTENing on a channel, so what other instances NOTIFY reaches this one: committed events
+/// (`atiende_events`) and the cluster's signals (`atiende_cluster`). Reconnects with back-off and calls `connected`
+/// each time, so a listener can catch up on what it may have missed.
 struct PostgresListener: Sendable {
     let url: String
-    let hub: EventHub
+    let channel: String
     let eventLoop: any EventLoop
     let logger: Logger
+    let connected: @Sendable () -> Void
+    let received: @Sendable (String) -> Void
+
+    /// Events: a notification names a workspace whose streams should read on.
+    static func events(url: String, hub: EventHub, eventLoop: any EventLoop, logger: Logger) -> PostgresListener {
+        PostgresListener(url: url, channel: "atiende_events", eventLoop: eventLoop, logger: logger, connected: { hub.notifyAll() }) { payload in
+            if let workspaceID = UUID(uuidString: payload) { hub.notify(workspaceID) }
+        }
+    }
 
     func run() async {
         var delay: Double = 0.5
@@ -20,16 +30,14 @@ struct PostgresListener: Sendable {
                 let connection = try await PostgresConnection.connect(
                     on: eventLoop, configuration: configuration, id: 0, logger: logger).get()
                 defer { Task { try? await connection.close().get() } }
-                try await connection.listen(on: "atiende_events") { notifications in
-                    hub.notifyAll()
+                try await connection.listen(on: channel) { notifications in
+                    connected()
                     delay = 0.5
-                    for try await notification in notifications {
-                        if let workspaceID = UUID(uuidString: notification.payload) { hub.notify(workspaceID) }
-                    }
+                    for try await notification in notifications { received(notification.payload) }
                 }
             } catch {
                 if Task.isCancelled { return }
-                logger.warning("event listener connection lost, retrying", metadata: ["error": "\(error)"])
+                logger.warning("listener connection lost, retrying", metadata: ["channel": "\(channel)", "error": "\(error)"])
             }
             try? await Task.sleep(for: .seconds(delay))
             delay = min(delay * 2, 10)

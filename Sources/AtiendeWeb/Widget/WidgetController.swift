@@ -129,11 +129,13 @@ enum WidgetController {
         let language = body.language == "en" ? "en" : "es"
         let hours = target.inbox.businessHours
         let open = hours?.isOpen(at: now) ?? true
+        let workspace = target.inbox.$workspace.id
+        let online = services.presence.agentsOnline(workspace: workspace) ? true : await services.cluster.agentsOnlineElsewhere(workspace: workspace)
         return try json(SessionResponse(
             token: token, session: visitor.sealed(key: services.config.secretKey),
             inbox: .init(name: target.inbox.name, color: target.settings.color, greeting: target.settings.greeting[language] ?? "",
                          requireName: target.settings.requireName, requireEmail: target.settings.requireEmail),
-            availability: .init(online: services.presence.agentsOnline(workspace: target.inbox.$workspace.id), open: open,
+            availability: .init(online: online, open: open,
                                 nextOpening: open ? nil : hours?.nextOpening(after: now)),
             visitor: .init(name: body.identity?.name ?? contact?.name, email: verifiedEmail ?? contact?.email, verified: visitor.verified),
             messages: history, articles: []))
@@ -253,6 +255,7 @@ enum WidgetController {
         guard let last = try await WidgetWire.conversations(inbox: target.inboxID, thread: visitor.thread, on: services.store.db).last,
               ConversationStatus.active.contains(last.status) else { return }
         services.presence.visitorTyping(workspace: target.inbox.$workspace.id, conversation: last.number)
+        services.cluster.publish(.visitorTyping(workspace: target.inbox.$workspace.id, conversation: last.number))
     }
 
     static func read(_ req: Request) async throws -> Response {
@@ -323,7 +326,9 @@ enum WidgetController {
                 _ = ws.close(code: .policyViolation)
                 return
             }
+            Task { await services.cluster.visitorJoined(id, inbox: target.inboxID, thread: visitor.thread) }
             ws.onClose.whenComplete { _ in
+                Task { await services.cluster.visitorLeft(id) }
                 services.visitors.disconnect(id)
                 services.widgetFrames.clear(id.uuidString)
             }

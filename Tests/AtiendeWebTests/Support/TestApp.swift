@@ -42,6 +42,8 @@ final class TestApp: @unchecked Sendable {
             env["DATABASE_URL"] = previous.databaseURL
         } else if let other {
             env["DATABASE_URL"] = other.databaseURL
+            // Instances of one deployment share the key that seals channel secrets.
+            env["ATIENDE_SECRET_KEY"] = other.config.secretKey
         } else if let admin = postgresURL {
             let name = "atiende_test_\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
             try await Self.postgres(admin, "CREATE DATABASE \(name)")

@@ -1,0 +1,77 @@
+@testable import AtiendeCore
+@testable import AtiendeWeb
+import Fluent
+import Foundation
+import Testing
+import Vapor
+
+/// Several instances behind a load balancer, on one PostgreSQL: what people see must not depend on which instance
+/// they reached.
+@Suite("Instances sharing one PostgreSQL", .serialized, .enabled(if: TestApp.postgresURL != nil, "needs ATIENDE_TEST_DATABASE_URL"))
+struct ClusterTests {
+    static func online(_ app: TestApp, _ inbox: ChatInbox, token: String?) async throws -> Bool {
+        let (answer, _) = try await inbox.start(app, token: token)
+        return (try answer.json()["availability"] as? [String: Any])?["online"] as? Bool ?? false
+    }
+
+    @Test("An agent on instance A: a visitor on instance B is told someone is online and sees them typing")
+    func presenceAcrossInstances() async throws {
+        try await withApp { a in
+            let b = try await TestApp.start(sharing: a)
+            do {
+                let workspace = try await WorkspaceFixture.make(a)
+                let inbox = try await ChatInbox.make(a, workspace)
+                let visitor = try #require(try await inbox.start(b).1)
+                #expect(try await Self.online(b, inbox, token: visitor.token) == false, "nobody has the desk open yet")
+
+                let agent = try await EventClient.connect(a, workspace)
+                _ = try await waitFor(seconds: 5) { try await Self.online(b, inbox, token: visitor.token) ? true : nil }
+
+                let socket = try await VisitorSocket.connect(b, inbox, visitor)
+                try await socket.send(["type": "message", "client_id": "c1", "text": "¿Hay alguien?"])
+                #expect(try await socket.wait(for: "ack") != nil)
+                try await Task.sleep(for: .milliseconds(300))  // B's LISTEN for signals is up
+                try await agent.announce("typing", conversation: 1)
+                let typing = try await socket.wait(for: "typing", seconds: 5)
+                #expect(typing?["name"] == "Admin", "the typing agent on A reaches the visitor on B")
+
+                // The agent closes the desk: B stops saying someone is online.
+                try await agent.close()
+                _ = try await waitFor(seconds: 5) { try await Self.online(b, inbox, token: visitor.token) ? nil : true }
+            } catch {
+                try? await b.app.asyncShutdown()
+                throw error
+            }
+            try await b.app.asyncShutdown()
+        }
+    }
+
+    @Test("The deadline scan runs on one instance at a time and moves to another when its instance stops answering")
+    func leases() async throws {
+        let clock = ManualClock(Date())
+        try await withApp(clock: clock) { a in
+            let b = try await TestApp.start(sharing: a, clock: clock)
+            do {
+                let onA = TaskLease(name: "test-scan", owner: UUID(), duration: 15)
+                let onB = TaskLease(name: "test-scan", owner: UUID(), duration: 15)
+                #expect(try await onA.claim(store: a.store))
+                #expect(try await onB.claim(store: b.store) == false, "A holds it")
+                clock.advance(by: 10)
+                #expect(try await onA.claim(store: a.store), "A renews it while it runs")
+                clock.advance(by: 10)
+                #expect(try await onB.claim(store: b.store) == false, "renewed 10 s ago: still A's")
+                // A is killed (it renews no more): once the lease runs out, B takes the task over.
+                clock.advance(by: 6)
+                #expect(try await onB.claim(store: b.store))
+                #expect(try await onA.claim(store: a.store) == false, "and A, back, does not take it from B")
+                // A clean stop hands it over at once.
+                try await onB.release(store: b.store)
+                #expect(try await onA.claim(store: a.store))
+            } catch {
+                try? await b.app.asyncShutdown()
+                throw error
+            }
+            try await b.app.asyncShutdown()
+        }
+    }
+}
