@@ -133,20 +133,20 @@ struct AccountSecurityTests {
     }
 
     @Test("The throttle slows the failing source, never another one")
-    func throttleSources() throws {
+    func throttleSources() async throws {
         let throttle = SignInThrottle()
         let now = Date()
         // Password spraying from one address: 20 failures over 20 accounts, then that address waits.
-        for n in 0..<SignInThrottle.perAddress { _ = try throttle.begin(email: "user\(n)@x.com", source: .address("203.0.113.7"), now: now) }
-        #expect(throws: SignInThrottle.Throttled.self) { try throttle.begin(email: "fresh@x.com", source: .address("203.0.113.7"), now: now) }
+        for n in 0..<SignInThrottle.perAddress { _ = try await throttle.begin(email: "user\(n)@x.com", source: .address("203.0.113.7"), now: now) }
+        await #expect(throws: SignInThrottle.Throttled.self) { try await throttle.begin(email: "fresh@x.com", source: .address("203.0.113.7"), now: now) }
         // Another address, and a known browser behind the same address, go on.
-        let other = try throttle.begin(email: "user1@x.com", source: .address("198.51.100.9"), now: now)
-        throttle.succeeded(other)
-        _ = try throttle.begin(email: "user1@x.com", source: .device("d1"), now: now)
+        let other = try await throttle.begin(email: "user1@x.com", source: .address("198.51.100.9"), now: now)
+        await throttle.succeeded(other)
+        _ = try await throttle.begin(email: "user1@x.com", source: .device("d1"), now: now)
         // After the window the address may try again.
-        _ = try throttle.begin(email: "fresh@x.com", source: .address("203.0.113.7"), now: now.addingTimeInterval(SignInThrottle.window + 1))
+        _ = try await throttle.begin(email: "fresh@x.com", source: .address("203.0.113.7"), now: now.addingTimeInterval(SignInThrottle.window + 1))
         // A right password takes its attempt back: five successes in a row never lock anyone.
-        for _ in 0..<10 { throttle.succeeded(try throttle.begin(email: "ok@x.com", source: .address("192.0.2.1"), now: now)) }
+        for _ in 0..<10 { await throttle.succeeded(try await throttle.begin(email: "ok@x.com", source: .address("192.0.2.1"), now: now)) }
     }
 
     @Test("An unknown email takes as long to refuse as a known one")

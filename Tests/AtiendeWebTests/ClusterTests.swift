@@ -74,4 +74,26 @@ struct ClusterTests {
             try await b.app.asyncShutdown()
         }
     }
+
+    @Test("Rate limits hold across instances: guesses spread over A and B are counted together")
+    func rateLimitsAcrossInstances() async throws {
+        try await withApp { a in
+            let b = try await TestApp.start(sharing: a)
+            do {
+                _ = try await AccountSecurityTests.workspace(a, name: "Tienda", email: "ana@example.com")
+                var statuses: [Int] = []
+                for attempt in 0..<(SignInThrottle.perSourceAndAccount + 1) {
+                    let browser = Browser(attempt.isMultiple(of: 2) ? a : b)
+                    statuses.append(try await AccountSecurityTests.signIn(browser, "ana@example.com", "wrong guess \(attempt)"))
+                }
+                #expect(statuses.dropLast().allSatisfy { $0 == 401 } && statuses.last == 429, "\(statuses)")
+                // The same on the other instance: the guessing address waits there too.
+                #expect(try await AccountSecurityTests.signIn(Browser(b), "ana@example.com", AccountSecurityTests.password) == 429)
+            } catch {
+                try? await b.app.asyncShutdown()
+                throw error
+            }
+            try await b.app.asyncShutdown()
+        }
+    }
 }

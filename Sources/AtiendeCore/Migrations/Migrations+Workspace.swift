@@ -206,7 +206,7 @@ struct CreateEmailNotificationPreferences: AsyncMigration {
 }
 
 /// What the instances of a deployment share: who is online (agents with the desk open, live chat visitors), each row
-/// renewed by its instance; and leases of the recurring tasks one instance runs at a time.
+/// renewed by its instance; rate-limit counts; and leases of the recurring tasks one instance runs at a time.
 struct CreateSharedState: AsyncMigration {
     func prepare(on db: any Database) async throws {
         try await db.schema("agent_presence")
@@ -225,6 +225,11 @@ struct CreateSharedState: AsyncMigration {
             .field("seen_at", .datetime, .required)
             .create()
         try await db.createIndex("visitor_presence_thread", on: "visitor_presence", "inbox_id", "thread")
+        try await db.schema("rate_events")
+            .field("key", .string, .required)
+            .field("at", .datetime, .required)
+            .create()
+        try await db.createIndex("rate_events_key", on: "rate_events", "key", "at")
         try await db.schema("task_leases")
             .field("name", .string, .identifier(auto: false))
             .field("owner", .uuid, .required)
@@ -233,6 +238,6 @@ struct CreateSharedState: AsyncMigration {
     }
 
     func revert(on db: any Database) async throws {
-        for table in ["task_leases", "visitor_presence", "agent_presence"] { try await db.schema(table).delete() }
+        for table in ["task_leases", "rate_events", "visitor_presence", "agent_presence"] { try await db.schema(table).delete() }
     }
 }

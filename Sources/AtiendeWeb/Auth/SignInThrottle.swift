@@ -3,16 +3,32 @@ import Crypto
 import Fluent
 import Foundation
 import NIOConcurrencyHelpers
+import SQLKit
 import Vapor
 
-/// Counts recent events per key (an email, an address) in a sliding window, per instance, in memory.
+/// Counts recent events per key (an email, an address) in a sliding window. In memory on one instance; given a
+/// PostgreSQL store, the counts live in `rate_events`, shared by every instance (a limit holds whichever instance a
+/// request reaches).
 final class RateLimiter: Sendable {
     let window: TimeInterval
+    /// Namespaces this limiter's keys in the shared table.
+    let name: String
     private let events = NIOLockedValueBox<[String: [Date]]>([:])
+    private let shared: Store?
 
-    init(window: TimeInterval) { self.window = window }
+    init(window: TimeInterval, name: String = "", sharedOn store: Store? = nil) {
+        self.window = window
+        self.name = name
+        self.shared = store?.dialect == .postgres ? store : nil
+    }
 
-    /// Seconds to wait when `key` already had `limit` events in the window, else nil.
+    /// One counted event under several keys, to be given back when it turns out not to count.
+    struct Taken: Sendable {
+        let keys: [String]
+        let at: Date
+    }
+
+    /// Seconds to wait when `key` already had `limit` events in the window, else nil. (This instance's memory only.)
     func retryAfter(_ key: String, limit: Int, now: Date) -> TimeInterval? {
         events.withLockedValue { all in Self.wait(&all, key, limit: limit, now: now, window: window) }
     }
@@ -21,27 +37,82 @@ final class RateLimiter: Sendable {
         events.withLockedValue { all in Self.append(&all, key, now: now, window: window) }
     }
 
-    /// Checks every key against its limit and, only when none is reached, records the event under all of them — in one
-    /// step, so parallel requests cannot all pass the check before any of them is counted.
-    func take(_ limits: [(key: String, limit: Int)], now: Date) -> TimeInterval? {
-        events.withLockedValue { all in
+    /// Forgets a key of this instance's memory (a closed socket's frames).
+    func forget(_ key: String) { _ = events.withLockedValue { $0.removeValue(forKey: key) } }
+
+    /// Checks every key against its limit and, only when none is reached, counts the event under all of them — in one
+    /// step, so parallel requests (to any instance) cannot all pass the check before any of them is counted. Returns
+    /// the longest wait when a limit is reached.
+    func take(_ limits: [(key: String, limit: Int)], now: Date) async throws -> Result<Taken, Refusal> {
+        if let shared { return try await takeShared(limits, now: now, store: shared) }
+        return events.withLockedValue { all in
             let waits = limits.compactMap { Self.wait(&all, $0.key, limit: $0.limit, now: now, window: window) }
-            if let longest = waits.max() { return longest }
+            if let longest = waits.max() { return .failure(Refusal(wait: longest)) }
             for (key, _) in limits { Self.append(&all, key, now: now, window: window) }
-            return nil
+            return .success(Taken(keys: limits.map(\.key), at: now))
         }
     }
 
-    /// Takes back one event recorded at `at` (an attempt that turned out fine).
-    func remove(_ key: String, at: Date) {
+    struct Refusal: Error { let wait: TimeInterval }
+
+    /// Takes back an event counted by `take` (it turned out not to count: a right password, a refused message).
+    func giveBack(_ taken: Taken) async {
+        if let shared {
+            try? await shared.write { tx in
+                for key in taken.keys {
+                    try await tx.sql.raw("""
+                        DELETE FROM rate_events WHERE ctid IN (SELECT ctid FROM rate_events WHERE key = \(bind: self.name + key) AND at = \(bind: taken.at) LIMIT 1)
+                        """).run()
+                }
+            }
+            return
+        }
         events.withLockedValue { all in
-            guard var times = all[key], let index = times.lastIndex(of: at) else { return }
-            times.remove(at: index)
-            all[key] = times.isEmpty ? nil : times
+            for key in taken.keys {
+                guard var times = all[key], let index = times.lastIndex(of: taken.at) else { continue }
+                times.remove(at: index)
+                all[key] = times.isEmpty ? nil : times
+            }
         }
     }
 
-    func clear(_ key: String) { _ = events.withLockedValue { $0.removeValue(forKey: key) } }
+    func clear(_ key: String) async {
+        if let shared {
+            try? await shared.write { tx in try await tx.sql.raw("DELETE FROM rate_events WHERE key = \(bind: self.name + key)").run() }
+            return
+        }
+        _ = events.withLockedValue { $0.removeValue(forKey: key) }
+    }
+
+    /// On PostgreSQL: each key is locked for the transaction (in a fixed order), its expired events swept, counted and,
+    /// when every key is under its limit, the event inserted under each.
+    private func takeShared(_ limits: [(key: String, limit: Int)], now: Date, store: Store) async throws -> Result<Taken, Refusal> {
+        let window = window, name = name
+        let at = now.roundedToMicroseconds
+        return try await store.write { tx in
+            let keys = limits.map { name + $0.key }
+            for key in Set(keys).sorted() { try await tx.sql.raw("SELECT pg_advisory_xact_lock(hashtext(\(bind: key)))").run() }
+            try await tx.sql.raw("""
+                DELETE FROM rate_events WHERE key IN (\(keys.map { "\(bind: $0)" as SQLQueryString }.joined(separator: ", ")))
+                  AND at <= \(bind: at.addingTimeInterval(-window))
+                """).run()
+            let rows = try await tx.sql.raw("""
+                SELECT key, COUNT(*) AS n, MIN(at) AS oldest FROM rate_events
+                WHERE key IN (\(keys.map { "\(bind: $0)" as SQLQueryString }.joined(separator: ", "))) GROUP BY key
+                """).all()
+            var counts: [String: (Int, Date)] = [:]
+            for row in rows {
+                counts[try row.decode(column: "key", as: String.self)] = (try row.decode(column: "n", as: Int.self), try row.decode(column: "oldest", as: Date.self))
+            }
+            var longest: TimeInterval?
+            for (limit, key) in zip(limits.map(\.limit), keys) {
+                if let (n, oldest) = counts[key], n >= limit { longest = max(longest ?? 0, window - at.timeIntervalSince(oldest)) }
+            }
+            if let longest { return .failure(Refusal(wait: longest)) }
+            for key in keys { try await tx.sql.raw("INSERT INTO rate_events (key, at) VALUES (\(bind: key), \(bind: at))").run() }
+            return .success(Taken(keys: limits.map(\.key), at: at))
+        }
+    }
 
     private static func wait(_ all: inout [String: [Date]], _ key: String, limit: Int, now: Date, window: TimeInterval) -> TimeInterval? {
         let recent = (all[key] ?? []).filter { now.timeIntervalSince($0) < window }
@@ -68,7 +139,9 @@ final class SignInThrottle: Sendable {
     static let perAddress = 20
     static let perAccountFromUnknown = 100
     static let window: TimeInterval = 15 * 60
-    private let failures = RateLimiter(window: window)
+    private let failures: RateLimiter
+
+    init(sharedOn store: Store? = nil) { failures = RateLimiter(window: Self.window, name: "signin:", sharedOn: store) }
 
     enum Source: Sendable, Equatable {
         /// A browser that signed in as this account before (its device cookie's id).
@@ -78,14 +151,13 @@ final class SignInThrottle: Sendable {
 
     /// One password check under way: counted as a failure unless `succeeded` takes it back.
     struct Attempt: Sendable {
-        let keys: [String]
+        let taken: RateLimiter.Taken
         let pairKey: String
-        let at: Date
     }
 
     struct Throttled: Error { let retryAfter: TimeInterval }
 
-    func begin(email: String, source: Source, now: Date) throws -> Attempt {
+    func begin(email: String, source: Source, now: Date) async throws -> Attempt {
         let limits: [(key: String, limit: Int)]
         switch source {
         case .device(let id):
@@ -94,14 +166,16 @@ final class SignInThrottle: Sendable {
             limits = [("pair:\(address):\(email)", Self.perSourceAndAccount), ("address:\(address)", Self.perAddress),
                       ("account:\(email)", Self.perAccountFromUnknown)]
         }
-        if let wait = failures.take(limits, now: now) { throw Throttled(retryAfter: wait) }
-        return Attempt(keys: limits.map(\.key), pairKey: limits[0].key, at: now)
+        switch try await failures.take(limits, now: now) {
+        case .failure(let refusal): throw Throttled(retryAfter: refusal.wait)
+        case .success(let taken): return Attempt(taken: taken, pairKey: limits[0].key)
+        }
     }
 
     /// The password was right: the attempt is no failure, and this source's failures on the account are forgotten.
-    func succeeded(_ attempt: Attempt) {
-        for key in attempt.keys { failures.remove(key, at: attempt.at) }
-        failures.clear(attempt.pairKey)
+    func succeeded(_ attempt: Attempt) async {
+        await failures.giveBack(attempt.taken)
+        await failures.clear(attempt.pairKey)
     }
 }
 
@@ -140,14 +214,14 @@ extension Request {
     /// no such active account, so neither the answer nor its time tells which emails have accounts.
     func checkPassword(_ password: String, email: String) async throws -> User? {
         let throttle = atiende.signIns
-        let attempt = try throttle.begin(email: email, source: signInSource(for: email), now: atiende.store.clock.now())
+        let attempt = try await throttle.begin(email: email, source: signInSource(for: email), now: atiende.store.clock.now())
         let user = email.isEmpty ? nil : try await User.query(on: db).filter(\.$email == email).first()
         let candidate = password.count <= 200 ? password : String(password.prefix(200))
         var hash = user.flatMap { $0.isActive && !$0.passwordHash.isEmpty ? $0.passwordHash : nil } ?? ""
         if hash.isEmpty { hash = try await PasswordCheck.dummyHash(self) }
         let matches = (try? await self.password.async.verify(candidate, created: hash)) ?? false
         guard matches, password.count <= 200, let user, user.isActive, !user.passwordHash.isEmpty else { return nil }
-        throttle.succeeded(attempt)
+        await throttle.succeeded(attempt)
         return user
     }
 

@@ -25,13 +25,13 @@ public struct AtiendeServices: Sendable {
     let cluster: Cluster
     /// WhatsApp, Messenger, Instagram, Telegram and Twilio: webhooks in, sends out.
     public let messaging: [ChannelKind: any MessagingAdapter]
-    let signIns = SignInThrottle()
+    let signIns: SignInThrottle
     /// Contact-form submissions per address and per email (10 minutes).
-    let contactForms = RateLimiter(window: 600)
+    let contactForms: RateLimiter
     /// Live chat: the visitors' sockets, their messages per minute, their sessions per minute.
     let visitors: VisitorHub
-    let widgetMessages = RateLimiter(window: 60)
-    let widgetSessions = RateLimiter(window: 60)
+    let widgetMessages: RateLimiter
+    let widgetSessions: RateLimiter
     /// Frames per visitor socket (typing and read receipts included), over 10 seconds.
     let widgetFrames = RateLimiter(window: 10)
 }

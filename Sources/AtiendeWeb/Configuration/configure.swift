@@ -109,7 +109,11 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
         contacts: ContactService(store: store), files: files, secrets: secrets, jobs: jobs, hub: hub,
         inboxes: inboxLookup, accounts: AccountService(store: store),
         teams: TeamService(store: store), inboxService: InboxService(store: store), policies: ServiceLevelPolicyService(store: store), search: SearchService(store: store),
-        inbox: InboxQuery(store: store), presence: presence, cluster: cluster, messaging: messaging, visitors: visitors)
+        inbox: InboxQuery(store: store), presence: presence, cluster: cluster, messaging: messaging,
+        // Limits a person could spread over several instances are counted where every instance sees them.
+        signIns: SignInThrottle(sharedOn: store), contactForms: RateLimiter(window: 600, name: "form:", sharedOn: store),
+        visitors: visitors, widgetMessages: RateLimiter(window: 60, name: "chat:", sharedOn: store),
+        widgetSessions: RateLimiter(window: 60, name: "chat-session:", sharedOn: store))
 
     for endpoint in APIRoutes.endpoints(maxInboundBytes: config.maxBodyBytes) {
         app.routes.register(endpoint)

@@ -99,8 +99,10 @@ enum ContactFormPage {
         }
         let address = "contact:" + (req.remoteAddress?.ipAddress ?? "unknown"), mailbox = "contact:" + email
         let limiter = req.atiende.contactForms
-        if let wait = limiter.retryAfter(address, limit: perAddress, now: now) ?? limiter.retryAfter(mailbox, limit: perEmail, now: now) {
-            return try await refuse(t("form.rate_limited", max(1, Int((wait / 60).rounded(.up)))), .tooManyRequests)
+        let taken: RateLimiter.Taken
+        switch try await limiter.take([(address, perAddress), (mailbox, perEmail)], now: now) {
+        case .failure(let refusal): return try await refuse(t("form.rate_limited", max(1, Int((refusal.wait / 60).rounded(.up)))), .tooManyRequests)
+        case .success(let counted): taken = counted
         }
         var files: [InboundMessage.File] = []
         if let file = form.attachment, file.data.readableBytes > 0 {
@@ -117,13 +119,11 @@ enum ContactFormPage {
         do {
             result = try await req.atiende.ingest.receive(inbound, in: inbox, countryCode: workspace.defaultCountryCode)
         } catch let error as AtiendeError {
+            await limiter.giveBack(taken)  // a refused form does not count
             return try await page(req, workspace: workspace, t: t, error: ErrorPages.message(error, t: t), values: values,
                                   status: HTTPStatus(statusCode: error.status))
         }
-        if !result.duplicate {
-            limiter.record(address, now: now)
-            limiter.record(mailbox, now: now)
-        }
+        if result.duplicate { await limiter.giveBack(taken) }
         let content: Node<HTML.BodyContext> = .div(.class("card"),
             .h1(.text(t("form.thanks"))),
             .p(.id("request-number"), .text(t("form.number", result.conversationNumber))),

@@ -102,8 +102,8 @@ enum WidgetController {
         let target = try await target(req)
         let services = req.atiende
         let now = services.store.clock.now()
-        if let wait = services.widgetSessions.retryAfter(address(req), limit: sessionsPerAddress, now: now) {
-            throw AtiendeError(.rateLimited, code: "rate_limited", "too many chat sessions from this address; try again in \(Int(wait.rounded(.up))) seconds")
+        if case .failure(let refusal) = try await services.widgetSessions.take([(address(req), sessionsPerAddress)], now: now) {
+            throw AtiendeError(.rateLimited, code: "rate_limited", "too many chat sessions from this address; try again in \(Int(refusal.wait.rounded(.up))) seconds")
         }
         let body = try req.decodeJSON(SessionBody.self)
         let token = Webchat.validToken(body.token) ?? Webchat.newToken()
@@ -121,7 +121,6 @@ enum WidgetController {
             }
             userID = identity.userID
         }
-        services.widgetSessions.record(address(req), now: now)
         let visitor = Webchat.Session(inboxID: target.inboxID, token: token, verifiedUserID: userID, verifiedEmail: verifiedEmail, now: now)
         let conversations = try await WidgetWire.conversations(inbox: target.inboxID, thread: visitor.thread, on: req.db)
         let contact: Contact? = if let last = conversations.last { try await Contact.find(last.$contact.id, on: req.db) } else { nil }
@@ -206,19 +205,24 @@ enum WidgetController {
         }
         let now = services.store.clock.now()
         let limiter = services.widgetMessages
-        if let wait = limiter.retryAfter("v:" + visitor.visitorKey, limit: messagesPerVisitor, now: now)
-            ?? limiter.retryAfter("a:" + address, limit: messagesPerAddress, now: now) {
-            throw AtiendeError(.rateLimited, code: "rate_limited",
-                               "you are sending messages too fast; wait \(Int(wait.rounded(.up))) seconds")
+        let taken: RateLimiter.Taken
+        switch try await limiter.take([("v:" + visitor.visitorKey, messagesPerVisitor), ("a:" + address, messagesPerAddress)], now: now) {
+        case .failure(let refusal):
+            throw AtiendeError(.rateLimited, code: "rate_limited", "you are sending messages too fast; wait \(Int(refusal.wait.rounded(.up))) seconds")
+        case .success(let counted): taken = counted
         }
         let inbound = InboundMessage(
             inboxID: target.inboxID, providerMessageID: "wc:\(visitor.visitorKey.prefix(24)):\(clientID)",
             sender: .init(name: name, identities: visitor.identities), text: text, files: files, threadHint: visitor.thread)
-        let result = try await services.ingest.receive(inbound, in: target.inbox, countryCode: nil)
-        if !result.duplicate {
-            limiter.record("v:" + visitor.visitorKey, now: now)
-            limiter.record("a:" + address, now: now)
+        let result: IngestResult
+        do {
+            result = try await services.ingest.receive(inbound, in: target.inbox, countryCode: nil)
+        } catch {
+            await limiter.giveBack(taken)  // a refused message does not count
+            throw error
         }
+        // A retried send (the same client id) is the same message: it counts once.
+        if result.duplicate { await limiter.giveBack(taken) }
         if let typedEmail, !visitor.verified { try await services.contacts.rememberUnverifiedEmail(typedEmail, contact: result.contactID) }
         guard let stored = try await AtiendeCore.Message.query(on: services.store.db).filter(\.$id == result.messageID)
             .with(\.$attachments).first() else { throw AtiendeError.notFound("message") }
@@ -330,7 +334,7 @@ enum WidgetController {
             ws.onClose.whenComplete { _ in
                 Task { await services.cluster.visitorLeft(id) }
                 services.visitors.disconnect(id)
-                services.widgetFrames.clear(id.uuidString)
+                services.widgetFrames.forget(id.uuidString)
             }
             ws.onText { ws, text in
                 let now = Date()
