@@ -105,6 +105,8 @@ final class Cluster: Sendable {
                 await write("UPDATE \(unsafeRaw: table) SET seen_at = \(bind: now) WHERE instance_id = \(bind: instanceID)")
                 await write("DELETE FROM \(unsafeRaw: table) WHERE seen_at < \(bind: now.addingTimeInterval(-4 * Self.ttl))")
             }
+            // Counts of keys nobody used again (no limit's window is longer than an hour).
+            await write("DELETE FROM rate_events WHERE at < \(bind: now.addingTimeInterval(-3600))")
             try? await Task.sleep(for: .seconds(Self.heartbeat))
         }
         for table in ["agent_presence", "visitor_presence"] {
