@@ -223,3 +223,9 @@ extension Date {
         self = unixString.flatMap(Double.init).map { Date(timeIntervalSince1970: $0) } ?? Date()
     }
 }
+
+/// A webhook whose events all name another receiving account (another phone number, page or Twilio account) than the
+/// inbox's: refused, so with several numbers on one app a message never lands in the wrong inbox.
+func otherAccount(_ provider: String, expected: String, given: String) -> AtiendeError {
+    AtiendeError(.forbidden, code: "wrong_account", "this \(provider) webhook belongs to \(expected), and the events are for \(given)")
+}

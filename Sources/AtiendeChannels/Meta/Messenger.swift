@@ -41,7 +41,14 @@ public struct MessengerAdapter: MessagingAdapter {
             throw AtiendeError.invalid("not a \(name) webhook (object must be '\(expected)', with entry)", code: "invalid_payload")
         }
         var events: [ChannelEvent] = []
+        var otherPage: String?
+        let mine = settings.values["page_id"] ?? ""
         for entry in entries {
+            // Another page (or Instagram account) of the same app is another inbox.
+            if let page = entry["id"] as? String, !mine.isEmpty, page != mine {
+                otherPage = page
+                continue
+            }
             for item in entry["messaging"] as? [[String: Any]] ?? [] {
                 guard let sender = (item["sender"] as? [String: Any])?["id"] as? String else {
                     throw AtiendeError.invalid("a \(name) event needs sender.id", code: "invalid_payload")
@@ -83,6 +90,7 @@ public struct MessengerAdapter: MessagingAdapter {
                 }
             }
         }
+        if events.isEmpty, let otherPage { throw otherAccount(name, expected: "page \(mine)", given: otherPage) }
         return events
     }
 

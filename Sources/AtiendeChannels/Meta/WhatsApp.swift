@@ -30,9 +30,16 @@ public struct WhatsAppAdapter: MessagingAdapter {
             throw AtiendeError.invalid("not a WhatsApp Business webhook (object/entry missing)", code: "invalid_payload")
         }
         var events: [ChannelEvent] = []
+        var otherNumber: String?
+        let mine = settings.values["phone_number_id"] ?? ""
         for entry in entries {
             for change in entry["changes"] as? [[String: Any]] ?? [] {
                 guard let value = change["value"] as? [String: Any] else { continue }
+                // Events of another number of the same Meta app are not this inbox's.
+                if let number = (value["metadata"] as? [String: Any])?["phone_number_id"] as? String, !mine.isEmpty, number != mine {
+                    otherNumber = number
+                    continue
+                }
                 var names: [String: String] = [:]
                 for contact in value["contacts"] as? [[String: Any]] ?? [] {
                     if let id = contact["wa_id"] as? String, let name = (contact["profile"] as? [String: Any])?["name"] as? String { names[id] = name }
@@ -68,6 +75,7 @@ public struct WhatsAppAdapter: MessagingAdapter {
                 }
             }
         }
+        if events.isEmpty, let otherNumber { throw otherAccount("WhatsApp", expected: "phone number id \(mine)", given: otherNumber) }
         return events
     }
 

@@ -49,6 +49,11 @@ public struct TwilioAdapter: MessagingAdapter {
         guard let sid = value("MessageSid") ?? value("SmsSid"), !sid.isEmpty else {
             throw AtiendeError.invalid("a Twilio request needs MessageSid", code: "invalid_payload")
         }
+        // Another Twilio account, or another of its numbers, is another inbox.
+        let account = settings.values["account_sid"] ?? ""
+        if let given = value("AccountSid"), !account.isEmpty, given != account {
+            throw otherAccount("Twilio", expected: "account \(account)", given: given)
+        }
         if let status = value("MessageStatus"), status != "received" {
             let mapped: DeliveryStatus? = switch status {
             case "sent": .sent
@@ -63,6 +68,9 @@ public struct TwilioAdapter: MessagingAdapter {
             return [.status(providerMessageID: sid, status: mapped, error: reason)]
         }
         guard let from = value("From"), !from.isEmpty else { throw AtiendeError.invalid("a Twilio message needs From", code: "invalid_payload") }
+        if let to = value("To"), let ours = settings.values["from"], !ours.isEmpty, to != ours {
+            throw otherAccount("Twilio", expected: ours, given: to)
+        }
         let number = from.hasPrefix("whatsapp:") ? String(from.dropFirst("whatsapp:".count)) : from
         // The same phone number on WhatsApp and on SMS is the same person.
         let identities: [(kind: IdentityKind, value: String)] = from.hasPrefix("whatsapp:") ? [(.whatsapp, number), (.phone, number)] : [(.phone, number)]
