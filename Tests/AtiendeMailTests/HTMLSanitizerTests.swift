@@ -52,4 +52,22 @@ struct HTMLSanitizerTests {
         #expect(HTMLSanitizer.sanitize("a</div>b &lt;c&gt; 1 < 2").html == "ab &lt;c&gt; 1 &lt; 2")
         #expect(HTMLSanitizer.sanitize("<p title='a\"b'>x</p>").html == "<p title=\"a&quot;b\">x</p>")
     }
+
+    @Test("void elements it drops (embed, source, track, frame) take nothing after them: a <picture> newsletter keeps its text")
+    func voidElementsKeepTheRest() {
+        let newsletter = """
+            <table><tr><td><picture><source srcset="https://cdn.example/hero.webp" type="image/webp"><source media="(max-width: 600px)">\
+            <img src="cid:hero@x" alt="Oferta"></picture></td></tr><tr><td><p>Hola Ana, tu pedido 5521 ya salió.</p>\
+            <embed src="x.swf"><track kind="captions"><frame src="x.html"><p>Gracias por comprar en Tienda Sur.</p></td></tr></table>
+            """
+        let clean = HTMLSanitizer.sanitize(newsletter).html
+        #expect(clean.contains("tu pedido 5521 ya salió") && clean.contains("Gracias por comprar en Tienda Sur"), "\(clean)")
+        #expect(clean.contains("<img src=\"cid:hero@x\"") && !clean.contains("<source") && !clean.contains("<embed"))
+    }
+
+    @Test("HTML to text leaves no debris when an attribute value holds '>'")
+    func textWithAngleInAttribute() {
+        let text = HTMLText.plain(#"<p>Hola</p><a title="a > b" href="https://x.example/?q=1>2">el enlace</a><br class="x>y">fin<img alt='1 > 0'>"#)
+        #expect(text == "Hola\n\nel enlace\nfin", "\(text)")
+    }
 }

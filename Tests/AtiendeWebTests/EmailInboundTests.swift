@@ -182,6 +182,42 @@ struct EmailInboundTests {
         }
     }
 
+    @Test("an out-of-office joining a pending conversation neither reopens it nor makes the customer wait")
+    func outOfOffice() async throws {
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await EmailInbox.make(app, workspace)
+            #expect(try await inbox.post(app, """
+                From: Ana <ana@example.com>
+                To: soporte@tienda.cl
+                Subject: Cambio de talla
+                Message-ID: <ooo-1@example.com>
+
+                ¿Puedo cambiar la talla?
+                """).status == 200)
+            let path = "\(workspace.path)/conversations/1"
+            #expect(try await app.request(.PATCH, path, token: workspace.token, json: ["status": "pending"]).status == 200)
+            let before = try #require(try await Conversation.query(on: app.store.db).first())
+            #expect(before.status == .pending)
+            // Ana's out-of-office (Outlook's shape) answers our pending conversation.
+            #expect(try await inbox.post(app, """
+                From: Ana <ana@example.com>
+                To: soporte@tienda.cl
+                Subject: Respuesta automática: Cambio de talla
+                Message-ID: <ooo-2@example.com>
+                In-Reply-To: <ooo-1@example.com>
+                Auto-Submitted: auto-replied
+                X-Auto-Response-Suppress: All
+
+                Estoy fuera de la oficina hasta el lunes.
+                """).status == 200)
+            let after = try #require(try await Conversation.query(on: app.store.db).first())
+            #expect(try await app.count(Conversation.self) == 1 && after.messageCount == before.messageCount + 1)
+            #expect(after.status == .pending && after.waitingSince == before.waitingSince && after.lastIncomingAt == before.lastIncomingAt, "\(after.status)")
+            #expect(try await Event.query(on: app.store.db).filter(\.$type == "conversation.status_changed").count() == 1, "only the agent's")
+        }
+    }
+
     @Test("a reply is composed threaded, signed by the agent and the inbox, quoting the customer; the agent sets their signature")
     func compose() async throws {
         let now = Date(timeIntervalSince1970: 1_795_000_000)

@@ -242,13 +242,17 @@ enum IngestBatch {
             let found = target ?? choose(candidates["\(plan.item.inboxID):\(plan.contactID)"] ?? [], hint: plan.item.threadHint,
                                          reopenAfter: now.addingTimeInterval(-plan.item.reopenWindow))
             if var conversation = found {
-                if conversation.status != .open { reactivated[n] = conversation.status }
-                conversation.status = .open
-                conversation.snoozedUntil = nil
-                conversation.resolvedAt = nil
+                // Automatic mail (an out-of-office) joins the thread but is no answer of the customer's: it neither
+                // reopens the conversation nor makes the customer wait.
+                if !plan.item.automatic {
+                    if conversation.status != .open { reactivated[n] = conversation.status }
+                    conversation.status = .open
+                    conversation.snoozedUntil = nil
+                    conversation.resolvedAt = nil
+                    if conversation.waitingSince == nil { conversation.waitingSince = now }
+                }
                 conversation.lastMessageAt = now
                 conversation.updatedAt = now
-                if conversation.waitingSince == nil { conversation.waitingSince = now }
                 conversation.messageCount += 1
                 conversations.append(conversation)
                 opened.append(false)
@@ -295,7 +299,14 @@ enum IngestBatch {
                 VALUES \(newRows.joined(separator: ", "))
                 """).run()
         }
-        let touched = conversations.indices.filter { !opened[$0] }.map { conversations[$0].id }
+        let touched = conversations.indices.filter { !opened[$0] && !plans[$0].item.automatic }.map { conversations[$0].id }
+        let touchedAutomatically = conversations.indices.filter { !opened[$0] && plans[$0].item.automatic }.map { conversations[$0].id }
+        if !touchedAutomatically.isEmpty {
+            try await sql.raw("""
+                UPDATE conversations SET last_message_at = \(bind: now), updated_at = \(bind: now), message_count = message_count + 1
+                WHERE id IN (\(touchedAutomatically.map { "\(bind: $0)" as SQLQueryString }.joined(separator: ", ")))
+                """).run()
+        }
         if !touched.isEmpty {
             // No two messages of a round share a conversation, so each gains exactly one message.
             try await sql.raw("""

@@ -56,7 +56,9 @@ struct ServiceLevelClocksReaction: Reaction {
             case .messagesReceived(let arrivals):
                 // Inboxes without a policy or automatic answers keep no clocks: nothing to do for them.
                 let automation = try await InboxAutomation.of(Set(arrivals.map(\.inboxID)), in: tx)
-                for arrival in arrivals where automation.withPolicy.contains(arrival.inboxID) || automation.withAutoReplies.contains(arrival.inboxID) {
+                // Automatic mail joining a conversation is not the customer's: the clocks do not move.
+                for arrival in arrivals where (automation.withPolicy.contains(arrival.inboxID) || automation.withAutoReplies.contains(arrival.inboxID))
+                    && (arrival.opened || !arrival.automatic) {
                     add(arrival.conversationID, .fixed(arrival.opened ? [.opened(at: now), .customerMessage(at: now)]
                         : (arrival.reopened ? [.status(.open, at: now)] : []) + [.customerMessage(at: now)]))
                 }

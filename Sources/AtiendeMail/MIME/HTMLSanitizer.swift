@@ -19,9 +19,12 @@ public enum HTMLSanitizer {
     static let void: Set<String> = ["br", "hr", "img", "col"]
     /// Dropped with everything inside them.
     static let dropped: Set<String> = [
-        "script", "style", "head", "title", "iframe", "frame", "frameset", "object", "embed", "applet", "noscript", "noembed", "noframes",
-        "template", "svg", "math", "textarea", "select", "option", "xmp", "plaintext", "canvas", "audio", "video", "source", "track",
+        "script", "style", "head", "title", "iframe", "frameset", "object", "applet", "noscript", "noembed", "noframes",
+        "template", "svg", "math", "textarea", "select", "option", "xmp", "plaintext", "canvas", "audio", "video",
     ]
+    /// Dropped alone: void elements have no end tag, so skipping "to their end" would swallow the rest of the message
+    /// (a `<picture><source>…<img></picture>` newsletter lost its text).
+    static let droppedVoid: Set<String> = ["embed", "source", "track", "frame", "param", "wbr", "base", "meta", "link", "input", "keygen", "area"]
     static let attributes: [String: Set<String>] = [
         "*": ["dir", "lang", "title", "align"],
         "a": ["href"],
@@ -87,6 +90,7 @@ public enum HTMLSanitizer {
                 }
                 continue
             }
+            if droppedVoid.contains(name) { continue }
             if dropped.contains(name) {
                 // Skip to the matching end tag (or the end of the document).
                 let selfClosing = inside.hasSuffix("/")

@@ -30,10 +30,12 @@ public enum HTMLText {
                 text.removeSubrange(open.lowerBound..<close.upperBound)
             }
         }
-        for (pattern, replacement) in [("<br[^>]*>", "\n"), ("</p>", "\n\n"), ("</div>", "\n"), ("</tr>", "\n"), ("</li>", "\n"), ("<li[^>]*>", "• ")] {
+        // A tag's attributes may hold ">" inside quotes: a tag ends at the first ">" outside them.
+        let rest = #"(?:[^>"']|"[^"]*"|'[^']*')*>"#
+        for (pattern, replacement) in [("<br\\b" + rest, "\n"), ("</p>", "\n\n"), ("</div>", "\n"), ("</tr>", "\n"), ("</li>", "\n"), ("<li\\b" + rest, "• ")] {
             text = text.replacingOccurrences(of: pattern, with: replacement, options: [.regularExpression, .caseInsensitive])
         }
-        text = text.replacingOccurrences(of: "<[^>]*>", with: "", options: .regularExpression)
+        text = text.replacingOccurrences(of: "</?[A-Za-z!]" + rest, with: "", options: .regularExpression)
         let entities = ["&nbsp;": " ", "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": "\"", "&#39;": "'", "&apos;": "'",
                         "&aacute;": "á", "&eacute;": "é", "&iacute;": "í", "&oacute;": "ó", "&uacute;": "ú", "&ntilde;": "ñ",
                         "&Aacute;": "Á", "&Eacute;": "É", "&Iacute;": "Í", "&Oacute;": "Ó", "&Uacute;": "Ú", "&Ntilde;": "Ñ",
