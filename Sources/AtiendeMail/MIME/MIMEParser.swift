@@ -171,7 +171,10 @@ public enum MIMEParser {
             let mime = part.type.mime
 
             if part.type.type == "text", !isAttachment, filename == nil || inAlternative, ["plain", "html", "enriched"].contains(part.type.subtype) {
-                let text = Charsets.decode(MIMEParser.unixLines(body), charset: part.type.parameters["charset"])
+                var text = Charsets.decode(MIMEParser.unixLines(body), charset: part.type.parameters["charset"])
+                if part.type.subtype == "plain", part.type.parameters["format"]?.lowercased() == "flowed" {
+                    text = FlowedText.unwrap(text, delSp: part.type.parameters["delsp"]?.lowercased() == "yes")
+                }
                 if part.type.subtype == "html" { htmls.append(text) } else { texts.append(text) }
                 return
             }

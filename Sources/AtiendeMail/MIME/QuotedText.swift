@@ -46,12 +46,14 @@ public enum QuotedText {
                joined.distance(from: joined.startIndex, to: end.lowerBound) < 300 {
                 return n
             }
-            // Outlook's header block: "De: …" then "Enviado:"/"Fecha:" (or "From:" then "Sent:"/"Date:") within three lines.
+            // Outlook's header block, with or without an "Original Message" line above it: "De: …" then "Enviado (el):" /
+            // "Fecha:" (or "From:" then "Sent:"/"Date:"), or "Para:"/"To:" and "Asunto:"/"Subject:", within four lines.
             if lower.hasPrefix("de:") || lower.hasPrefix("from:") || lower.hasPrefix("*de:*") || lower.hasPrefix("*from:*") {
-                let following = lines[(n + 1)..<min(n + 4, lines.count)].map { $0.trimmed.lowercased().replacingOccurrences(of: "*", with: "") }
-                if following.contains(where: { $0.hasPrefix("enviado:") || $0.hasPrefix("sent:") || $0.hasPrefix("fecha:") || $0.hasPrefix("date:") }) {
-                    return n
-                }
+                let following = lines[(n + 1)..<min(n + 5, lines.count)].map { $0.trimmed.lowercased().replacingOccurrences(of: "*", with: "") }
+                let sent = following.contains { line in ["enviado:", "enviado el:", "sent:", "fecha:", "date:"].contains { line.hasPrefix($0) } }
+                let addressed = following.contains { $0.hasPrefix("para:") || $0.hasPrefix("to:") }
+                    && following.contains { $0.hasPrefix("asunto:") || $0.hasPrefix("subject:") }
+                if sent || addressed { return n }
             }
             // A block of "> " lines running to the end (what the customer wrote is above it).
             if line.hasPrefix(">"), lines[n...].allSatisfy({ $0.trimmed.isEmpty || $0.trimmed.hasPrefix(">") }) { return n }
