@@ -219,4 +219,18 @@ struct ConversationAPITests {
             #expect(try await Conversation.query(on: app.store.db).first()?.contactReason == #"a\u0000b"#)
         }
     }
+
+    @Test("A phone number is found however it is typed")
+    func phoneSearch() async throws {
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await workspace.apiInbox(app)
+            #expect(try await inbox.post(app, APIInbox.message("p-1", from: ["id": "c-1", "name": "Rosa", "phone": "+56912345678"])).status == 200)
+            #expect(try await inbox.post(app, APIInbox.message("p-2", from: ["id": "c-2", "name": "Otro", "phone": "+56998765432"])).status == 200)
+            for typed in ["+56912345678", "9 1234 5678", "912345678", "+56 9 1234 5678", "(9) 1234-5678"] {
+                let found = try await app.services.search.search(typed, workspace: workspace.id).contacts.map(\.name)
+                #expect(found == ["Rosa"], "\(typed) → \(found)")
+            }
+        }
+    }
 }

@@ -332,9 +332,41 @@ struct ServiceSettingsPageTests {
             #expect(stored.businessHoursJSON?.contains("Fiestas Patrias") == true && stored.autoRepliesJSON?.contains("Recibido") == true)
 
             #expect(try await inbox.post(app, APIInbox.message("s-1", from: ["id": "c"])).status == 200)
+            let all = try await browser.get("/app/\(slug)/inbox?view=all")
+            #expect(all.status == 200 && all.text.contains("data-countdown") && all.text.contains("#1"), "the list shows the SLA badge")
+            // A conversation that just arrived is not at risk yet.
             let atRisk = try await browser.get("/app/\(slug)/inbox?view=all&sort=sla_due")
-            #expect(atRisk.status == 200 && atRisk.text.contains("data-countdown") && atRisk.text.contains("#1"))
+            #expect(atRisk.status == 200 && !atRisk.text.contains("data-countdown"))
             #expect(try await browser.get("/app/\(slug)/conversations/1").text.contains("Primera respuesta: SLA"))
+        }
+    }
+
+    @Test("'SLA at risk' lists only conversations past their warning point or breached, soonest deadline first")
+    func atRisk() async throws {
+        let t0 = ISO8601.date("2026-11-23T13:00:00Z")!
+        let clock = ManualClock(t0)
+        try await withApp(clock: clock) { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await workspace.apiInbox(app)
+            #expect(try await app.request(.POST, "\(workspace.path)/sla-policies", token: workspace.token, json: [
+                "name": "Estándar", "is_default": true,
+                "rules": ["rules": [["targets": ["first_response": 3600]]], "business_time": false, "warn_at_percent": 75] as [String: Any]]).status == 201)
+            func post(_ id: String) async throws {
+                #expect(try await inbox.post(app, APIInbox.message(id, from: ["id": id]), timestamp: Int(clock.now().timeIntervalSince1970)).status == 200)
+            }
+            try await post("a")
+            clock.advance(by: 2800)
+            try await post("b")
+            var filter = InboxQuery.Filter()
+            filter.sort = .slaDue
+            func atRisk() async throws -> [Int] {
+                try await app.services.inbox.rows(workspace: workspace.id, user: workspace.adminID, filter: filter).map(\.conversation.number)
+            }
+            #expect(try await atRisk() == [1], "the first is at 78 %, the second just started")
+            clock.advance(by: 900)
+            #expect(try await atRisk() == [1], "the first breached, the second at 25 %")
+            clock.advance(by: 2000)
+            #expect(try await atRisk() == [1, 2], "both: soonest deadline first")
         }
     }
 }

@@ -56,7 +56,11 @@ public struct InboxQuery: Sendable {
         case .oldest: order = "number ASC"
         case .waitingLongest: order = "waiting_since ASC, number ASC"; extra = " AND c.waiting_since IS NOT NULL"
         case .priority: order = "priority_rank DESC, last_message_at DESC"
-        case .slaDue: order = "sla_due_at ASC, number ASC"; extra = " AND c.sla_due_at IS NOT NULL"
+        case .slaDue:
+            // At risk: past the warning point, or breached; soonest deadline first.
+            let now = store.clock.now()
+            order = "sla_due_at ASC, number ASC"
+            extra = " AND c.sla_due_at IS NOT NULL AND (c.sla_warn_at <= \(bind: now) OR (c.sla_warn_at IS NULL AND c.sla_due_at <= \(bind: now)))"
         }
         // The page is chosen first; previews are read only for its rows.
         var query: SQLQueryString = """

@@ -241,3 +241,16 @@ struct CreateSharedState: AsyncMigration {
         for table in ["task_leases", "rate_events", "visitor_presence", "agent_presence"] { try await db.schema(table).delete() }
     }
 }
+
+/// When a conversation's service level comes at risk (its first running clock's warning point), for the "SLA at risk"
+/// view. Rows from before have none; the view takes their deadline instead until their clocks next change.
+struct AddServiceLevelWarnAt: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("conversations").field("sla_warn_at", .datetime).update()
+        try await db.createIndex("conversations_sla_warn", on: "conversations", "workspace_id", "sla_warn_at")
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema("conversations").deleteField("sla_warn_at").update()
+    }
+}

@@ -23,6 +23,7 @@ public enum AtiendeMigrations {
         CreateEmailParticipants(),
         CreateEmailNotificationPreferences(),
         CreateSharedState(),
+        AddServiceLevelWarnAt(),
     ]
 }
 

@@ -62,6 +62,13 @@ public struct SearchService: Sendable {
         return Array(terms.prefix(maxTerms))
     }
 
+    /// The digits of a query that is a phone number (only digits, spaces, "+", "-", "(", ")", "."; 7 to 15 digits).
+    static func phoneDigits(_ query: String) -> String? {
+        guard query.allSatisfy({ $0.isASCII && ($0.isNumber || " +-().".contains($0)) }) else { return nil }
+        let digits = query.filter(\.isNumber)
+        return (7...15).contains(digits.count) ? digits : nil
+    }
+
     public func search(_ query: String, workspace workspaceID: UUID, filters: Filters = .init(), limit: Int = 50) async throws -> Results {
         let terms = Self.terms(query)
         let trimmed = query.trimmingCharacters(in: .whitespaces)
@@ -124,9 +131,23 @@ public struct SearchService: Sendable {
                 SELECT id, name, email, phone FROM hits ORDER BY created_at DESC LIMIT 20
                 """
         }
-        let contacts = try await sql.raw(contactQuery).all().map { row in
+        var contacts = try await sql.raw(contactQuery).all().map { row in
             ContactHit(id: try row.decode(column: "id", as: UUID.self), name: try row.decode(column: "name", as: String?.self),
                        email: try row.decode(column: "email", as: String?.self), phone: try row.decode(column: "phone", as: String?.self))
+        }
+        // A phone number however it is typed ("9 1234 5678", "912345678", "+56 9 1234 5678"): its digits end the stored
+        // number (kept as +56912345678).
+        if let digits = Self.phoneDigits(trimmed) {
+            let rows = try await sql.raw("""
+                SELECT id, name, email, phone FROM contacts
+                WHERE workspace_id = \(bind: workspaceID) AND merged_into_id IS NULL AND phone LIKE \(bind: "%" + digits)
+                ORDER BY created_at DESC LIMIT 20
+                """).all()
+            for row in rows {
+                let hit = ContactHit(id: try row.decode(column: "id", as: UUID.self), name: try row.decode(column: "name", as: String?.self),
+                                     email: try row.decode(column: "email", as: String?.self), phone: try row.decode(column: "phone", as: String?.self))
+                if !contacts.contains(where: { $0.id == hit.id }) { contacts.insert(hit, at: 0) }
+            }
         }
         var found: Int?
         if let number, number > 0 {

@@ -250,6 +250,19 @@ public struct ConversationClocks: Codable, Sendable, Equatable {
         return earliest
     }
 
+    /// When the first running clock reaches its warning point (in the past once it has): from then on the
+    /// conversation is "at risk".
+    public func warningPoint(warnAtPercent: Int, time: ServiceTime) -> Date? {
+        var earliest: Date?
+        for kind in Kind.allCases {
+            guard let clock = clocks[kind], let since = clock.runningSince else { continue }
+            let warnAt = clock.target * Double(warnAtPercent) / 100
+            let when = clock.consumed >= warnAt ? since : time.adding(warnAt - clock.consumed, to: since)
+            if let when { earliest = min(earliest ?? when, when) }
+        }
+        return earliest
+    }
+
     public mutating func markSent(_ kind: Kind, _ alert: Alert) {
         sent.insert("\(kind.rawValue).\(alert.rawValue)")
         if alert == .breach { sent.insert("\(kind.rawValue).warning") }

@@ -112,10 +112,11 @@ public enum ServiceLevels {
         let resolution = subject.clocks.due(.resolution, time: time)
         let soonest = [first, next, resolution].compactMap { $0 }.min()
         let alert = subject.clocks.nextAlert(warnAtPercent: subject.rules?.warnAtPercent ?? 75, time: time)
+        let warning = subject.clocks.warningPoint(warnAtPercent: subject.rules?.warnAtPercent ?? 75, time: time)
         try await tx.sql.raw("""
             UPDATE conversations SET sla_clocks = \(bind: try EventLog.json(subject.clocks)), sla_policy_id = \(bind: subject.policyID),
                 first_response_due_at = \(bind: first), next_response_due_at = \(bind: next), resolution_due_at = \(bind: resolution),
-                sla_due_at = \(bind: soonest), sla_next_alert_at = \(bind: alert)
+                sla_due_at = \(bind: soonest), sla_next_alert_at = \(bind: alert), sla_warn_at = \(bind: warning)
             WHERE id = \(bind: subject.id)
             """).run()
     }
