@@ -133,6 +133,8 @@ struct EmailInboundTests {
             """
             #expect(try await inbox.post(app, html).status == 200)
             let original = try #require(try await Attachment.query(on: app.store.db).filter(\.$filename == "original.eml").first())
+            // The image the body shows is part of the mail, not a file of its own.
+            #expect(try await Attachment.query(on: app.store.db).all().map(\.filename) == ["original.eml"])
             let slug = try #require(try await Workspace.find(workspace.id, on: app.store.db)).slug
             let (browser, _) = try await Browser.signedIn(app, as: workspace.adminID)
             let conversation = try await browser.get("/app/\(slug)/conversations/1")
@@ -247,6 +249,15 @@ struct EmailInboundTests {
         #expect(mail.text.hasPrefix("Claro, te la cambiamos.\n\n-- \nAna Rojas\nEjecutiva de atención\nTienda Sur · +56 2 2222 2222\n\nEl "))
         #expect(mail.text.hasSuffix("Marta Silva escribió:\n> Hola,\n> ¿puedo cambiar la talla?"))
         #expect(!mail.automatic)
+        // People CC'd on the thread get the agent's answer, but an automatic acknowledgement goes to the sender alone.
+        outbound.participants = ["jefe@example.com"]
+        #expect(try EmailSender.compose(outbound).cc.map(\.email) == ["jefe@example.com"])
+        var acknowledgement = outbound
+        acknowledgement.message = MessageSnapshot(id: UUID(), conversationID: conversation.id, kind: .outgoing, senderType: .system, senderID: nil,
+                                                  text: "Recibimos tu mensaje (n.º 42).", providerMessageID: nil, deliveryStatus: nil,
+                                                  deliveryError: nil, sentAt: now, createdAt: now, attachments: [], template: nil)
+        let ack = try EmailSender.compose(acknowledgement)
+        #expect(ack.cc.isEmpty && ack.automatic && ack.to.map(\.email) == ["marta@example.com"])
 
         try await withApp { app in
             let workspace = try await WorkspaceFixture.make(app)

@@ -63,7 +63,11 @@ public enum EmailChannel {
         if text.isEmpty, let html = mail.html { text = HTMLText.plain(html) }
         var files = [InboundMessage.File(filename: "original.eml", contentType: "message/rfc822", data: mail.raw)]
         var skipped: [String] = []
+        let html = mail.html?.lowercased() ?? ""
         for attachment in mail.attachments {
+            // An image the HTML body shows (`cid:`) is part of the mail's look, shown in the mail view from the original,
+            // not a file the customer sent.
+            if let id = attachment.contentID, attachment.contentType.hasPrefix("image/"), html.contains("cid:" + id.lowercased()) { continue }
             if allowedTypes.contains(attachment.contentType), !attachment.data.isEmpty {
                 files.append(.init(filename: attachment.filename, contentType: attachment.contentType, data: attachment.data))
             } else {

@@ -58,14 +58,16 @@ public struct EmailSender: ChannelSender {
         var outgoing = OutgoingMail(from: from, to: [MailAddress(name: message.contact.name, email: to)], subject: subject,
                                     messageID: "atiende.\(message.message.id.uuidString.lowercased().replacingOccurrences(of: "-", with: ""))@\(domain)",
                                     date: message.now, text: body(message, answering: answering))
-        outgoing.cc = message.participants.filter { $0.lowercased() != to.lowercased() }.prefix(20).map { MailAddress(name: nil, email: $0) }
+        // The people CC'd on the thread get what agents write; an automatic acknowledgement goes to the sender alone.
+        let automatic = message.message.senderType == .system || message.message.senderType == .bot
+        outgoing.cc = automatic ? [] : message.participants.filter { $0.lowercased() != to.lowercased() }.prefix(20).map { MailAddress(name: nil, email: $0) }
         if let token = message.conversation.threadID, token.allSatisfy({ $0.isLetter || $0.isNumber }) {
             outgoing.replyTo = MailAddress(name: name, email: "\(local)+\(token)@\(domain)")
         }
         let ids = message.previous.compactMap(\.providerMessageID).filter { $0.contains("@") }
         outgoing.references = Array(ids.suffix(20))
         outgoing.inReplyTo = answering?.providerMessageID ?? ids.last
-        outgoing.automatic = message.message.senderType == .system || message.message.senderType == .bot
+        outgoing.automatic = automatic
         outgoing.attachments = message.files.map { MailAttachment(filename: $0.filename, contentType: $0.contentType, contentID: nil, inline: false, data: $0.data) }
         return outgoing
     }
