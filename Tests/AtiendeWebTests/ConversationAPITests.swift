@@ -233,4 +233,30 @@ struct ConversationAPITests {
             }
         }
     }
+
+    @Test("The timeline says who did what: resolve, reopen, assign, team, priority, labels, snooze")
+    func activityLines() async throws {
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await workspace.apiInbox(app)
+            #expect(try await inbox.post(app, APIInbox.message("a-1", from: ["id": "c-1", "name": "Rosa"])).status == 200)
+            let team = try await app.request(.POST, "\(workspace.path)/teams", token: workspace.token, json: ["name": "Nivel 2"])
+            let path = "\(workspace.path)/conversations/1"
+            for change: [String: Any] in [["assignee_id": workspace.adminID.uuidString], ["team_id": try team.json()["id"] as? String ?? ""],
+                                          ["priority": "urgent"], ["labels": ["vip"]], ["status": "resolved"], ["status": "open"],
+                                          ["status": "snoozed", "snoozed_until": "2030-01-02T09:00:00Z"]] {
+                #expect(try await app.request(.PATCH, path, token: workspace.token, json: change).status == 200)
+            }
+            let slug = try #require(try await Workspace.find(workspace.id, on: app.store.db)).slug
+            let (browser, _) = try await Browser.signedIn(app, as: workspace.adminID)
+            let page = try await browser.get("/app/\(slug)/conversations/1").text
+            for line in ["Admin la asignó a Admin", "Admin la pasó al equipo Nivel 2", "Admin cambió la prioridad a", "Admin agregó la etiqueta vip",
+                         "Admin resolvió la conversación", "Admin reabrió la conversación", "Admin la pospuso hasta"] {
+                #expect(page.contains(line), "\(line)")
+            }
+            // Activity lines are no messages of the customer's or ours: not counted, not found by search.
+            #expect(try await Conversation.query(on: app.store.db).first()?.messageCount == 1)
+            #expect(try await app.services.search.search("resolved", workspace: workspace.id).messages.isEmpty)
+        }
+    }
 }

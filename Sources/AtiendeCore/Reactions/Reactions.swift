@@ -71,9 +71,9 @@ public final class Reactions: Sendable {
 
     init(_ reactions: [any Reaction]) { registered = NIOLockedValueBox(reactions) }
 
-    /// Clocks first (what follows reads deadlines), then automatic answers, escalations and notifications.
+    /// Clocks first (what follows reads deadlines), then automatic answers, escalations, notifications and the timeline.
     static var standard: Reactions {
-        Reactions([ServiceLevelClocksReaction(), AutomaticAnswersReaction(), EscalationReaction(), NotificationsReaction()])
+        Reactions([ServiceLevelClocksReaction(), AutomaticAnswersReaction(), EscalationReaction(), NotificationsReaction(), ActivityLogReaction()])
     }
 
     public func register(_ reaction: any Reaction) { registered.withLockedValue { $0.append(reaction) } }

@@ -85,14 +85,14 @@ public struct SearchService: Sendable {
                 SELECT m.id, m.text, m.kind, m.created_at, c.number, c.status, c.channel, ct.name AS contact_name
                 FROM message_search JOIN messages m ON m.rowid = message_search.rowid
                 JOIN conversations c ON c.id = m.conversation_id JOIN contacts ct ON ct.id = c.contact_id
-                WHERE message_search MATCH \(bind: match) AND m.workspace_id = \(bind: workspaceID)
+                WHERE message_search MATCH \(bind: match) AND m.workspace_id = \(bind: workspaceID) AND m.kind <> 'activity'
                 """
         case .postgres:
             messageQuery = """
                 SELECT m.id, m.text, m.kind, m.created_at, c.number, c.status, c.channel, ct.name AS contact_name
                 FROM messages m JOIN conversations c ON c.id = m.conversation_id JOIN contacts ct ON ct.id = c.contact_id
                 WHERE to_tsvector('atiende_search', m.text) @@ to_tsquery('atiende_search', \(bind: match))
-                  AND m.workspace_id = \(bind: workspaceID)
+                  AND m.workspace_id = \(bind: workspaceID) AND m.kind <> 'activity'
                 """
         }
         if let status = filters.status { messageQuery = messageQuery + " AND c.status = \(bind: status.rawValue)" }

@@ -158,6 +158,7 @@ enum ConversationPage {
 
     static func activityText(_ desk: Desk, _ message: Message) -> String {
         let t = desk.t
+        if let change = JSON.decode(ConversationActivity.self, from: message.text) { return changeText(desk, change, actor: message.senderID) }
         guard let activity = JSON.decode(ConversationService.LoggedActivity.self, from: message.text) else {
             return message.text
         }
@@ -165,6 +166,29 @@ enum ConversationPage {
         if let seconds = activity.durationSeconds { parts.append(t("activity.duration", seconds / 60, String(format: "%02d", seconds % 60))) }
         if let outcome = activity.outcome { parts.append(outcome) }
         return parts.joined(separator: " · ")
+    }
+
+    /// "Camila resolved the conversation", "Diego assigned it to Sarah", "Atiende set the priority to Urgent".
+    static func changeText(_ desk: Desk, _ change: ConversationActivity, actor: UUID?) -> String {
+        let t = desk.t
+        let who = desk.memberName(actor) ?? t("message.system")
+        switch change.change {
+        case .status:
+            let status = change.value ?? "open"
+            if status == "snoozed", let until = change.until { return t("activity.status.snoozed", who, desk.format.dateTime(until)) }
+            return t("activity.status.\(status)", who)
+        case .assignee:
+            guard let name = desk.memberName(change.value.flatMap(UUID.init(uuidString:))) else { return t("activity.unassigned", who) }
+            return t("activity.assigned", who, name)
+        case .team:
+            guard let id = change.value.flatMap(UUID.init(uuidString:)), let team = desk.teams.first(where: { $0.id == id }) else {
+                return t("activity.no_team", who)
+            }
+            return t("activity.team", who, team.name)
+        case .priority: return t("activity.priority", who, t("priority.\(change.value ?? "none")"))
+        case .labelAdded: return t("activity.label_added", who, change.value ?? "")
+        case .labelRemoved: return t("activity.label_removed", who, change.value ?? "")
+        }
     }
 
     static func composer(_ desk: Desk, _ c: Conversation) -> Node<HTML.BodyContext> {
