@@ -73,11 +73,23 @@ struct ContactFormTests {
             #expect(try await browser.send(.POST, path, body: forged, headers: [("Content-Type", forgedType)]).status == 400)
             let (noCSRF, noCSRFType) = multipart([("form_token", token)] + fields)
             #expect(try await browser.send(.POST, path, body: noCSRF, headers: [("Content-Type", noCSRFType)]).status == 403)
+
             // Three messages per email in ten minutes.
             #expect(try await submit(fields).status == 200)
             let flooded = try await submit(fields)
             #expect(flooded.status == 429)
             #expect(try await app.count(Message.self) == 3)
+            // The English form answers in English: its action carries the language it was read in.
+            let english = try await browser.get(path + "?lang=en")
+            let action = try #require(english.text.range(of: "action=\"").map { String(english.text[$0.upperBound...].prefix { $0 != "\"" }) })
+            #expect(action.hasSuffix("?lang=en"), "\(action)")
+            let englishToken = try #require(english.text.range(of: "name=\"form_token\" value=\"").map { String(english.text[$0.upperBound...].prefix { $0 != "\"" }) })
+            clock.advance(by: 5)
+            let englishFields = [("name", "Kate"), ("email", "kate@example.com"), ("message", "I would like another size.")]
+            let (englishBody, englishType) = multipart([("_csrf", try #require(Browser.csrf(in: english))), ("form_token", englishToken)] + englishFields)
+            let thanks = try await browser.send(.POST, action.replacingOccurrences(of: "&amp;", with: "&"), body: englishBody,
+                                                headers: [("Content-Type", englishType), ("Accept", "text/html")])
+            #expect(thanks.status == 200 && thanks.text.contains(Localizer(.en)("form.thanks")), "\(thanks.text.prefix(400))")
         }
     }
 }

@@ -41,7 +41,8 @@ enum ContactFormPage {
             .h1(.text(t("form.title", workspace.name))),
             .p(.text(t("form.intro"))),
             .unwrap(error) { .p(.class("form-error"), .role("alert"), .text($0)) },
-            .form(.class("stack"), .method(.post), .action(SiteURL.helpContact(workspace.slug).path),
+            // The answer to the form speaks the language the form was read in.
+            .form(.class("stack"), .method(.post), .action(SiteURL.helpContact(workspace.slug).path(query: [("lang", t.language.rawValue)])),
                   .attribute(named: "enctype", value: "multipart/form-data"),
                   .csrf(csrf),
                   .field(.type(.hidden), .name("form_token"), .value(token(req))),

@@ -59,7 +59,7 @@ enum CustomerPanel {
                 .ul(.forEach(duplicates) { duplicate in
                     .li(.a(.href(SiteURL.contact(desk.slug, duplicate.other.id ?? UUID()).path),
                            .text(duplicate.other.name ?? duplicate.other.email ?? duplicate.other.phone ?? t("contact.unnamed"))),
-                        .text(" (\(duplicate.suggestion.reason)) "),
+                        .text(" (" + ContactPages.duplicateReason(duplicate.suggestion.reason, t: t) + ") "),
                         .form(.class("inline"), .data("api", apiPath(desk, contactID) + "/merge"), .data("method", "POST"),
                               .data("confirm", t("customer.merge_confirm")),
                               .field(.type(.hidden), .name("source_id"), .value(duplicate.other.id?.uuidString.lowercased() ?? "")),
@@ -179,5 +179,14 @@ enum ContactPages {
                   notes: form.notes, resolve: form.resolve != nil),
             workspace: desk.workspaceID, author: desk.userID)
         return req.redirect(to: SiteURL.conversation(desk.slug, conversation.number).path, redirectType: .normal)
+    }
+}
+
+extension ContactPages {
+    /// Why two contacts may be one person, in the reader's language ("same email", "shared identity", …).
+    static func duplicateReason(_ reason: String, t: Localizer) -> String {
+        let key = "duplicate.reason." + reason.lowercased().map { $0.isLetter ? String($0) : "_" }.joined()
+            .split(separator: "_").joined(separator: "_")
+        return t.has(key) ? t(key) : reason
     }
 }

@@ -137,7 +137,9 @@ enum SLABadge {
     static func node(_ due: Date, desk: Desk, label: String? = nil) -> Node<HTML.BodyContext> {
         let t = desk.t
         let now = Date()
-        let text = due > now ? t("sla.due_in", desk.format.elapsed(since: now, now: due)) : t("sla.overdue", desk.format.elapsed(since: due, now: now))
+        // Counted in whole minutes: "overdue by now" says nothing.
+        let span = desk.format.elapsed(since: .distantPast, now: Date.distantPast.addingTimeInterval(max(60, abs(due.timeIntervalSince(now)))))
+        let text = due > now ? t("sla.due_in", span) : t("sla.overdue", span)
         return .element(named: "time", nodes: [
             .attribute(named: "datetime", value: Formatting.iso(due)), .class(due > now ? "badge sla" : "badge sla overdue"),
             .data("countdown", "1"), .data("label", label ?? ""), .attribute(named: "title", value: (label.map { $0 + " · " } ?? "") + desk.format.dateTime(due)),

@@ -292,9 +292,15 @@ enum NotificationPages {
                     .a(.href(SiteURL.conversation(desk.slug, item.conversationNumber).path),
                        .text(t("notifications.\(item.kind.rawValue)", desk.memberName(item.actorID) ?? t("message.system"), item.conversationNumber))),
                     .text(" · " + desk.format.dateTime(item.createdAt)),
-                    .if(!item.excerpt.isEmpty, .p(.class("snippet"), .text(item.excerpt))))
+                    .if(!item.excerpt.isEmpty, .p(.class("snippet"), .text(snippet(item, t: t)))))
             }))
         return HTMLPage(html: Layout.desk(desk, title: t("nav.notifications"), page: "notifications", content))
+    }
+
+    /// A service-level alert's excerpt names its clock (`first_response`): shown in the reader's words.
+    static func snippet(_ item: AgentNotification, t: Localizer) -> String {
+        guard item.kind == .slaWarning || item.kind == .slaBreach, t.has("sla.\(item.excerpt)") else { return item.excerpt }
+        return t("sla.\(item.excerpt)")
     }
 
     static func markRead(_ req: Request) async throws -> Response {

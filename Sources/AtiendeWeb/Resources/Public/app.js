@@ -418,7 +418,8 @@ function updateCountdowns() {
   const now = Date.now();
   for (const badge of document.querySelectorAll('time[data-countdown]')) {
     const due = Date.parse(badge.getAttribute('datetime'));
-    const left = span(Math.abs(due - now) / 1000);
+    // Counted in whole minutes: "overdue by now" says nothing.
+    const left = span(Math.max(60, Math.abs(due - now) / 1000));
     const label = badge.dataset.label ? `${badge.dataset.label}: ` : '';
     badge.textContent = label + (due > now ? t('sla.due_in', left) : t('sla.overdue', left));
     badge.classList.toggle('overdue', due <= now);
