@@ -9,6 +9,18 @@ import Vapor
 /// they reached.
 @Suite("Instances sharing one PostgreSQL", .serialized, .enabled(if: TestApp.postgresURL != nil, "needs ATIENDE_TEST_DATABASE_URL"))
 struct ClusterTests {
+    /// Runs `body` with a second instance on the first one's database, stopped afterwards even when the body fails.
+    static func withSecondInstance(_ first: TestApp, clock: any WallClock = SystemClock(), _ body: (TestApp) async throws -> Void) async throws {
+        let second = try await TestApp.start(sharing: first, clock: clock)
+        do {
+            try await body(second)
+        } catch {
+            try? await second.app.asyncShutdown()
+            throw error
+        }
+        try await second.app.asyncShutdown()
+    }
+
     static func online(_ app: TestApp, _ inbox: ChatInbox, token: String?) async throws -> Bool {
         let (answer, _) = try await inbox.start(app, token: token)
         return (try answer.json()["availability"] as? [String: Any])?["online"] as? Bool ?? false
@@ -17,8 +29,7 @@ struct ClusterTests {
     @Test("An agent on instance A: a visitor on instance B is told someone is online and sees them typing")
     func presenceAcrossInstances() async throws {
         try await withApp { a in
-            let b = try await TestApp.start(sharing: a)
-            do {
+            try await Self.withSecondInstance(a) { b in
                 let workspace = try await WorkspaceFixture.make(a)
                 let inbox = try await ChatInbox.make(a, workspace)
                 let visitor = try #require(try await inbox.start(b).1)
@@ -38,11 +49,7 @@ struct ClusterTests {
                 // The agent closes the desk: B stops saying someone is online.
                 try await agent.close()
                 _ = try await waitFor(seconds: 5) { try await Self.online(b, inbox, token: visitor.token) ? nil : true }
-            } catch {
-                try? await b.app.asyncShutdown()
-                throw error
             }
-            try await b.app.asyncShutdown()
         }
     }
 
@@ -50,8 +57,7 @@ struct ClusterTests {
     func leases() async throws {
         let clock = ManualClock(Date())
         try await withApp(clock: clock) { a in
-            let b = try await TestApp.start(sharing: a, clock: clock)
-            do {
+            try await Self.withSecondInstance(a, clock: clock) { b in
                 let onA = TaskLease(name: "test-scan", owner: UUID(), duration: 15)
                 let onB = TaskLease(name: "test-scan", owner: UUID(), duration: 15)
                 #expect(try await onA.claim(store: a.store))
@@ -67,19 +73,14 @@ struct ClusterTests {
                 // A clean stop hands it over at once.
                 try await onB.release(store: b.store)
                 #expect(try await onA.claim(store: a.store))
-            } catch {
-                try? await b.app.asyncShutdown()
-                throw error
             }
-            try await b.app.asyncShutdown()
         }
     }
 
     @Test("Rate limits hold across instances: guesses spread over A and B are counted together")
     func rateLimitsAcrossInstances() async throws {
         try await withApp { a in
-            let b = try await TestApp.start(sharing: a)
-            do {
+            try await Self.withSecondInstance(a) { b in
                 _ = try await AccountSecurityTests.workspace(a, name: "Tienda", email: "ana@example.com")
                 var statuses: [Int] = []
                 for attempt in 0..<(SignInThrottle.perSourceAndAccount + 1) {
@@ -89,11 +90,7 @@ struct ClusterTests {
                 #expect(statuses.dropLast().allSatisfy { $0 == 401 } && statuses.last == 429, "\(statuses)")
                 // The same on the other instance: the guessing address waits there too.
                 #expect(try await AccountSecurityTests.signIn(Browser(b), "ana@example.com", AccountSecurityTests.password) == 429)
-            } catch {
-                try? await b.app.asyncShutdown()
-                throw error
             }
-            try await b.app.asyncShutdown()
         }
     }
 }

@@ -82,6 +82,15 @@ def sign_in(driver, server, email="admin@example.com", password=PASSWORD):
     wait(driver).until(EC.url_contains("/inbox"))
 
 
+def accept_invitation(driver, url, name, password):
+    """A newcomer opens their invitation link and chooses their name and own password."""
+    driver.get(url)
+    driver.find_element(By.NAME, "name").send_keys(name)
+    driver.find_element(By.NAME, "password").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait(driver, 5).until(EC.url_contains("/app/"))
+
+
 def live(driver):
     """Waits until the page's event stream is connected (the banner stays hidden and a socket is open)."""
     time.sleep(0.5)
@@ -229,11 +238,7 @@ def test_two_agents_see_each_other_viewing_and_typing(make_server, backend, brow
     try:
         sign_in(browser, server)
         # Diego chooses his own password on the invitation page.
-        colleague.get(invited["invitation_url"])
-        colleague.find_element(By.NAME, "name").send_keys("Diego")
-        colleague.find_element(By.NAME, "password").send_keys("otra clave larga")
-        colleague.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-        wait(colleague, 5).until(EC.url_contains("/app/tienda/"))
+        accept_invitation(colleague, invited["invitation_url"], "Diego", "otra clave larga")
         browser.get(server.base + "/app/tienda/conversations/1")
         colleague.get(server.base + "/app/tienda/conversations/1")
         wait(browser, 5).until(EC.text_to_be_present_in_element((By.ID, "presence"), "Diego"))
@@ -272,11 +277,7 @@ def test_admin_sees_and_changes_roles_on_the_people_page(make_server, backend, b
     assert status == 201
     newcomer = make_browser()
     try:
-        newcomer.get(invited["invitation_url"])
-        newcomer.find_element(By.NAME, "name").send_keys("Diego")
-        newcomer.find_element(By.NAME, "password").send_keys("otra clave larga")
-        newcomer.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-        wait(newcomer).until(EC.url_contains("/app/tienda/"))
+        accept_invitation(newcomer, invited["invitation_url"], "Diego", "otra clave larga")
     finally:
         newcomer.quit()
     sign_in(browser, server)
