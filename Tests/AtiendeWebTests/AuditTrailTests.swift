@@ -52,6 +52,8 @@ struct AuditTrailTests {
                 Step(operation: "updateMember", method: .PATCH, path: "/users/{member}", body: ["role": "supervisor"], event: "member.role_changed"),
                 Step(operation: "createTeam", method: .POST, path: "/teams", body: ["name": "Nivel 2"], event: "team.created"),
                 Step(operation: "updateTeam", method: .PATCH, path: "/teams/{team}", body: ["member_ids": [memberID.uuidString]], event: "team.updated"),
+                Step(operation: "createContact", method: .POST, path: "/contacts", body: ["name": "Luis", "phone": "+56 9 8765 4321"],
+                     event: "contact.created"),
                 Step(operation: "updateContact", method: .PATCH, path: "/contacts/{contact}", body: ["name": "Ana María"], event: "contact.updated"),
                 Step(operation: "mergeContact", method: .POST, path: "/contacts/{contact}/merge", body: ["source_id": ids["other"]!], event: "contact.merged"),
                 Step(operation: "updateConversation", method: .PATCH, path: "/conversations/1", body: ["priority": "high"], event: "conversation.updated"),

@@ -259,4 +259,20 @@ struct ConversationAPITests {
             #expect(try await app.services.search.search("resolved", workspace: workspace.id).messages.isEmpty)
         }
     }
+
+    @Test("An agent adds a contact by hand: its email and phone are identities, found by search; nothing to reach them is refused")
+    func createContact() async throws {
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let created = try await app.request(.POST, "\(workspace.path)/contacts", token: workspace.token,
+                                                json: ["name": "Luis Soto", "email": "Luis@Example.com", "phone": "9 8765 4321"])
+            #expect(created.status == 201, "\(created.text)")
+            let identities = try created.json()["identities"] as? [[String: Any]] ?? []
+            #expect(Set(identities.compactMap { $0["value"] as? String }) == ["luis@example.com", "+56987654321"] || identities.count == 2, "\(created.text)")
+            #expect(try await app.services.search.search("98765432", workspace: workspace.id).contacts.map(\.name) == ["Luis Soto"])
+            let empty = try await app.request(.POST, "\(workspace.path)/contacts", token: workspace.token, json: ["name": "  "])
+            #expect(empty.status == 400 && empty.text.contains("empty_contact"))
+            #expect(try await app.count(Contact.self) == 1)
+        }
+    }
 }

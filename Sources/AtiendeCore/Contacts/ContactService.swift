@@ -25,7 +25,19 @@ public struct ContactService: Sendable {
         }
     }
 
+    /// A contact an agent adds by hand (a call from someone new, a walk-in): a name, or an email or phone to reach them.
+    public func create(_ changes: Changes, workspace workspaceID: UUID, actor: UUID) async throws -> Contact {
+        let reachable = [changes.name, changes.email, changes.phone].contains { ($0 ?? nil).map { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? false }
+        guard reachable else { throw AtiendeError.invalid("a contact needs a name, an email or a phone", code: "empty_contact") }
+        return try await update(nil, workspace: workspaceID, changes: changes, actor: actor)
+    }
+
     public func update(_ contactID: UUID, workspace workspaceID: UUID, changes: Changes, actor: UUID?) async throws -> Contact {
+        try await update(Optional(contactID), workspace: workspaceID, changes: changes, actor: actor)
+    }
+
+    /// Changes a contact, or (with no id) creates one with these fields, in one transaction with its event.
+    private func update(_ existing: UUID?, workspace workspaceID: UUID, changes: Changes, actor: UUID?) async throws -> Contact {
         let labels = try changes.labels.map(ConversationService.normalizeLabels)
         if let attributes = changes.attributes {
             guard attributes.count <= 100, attributes.allSatisfy({ $0.key.count <= 64 && $0.value.count <= 1000 }) else {
@@ -60,9 +72,15 @@ public struct ContactService: Sendable {
         let contactPoints: [(IdentityKind, String??)] = [(.email, email), (.phone, phone)]
         return try await store.write { tx in
             try await tx.lockWorkspace(workspaceID)
-            guard let contact = try await Self.find(contactID, workspace: workspaceID, on: tx.db) else {
-                throw AtiendeError.notFound("contact")
+            let contact: Contact
+            if let existing {
+                guard let found = try await Self.find(existing, workspace: workspaceID, on: tx.db) else { throw AtiendeError.notFound("contact") }
+                contact = found
+            } else {
+                contact = Contact(workspaceID: workspaceID, at: tx.now)
+                try await contact.create(on: tx.db)
             }
+            let contactID = try contact.requireID()
             if let name = changes.name { contact.name = name.flatMap { $0.isEmpty ? nil : $0 } }
             if let documentID = changes.documentID { contact.documentID = documentID.flatMap { $0.isEmpty ? nil : $0 } }
             if let attributes = changes.attributes { contact.attributes = attributes }
@@ -85,7 +103,7 @@ public struct ContactService: Sendable {
             contact.updatedAt = tx.now
             try await contact.save(on: tx.db)
             let identities = try await contact.$identities.get(on: tx.db)
-            try await EventLog.append(.contactUpdated, workspace: workspaceID, actor: actor,
+            try await EventLog.append(existing == nil ? .contactCreated : .contactUpdated, workspace: workspaceID, actor: actor,
                                       payload: ContactEventPayload(contact: contact.snapshot(identities: identities)), in: tx)
             return contact
         }

@@ -23,6 +23,16 @@ public final class Contact: Model, @unchecked Sendable {
     @Children(for: \.$contact) public var identities: [ContactIdentity]
 
     public init() {}
+
+    /// A new contact with nothing known yet.
+    public init(workspaceID: UUID, at now: Date) {
+        self.id = UUID()
+        self.$workspace.id = workspaceID
+        self.attributes = [:]
+        self.labels = []
+        self.createdAt = now
+        self.updatedAt = now
+    }
 }
 
 /// One way of reaching a contact. `(workspace, kind, value)` is unique, and values are normalized.

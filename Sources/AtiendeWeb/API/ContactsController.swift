@@ -108,6 +108,18 @@ enum ContactsController {
         }
     }
 
+    /// `POST …/contacts`: someone an agent adds by hand; the email and phone become their identities (or a duplicate
+    /// suggestion when another contact has them).
+    static func create(_ req: Request) async throws -> Response {
+        let scope = try req.scope
+        let body = try req.decodeJSON(UpdateBody.self)
+        let created = try await req.atiende.contacts.create(
+            .init(name: body.name, email: body.email, phone: body.phone, documentID: body.documentID, attributes: body.attributes, labels: body.labels),
+            workspace: scope.workspaceID, actor: scope.userID)
+        let identities = try await created.$identities.get(on: req.db)
+        return try json(created.snapshot(identities: identities), status: .created)
+    }
+
     static func update(_ req: Request) async throws -> Response {
         let scope = try req.scope
         let contact = try await find(req)
