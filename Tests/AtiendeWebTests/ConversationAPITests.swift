@@ -269,7 +269,7 @@ struct ConversationAPITests {
             #expect(created.status == 201, "\(created.text)")
             let identities = try created.json()["identities"] as? [[String: Any]] ?? []
             #expect(Set(identities.compactMap { $0["value"] as? String }) == ["luis@example.com", "+56987654321"] || identities.count == 2, "\(created.text)")
-            #expect(try await app.services.search.search("98765432", workspace: workspace.id).contacts.map(\.name) == ["Luis Soto"])
+            #expect(try await app.services.search.search("9 8765 4321", workspace: workspace.id).contacts.map(\.name) == ["Luis Soto"])
             let empty = try await app.request(.POST, "\(workspace.path)/contacts", token: workspace.token, json: ["name": "  "])
             #expect(empty.status == 400 && empty.text.contains("empty_contact"))
             #expect(try await app.count(Contact.self) == 1)
