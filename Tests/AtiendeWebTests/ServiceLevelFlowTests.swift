@@ -335,8 +335,10 @@ struct ServiceSettingsPageTests {
             let all = try await browser.get("/app/\(slug)/inbox?view=all")
             #expect(all.status == 200 && all.text.contains("data-countdown") && all.text.contains("#1"), "the list shows the SLA badge")
             // A conversation that just arrived is not at risk yet.
-            let atRisk = try await browser.get("/app/\(slug)/inbox?view=all&sort=sla_due")
+            let atRisk = try await browser.get("/app/\(slug)/inbox?view=all&sort=sla_due&sla=at_risk")
             #expect(atRisk.status == 200 && !atRisk.text.contains("data-countdown"))
+            let byDeadline = try await browser.get("/app/\(slug)/inbox?view=all&sort=sla_due")
+            #expect(byDeadline.text.contains("data-countdown") && byDeadline.text.contains("#1"), "sorting by deadline filters nothing")
             #expect(try await browser.get("/app/\(slug)/conversations/1").text.contains("Primera respuesta: SLA"))
         }
     }
@@ -359,6 +361,7 @@ struct ServiceSettingsPageTests {
             try await post("b")
             var filter = InboxQuery.Filter()
             filter.sort = .slaDue
+            filter.atRisk = true
             func atRisk() async throws -> [Int] {
                 try await app.services.inbox.rows(workspace: workspace.id, user: workspace.adminID, filter: filter).map(\.conversation.number)
             }
@@ -367,6 +370,9 @@ struct ServiceSettingsPageTests {
             #expect(try await atRisk() == [1], "the first breached, the second at 25 %")
             clock.advance(by: 2000)
             #expect(try await atRisk() == [1, 2], "both: soonest deadline first")
+            // Sorting by deadline alone still lists every conversation that has one.
+            filter.atRisk = false
+            #expect(try await atRisk() == [1, 2], "the sort is no filter")
         }
     }
 }

@@ -21,6 +21,8 @@ public struct InboxQuery: Sendable {
         public var channel: ChannelKind?
         public var priority: Priority?
         public var sort: Sort = .lastActivity
+        /// Only conversations whose service level is at risk (past the warning point) or breached.
+        public var atRisk = false
         public var page = 0
         public init() {}
     }
@@ -56,11 +58,12 @@ public struct InboxQuery: Sendable {
         case .oldest: order = "number ASC"
         case .waitingLongest: order = "waiting_since ASC, number ASC"; extra = " AND c.waiting_since IS NOT NULL"
         case .priority: order = "priority_rank DESC, last_message_at DESC"
-        case .slaDue:
-            // At risk: past the warning point, or breached; soonest deadline first.
+        case .slaDue: order = "sla_due_at ASC, number ASC"; extra = " AND c.sla_due_at IS NOT NULL"
+        }
+        if filter.atRisk {
+            // Past the warning point, or breached (rows from before `sla_warn_at` count from their deadline).
             let now = store.clock.now()
-            order = "sla_due_at ASC, number ASC"
-            extra = " AND c.sla_due_at IS NOT NULL AND (c.sla_warn_at <= \(bind: now) OR (c.sla_warn_at IS NULL AND c.sla_due_at <= \(bind: now)))"
+            extra = extra + " AND c.sla_due_at IS NOT NULL AND (c.sla_warn_at <= \(bind: now) OR (c.sla_warn_at IS NULL AND c.sla_due_at <= \(bind: now)))"
         }
         // The page is chosen first; previews are read only for its rows.
         var query: SQLQueryString = """

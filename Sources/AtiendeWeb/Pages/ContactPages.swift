@@ -41,7 +41,7 @@ enum CustomerPanel {
         return .group(
             .h2(.a(.href(SiteURL.contact(desk.slug, contactID).path), .text(contact.name ?? t("contact.unnamed")))),
             .ul(.class("identities"), .aria("label", t("customer.identities")), .forEach(identities) { identity in
-                .li(.span(.class("kind"), .text(t("identity.\(identity.kind.rawValue)"))), .text(" " + identity.value))
+                .li(.span(.class("kind"), .text(t("identity.\(identity.kind.rawValue)"))), .text(" " + shown(identity)))
             }),
             .details(.summary(.text(t("customer.edit"))),
                 .form(.class("stack"), .data("api", apiPath(desk, contactID)), .data("method", "PATCH"),
@@ -196,5 +196,12 @@ extension ContactPages {
         let key = "duplicate.reason." + reason.lowercased().map { $0.isLetter ? String($0) : "_" }.joined()
             .split(separator: "_").joined(separator: "_")
         return t.has(key) ? t(key) : reason
+    }
+}
+
+extension CustomerPanel {
+    /// A live chat visitor's identity is a long token of no use to a person: its first characters tell visitors apart.
+    static func shown(_ identity: ContactIdentity) -> String {
+        identity.kind == .visitor && identity.value.count > 12 ? String(identity.value.prefix(8)) + "…" : identity.value
     }
 }

@@ -21,6 +21,7 @@ enum InboxPage {
         if let raw = value("channel") { guard let channel = ChannelKind(rawValue: raw) else { throw invalid("channel") }; filter.channel = channel }
         if let raw = value("priority") { guard let priority = Priority(rawValue: raw) else { throw invalid("priority") }; filter.priority = priority }
         if let raw = value("sort") { guard let sort = InboxQuery.Sort(rawValue: raw) else { throw invalid("sort") }; filter.sort = sort }
+        if let raw = value("sla") { guard raw == "at_risk" else { throw invalid("sla") }; filter.atRisk = true }
         if let raw = value("page") { guard let page = Int(raw), (0...10_000).contains(page) else { throw invalid("page") }; filter.page = page }
         return filter
     }
@@ -38,7 +39,7 @@ enum InboxPage {
         if let id = filter.teamID, let team = desk.teams.first(where: { $0.id == id }) { return team.name }
         if let label = filter.label { return "#" + label }
         if filter.sort == .waitingLongest { return desk.t("view.waiting_longest") }
-        if filter.sort == .slaDue { return desk.t("view.sla_at_risk") }
+        if filter.atRisk { return desk.t("view.sla_at_risk") }
         return desk.t("view.\(filter.view.rawValue)")
     }
 
@@ -57,6 +58,7 @@ enum InboxPage {
                   .if(filter.inboxID != nil, .field(.type(.hidden), .name("inbox"), .value(filter.inboxID?.uuidString.lowercased() ?? ""))),
                   .if(filter.teamID != nil, .field(.type(.hidden), .name("team"), .value(filter.teamID?.uuidString.lowercased() ?? ""))),
                   .if(filter.label != nil, .field(.type(.hidden), .name("label"), .value(filter.label ?? ""))),
+                  .if(filter.atRisk, .field(.type(.hidden), .name("sla"), .value("at_risk"))),
                   filterSelect("status", label: t("filter.status"), selected: statusValue,
                          options: statusOptions),
                   filterSelect("sort", label: t("filter.sort"), selected: filter.sort.rawValue,
@@ -95,7 +97,8 @@ enum InboxPage {
         let items: [(String, String?)] = [
             ("view", filter.view.rawValue), ("status", status), ("inbox", filter.inboxID?.uuidString.lowercased()),
             ("team", filter.teamID?.uuidString.lowercased()), ("label", filter.label), ("channel", filter.channel?.rawValue),
-            ("priority", filter.priority?.rawValue), ("sort", filter.sort.rawValue), ("page", page.map(String.init)),
+            ("priority", filter.priority?.rawValue), ("sort", filter.sort.rawValue), ("sla", filter.atRisk ? "at_risk" : nil),
+            ("page", page.map(String.init)),
         ]
         var components = URLComponents()
         components.queryItems = items.compactMap { name, value in value.map { URLQueryItem(name: name, value: $0) } }

@@ -92,7 +92,7 @@ enum Layout {
                 item(t("view.unassigned"), [("view", "unassigned")], count: desk.counts.views[.unassigned] ?? 0, id: "unassigned"),
                 item(t("view.all"), [("view", "all")], count: desk.counts.views[.all] ?? 0, id: "all"),
                 item(t("view.waiting_longest"), [("view", "all"), ("sort", "waiting_longest")], count: nil, id: "waiting"),
-                item(t("view.sla_at_risk"), [("view", "all"), ("sort", "sla_due")], count: nil, id: "sla")
+                item(t("view.sla_at_risk"), [("view", "all"), ("sort", "sla_due"), ("sla", "at_risk")], count: nil, id: "sla")
             ),
             .if(!desk.inboxes.isEmpty, .group(
                 .h2(.text(t("nav.inboxes"))),

@@ -335,7 +335,7 @@ enum NotificationPages {
         guard var components = URLComponents(string: "?" + form.query) else {
             throw AtiendeError.invalid("this view's filter is not a query string", code: "invalid_view")
         }
-        let allowed: Set<String> = ["view", "status", "inbox", "team", "label", "channel", "priority", "sort"]
+        let allowed: Set<String> = ["view", "status", "inbox", "team", "label", "channel", "priority", "sort", "sla"]
         components.queryItems = (components.queryItems ?? []).filter { allowed.contains($0.name) }
         let view = SavedView()
         view.$workspace.id = desk.workspaceID
