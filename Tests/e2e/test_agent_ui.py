@@ -294,3 +294,8 @@ def test_admin_sees_and_changes_roles_on_the_people_page(make_server, backend, b
     browser.refresh()
     row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "table.grid tbody tr") if "Diego" in r.text)
     assert Select(row.find_element(By.NAME, "role")).first_selected_option.get_attribute("value") == "supervisor"
+    # Demoting the only admin is refused, said beside the selector, which goes back to what is stored.
+    mine = next(r for r in browser.find_elements(By.CSS_SELECTOR, "table.grid tbody tr") if "admin@example.com" in r.text)
+    Select(mine.find_element(By.NAME, "role")).select_by_value("agent")
+    wait(browser, 5).until(lambda d: mine.find_element(By.CSS_SELECTOR, ".form-error").text.strip() != "")
+    assert Select(mine.find_element(By.NAME, "role")).first_selected_option.get_attribute("value") == "admin"

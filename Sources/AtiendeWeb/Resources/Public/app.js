@@ -142,6 +142,10 @@ document.addEventListener('submit', async (event) => {
   } catch (failure) {
     if (error) error.textContent = failure.message;
     toast(failure.message, 'error');
+    // A refused change leaves the controls showing what is stored, not what was tried.
+    if (form.dataset.autosubmit) for (const select of form.querySelectorAll('select')) {
+      for (const option of select.options) option.selected = option.defaultSelected;
+    }
   } finally {
     if (button) button.disabled = false;
   }
