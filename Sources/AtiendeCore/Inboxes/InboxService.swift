@@ -10,6 +10,7 @@ public struct InboxService: Sendable {
 
     public func create(_ inbox: Inbox, actor: UUID) async throws {
         try await store.write { tx in
+            try await Self.checkTeam(of: inbox, in: tx)
             try await inbox.create(on: tx.db)
             try await EventLog.append(.inboxCreated, workspace: inbox.$workspace.id, actor: actor,
                                       payload: RecordEventPayload(id: try inbox.requireID(), name: inbox.name, detail: inbox.channel.rawValue), in: tx)
@@ -20,10 +21,21 @@ public struct InboxService: Sendable {
     public func update(_ inbox: Inbox, changes: [String], actor: UUID) async throws {
         guard !changes.isEmpty else { return }
         try await store.write { tx in
+            try await Self.checkTeam(of: inbox, in: tx)
             try await inbox.save(on: tx.db)
             try await EventLog.append(.inboxUpdated, workspace: inbox.$workspace.id, actor: actor,
                                       payload: RecordEventPayload(id: try inbox.requireID(), name: inbox.name, detail: inbox.channel.rawValue,
                                                                   changes: changes.sorted()), in: tx)
+        }
+    }
+
+    /// The inbox's team must be the workspace's, checked with the workspace held: a team deleted meanwhile (by another
+    /// request) is a 404, never a foreign-key failure.
+    static func checkTeam(of inbox: Inbox, in tx: WriteTransaction) async throws {
+        try await tx.lockWorkspace(inbox.$workspace.id)
+        guard let team = inbox.$team.id else { return }
+        guard try await Team.query(on: tx.db).filter(\.$workspace.$id == inbox.$workspace.id).filter(\.$id == team).first() != nil else {
+            throw AtiendeError.notFound("team")
         }
     }
 
