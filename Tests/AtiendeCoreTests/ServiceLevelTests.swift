@@ -99,6 +99,29 @@ struct ServiceLevelTests {
         #expect(clocks.due(.resolution, time: time) == t0.addingTimeInterval(10_000 + 86_400 - 6000))
     }
 
+    @Test("resolved before anyone answered, then reopened: the customer is still waiting, their clock goes on")
+    func reopenUnanswered() throws {
+        let time = ServiceTime.calendar
+        let targets = ServiceLevelTargets(firstResponse: 3600, nextResponse: 1800, resolution: 86_400)
+        var clocks = ConversationClocks()
+        let t0 = at("2026-11-23T10:00:00Z")
+        clocks.apply(.opened(at: t0), targets: targets, open: true, time: time)
+        clocks.apply(.status(.resolved, at: t0.addingTimeInterval(1000)), targets: targets, open: false, time: time)
+        #expect(clocks.due(.firstResponse, time: time) == nil)
+        clocks.apply(.status(.open, at: t0.addingTimeInterval(5000)), targets: targets, open: true, time: time)
+        #expect(clocks.due(.firstResponse, time: time) == t0.addingTimeInterval(5000 + 3600 - 1000), "the resolved time does not count")
+        // Stored and read back (as every write does), then answered: met, and a later reopening resumes nothing.
+        let stored = try JSONDecoder().decode(ConversationClocks.self, from: try JSONEncoder().encode(clocks))
+        #expect(stored == clocks)
+        clocks.apply(.answer(at: t0.addingTimeInterval(5500), byPerson: true), targets: targets, open: true, time: time)
+        clocks.apply(.status(.resolved, at: t0.addingTimeInterval(6000)), targets: targets, open: false, time: time)
+        clocks.apply(.status(.open, at: t0.addingTimeInterval(7000)), targets: targets, open: true, time: time)
+        #expect(clocks.due(.firstResponse, time: time) == nil && clocks.met(.firstResponse) == true)
+        // Clocks stored before this existed (no "resumable") still decode.
+        let old = #"{"clocks":{},"sent":[],"answered":false}"#
+        #expect(throws: Never.self) { try JSONDecoder().decode(ConversationClocks.self, from: Data(old.utf8)) }
+    }
+
     @Test("warnings and breaches are due once, and a policy change moves the deadline")
     func alerts() {
         let time = ServiceTime.calendar

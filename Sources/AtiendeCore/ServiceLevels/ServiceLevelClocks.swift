@@ -139,10 +139,13 @@ public struct ConversationClocks: Codable, Sendable, Equatable {
     /// `"first_response.warning"`… sent for the clocks' current runs.
     public var sent: Set<String> = []
     var answered = false
+    /// Response clocks that a resolution stopped while the customer was still unanswered: a reopening resumes them
+    /// (optional, so clocks stored before it decode as they were).
+    var resumable: Set<Kind>?
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey { case clocks, sent, answered }
+    enum CodingKeys: String, CodingKey { case clocks, sent, answered, resumable }
 
     /// Applies a change. `open` says whether the conversation is open (its clocks run) after it.
     public mutating func apply(_ change: Change, targets: ServiceLevelTargets?, open: Bool, time: ServiceTime) {
@@ -162,6 +165,7 @@ public struct ConversationClocks: Codable, Sendable, Equatable {
         case .answer(let at, let byPerson):
             guard byPerson else { return }
             answered = true
+            resumable = nil
             stop(.firstResponse, at: at, time: time)
             stop(.nextResponse, at: at, time: time)
         case .status(let status, let at):
@@ -176,10 +180,19 @@ public struct ConversationClocks: Codable, Sendable, Equatable {
                     clocks[.resolution]?.runningSince = at
                     sent = sent.filter { !$0.hasPrefix(Kind.resolution.rawValue) }
                 }
+                // A customer still waiting for an answer when it was resolved is still waiting: their clock goes on
+                // (the time it was resolved does not count; alerts already sent are not sent again).
+                for kind in resumable ?? [] where clocks[kind]?.isStopped == true {
+                    clocks[kind]?.stoppedAt = nil
+                    clocks[kind]?.runningSince = at
+                }
+                resumable = nil
             case .pending, .snoozed:
                 for kind in Kind.allCases { pause(kind, at: at, time: time) }
             case .resolved, .closed:
+                let waiting = [Kind.firstResponse, .nextResponse].filter { clocks[$0].map { !$0.isStopped } ?? false }
                 for kind in Kind.allCases { stop(kind, at: at, time: time) }
+                resumable = waiting.isEmpty ? nil : Set(waiting)
             }
         case .retarget(let new, _):
             for kind in Kind.allCases {
