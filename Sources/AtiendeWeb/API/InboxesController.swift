@@ -125,7 +125,6 @@ enum InboxesController {
         let scope = try req.scope
         let body = try req.decodeJSON(CreateBody.self)
         let name = try Names.valid(body.name)
-        if let teamID = body.teamID { _ = try await scope.find(Team.self, teamID, on: req.db) }
         var settings = InboxSettings(webhookURL: try body.webhookURL.map(validWebhookURL), language: try body.language.map(validLanguage),
                                      values: body.settings ?? [:])
         var secrets = body.secrets ?? [:]
@@ -196,10 +195,8 @@ enum InboxesController {
         if let url = body.webhookURL { inbox.settings.webhookURL = try validWebhookURL(url) }
         if let language = body.language { inbox.settings.language = try validLanguage(language) }
         if let window = body.reopenWindowSeconds { inbox.reopenWindowSeconds = try validWindow(window) }
-        if let team = body.teamID {
-            if let team { _ = try await scope.find(Team.self, team, on: req.db) }
-            inbox.$team.id = team
-        }
+        // The team is checked in the write (`InboxService.checkTeam`), where a concurrent deletion cannot slip between.
+        if let team = body.teamID { inbox.$team.id = team }
         if let active = body.isActive { inbox.isActive = active }
         if let values = body.settings {
             if inbox.channel == .webchat { try WebchatSettings.validate(values) }
