@@ -13,11 +13,7 @@ struct AccountSecurityTests {
 
     /// A workspace whose admin has a real password; returns the fixture and the admin's email.
     static func workspace(_ app: TestApp, name: String, email: String) async throws -> WorkspaceFixture {
-        let hash = try Bcrypt.hash(password, cost: 8)
-        let (workspace, user) = try await WorkspaceService.create(name: name, adminEmail: email, adminName: name + " Admin",
-                                                                  passwordHash: { hash }, store: app.store)
-        let (_, token) = try await WorkspaceService.issueToken(for: try user.requireID(), name: "test", store: app.store)
-        return WorkspaceFixture(id: try workspace.requireID(), adminID: try user.requireID(), token: token)
+        try await WorkspaceFixture.make(app, name: name, email: email, adminName: name + " Admin", password: password)
     }
 
     /// Signs in through the form; the status tells how it went (303 in, 401 wrong, 429 throttled).
@@ -145,6 +141,9 @@ struct AccountSecurityTests {
         _ = try await throttle.begin(email: "user1@x.com", source: .device("d1"), now: now)
         // After the window the address may try again.
         _ = try await throttle.begin(email: "fresh@x.com", source: .address("203.0.113.7"), now: now.addingTimeInterval(SignInThrottle.window + 1))
+        // An IPv6 source is its /64: one user holds all of it.
+        #expect(IPAddressPrefix.v6Prefix64("2001:db8:1:2:aaaa:bbbb:cccc:1") == "2001:db8:1:2::/64")
+        #expect(IPAddressPrefix.v6Prefix64("203.0.113.7") == nil)
         // A right password takes its attempt back: five successes in a row never lock anyone.
         for _ in 0..<10 { await throttle.succeeded(try await throttle.begin(email: "ok@x.com", source: .address("192.0.2.1"), now: now)) }
     }

@@ -1,4 +1,5 @@
 import AtiendeCore
+import AtiendeNetwork
 import Crypto
 import Fluent
 import Foundation
@@ -250,9 +251,7 @@ enum PasswordCheck {
 enum IPAddressPrefix {
     /// `2001:db8:1:2::/64` for any address in it: one IPv6 user holds a whole /64.
     static func v6Prefix64(_ address: String) -> String? {
-        var raw = in6_addr()
-        guard inet_pton(AF_INET6, address, &raw) == 1 else { return nil }
-        let bytes = withUnsafeBytes(of: &raw) { Array($0.prefix(8)) }
-        return stride(from: 0, to: 8, by: 2).map { String(format: "%x", Int(bytes[$0]) << 8 | Int(bytes[$0 + 1])) }.joined(separator: ":") + "::/64"
+        guard let bytes = IPAddressBytes(address), bytes.octets.count == 16 else { return nil }
+        return IPAddressBytes(octets: Array(bytes.octets.prefix(8)) + [UInt8](repeating: 0, count: 8)).description + "/64"
     }
 }

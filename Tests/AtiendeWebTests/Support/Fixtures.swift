@@ -13,10 +13,12 @@ struct WorkspaceFixture: Sendable {
     let token: String
     var path: String { "/api/v1/workspaces/\(id.uuidString)" }
 
-    static func make(_ app: TestApp, name: String = "Acme", email: String = "admin-\(UUID().uuidString.prefix(8))@example.com") async throws -> WorkspaceFixture {
+    /// `password`: the admin's real one, for tests that sign in through the form (else an unusable hash, cheaply).
+    static func make(_ app: TestApp, name: String = "Acme", email: String = "admin-\(UUID().uuidString.prefix(8))@example.com",
+                     adminName: String = "Admin", password: String? = nil) async throws -> WorkspaceFixture {
+        let hash = try password.map { try Bcrypt.hash($0, cost: 8) } ?? "$2b$04$notarealhashbutfine000000000000000000000000000000000000"
         let (workspace, user) = try await WorkspaceService.create(
-            name: name, adminEmail: email, adminName: "Admin", passwordHash: { "$2b$04$notarealhashbutfine000000000000000000000000000000000000" },
-            store: app.store)
+            name: name, adminEmail: email, adminName: adminName, passwordHash: { hash }, store: app.store)
         let (_, token) = try await WorkspaceService.issueToken(for: try user.requireID(), name: "test", store: app.store)
         return WorkspaceFixture(id: try workspace.requireID(), adminID: try user.requireID(), token: token)
     }
