@@ -1,3 +1,4 @@
+@testable import AtiendeChannels
 @testable import AtiendeCore
 @testable import AtiendeWeb
 import Fluent
@@ -355,8 +356,25 @@ struct TranslationTests {
         }
         #expect(missing.isEmpty, "\(missing)")
         for status in ConversationStatus.allCases { #expect(es["status.\(status.rawValue)"] != nil) }
-        for channel in ChannelKind.allCases { #expect(es["channel.\(channel.rawValue)"] != nil) }
         for status in DeliveryStatus.allCases { #expect(es["delivery.\(status.rawValue)"] != nil) }
+    }
+
+    @Test("Every channel's name, field labels, choices and addresses read in both languages")
+    func channels() async throws {
+        try await withApp { app in
+            for descriptor in app.services.channels.all {
+                let inbox = Inbox(id: UUID(), workspaceID: UUID(), name: "x", channel: descriptor.kind,
+                                  settings: InboxSettings(values: ["address": "a@b.cl", "verify_token": "v"]))
+                let site = ChannelSite(publicURL: "https://atiende.example", workspaceSlug: "w", webhookURL: "https://atiende.example/webhooks/x")
+                var keys = ["channel.\(descriptor.kind.rawValue)"] + descriptor.fields.filter(\.inForm).map(\.label)
+                    + descriptor.addresses(inbox, site: site).map(\.label)
+                for field in descriptor.fields { if case .choice(let options) = field.input { keys += options.map(\.label) } }
+                for language in Localizer.Language.allCases {
+                    let t = Localizer(language)
+                    #expect(keys.filter { !t.has($0) }.isEmpty, "\(descriptor.kind) in \(language): \(keys.filter { !t.has($0) })")
+                }
+            }
+        }
     }
 
     @Test("matches are marked without regard to accents or case, at word starts")

@@ -302,12 +302,13 @@ struct ServiceSettingsPageTests {
         #expect(try ServiceSettingsPage.parseHours("", day: "sun").isEmpty)
         #expect(throws: AtiendeError.self) { try ServiceSettingsPage.parseHours("9 to 5", day: "mon") }
         #expect(ServiceSettingsPage.parseHolidays("2026-09-18 Fiestas Patrias\n\n2026-12-25 Navidad").map(\.name) == ["Fiestas Patrias", "Navidad"])
-        let rules = try ServiceSettingsPage.parseRules("* * 60 60 -\nwhatsapp urgent 0.25 0.5 240")
+        let known: [ChannelKind] = [.whatsapp, .email]
+        let rules = try ServiceSettingsPage.parseRules("* * 60 60 -\nwhatsapp urgent 0.25 0.5 240", known: known)
         #expect(rules.count == 2 && rules[1].channel == .whatsapp && rules[1].priority == .urgent)
         #expect(rules[1].targets == .init(firstResponse: 15, nextResponse: 30, resolution: 14_400))
         #expect(ServiceSettingsPage.rulesText(.init(rules: rules)) == "* * 60 60 -\nwhatsapp urgent 0.25 0.5 240")
-        #expect(throws: AtiendeError.self) { try ServiceSettingsPage.parseRules("sms * 60 60 -") }
-        #expect(throws: AtiendeError.self) { try ServiceSettingsPage.parseRules("* * 60") }
+        #expect(throws: AtiendeError.self) { try ServiceSettingsPage.parseRules("sms * 60 60 -", known: known) }
+        #expect(throws: AtiendeError.self) { try ServiceSettingsPage.parseRules("* * 60", known: known) }
     }
 
     @Test("an admin sets hours, a policy and answers through the page; the inbox shows the SLA badge and the at-risk view")

@@ -178,10 +178,10 @@ def test_admin_connects_whatsapp_in_the_browser(make_server, backend, provider):
         form.find_element(By.NAME, "secrets.access_token").send_keys("EAAG-token")
         form.find_element(By.NAME, "secrets.app_secret").send_keys("app-secret")
         form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        agent_ui.wait(browser, 5).until(EC.presence_of_element_located((By.CSS_SELECTOR, "code.webhook")))
+        agent_ui.wait(browser, 5).until(EC.presence_of_element_located((By.CSS_SELECTOR, "code.webhook-url")))
         status, inboxes = server.api("GET", f"/api/v1/workspaces/{workspace}/inboxes", token)
         [inbox] = [i for i in inboxes if i["channel"] == "whatsapp"]
-        assert browser.find_element(By.CSS_SELECTOR, "code.webhook").text == f"{PUBLIC}/webhooks/whatsapp/{inbox['id'].lower()}"
+        assert browser.find_element(By.CSS_SELECTOR, "code.webhook-url").text == f"{PUBLIC}/webhooks/whatsapp/{inbox['id'].lower()}"
         assert browser.find_element(By.CSS_SELECTOR, "code.verify-token").text == inbox["settings"]["verify_token"]
         # The check reaches the provider with the stored credentials (the API base is set through the API here).
         settings = dict(inbox["settings"], api_base=provider.base)

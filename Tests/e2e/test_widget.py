@@ -104,7 +104,7 @@ def test_visitor_and_agent_chat_live(make_server, backend, browser, shop):
     # The admin copies the tag from the inboxes page, as is, into the shop's page (another port): it must be absolute.
     sign_in(browser, server)
     browser.get(server.base + "/app/tienda/settings/inboxes")
-    tag = browser.find_element(By.CSS_SELECTOR, "code.embed").text
+    tag = browser.find_element(By.CSS_SELECTOR, "code.embed-code").text
     assert tag.startswith(f'<script src="{server.base}/widget.js"'), tag
     assert "ATIENDE_PUBLIC_URL" in browser.find_element(By.ID, "public-url-hint").text
     shop.update(tag=tag)

@@ -49,19 +49,43 @@ public struct WebhookRequest: Sendable {
     }
 }
 
-/// One messaging provider: how its webhooks are checked and read, how its files are fetched, how we send to it.
-public protocol MessagingAdapter: ChannelSender {
-    var kind: ChannelKind { get }
-    /// The secret names the inbox must hold, and which are generated when not given.
-    var requiredSecrets: [String] { get }
-    var requiredSettings: [String] { get }
+/// One messaging provider: its descriptor, how its webhooks are checked and read, how its files are fetched, how we
+/// send to it.
+public protocol MessagingAdapter: ChannelDescriptor, ChannelSender {
     /// Refuses a request that is not from the provider (401).
     func verify(_ request: WebhookRequest, settings: InboxSettings, secrets: [String: String], now: Date) throws
     /// Reads the events; throws `AtiendeError.invalid` for a body that is not the provider's shape.
     func events(_ request: WebhookRequest, inboxID: UUID, settings: InboxSettings) throws -> [ChannelEvent]
     func fetch(_ media: MediaRef, settings: InboxSettings, secrets: [String: String]) async throws -> InboundMessage.File
-    /// Calls the provider with the credentials; throws with what exactly failed.
-    func check(settings: InboxSettings, secrets: [String: String]) async throws -> String
+}
+
+/// Meta's webhook subscription (WhatsApp, Messenger, Instagram): `GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…`
+/// answers the challenge when the token is the inbox's.
+enum MetaSubscription {
+    static let token = GeneratedToken("verify_token", .setting, prefix: "verify_", bytes: 18)
+
+    static func answer(_ query: [String: String], settings: InboxSettings) throws -> String {
+        guard query["hub.mode"] == "subscribe", let token = query["hub.verify_token"],
+              let expected = settings.values["verify_token"], SecretToken.constantTimeEquals(token, expected),
+              let challenge = query["hub.challenge"], challenge.count <= 256 else {
+            throw AtiendeError(.forbidden, code: "bad_verify_token", "hub.verify_token does not match this inbox's verify token")
+        }
+        return challenge
+    }
+
+    /// The webhook URL and the verify token, both pasted into Meta's console.
+    static func addresses(_ inbox: Inbox, site: ChannelSite) -> [ChannelAddress] {
+        [ChannelAddress(.url, label: "inbox.webhook_url", site.webhookURL)]
+            + (inbox.settings.values["verify_token"].map { [ChannelAddress(.token, label: "inbox.verify_token", $0)] } ?? [])
+    }
+}
+
+/// Settings every provider takes through the API, for a self-hosted gateway or a proxy in front of Atiende.
+extension ChannelField {
+    /// The provider's API root instead of its public one.
+    static let apiBase = ChannelField("api_base", .setting, .url, required: false, inForm: false)
+    /// The URL the provider signs, when a proxy changes it.
+    static let publicURL = ChannelField("public_url", .setting, .url, required: false, inForm: false)
 }
 
 /// HTTP calls to providers, with their failures sorted into "try again" and "will never work".

@@ -6,8 +6,14 @@ import Foundation
 public struct MessengerAdapter: MessagingAdapter {
     public let http: ProviderHTTP
     public let kind: ChannelKind
-    public var requiredSecrets: [String] { ["page_access_token", "app_secret"] }
-    public var requiredSettings: [String] { ["page_id"] }
+    public var icon: String { kind == .instagram ? "📷" : "Ⓜ" }
+    public var fields: [ChannelField] { [ChannelField("page_id"), .secret("page_access_token"), .secret("app_secret"), .apiBase, .publicURL] }
+    public var tokens: [GeneratedToken] { [MetaSubscription.token] }
+    /// Seven days after the customer's last message (the human agent tag after the first 24 hours).
+    public var replyRules: ReplyRules { ReplyRules(window: 7 * 24 * 3600) }
+
+    public func handshake(_ query: [String: String], settings: InboxSettings) throws -> String { try MetaSubscription.answer(query, settings: settings) }
+    public func addresses(_ inbox: Inbox, site: ChannelSite) -> [ChannelAddress] { MetaSubscription.addresses(inbox, site: site) }
     /// Free replies within a day of the customer's message; then the human agent tag (up to 7 days).
     public static let standardWindow: TimeInterval = 24 * 3600
 
@@ -140,7 +146,7 @@ public struct MessengerAdapter: MessagingAdapter {
         return providerFailure(name, status: answer.status, code: code, message: text, temporaryCodes: ["1", "2", "4", "613"])
     }
 
-    public func check(settings: InboxSettings, secrets: [String: String]) async throws -> String {
+    public func check(settings: InboxSettings, secrets: [String: String], webhookURL: String?) async throws -> String {
         let answer = try await http.call(.GET, base(settings) + "/me?fields=id,name&access_token=" + token(secrets))
         guard answer.status == 200 else { throw AtiendeError.invalid(failure(answer).reason, code: "credentials_refused") }
         return answer.json?["name"] as? String ?? ""

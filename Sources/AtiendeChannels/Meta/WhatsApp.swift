@@ -6,10 +6,18 @@ import Foundation
 public struct WhatsAppAdapter: MessagingAdapter {
     public let http: ProviderHTTP
     public var kind: ChannelKind { .whatsapp }
-    public var requiredSecrets: [String] { ["access_token", "app_secret"] }
-    public var requiredSettings: [String] { ["phone_number_id"] }
-    /// How long after the customer's last message free-form replies are allowed.
+    public var icon: String { "🟢" }
+    public var fields: [ChannelField] {
+        [ChannelField("phone_number_id"), .secret("access_token"), .secret("app_secret"), .apiBase, .publicURL,
+         ChannelField("api_version", required: false, inForm: false)]
+    }
+    public var tokens: [GeneratedToken] { [MetaSubscription.token] }
+    /// Free-form replies for 24 hours after the customer's last message, then only approved templates.
+    public var replyRules: ReplyRules { ReplyRules(window: Self.window, templates: true) }
     public static let window: TimeInterval = 24 * 3600
+
+    public func handshake(_ query: [String: String], settings: InboxSettings) throws -> String { try MetaSubscription.answer(query, settings: settings) }
+    public func addresses(_ inbox: Inbox, site: ChannelSite) -> [ChannelAddress] { MetaSubscription.addresses(inbox, site: site) }
 
     public init(http: ProviderHTTP) { self.http = http }
 
@@ -165,7 +173,7 @@ public struct WhatsAppAdapter: MessagingAdapter {
                                temporaryCodes: ["130429", "131048", "131056", "131000", "133004"])
     }
 
-    public func check(settings: InboxSettings, secrets: [String: String]) async throws -> String {
+    public func check(settings: InboxSettings, secrets: [String: String], webhookURL: String?) async throws -> String {
         let answer = try await http.call(.GET, base(settings) + "/" + (settings.values["phone_number_id"] ?? "") + "?fields=display_phone_number,verified_name",
                                          headers: auth(secrets))
         guard answer.status == 200 else { throw AtiendeError.invalid(Self.failure(answer).reason, code: "credentials_refused") }

@@ -6,8 +6,12 @@ import Foundation
 public struct TelegramAdapter: MessagingAdapter {
     public let http: ProviderHTTP
     public var kind: ChannelKind { .telegram }
-    public var requiredSecrets: [String] { ["bot_token"] }
-    public var requiredSettings: [String] { [] }
+    public var icon: String { "✈" }
+    public var fields: [ChannelField] { [.secret("bot_token"), .apiBase] }
+    /// Given to `setWebhook`, then checked on every update.
+    public var tokens: [GeneratedToken] { [GeneratedToken("secret_token", .secret, prefix: "", bytes: 32)] }
+
+    public func addresses(_ inbox: Inbox, site: ChannelSite) -> [ChannelAddress] { [ChannelAddress(.url, label: "inbox.webhook_url", site.webhookURL)] }
 
     public init(http: ProviderHTTP) { self.http = http }
 
@@ -105,12 +109,16 @@ public struct TelegramAdapter: MessagingAdapter {
         return providerFailure("Telegram", status: status, code: nil, message: json?["description"] as? String, retryAfter: retry)
     }
 
-    public func check(settings: InboxSettings, secrets: [String: String]) async throws -> String {
+    /// The bot's name, and its updates pointed at our webhook when this instance knows its public address.
+    public func check(settings: InboxSettings, secrets: [String: String], webhookURL: String?) async throws -> String {
         let answer = try await http.call(.GET, method("getMe", settings, secrets))
         guard answer.json?["ok"] as? Bool == true, let bot = answer.json?["result"] as? [String: Any] else {
             throw AtiendeError.invalid(failure(answer).reason, code: "credentials_refused")
         }
-        return "@" + (bot["username"] as? String ?? "")
+        let name = "@" + (bot["username"] as? String ?? "")
+        guard let webhookURL else { return name }
+        try await connect(webhookURL: webhookURL, settings: settings, secrets: secrets)
+        return name + " · webhook set"
     }
 
     /// Points the bot's updates at our webhook, with the secret token Telegram will send back on each.

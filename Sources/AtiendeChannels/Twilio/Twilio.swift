@@ -8,8 +8,22 @@ import Foundation
 public struct TwilioAdapter: MessagingAdapter {
     public let http: ProviderHTTP
     public var kind: ChannelKind { .twilio }
-    public var requiredSecrets: [String] { ["auth_token"] }
-    public var requiredSettings: [String] { ["account_sid", "from"] }
+    public var icon: String { "📱" }
+    public var fields: [ChannelField] {
+        [ChannelField("account_sid"), ChannelField("from"), .secret("auth_token"), .apiBase, .publicURL,
+         ChannelField("status_callback", .setting, .url, required: false, inForm: false)]
+    }
+    /// An empty TwiML answer: Twilio sends nothing back on its own.
+    public var acknowledgement: WebhookAcknowledgement {
+        WebhookAcknowledgement(contentType: "application/xml", body: "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>")
+    }
+
+    public func addresses(_ inbox: Inbox, site: ChannelSite) -> [ChannelAddress] { [ChannelAddress(.url, label: "inbox.webhook_url", site.webhookURL)] }
+
+    /// Twilio reports delivery to the same webhook, when this instance knows its public address.
+    public func validate(_ settings: inout InboxSettings, secrets: inout [String: String], site: ChannelSite?) throws {
+        if let site, (settings.values["status_callback"] ?? "").isEmpty { settings.values["status_callback"] = site.webhookURL }
+    }
 
     public init(http: ProviderHTTP) { self.http = http }
 
@@ -131,7 +145,7 @@ public struct TwilioAdapter: MessagingAdapter {
         return OutboundReceipt(providerMessageID: id)
     }
 
-    public func check(settings: InboxSettings, secrets: [String: String]) async throws -> String {
+    public func check(settings: InboxSettings, secrets: [String: String], webhookURL: String?) async throws -> String {
         let sid = settings.values["account_sid"] ?? ""
         let answer = try await http.call(.GET, base(settings) + "/2010-04-01/Accounts/\(sid).json", headers: auth(settings, secrets))
         guard answer.status == 200 else {

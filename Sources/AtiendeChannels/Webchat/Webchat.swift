@@ -190,3 +190,34 @@ extension Data {
         self.init(base64Encoded: base64)
     }
 }
+
+/// Live chat on the business's own website: the widget's tag to paste, its look and rules as settings, an identity
+/// secret (shown once) that signs the host site's user ids for verified visitors.
+public struct WebchatDescriptor: ChannelDescriptor {
+    let chat: WebchatSender
+
+    public init(sender: WebchatSender) { self.chat = sender }
+
+    public var kind: ChannelKind { .webchat }
+    public var icon: String { "💬" }
+    public var sender: (any ChannelSender)? { chat }
+    /// Its settings are edited on the inbox's own live chat form (`WebchatSettings`).
+    public var fields: [ChannelField] { [] }
+    public var tokens: [GeneratedToken] { [GeneratedToken(Webchat.identitySecretKey, .secret, prefix: "idsec_", shownOnce: true)] }
+
+    public func validate(_ settings: inout InboxSettings, secrets: inout [String: String], site: ChannelSite?) throws {
+        try WebchatSettings.validate(settings.values)
+    }
+
+    public func addresses(_ inbox: Inbox, site: ChannelSite) -> [ChannelAddress] {
+        let id = (inbox.id ?? UUID()).uuidString.lowercased()
+        return [
+            ChannelAddress(.embed, label: "inbox.embed_code", Self.embedCode(inbox, publicURL: site.publicURL)),
+            ChannelAddress(.link, label: "inbox.demo", "/widget/demo?inbox=\(id)"),
+        ]
+    }
+
+    public static func embedCode(_ inbox: Inbox, publicURL: String) -> String {
+        "<script src=\"\(publicURL)/widget.js\" data-inbox=\"\((inbox.id ?? UUID()).uuidString.lowercased())\" async></script>"
+    }
+}

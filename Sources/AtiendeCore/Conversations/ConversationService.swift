@@ -7,10 +7,13 @@ public struct ConversationService: Sendable {
 
     public let store: Store
     let files: FileStore?
+    /// Each channel's reply rules, from its descriptor; a channel without rules takes replies at any time.
+    let replyRules: @Sendable (ChannelKind) -> ReplyRules
 
-    public init(store: Store, files: FileStore? = nil) {
+    public init(store: Store, files: FileStore? = nil, replyRules: @escaping @Sendable (ChannelKind) -> ReplyRules = { _ in ReplyRules() }) {
         self.store = store
         self.files = files
+        self.replyRules = replyRules
     }
 
     public struct Changes: Sendable {
@@ -153,15 +156,15 @@ public struct ConversationService: Sendable {
         return try await store.write { tx in
             let conversation = try await Self.lockedConversation(conversationID, workspace: workspaceID, in: tx)
             let now = tx.now
+            let rules = replyRules(conversation.channel)
             if template != nil {
-                guard conversation.channel == .whatsapp else {
-                    throw AtiendeError.invalid("templates are sent only on WhatsApp", code: "invalid_template")
+                guard rules.templates else {
+                    throw AtiendeError.invalid("templates are sent only on channels that have them (WhatsApp)", code: "invalid_template",
+                                               parameters: ["channel": conversation.channel.rawValue])
                 }
-            } else if !isNote, let window = conversation.channel.replyWindow,
+            } else if !isNote, let window = rules.window,
                       now.timeIntervalSince(conversation.lastIncomingAt ?? conversation.createdAt) > window {
-                throw AtiendeError(.conflict, code: "window_closed", conversation.channel == .whatsapp
-                    ? "more than 24 hours passed since the customer's last message: WhatsApp only delivers an approved template now"
-                    : "more than 7 days passed since the customer's last message: \(conversation.channel.rawValue) no longer lets us reply")
+                throw AtiendeError.windowClosed(channel: conversation.channel, window: window, templates: rules.templates)
             }
             let shown = template.map { t in "[\(t.name)] " + t.parameters.joined(separator: " · ") } ?? text
             let message = Message(workspaceID: workspaceID, conversationID: conversationID, inboxID: conversation.$inbox.id,

@@ -18,12 +18,16 @@ public struct AtiendeError: Error, Sendable, Equatable, CustomStringConvertible 
 
     public let kind: Kind
     public let code: String
+    /// The English message, for logs and API clients; people read the translation of `code` with `parameters`.
     public let message: String
+    /// What the translation of `code` fills in (`{channel}`, `{hours}`…).
+    public let parameters: [String: String]
 
-    public init(_ kind: Kind, code: String? = nil, _ message: String) {
+    public init(_ kind: Kind, code: String? = nil, _ message: String, parameters: [String: String] = [:]) {
         self.kind = kind
         self.code = code ?? kind.rawValue
         self.message = message
+        self.parameters = parameters
     }
 
     public var status: Int {
@@ -43,8 +47,17 @@ public struct AtiendeError: Error, Sendable, Equatable, CustomStringConvertible 
 
     public var description: String { "\(code): \(message)" }
 
-    public static func invalid(_ message: String, code: String = "invalid_input") -> AtiendeError {
-        AtiendeError(.invalidInput, code: code, message)
+    public static func invalid(_ message: String, code: String = "invalid_input", parameters: [String: String] = [:]) -> AtiendeError {
+        AtiendeError(.invalidInput, code: code, message, parameters: parameters)
+    }
+
+    /// The provider no longer lets a person reply freely: too long since the customer's last message.
+    public static func windowClosed(channel: ChannelKind, window: TimeInterval, templates: Bool) -> AtiendeError {
+        let hours = Int(window / 3600)
+        let then = templates ? "only an approved template is delivered now" : "\(channel.rawValue) no longer lets us reply"
+        return AtiendeError(.conflict, code: templates ? "window_closed_template" : "window_closed",
+                            "more than \(hours) hours passed since the customer's last message: \(then)",
+                            parameters: ["channel": channel.rawValue, "hours": String(hours)])
     }
 
     public static func notFound(_ what: String) -> AtiendeError {

@@ -33,7 +33,7 @@ enum ConversationsController {
             else if let id = UUID(uuidString: raw) { query = query.filter(\.$assignee.$id == id) }
             else { throw AtiendeError.invalid("assignee_id must be a UUID, 'me' or 'none'", code: "invalid_assignee_id") }
         }
-        if let channel = try req.queryEnum("channel", ChannelKind.self) { query = query.filter(\.$channel == channel) }
+        if let raw = req.query[String.self, at: "channel"], !raw.isEmpty, case let channel = try req.atiende.channels.kind(raw) { query = query.filter(\.$channel == channel) }
         if let label = req.query[String.self, at: "label"], !label.isEmpty {
             query = query.filter(.sql(labelFilter(label.lowercased(), dialect: req.atiende.store.dialect)))
         }

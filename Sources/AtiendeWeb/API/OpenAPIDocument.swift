@@ -5,14 +5,14 @@ import Vapor
 /// The OpenAPI 3.1 description of `/api/v1`, generated from the same table that registers the routes.
 enum OpenAPIDocument {
     static func serve(_ req: Request) async throws -> Response {
-        let data = try JSONSerialization.data(withJSONObject: document(for: APIRoutes.endpoints(maxInboundBytes: 0)),
+        let data = try JSONSerialization.data(withJSONObject: document(for: APIRoutes.endpoints(maxInboundBytes: 0), channels: req.atiende.channels.kinds.map(\.rawValue)),
                                               options: [.sortedKeys, .withoutEscapingSlashes])
         let response = Response(status: .ok, body: .init(data: data))
         response.headers.contentType = .json
         return response
     }
 
-    static func document(for endpoints: [Endpoint]) -> [String: Any] {
+    static func document(for endpoints: [Endpoint], channels: [String]) -> [String: Any] {
         var paths: [String: [String: Any]] = [:]
         for endpoint in endpoints {
             paths[endpoint.path, default: [:]][endpoint.method.rawValue.lowercased()] = operation(endpoint)
@@ -35,7 +35,7 @@ enum OpenAPIDocument {
                             + "X-Atiende-Timestamp in unix seconds, within 5 minutes",
                     ],
                 ],
-                "schemas": schemas,
+                "schemas": schemas(channels: channels),
             ],
         ]
     }
@@ -134,9 +134,10 @@ enum OpenAPIDocument {
         object(["data": ["type": "array", "items": ref(item)], "next_cursor": nullable(string)], required: ["data", "next_cursor"])
     }
 
-    static var schemas: [String: Any] {
-        [
-            "Error": object(["error": object(["code": string, "message": string], required: ["code", "message"])], required: ["error"]),
+    static func schemas(channels names: [String]) -> [String: Any] {
+        let channel: [String: Any] = ["type": "string", "enum": names]
+        return [
+            "Error": object(["error": object(["code": string, "message": string, "parameters": ["type": "object", "additionalProperties": string]], required: ["code", "message"])], required: ["error"]),
             "InboundMessage": object([
                 "message_id": string, "text": string, "sent_at": dateTime, "thread_id": string, "subject": string, "automatic": boolean,
                 "from": object(["id": string, "name": string, "email": string, "phone": string]),
@@ -146,12 +147,12 @@ enum OpenAPIDocument {
                                       required: ["conversation_number", "conversation_id", "message_id", "duplicate"]),
             "Me": object(["id": uuid, "email": string, "name": string, "language": string, "time_zone": string,
                           "workspaces": ["type": "array", "items": object(["id": uuid, "name": string, "slug": string, "role": enumeration(Role.self)])]]),
-            "Inbox": object(["id": uuid, "name": string, "channel": enumeration(ChannelKind.self), "webhook_url": nullable(string),
+            "Inbox": object(["id": uuid, "name": string, "channel": channel, "webhook_url": nullable(string),
                              "language": nullable(string), "settings": ["type": "object", "additionalProperties": string],
                              "reopen_window_seconds": integer, "team_id": nullable(uuid), "is_active": boolean,
                              "inbound_url": nullable(string), "embed_code": nullable(string), "created_at": dateTime,
                              "secret": ["type": "string", "description": "Only in the response that created or rotated it"]]),
-            "InboxCreate": object(["name": name, "channel": enumeration(ChannelKind.self), "webhook_url": url, "language": language,
+            "InboxCreate": object(["name": name, "channel": channel, "webhook_url": url, "language": language,
                                    "reopen_window_seconds": ["type": "integer", "minimum": 0, "maximum": 2_592_000], "team_id": uuid,
                                    "settings": ["type": "object", "additionalProperties": string],
                                    "secrets": ["type": "object", "additionalProperties": string]], required: ["name", "channel"]),
@@ -180,7 +181,7 @@ enum OpenAPIDocument {
                                      "labels": ["type": "array", "items": string]]),
             "ContactMerge": object(["source_id": uuid], required: ["source_id"]),
             "Conversation": object([
-                "id": uuid, "number": integer, "inbox_id": uuid, "contact_id": uuid, "channel": enumeration(ChannelKind.self),
+                "id": uuid, "number": integer, "inbox_id": uuid, "contact_id": uuid, "channel": channel,
                 "status": enumeration(ConversationStatus.self), "priority": enumeration(Priority.self), "assignee_id": nullable(uuid),
                 "team_id": nullable(uuid), "labels": ["type": "array", "items": string], "contact_reason": nullable(string),
                 "subject": nullable(string), "thread_id": nullable(string), "snoozed_until": nullable(dateTime),
@@ -203,7 +204,7 @@ enum OpenAPIDocument {
             "MessagePage": page("Message"),
             "ServiceLevelTargets": object(["first_response": seconds, "next_response": seconds, "resolution": seconds]),
             "ServiceLevelRules": object([
-                "rules": ["type": "array", "items": object(["channel": enumeration(ChannelKind.self), "priority": enumeration(Priority.self),
+                "rules": ["type": "array", "items": object(["channel": channel, "priority": enumeration(Priority.self),
                                                             "targets": ref("ServiceLevelTargets")], required: ["targets"])],
                 "business_time": boolean, "warn_at_percent": ["type": "integer", "minimum": 1, "maximum": 99], "bot_answers_count": boolean,
                 "escalate_priority": enumeration(Priority.self), "escalate_team_id": uuid, "notify_in_business_hours": boolean],

@@ -4,10 +4,10 @@ import FluentKit
 import Foundation
 import Vapor
 
-/// `/webhooks/{channel}/{inboxId}` for WhatsApp, Messenger, Instagram, Telegram and Twilio: the provider's
-/// subscription handshake (GET) and its events (POST). Each request is checked with the provider's signature before
-/// anything is read; its messages are stored in order (files fetched first) and its delivery reports applied, and only
-/// then does the provider get its 2xx — a failure answers 5xx so the provider sends it again, and a repeat changes
+/// `/webhooks/{channel}/{inboxId}` for every channel whose descriptor takes webhooks (WhatsApp, Messenger, Instagram,
+/// Telegram, Twilio…): the provider's subscription handshake (GET) and its events (POST). Each request is checked with
+/// the provider's signature before anything is read; its messages are stored in order (files fetched first) and its
+/// delivery reports applied, and only then does the provider get its 2xx — a failure answers 5xx so the provider sends it again, and a repeat changes
 /// nothing (messages by provider id, statuses by their order).
 enum WebhooksController {
     static let maxBody: ByteCount = "2mb"
@@ -20,23 +20,18 @@ enum WebhooksController {
     /// The inbox and its adapter; an unknown inbox, another channel's URL or an inactive inbox look the same: 401.
     static func target(_ req: Request) async throws -> (Inbox, any MessagingAdapter, [String: String]) {
         guard let channel = req.parameters.get("channel").flatMap(ChannelKind.init(rawValue:)),
-              let adapter = req.atiende.messaging[channel],
+              let adapter = req.atiende.channels[channel]?.webhooks,
               let id = req.parameters.get("inboxId").flatMap(UUID.init(uuidString:)),
               let inbox = try await Inbox.find(id, on: req.db), inbox.channel == channel, inbox.isActive
         else { throw AtiendeError(.unauthorized, code: "bad_signature", "unknown inbox or bad signature") }
         return (inbox, adapter, try inbox.secrets(with: req.atiende.secrets))
     }
 
-    /// Meta's `GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…`: the challenge back when the token matches.
+    /// The provider's subscription handshake (Meta's `hub.challenge`), as the channel's descriptor answers it.
     static func handshake(_ req: Request) async throws -> Response {
-        let (inbox, _, _) = try await target(req)
-        guard [.whatsapp, .messenger, .instagram].contains(inbox.channel) else { throw AtiendeError.notFound("handshake") }
-        guard req.query[String.self, at: "hub.mode"] == "subscribe", let token = req.query[String.self, at: "hub.verify_token"],
-              let expected = inbox.settings.values["verify_token"], SecretToken.constantTimeEquals(token, expected),
-              let challenge = req.query[String.self, at: "hub.challenge"], challenge.count <= 256 else {
-            throw AtiendeError(.forbidden, code: "bad_verify_token", "hub.verify_token does not match this inbox's verify token")
-        }
-        let response = Response(status: .ok, body: .init(string: challenge))
+        let (inbox, adapter, _) = try await target(req)
+        let query = (try? req.query.decode([String: String].self)) ?? [:]
+        let response = Response(status: .ok, body: .init(string: try adapter.handshake(query, settings: inbox.settings)))
         response.headers.contentType = .plainText
         return response
     }
@@ -95,14 +90,9 @@ enum WebhooksController {
                 try await watermark(inbox: inbox, kind: kind, value: value, status: status, until: until, services: services)
             }
         }
-        let response = Response(status: .ok)
-        if inbox.channel == .twilio {
-            // An empty TwiML answer: Twilio sends nothing back on its own.
-            response.headers.contentType = .xml
-            response.body = .init(string: "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>")
-        } else {
-            response.body = .init(string: "ok")
-        }
+        let acknowledgement = adapter.acknowledgement
+        let response = Response(status: .ok, body: .init(string: acknowledgement.body))
+        response.headers.replaceOrAdd(name: .contentType, value: acknowledgement.contentType)
         return response
     }
 

@@ -1,3 +1,4 @@
+import AtiendeChannels
 import AtiendeCore
 import AtiendeNetwork
 import Foundation
@@ -38,6 +39,8 @@ public struct AppConfig: Sendable {
     public var outbound: OutboundGuard
     /// Reverse proxies whose `X-Forwarded-Proto`/`X-Forwarded-Host` say how people reach us (when no public URL is set).
     public var trustedProxies: AddressRanges
+    /// Channels added to the built-in ones (`ChannelRegistry`), each made with the instance's outbound HTTP.
+    public var extraChannels: [@Sendable (ProviderHTTP) -> any ChannelDescriptor] = []
 
     public struct ConfigError: Error, CustomStringConvertible {
         public let variable: String

@@ -39,18 +39,6 @@ struct MailboxPoller: Sendable {
         }
     }
 
-    static func settings(_ inbox: Inbox, secrets: [String: String], network: OutboundGuard) -> IMAPClient.Settings? {
-        let values = inbox.settings.values
-        guard let host = values["imap_host"], !host.isEmpty else { return nil }
-        let security = values["imap_security"].flatMap(SMTPClient.Security.init(rawValue:)) ?? .tls
-        let port = values["imap_port"].flatMap(Int.init) ?? (security == .tls ? 993 : 143)
-        let user = values["imap_username"].flatMap { $0.isEmpty ? nil : $0 } ?? values["smtp_username"] ?? values["address"] ?? ""
-        let password = secrets["imap_password"] ?? secrets["smtp_password"] ?? ""
-        return IMAPClient.Settings(host: host, port: port, security: security, username: user, password: password,
-                                   caFile: values["imap_ca_file"] ?? values["smtp_ca_file"], mailbox: values["imap_mailbox"] ?? "INBOX",
-                                   network: network)
-    }
-
     /// Takes (or keeps) the mailbox's lease; nil when another instance holds it.
     func claim(_ inboxID: UUID) async throws -> (validity: UInt32, last: UInt32)? {
         try await services.store.write { tx in
@@ -83,7 +71,7 @@ struct MailboxPoller: Sendable {
     @discardableResult
     func poll(_ inbox: Inbox) async throws -> Int {
         let inboxID = try inbox.requireID()
-        guard let settings = Self.settings(inbox, secrets: try inbox.secrets(with: services.secrets), network: services.config.outbound),
+        guard let settings = EmailDescriptor.imap(inbox.settings, secrets: try inbox.secrets(with: services.secrets), network: services.config.outbound),
               var cursor = try await claim(inboxID) else { return 0 }
         let session = try await IMAPClient(settings: settings).connect()
         var imported = 0

@@ -23,8 +23,8 @@ public struct AtiendeServices: Sendable {
     public let presence: PresenceHub
     /// What this instance shares with the others on the same PostgreSQL (presence, signals).
     let cluster: Cluster
-    /// WhatsApp, Messenger, Instagram, Telegram and Twilio: webhooks in, sends out.
-    public let messaging: [ChannelKind: any MessagingAdapter]
+    /// Every channel this instance knows, by its descriptor.
+    public let channels: ChannelRegistry
     let signIns: SignInThrottle
     /// Contact-form submissions per address and per email (10 minutes).
     let contactForms: RateLimiter

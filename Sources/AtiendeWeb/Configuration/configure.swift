@@ -72,22 +72,27 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     let outboundHTTP = GuardedHTTP(client: GuardedHTTP.makeClient(network: config.outbound), network: config.outbound)
     app.lifecycle.use(HTTPClientShutdown(client: outboundHTTP.client))
     let providers = ProviderHTTP(http: outboundHTTP, timeout: .seconds(Int64(config.webhookTimeoutSeconds)))
-    let messaging: [ChannelKind: any MessagingAdapter] = [
-        .whatsapp: WhatsAppAdapter(http: providers), .messenger: MessengerAdapter(http: providers, kind: .messenger),
-        .instagram: MessengerAdapter(http: providers, kind: .instagram), .telegram: TelegramAdapter(http: providers),
-        .twilio: TwilioAdapter(http: providers),
-    ]
-    var senders: [ChannelKind: any ChannelSender] = [
-        .api: APIWebhookSender(http: outboundHTTP, clock: clock, timeout: .seconds(Int64(config.webhookTimeoutSeconds))),
+    // One line per channel, in the order the admin form offers them.
+    let channels = ChannelRegistry([
+        APIDescriptor(sender: APIWebhookSender(http: outboundHTTP, clock: clock, timeout: .seconds(Int64(config.webhookTimeoutSeconds)))),
+        EmailDescriptor(network: config.outbound),
         // Replies written while the visitor is away also go to the email they left, when the instance can send mail.
-        .webchat: WebchatSender(isOnline: { inbox, thread in
-                                    visitors.isOnline(inboxID: inbox, thread: thread) ? true : await cluster.visitorOnlineElsewhere(inbox: inbox, thread: thread)
-                                },
-                                awayMailer: config.systemMail.map { WebchatAwayMail(store: store, mail: $0) },
-                                awayAfter: TimeInterval(config.widgetAwayMailSeconds)),
-    ]
-    for (kind, adapter) in messaging { senders[kind] = adapter }
-    senders[.email] = EmailSender(network: config.outbound)
+        WebchatDescriptor(sender: WebchatSender(isOnline: { inbox, thread in
+                                                    visitors.isOnline(inboxID: inbox, thread: thread) ? true : await cluster.visitorOnlineElsewhere(inbox: inbox, thread: thread)
+                                                },
+                                                awayMailer: config.systemMail.map { WebchatAwayMail(store: store, mail: $0) },
+                                                awayAfter: TimeInterval(config.widgetAwayMailSeconds))),
+        WhatsAppAdapter(http: providers),
+        MessengerAdapter(http: providers, kind: .messenger),
+        MessengerAdapter(http: providers, kind: .instagram),
+        TelegramAdapter(http: providers),
+        TwilioAdapter(http: providers),
+        LoggedDescriptor(.phone),
+        LoggedDescriptor(.inPerson),
+        WebformDescriptor(),
+    ] + config.extraChannels.map { $0(providers) })
+    Translations.add(channels.all.map(\.translations))
+    let senders = channels.senders
     var handlers: [JobKind: any JobHandler] = [
         JobKind.send: SendMessageJob(store: store, secrets: secrets, files: files, senders: senders),
         JobKind.followUp: SendMessageJob(store: store, secrets: secrets, files: files, senders: senders, followingUp: true),
@@ -105,11 +110,11 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
         options: .init(concurrency: config.jobConcurrency, backoffBase: config.jobBackoffSeconds),
         logger: logger)
     app.atiende = AtiendeServices(
-        config: config, store: store, ingest: Ingest(store: store, files: files), conversations: ConversationService(store: store, files: files),
+        config: config, store: store, ingest: Ingest(store: store, files: files), conversations: ConversationService(store: store, files: files, replyRules: channels.replyRules),
         contacts: ContactService(store: store), files: files, secrets: secrets, jobs: jobs, hub: hub,
         inboxes: inboxLookup, accounts: AccountService(store: store),
         teams: TeamService(store: store), inboxService: InboxService(store: store), policies: ServiceLevelPolicyService(store: store), search: SearchService(store: store),
-        inbox: InboxQuery(store: store), presence: presence, cluster: cluster, messaging: messaging,
+        inbox: InboxQuery(store: store), presence: presence, cluster: cluster, channels: channels,
         // Limits a person could spread over several instances are counted where every instance sees them.
         signIns: SignInThrottle(sharedOn: store), contactForms: RateLimiter(window: 600, name: "form:", sharedOn: store),
         visitors: visitors, widgetMessages: RateLimiter(window: 60, name: "chat:", sharedOn: store),

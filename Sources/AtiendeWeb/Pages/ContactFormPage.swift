@@ -1,3 +1,4 @@
+import AtiendeChannels
 import AtiendeCore
 import Crypto
 import Fluent
@@ -130,5 +131,19 @@ enum ContactFormPage {
             .p(.id("request-number"), .text(t("form.number", result.conversationNumber))),
             .p(.a(.href(SiteURL.helpContact(workspace.slug).path), .text(t("form.another")))))
         return try await HTMLPage(html: Layout.plain(t("form.thanks"), t: t, csrf: nil, content)).encodeResponse(for: req)
+    }
+}
+
+/// The contact form channel: the workspace's public form to link from its website. A reply reaches the customer
+/// through the email they left, not through the form.
+struct WebformDescriptor: ChannelDescriptor {
+    var kind: ChannelKind { .webform }
+    var icon: String { "📝" }
+    var fields: [ChannelField] { [] }
+    var sender: (any ChannelSender)? { nil }
+
+    func addresses(_ inbox: Inbox, site: ChannelSite) -> [ChannelAddress] {
+        let form = SiteURL.helpContact(site.workspaceSlug).path
+        return [ChannelAddress(.url, label: "inbox.form_url", site.publicURL + form), ChannelAddress(.link, label: "inbox.open_form", form)]
     }
 }

@@ -69,7 +69,7 @@ enum CustomerPanel {
                 .h3(.text(t("customer.history", history.count))),
                 .ul(.forEach(history) { c in
                     .li(.class(c.number == current ? "current" : ""),
-                        ChannelBadge.node(c.channel, t: t),
+                        desk.badge(c.channel),
                         .a(.href(SiteURL.conversation(desk.slug, c.number).path), .text(" #\(c.number) ")),
                         .span(.class("badge status"), .text(t("status.\(c.status.rawValue)"))),
                         .text(" " + desk.format.dateTime(c.lastMessageAt)),
@@ -142,7 +142,7 @@ enum ContactPages {
                       .csrf(desk.csrf),
                       .label(.span(.text(t("log.inbox"))),
                              .dropdown(.name("inbox_id"), .forEach(phoneInboxes) { box in
-                                 .option(.value(box.id?.uuidString.lowercased() ?? ""), .text("\(ChannelBadge.icon(box.channel)) \(box.name)"))
+                                 .option(.value(box.id?.uuidString.lowercased() ?? ""), .text("\(desk.icon(box.channel)) \(box.name)"))
                              })),
                       .label(.span(.text(t("log.direction"))),
                              .dropdown(.name("direction"),

@@ -69,7 +69,7 @@ enum ConversationPage {
                   .button(.type(.submit), .if(shortcut != nil, .data("shortcut", shortcut ?? "")), .text(label)))
         }
         return .group(
-            .h1(ChannelBadge.node(c.channel, t: t), .text(" #\(c.number) · \(model.contact.name ?? t("contact.unnamed"))"),
+            .h1(desk.badge(c.channel), .text(" #\(c.number) · \(model.contact.name ?? t("contact.unnamed"))"),
                 .span(.class("badge status"), .id("status-badge"), .text(t("status.\(c.status.rawValue)")))),
             .if(c.subject != nil, .p(.class("subject"), .text(c.subject ?? ""))),
             .p(.class("sla-line"),
@@ -208,14 +208,15 @@ enum ConversationPage {
             .p(.class("form-error"), .role("alert")))
     }
 
-    /// WhatsApp after 24 hours without a customer message: only an approved template is delivered, so the agent is told
-    /// and gets a form for one (notes still go through the composer).
+    /// A channel with templates (WhatsApp) after its window without a customer message: only an approved template is
+    /// delivered, so the agent is told and gets a form for one (notes still go through the composer).
     static func templateForm(_ desk: Desk, _ c: Conversation, now: Date) -> Node<HTML.BodyContext> {
-        guard c.channel == .whatsapp, let window = c.channel.replyWindow,
+        let rules = desk.channels.replyRules(c.channel)
+        guard rules.templates, let window = rules.window,
               now.timeIntervalSince(c.lastIncomingAt ?? c.createdAt) > window else { return .empty }
         let t = desk.t
         return .div(.id("window-closed"), .class("notice"),
-            .p(.text(t("conversation.window_closed"))),
+            .p(.text(t("conversation.window_closed", Int(window / 3600), t("channel.\(c.channel.rawValue)")))),
             .form(.class("stack"), .data("api", apiPath(desk, c.number) + "/messages"), .data("method", "POST"), .data("then", "reload"),
                   .h3(.text(t("conversation.template"))),
                   .label(.span(.text(t("conversation.template_name"))), .field(.type(.text), .name("template.name"), .required(true))),

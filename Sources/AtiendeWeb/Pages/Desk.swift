@@ -1,6 +1,8 @@
+import AtiendeChannels
 import AtiendeCore
 import Fluent
 import Foundation
+import Plot
 import Vapor
 
 /// What every page of a workspace knows: who is signed in, where, in which language and time zone, the
@@ -22,6 +24,8 @@ struct Desk: Sendable {
     let members: [(user: User, role: Role)]
     let savedViews: [SavedView]
     let unreadNotifications: Int
+    /// Every channel this instance knows: badges, filters, what a conversation can be answered with.
+    let channels: ChannelRegistry
 
     var slug: String { workspace.slug }
     var userID: UUID { signedIn.userID }
@@ -35,6 +39,11 @@ struct Desk: Sendable {
     }
 
     var format: Formatting { Formatting(t: t, timeZone: timeZone) }
+
+    /// A channel's badge, from its descriptor.
+    func badge(_ channel: ChannelKind) -> Node<HTML.BodyContext> { ChannelBadge.node(channel, t: t, icon: channels.icon(channel)) }
+
+    func icon(_ channel: ChannelKind) -> String { channels.icon(channel) }
 }
 
 extension Request {
@@ -69,7 +78,7 @@ extension Request {
             workspaces: memberships.map { (slug: $0.workspace.slug, name: $0.workspace.name) }.sorted { $0.name < $1.name },
             t: t, csrf: signedIn.session.csrfToken, timeZone: TimeZone(identifier: signedIn.user.timeZone) ?? .gmt,
             lastEventID: lastEventID, counts: try await counts, inboxes: inboxes, teams: teams, members: members, savedViews: savedViews,
-            unreadNotifications: unread)
+            unreadNotifications: unread, channels: atiende.channels)
     }
 }
 

@@ -6,11 +6,18 @@ import Vapor
 enum ErrorPages {
     /// The translation of an error's code when there is one, else its English message.
     static func message(_ error: AtiendeError, t: Localizer) -> String {
-        message(code: error.code, fallback: error.message, t: t)
+        message(code: error.code, fallback: error.message, parameters: error.parameters, t: t)
     }
 
-    static func message(code: String, fallback: String, t: Localizer) -> String {
-        t.has("error.\(code)") ? t("error.\(code)") : fallback
+    /// `{name}` in the translation is the parameter of that name; a channel is named in the reader's language.
+    static func message(code: String, fallback: String, parameters: [String: String] = [:], t: Localizer) -> String {
+        guard t.has("error.\(code)") else { return fallback }
+        var text = t("error.\(code)")
+        for (name, value) in parameters {
+            let shown = name == "channel" && t.has("channel.\(value)") ? t("channel.\(value)") : value
+            text = text.replacingOccurrences(of: "{\(name)}", with: shown)
+        }
+        return text
     }
 
     /// Whether a request is a person's browser asking for a page (not the API, not our scripts).

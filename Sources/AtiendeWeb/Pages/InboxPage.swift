@@ -18,7 +18,7 @@ enum InboxPage {
         if let raw = value("inbox") { guard let id = UUID(uuidString: raw) else { throw invalid("inbox") }; filter.inboxID = id }
         if let raw = value("team") { guard let id = UUID(uuidString: raw) else { throw invalid("team") }; filter.teamID = id }
         if let raw = value("label") { guard raw.count <= 64 else { throw invalid("label") }; filter.label = raw.lowercased() }
-        if let raw = value("channel") { guard let channel = ChannelKind(rawValue: raw) else { throw invalid("channel") }; filter.channel = channel }
+        if let raw = value("channel") { guard let channel = ChannelKind(rawValue: raw), req.atiende.channels[channel] != nil else { throw invalid("channel") }; filter.channel = channel }
         if let raw = value("priority") { guard let priority = Priority(rawValue: raw) else { throw invalid("priority") }; filter.priority = priority }
         if let raw = value("sort") { guard let sort = InboxQuery.Sort(rawValue: raw) else { throw invalid("sort") }; filter.sort = sort }
         if let raw = value("sla") { guard raw == "at_risk" else { throw invalid("sla") }; filter.atRisk = true }
@@ -49,7 +49,7 @@ enum InboxPage {
         let statusValue = filter.statuses.count == 1 ? filter.statuses[0].rawValue : (filter.statuses.isEmpty ? "any" : "active")
         let statusOptions = (ConversationStatus.allCases.map(\.rawValue) + ["active", "any"]).map { ($0, t("status.\($0)")) }
         let sortOptions = InboxQuery.Sort.allCases.map { ($0.rawValue, t("sort.\($0.rawValue)")) }
-        let channelOptions = [("", t("filter.any"))] + ChannelKind.allCases.map { ($0.rawValue, t("channel.\($0.rawValue)")) }
+        let channelOptions = [("", t("filter.any"))] + desk.channels.kinds.map { ($0.rawValue, t("channel.\($0.rawValue)")) }
         let priorityOptions = [("", t("filter.any"))] + Priority.allCases.map { ($0.rawValue, t("priority.\($0.rawValue)")) }
         return .div(.class("inbox"),
             .h1(.text(title(filter, desk: desk))),
@@ -118,7 +118,7 @@ enum InboxPage {
         let url = SiteURL.conversation(desk.slug, c.number).path
         return .li(.class("row status-\(c.status.rawValue)"), .data("number", String(c.number)), .data("href", url),
             .field(.type(.checkbox), .class("pick"), .value(String(c.number)), .aria("label", t("bulk.pick", c.number))),
-            ChannelBadge.node(c.channel, t: t),
+            desk.badge(c.channel),
             .a(.class("who"), .href(url),
                .span(.class("num"), .text("#\(c.number)")), .strong(.text(row.contactName ?? t("contact.unnamed"))),
                .span(.class("preview"), .text(String((row.preview ?? c.subject ?? "").prefix(140))))),

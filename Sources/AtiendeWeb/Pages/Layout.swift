@@ -97,7 +97,7 @@ enum Layout {
             .if(!desk.inboxes.isEmpty, .group(
                 .h2(.text(t("nav.inboxes"))),
                 .ul(.forEach(desk.inboxes) { box in
-                    item("\(ChannelBadge.icon(box.channel)) \(box.name)", [("inbox", box.id?.uuidString.lowercased() ?? "")],
+                    item("\(desk.icon(box.channel)) \(box.name)", [("inbox", box.id?.uuidString.lowercased() ?? "")],
                          count: desk.counts.inboxes[box.id ?? UUID()] ?? 0, id: "inbox-\(box.id?.uuidString.lowercased() ?? "")")
                 }))),
             .if(!desk.teams.isEmpty, .group(
@@ -158,24 +158,9 @@ enum Layout {
 }
 
 enum ChannelBadge {
-    static func icon(_ channel: ChannelKind) -> String {
-        switch channel {
-        case .api: "⚙"
-        case .email: "✉"
-        case .webchat: "💬"
-        case .webform: "📝"
-        case .whatsapp: "🟢"
-        case .messenger: "Ⓜ"
-        case .instagram: "📷"
-        case .telegram: "✈"
-        case .twilio: "📱"
-        case .phone: "📞"
-        case .inPerson: "🏬"
-        }
-    }
-
-    static func node(_ channel: ChannelKind, t: Localizer) -> Node<HTML.BodyContext> {
+    /// The channel's badge: its descriptor's icon, its translated name for screen readers and on hover.
+    static func node(_ channel: ChannelKind, t: Localizer, icon: String) -> Node<HTML.BodyContext> {
         .span(.class("channel"), .attribute(named: "title", value: t("channel.\(channel.rawValue)")),
-              .aria("label", t("channel.\(channel.rawValue)")), .role("img"), .text(icon(channel)))
+              .aria("label", t("channel.\(channel.rawValue)")), .role("img"), .text(icon))
     }
 }

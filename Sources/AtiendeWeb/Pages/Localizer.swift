@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Vapor
 
 /// Every text a person reads, in Spanish and English, from `Resources/translations/{es,en}.json`.
@@ -36,7 +37,7 @@ struct Localizer: Sendable {
 }
 
 enum Translations {
-    static let tables: [Localizer.Language: [String: String]] = {
+    private static let builtIn: [Localizer.Language: [String: String]] = {
         var tables: [Localizer.Language: [String: String]] = [:]
         for language in Localizer.Language.allCases {
             guard let url = Bundle.module.url(forResource: language.rawValue, withExtension: "json", subdirectory: "translations"),
@@ -47,4 +48,20 @@ enum Translations {
         }
         return tables
     }()
+
+    private static let current = NIOLockedValueBox(builtIn)
+
+    static var tables: [Localizer.Language: [String: String]] { current.withLockedValue { $0 } }
+
+    /// Texts that registered channels bring (their name, their fields' labels), by language code; ours win on a clash.
+    static func add(_ sets: [[String: [String: String]]]) {
+        current.withLockedValue { tables in
+            for set in sets {
+                for (code, table) in set {
+                    guard let language = Localizer.Language(rawValue: code) else { continue }
+                    tables[language, default: [:]].merge(table) { kept, _ in kept }
+                }
+            }
+        }
+    }
 }

@@ -16,7 +16,7 @@ enum SearchPage {
             filters.status = status
         }
         if let raw = req.query[String.self, at: "channel"], !raw.isEmpty {
-            guard let channel = ChannelKind(rawValue: raw) else { throw AtiendeError.invalid("unknown channel '\(raw)'", code: "invalid_filter") }
+            guard let channel = ChannelKind(rawValue: raw), req.atiende.channels[channel] != nil else { throw AtiendeError.invalid("unknown channel '\(raw)'", code: "invalid_filter") }
             filters.channel = channel
         }
         if let raw = req.query[String.self, at: "inbox"], !raw.isEmpty {
@@ -26,7 +26,7 @@ enum SearchPage {
         let results = q.isEmpty ? nil : try await req.atiende.search.search(q, workspace: desk.workspaceID, filters: filters)
         let terms = results?.terms ?? []
         let statusOptions = [("", t("filter.any"))] + ConversationStatus.allCases.map { ($0.rawValue, t("status.\($0.rawValue)")) }
-        let channelOptions = [("", t("filter.any"))] + ChannelKind.allCases.map { ($0.rawValue, t("channel.\($0.rawValue)")) }
+        let channelOptions = [("", t("filter.any"))] + desk.channels.kinds.map { ($0.rawValue, t("channel.\($0.rawValue)")) }
         let inboxOptions = [("", t("filter.any"))] + desk.inboxes.map { ($0.id?.uuidString.lowercased() ?? "", $0.name) }
         let content: Node<HTML.BodyContext> = .div(.class("search-page"),
             .h1(.text(t("search.title"))),
@@ -64,7 +64,7 @@ enum SearchPage {
         let title = " #\(hit.conversationNumber) · \(hit.contactName ?? t("contact.unnamed"))"
         let snippet = Highlight.excerpt(hit.text, terms: terms)
         return .li(.class("hit"),
-            ChannelBadge.node(hit.channel, t: t),
+            desk.badge(hit.channel),
             .a(.href(SiteURL.conversation(desk.slug, hit.conversationNumber).path), .text(title)),
             .span(.class("badge status"), .text(t("status.\(hit.status.rawValue)"))),
             .if(hit.kind == .note, .span(.class("badge note"), .text(t("message.private_note")))),

@@ -79,12 +79,12 @@ enum ServiceSettingsPage {
     }
 
     /// One rule per line: `channel priority first next resolution`, `*` for any, minutes or `-` for none.
-    static func parseRules(_ text: String) throws -> [ServiceLevelRules.Rule] {
+    static func parseRules(_ text: String, known: [ChannelKind]) throws -> [ServiceLevelRules.Rule] {
         try text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.map { line in
             let parts = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
             func bad() -> AtiendeError { AtiendeError.invalid("'\(line)' is not 'channel priority first next resolution'", code: "invalid_sla_policy") }
             guard parts.count == 5 else { throw bad() }
-            let channel: ChannelKind? = parts[0] == "*" ? nil : try ChannelKind(rawValue: parts[0]).orThrow(bad())
+            let channel: ChannelKind? = parts[0] == "*" ? nil : try ChannelKind(rawValue: parts[0]).flatMap { known.contains($0) ? $0 : nil }.orThrow(bad())
             let priority: Priority? = parts[1] == "*" ? nil : try Priority(rawValue: parts[1]).orThrow(bad())
             func seconds(_ value: String) throws -> TimeInterval? {
                 if value == "-" { return nil }
@@ -146,7 +146,7 @@ enum ServiceSettingsPage {
         let replies = service.autoReplies ?? AutoReplies()
         return .form(.class("stack team"), .method(.post), .action(action),
             .csrf(desk.csrf),
-            .h3(.text("\(ChannelBadge.icon(inbox.channel)) \(inbox.name)")),
+            .h3(.text("\(desk.icon(inbox.channel)) \(inbox.name)")),
             .field(.type(.hidden), .name("action"), .value("inbox")),
             .field(.type(.hidden), .name("inbox_id"), .value(inbox.id?.uuidString.lowercased() ?? "")),
             .label(.span(.text(t("service.policy"))), .dropdown(.name("sla_policy_id"), .forEach(options) { value, text in
@@ -187,7 +187,7 @@ enum ServiceSettingsPage {
             }
             policy.name = try Names.valid(form["name"] ?? "")
             policy.isDefault = form["is_default"] != nil
-            var rules = ServiceLevelRules(rules: try parseRules(form["rules"] ?? ""), businessTime: form["business_time"] != nil,
+            var rules = ServiceLevelRules(rules: try parseRules(form["rules"] ?? "", known: desk.channels.kinds), businessTime: form["business_time"] != nil,
                                           warnAtPercent: Int(form["warn_at_percent"] ?? "") ?? 75)
             rules.escalatePriority = form["escalate_priority"].flatMap { Priority(rawValue: $0) }
             rules.notifyInBusinessHours = form["notify_in_business_hours"] != nil

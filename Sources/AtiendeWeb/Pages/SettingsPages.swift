@@ -19,7 +19,8 @@ enum SettingsPages {
         let t = desk.t
         let content: Node<HTML.BodyContext>
         switch section {
-        case .inboxes: content = inboxes(desk, publicURL: req.publicBase, guessed: req.publicBaseIsGuessed)
+        case .inboxes:
+            content = inboxes(desk, channels: req.atiende.channels, publicURL: req.publicBase, site: { req.channelSite($0, slug: desk.slug) }, guessed: req.publicBaseIsGuessed)
         case .users: content = try await users(req, desk, link: nil)
         case .teams:
             let teamMembers = try await desk.scope.query(TeamMember.self, on: req.db).all()
@@ -34,15 +35,8 @@ enum SettingsPages {
 
     static func formError() -> Node<HTML.FormContext> { .p(.class("form-error"), .role("alert")) }
 
-    static func inboxes(_ desk: Desk, publicURL: String, guessed: Bool = false) -> Node<HTML.BodyContext> {
+    static func inboxes(_ desk: Desk, channels: ChannelRegistry, publicURL: String, site: (Inbox) -> ChannelSite, guessed: Bool = false) -> Node<HTML.BodyContext> {
         let t = desk.t
-        let creatable: [ChannelKind] = [.api, .email, .webchat, .whatsapp, .messenger, .instagram, .telegram, .twilio, .phone, .inPerson, .webform]
-        func input(_ label: String, _ name: String, required: Bool = true, type: Part.FieldType = .text) -> Node<HTML.FormContext> {
-            .label(.span(.text(label)), .field(.type(type), .name(name), .required(required), .attribute(named: "autocomplete", value: "off")))
-        }
-        func fields(_ channels: String, _ inputs: Node<HTML.FormContext>...) -> Node<HTML.FormContext> {
-            .element(named: "fieldset", nodes: [.attribute(named: "data-channels", value: channels), .class("stack")] + inputs)
-        }
         return .group(
             .h1(.text(t("settings.inboxes"))),
             // The addresses below were built from the one this browser used; say when that may not be what others reach.
@@ -52,12 +46,13 @@ enum SettingsPages {
                 .tbody(.forEach(desk.inboxes) { box in
                     let id = box.id?.uuidString.lowercased() ?? ""
                     let api = apiBase(desk) + "/inboxes/" + id
+                    let descriptor = channels[box.channel]
                     return .tr(
                         .td(.text(box.name)),
-                        .td(ChannelBadge.node(box.channel, t: t), .text(" " + t("channel.\(box.channel.rawValue)"))),
-                        .td(inboundCell(box, id: id, publicURL: publicURL, apiBase: apiBase(desk), slug: desk.slug, t: t)),
+                        .td(desk.badge(box.channel), .text(" " + t("channel.\(box.channel.rawValue)"))),
+                        .td(.unwrap(descriptor) { addressCell($0, box, site: site(box), api: api, t: t) }),
                         .td(.text(t(box.isActive ? "inbox.active" : "inbox.inactive"))),
-                        .td(.if(box.channel == .api || box.channel == .webchat,
+                        .td(.if(descriptor?.rotatableSecret != nil,
                                 .form(.class("inline"), .data("api", api + "/rotate-secret"), .data("method", "POST"), .data("then", "secret"),
                                       .data("confirm", t("inbox.rotate_confirm")),
                                       .button(.type(.submit), .text(t("inbox.rotate"))))),
@@ -70,27 +65,12 @@ enum SettingsPages {
                   .label(.span(.text(t("inbox.name"))), .field(.type(.text), .name("name"), .required(true))),
                   .label(.span(.text(t("inbox.channel"))),
                          .dropdown(.name("channel"), .data("channel-picker", "1"),
-                                   .forEach(creatable) { .option(.value($0.rawValue), .text(t("channel.\($0.rawValue)"))) })),
-                  fields("api", .label(.span(.text(t("inbox.webhook_url"))), .field(.type(.url), .name("webhook_url"), .data("type", "omit-empty"),
-                                                                                    .placeholder("https://example.com/atiende")))),
-                  fields("whatsapp", input(t("inbox.phone_number_id"), "settings.phone_number_id"), input(t("inbox.access_token"), "secrets.access_token", type: .password),
-                         input(t("inbox.app_secret"), "secrets.app_secret", type: .password)),
-                  fields("messenger instagram", input(t("inbox.page_id"), "settings.page_id"),
-                         input(t("inbox.page_access_token"), "secrets.page_access_token", type: .password), input(t("inbox.app_secret"), "secrets.app_secret", type: .password)),
-                  fields("telegram", input(t("inbox.bot_token"), "secrets.bot_token", type: .password)),
-                  fields("email", input(t("inbox.address"), "settings.address", type: .email), input(t("inbox.display_name"), "settings.display_name", required: false),
-                         input(t("inbox.smtp_host"), "settings.smtp_host"), input(t("inbox.smtp_port"), "settings.smtp_port", required: false),
-                         .label(.span(.text(t("inbox.smtp_security"))), .dropdown(.name("settings.smtp_security"),
-                                .option(.value("starttls"), .text("STARTTLS")), .option(.value("tls"), .text("TLS")), .option(.value("none"), .text(t("inbox.smtp_plain"))))),
-                         input(t("inbox.smtp_username"), "settings.smtp_username", required: false),
-                         input(t("inbox.smtp_password"), "secrets.smtp_password", required: false, type: .password),
-                         input(t("inbox.imap_host"), "settings.imap_host", required: false), input(t("inbox.imap_port"), "settings.imap_port", required: false),
-                         .label(.span(.text(t("inbox.imap_security"))), .dropdown(.name("settings.imap_security"),
-                                .option(.value("tls"), .text("TLS")), .option(.value("starttls"), .text("STARTTLS")), .option(.value("none"), .text(t("inbox.smtp_plain"))))),
-                         input(t("inbox.imap_username"), "settings.imap_username", required: false),
-                         input(t("inbox.imap_password"), "secrets.imap_password", required: false, type: .password)),
-                  fields("twilio", input(t("inbox.account_sid"), "settings.account_sid"), input(t("inbox.from"), "settings.from"),
-                         input(t("inbox.auth_token"), "secrets.auth_token", type: .password)),
+                                   .forEach(channels.all) { .option(.value($0.kind.rawValue), .text(t("channel.\($0.kind.rawValue)"))) })),
+                  // Each channel's own fields, shown when it is picked.
+                  .forEach(channels.all.filter { $0.fields.contains(where: \.inForm) }) { descriptor in
+                      .element(named: "fieldset", nodes: [.attribute(named: "data-channels", value: descriptor.kind.rawValue), .class("stack")]
+                                + descriptor.fields.filter(\.inForm).map { fieldInput($0, t: t) })
+                  },
                   .button(.type(.submit), .class("primary"), .text(t("inbox.create"))),
                   formError()),
             .div(.id("secret-box"), .class("notice"), .attribute(named: "hidden", value: "hidden"), .role("status"),
@@ -98,33 +78,41 @@ enum SettingsPages {
             .forEach(desk.inboxes.filter { $0.channel == .webchat }) { widgetSettings(desk, $0) })
     }
 
-    /// Where a channel's messages come in: the API's inbound URL, live chat's embed code.
-    static func inboundCell(_ box: Inbox, id: String, publicURL: String, apiBase: String, slug: String, t: Localizer) -> Node<HTML.BodyContext> {
-        switch box.channel {
-        case .api: return .code(.class("copy"), .text(publicURL + "/api/v1/channels/api/\(id)/messages"))
-        case .email:
-            return .group(
-                .code(.class("copy"), .text(publicURL + "/api/v1/channels/email/\(id)/messages")),
-                .p(.text(box.settings.values["address"] ?? "")),
-                .form(.class("inline"), .data("api", apiBase + "/inboxes/\(id)/check"), .data("method", "POST"), .data("then", "detail"),
-                      .button(.type(.submit), .text(t("inbox.check"))), .span(.class("form-result"), .role("status")), formError()))
-        case .whatsapp, .messenger, .instagram, .telegram, .twilio:
-            let token = box.settings.values["verify_token"]
-            return .group(
-                .code(.class("copy webhook"), .text(WebhooksController.url(box, publicURL: publicURL))),
-                .unwrap(token) { .p(.text(t("inbox.verify_token") + " "), .code(.class("copy verify-token"), .text($0))) },
-                .form(.class("inline"), .data("api", apiBase + "/inboxes/\(id)/check"), .data("method", "POST"), .data("then", "detail"),
-                      .button(.type(.submit), .text(t("inbox.check"))), .span(.class("form-result"), .role("status")), formError()))
-        case .webchat:
-            return .group(.code(.class("copy embed"), .text(InboxesController.InboxResponse.embedCode(box, publicURL: publicURL))),
-                          .text(" "), .a(.href("/widget/demo?inbox=\(id)"), .attribute(named: "target", value: "_blank"), .text(t("inbox.demo"))))
-        case .webform:
-            // The public contact form to link from the website.
-            let form = SiteURL.helpContact(slug).path
-            return .group(.code(.class("copy"), .text(publicURL + form)), .text(" "),
-                          .a(.href(form), .attribute(named: "target", value: "_blank"), .text(t("inbox.open_form"))))
-        default: return .text("—")
+    /// One declared field of a channel as a form input; optional ones are left out of the body when empty.
+    static func fieldInput(_ field: ChannelField, t: Localizer) -> Node<HTML.FormContext> {
+        let control: Node<HTML.LabelContext>
+        switch field.input {
+        case .choice(let options):
+            control = .dropdown(.name(field.name), .forEach(options) { .option(.value($0.value), .text(t($0.label))) })
+        default:
+            let type: Part.FieldType = switch field.input {
+            case .email: .email
+            case .url: .url
+            case .password: .password
+            case .port: .number
+            default: .text
+            }
+            control = .field(.type(type), .name(field.name), .required(field.required), .attribute(named: "autocomplete", value: "off"),
+                             .if(!field.required, .data("type", "omit-empty")))
         }
+        return .label(.span(.text(t(field.label))), control)
+    }
+
+    /// What the admin copies from an inbox into the provider or the website, and its check with the provider.
+    static func addressCell(_ descriptor: any ChannelDescriptor, _ box: Inbox, site: ChannelSite, api: String, t: Localizer) -> Node<HTML.BodyContext> {
+        let addresses = descriptor.addresses(box, site: site)
+        return .group(
+            .forEach(addresses) { address in
+                let name = address.label.split(separator: ".").last.map { $0.replacingOccurrences(of: "_", with: "-") } ?? ""
+                if address.kind == .link {
+                    return .p(.a(.href(address.value), .attribute(named: "target", value: "_blank"), .text(t(address.label))))
+                }
+                return .p(.class("address"), .span(.class("hint"), .text(t(address.label) + " ")), .code(.class("copy \(name)"), .text(address.value)))
+            },
+            .if(addresses.isEmpty && !descriptor.checkable, .text("—")),
+            .if(descriptor.checkable,
+                .form(.class("inline"), .data("api", api + "/check"), .data("method", "POST"), .data("then", "detail"),
+                      .button(.type(.submit), .text(t("inbox.check"))), .span(.class("form-result"), .role("status")), formError())))
     }
 
     /// A live chat inbox's look and rules (colour, greetings, pre-chat fields, allowed websites).

@@ -1,3 +1,5 @@
+import AtiendeChannels
+import AtiendeCore
 import Foundation
 import Vapor
 
@@ -100,4 +102,15 @@ extension Request {
 
     /// Whether `publicBase` was worked out from this request (no `ATIENDE_PUBLIC_URL`).
     var publicBaseIsGuessed: Bool { atiende.config.publicURL == nil }
+
+    /// How an inbox's addresses are shown to be pasted elsewhere: from the public URL, else this request's own.
+    func channelSite(_ inbox: Inbox, slug: String) -> ChannelSite {
+        ChannelSite(publicURL: publicBase, workspaceSlug: slug, webhookURL: WebhooksController.url(inbox, publicURL: publicBase))
+    }
+
+    /// What a provider is told to call, only when the instance knows its public address.
+    func configuredSite(_ inbox: Inbox, slug: String) -> ChannelSite? {
+        guard let configured = atiende.config.publicURL?.trimmingCharacters(in: CharacterSet(charactersIn: "/")) else { return nil }
+        return ChannelSite(publicURL: configured, workspaceSlug: slug, webhookURL: WebhooksController.url(inbox, publicURL: configured))
+    }
 }

@@ -6,7 +6,12 @@ import Vapor
 /// 5xx are logged with their cause; their message says nothing internal.
 struct APIErrorMiddleware: AsyncMiddleware {
     struct Body: Content {
-        struct Detail: Content { var code: String; var message: String }
+        struct Detail: Content {
+            var code: String
+            var message: String
+            /// What the message names (a field, a channel), for clients that write their own text; absent when nothing.
+            var parameters: [String: String]?
+        }
         var error: Detail
     }
 
@@ -17,20 +22,21 @@ struct APIErrorMiddleware: AsyncMiddleware {
             return request.redirect(to: redirect.to, redirectType: .normal)
         } catch {
             var (status, code, message) = Self.describe(error)
+            let parameters = (error as? AtiendeError)?.parameters ?? [:]
             if status.code >= 500 {
                 request.logger.error("request failed", metadata: ["path": "\(request.url.path)", "error": "\(String(reflecting: error))"])
             }
             if ErrorPages.wantsPage(request) {
                 let t = await ErrorPages.language(request)
-                let text = ErrorPages.message(code: code, fallback: message, t: t)
+                let text = ErrorPages.message(code: code, fallback: message, parameters: parameters, t: t)
                 return try await HTMLPage(html: ErrorPages.page(status: status, code: code, message: text, t: t), status: status)
                     .encodeResponse(for: request)
             }
             if request.headers.first(name: "X-Atiende-UI") != nil {
-                message = ErrorPages.message(code: code, fallback: message, t: await ErrorPages.language(request))
+                message = ErrorPages.message(code: code, fallback: message, parameters: parameters, t: await ErrorPages.language(request))
             }
             let response = Response(status: status)
-            try response.content.encode(Body(error: .init(code: code, message: message)), as: .json)
+            try response.content.encode(Body(error: .init(code: code, message: message, parameters: parameters.isEmpty ? nil : parameters)), as: .json)
             if status == .unauthorized { response.headers.replaceOrAdd(name: .wwwAuthenticate, value: "Bearer") }
             return response
         }

@@ -1,3 +1,4 @@
+import AtiendeChannels
 import AtiendeCore
 import Plot
 import Vapor
@@ -14,7 +15,7 @@ enum WidgetDemoPage {
         let content: Node<HTML.BodyContext> = .div(.class("card"),
             .h1(.text(t("widget.demo.title"))),
             .p(.text(t("widget.demo.intro", inbox.name))),
-            .pre(.code(.class("copy"), .text(InboxesController.InboxResponse.embedCode(inbox, publicURL: req.publicBase)))),
+            .pre(.code(.class("copy"), .text(WebchatDescriptor.embedCode(inbox, publicURL: req.publicBase)))),
             .p(.text(t("widget.demo.try"))))
         let page = Layout.plain(t("widget.demo.title"), t: t, csrf: nil, content, extra: [
             .script(.src("/widget.js"), .attribute(named: "data-inbox", value: id.uuidString.lowercased()), .attribute(named: "async", value: "async")),

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AtiendeChannels
 @testable import AtiendeCore
 @testable import AtiendeWeb
 import FluentPostgresDriver
@@ -28,7 +29,8 @@ final class TestApp: @unchecked Sendable {
     /// Starts an app. `sharing` runs a second instance on the first one's database (PostgreSQL only).
     static func start(sharing other: TestApp? = nil, clock: any WallClock = SystemClock(), runJobs: Bool = false,
                       backoffMilliseconds: Int = 20, environment: [String: String] = [:], restarting previous: TestApp? = nil,
-                      log: (@Sendable (Data) -> Void)? = nil) async throws -> TestApp {
+                      log: (@Sendable (Data) -> Void)? = nil,
+                      channels: [@Sendable (ProviderHTTP) -> any ChannelDescriptor] = []) async throws -> TestApp {
         let directory = previous?.dataDirectory
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("atiende-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -50,7 +52,8 @@ final class TestApp: @unchecked Sendable {
             env["DATABASE_URL"] = Self.replacingDatabase(in: admin, with: name)
             drop = { try await Self.postgres(admin, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
         }
-        let config = try AppConfig.fromEnvironment(env)
+        var config = try AppConfig.fromEnvironment(env)
+        config.extraChannels = channels
         let app = try await Application.make(Environment(name: "testing", arguments: ["atiende"]))
         app.logger.logLevel = .warning
         if let log {
@@ -118,8 +121,9 @@ final class TestApp: @unchecked Sendable {
 
 /// Runs `body` with a started app and stops it afterwards, even when the body fails.
 func withApp(clock: any WallClock = SystemClock(), runJobs: Bool = false, environment: [String: String] = [:],
+             channels: [@Sendable (ProviderHTTP) -> any ChannelDescriptor] = [],
              _ body: (TestApp) async throws -> Void) async throws {
-    let app = try await TestApp.start(clock: clock, runJobs: runJobs, environment: environment)
+    let app = try await TestApp.start(clock: clock, runJobs: runJobs, environment: environment, channels: channels)
     do {
         try await body(app)
     } catch {

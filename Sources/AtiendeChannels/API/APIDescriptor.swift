@@ -1,0 +1,20 @@
+import AtiendeCore
+import Foundation
+
+/// The API channel: messages posted signed to its inbound URL, agent replies delivered to `webhook_url`, signed with
+/// the secret shown once when the inbox is made.
+public struct APIDescriptor: ChannelDescriptor {
+    let webhook: APIWebhookSender
+
+    public init(sender: APIWebhookSender) { self.webhook = sender }
+
+    public var kind: ChannelKind { .api }
+    public var icon: String { "⚙" }
+    public var fields: [ChannelField] { [.webhookURL] }
+    public var tokens: [GeneratedToken] { [GeneratedToken(APIChannel.secretKey, .secret, prefix: "whsec_", shownOnce: true)] }
+    public var sender: (any ChannelSender)? { webhook }
+
+    public func addresses(_ inbox: Inbox, site: ChannelSite) -> [ChannelAddress] {
+        [ChannelAddress(.url, label: "inbox.inbound_url", site.publicURL + "/api/v1/channels/api/\((inbox.id ?? UUID()).uuidString.lowercased())/messages")]
+    }
+}
