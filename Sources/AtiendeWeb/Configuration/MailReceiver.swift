@@ -36,7 +36,7 @@ struct MailReceiver: SMTPServer.Delegate {
             do { found = try await inbox(for: recipient) } catch { return .temporary(Self.tryLater) }
             guard let inbox = found, let id = inbox.id, seen.insert(id).inserted else { continue }
             do {
-                switch try await EmailInboundController.deliver(delivery.message, to: inbox, services: services) {
+                switch try await services.email.deliver(delivery.message, to: inbox) {
                 case .stored(let result): stored.append("#\(result.conversationNumber)")
                 case .bounce(let messageID, _): stored.append("bounce of \(messageID)")
                 }

@@ -91,7 +91,7 @@ struct MailboxPoller: Sendable {
                 // already stored is a duplicate by its Message-ID, stored once.
                 // Parsed once here: the sender groups the work, and the same parse is stored.
                 let parsed: [(uid: UInt32, mail: Result<ParsedMail, any Error>)] = fetched.map { item in
-                    (item.uid, Result { try EmailInboundController.parse(item.message) })
+                    (item.uid, Result { try EmailIntake.parse(item.message) })
                 }
                 let bySender = Dictionary(grouping: parsed) { item in (try? item.mail.get())?.from.first?.email.lowercased() ?? "" }
                 imported += try await withThrowingTaskGroup(of: Int.self) { group in
@@ -100,7 +100,7 @@ struct MailboxPoller: Sendable {
                             var count = 0
                             for (uid, mail) in mails {
                                 do {
-                                    _ = try await EmailInboundController.deliver(try mail.get(), to: inbox, services: services)
+                                    _ = try await services.email.deliver(try mail.get(), to: inbox)
                                     count += 1
                                 } catch let error as AtiendeError where error.status < 500 {
                                     // A message we can never read (no sender, too large) must not block the mailbox.

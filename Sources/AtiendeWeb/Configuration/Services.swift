@@ -7,6 +7,8 @@ public struct AtiendeServices: Sendable {
     public let config: AppConfig
     public let store: Store
     public let ingest: Ingest
+    /// Mail in, from the receiver, the poller and the HTTP endpoint alike.
+    public let email: EmailIntake
     public let conversations: ConversationService
     public let contacts: ContactService
     public let files: FileStore

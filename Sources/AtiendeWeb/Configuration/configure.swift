@@ -109,8 +109,9 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
         store: store, handlers: handlers,
         options: .init(concurrency: config.jobConcurrency, backoffBase: config.jobBackoffSeconds),
         logger: logger)
+    let ingest = Ingest(store: store, files: files)
     app.atiende = AtiendeServices(
-        config: config, store: store, ingest: Ingest(store: store, files: files), conversations: ConversationService(store: store, files: files, replyRules: channels.replyRules),
+        config: config, store: store, ingest: ingest, email: EmailIntake(store: store, ingest: ingest), conversations: ConversationService(store: store, files: files, replyRules: channels.replyRules),
         contacts: ContactService(store: store), files: files, secrets: secrets, jobs: jobs, hub: hub,
         inboxes: inboxLookup, accounts: AccountService(store: store),
         teams: TeamService(store: store), inboxService: InboxService(store: store), policies: ServiceLevelPolicyService(store: store), search: SearchService(store: store),
