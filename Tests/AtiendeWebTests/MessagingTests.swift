@@ -138,6 +138,7 @@ struct MessagingTests {
             let marked = try #require(try await Message.find(second.id, on: app.store.db))
             #expect(marked.deliveryStatus == .failed)
             #expect(marked.deliveryError?.contains("131026") == true && marked.deliveryError?.contains("Message undeliverable") == true)
+            #expect(marked.deliveryErrorCode == "undeliverable")
 
             // A rate limit from the API is tried again; an invalid recipient fails for good, with the reason.
             provider.queue("/1234/messages", 400, "{\"error\":{\"message\":\"(#131030) Recipient phone number not in allowed list\",\"type\":\"OAuthException\",\"code\":131030}}")
@@ -218,7 +219,7 @@ struct MessagingTests {
             provider.queue("/me/messages", 400, "{\"error\":{\"message\":\"This message is sent outside of allowed window.\",\"type\":\"OAuthException\",\"code\":10,\"error_subcode\":2018278}}")
             _ = try await app.request(.POST, "\(workspace.path)/conversations/1/messages", token: workspace.token, json: ["text": "Otra"])
             let failed = try await waitFor { try await Message.query(on: app.store.db).filter(\.$text == "Otra").filter(\.$deliveryStatus == .failed).first() }
-            #expect(failed.deliveryError?.contains("outside the messaging window") == true)
+            #expect(failed.deliveryErrorCode == "window_closed" && failed.deliveryError?.contains("outside of allowed window") == true)
             // After 7 days the reply is refused before it is sent.
             clock.advance(by: 6 * 86400)
             #expect(try await app.request(.POST, "\(workspace.path)/conversations/1/messages", token: workspace.token, json: ["text": "x"]).status == 409)
@@ -352,7 +353,7 @@ struct MessagingTests {
             let status = [("MessageSid", outgoing.providerMessageID ?? ""), ("MessageStatus", "undelivered"), ("ErrorCode", "30003"), ("AccountSid", "AC123")]
             #expect(try await post(status).status == 200)
             let marked = try #require(try await Message.find(outgoing.id, on: app.store.db))
-            #expect(marked.deliveryStatus == .failed && marked.deliveryError?.contains("30003") == true)
+            #expect(marked.deliveryStatus == .failed && marked.deliveryError?.contains("30003") == true && marked.deliveryErrorCode == "undeliverable")
         }
         try await provider.stop()
     }

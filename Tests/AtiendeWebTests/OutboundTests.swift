@@ -116,6 +116,31 @@ struct OutboundTests {
         }
     }
 
+    @Test("a failed try leaves the reply queued and says so: retrying, which try of how many, and why, in the agent's language")
+    func retryingShown() async throws {
+        let receiver = try await WebhookReceiver.start(statuses: [503])
+        defer { Task { try? await receiver.stop() } }
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await workspace.apiInbox(app, webhook: receiver.url)
+            #expect(try await inbox.post(app, APIInbox.message("in-1", from: ["id": "c"])).status == 200)
+            _ = try await app.request(.POST, "\(workspace.path)/conversations/1/messages", token: workspace.token, json: ["text": "hola"])
+            try await Self.drain(app) { receiver.received.count >= 1 }
+            let retrying = try await waitFor { try await Message.query(on: app.store.db).filter(\.$kind == .outgoing).filter(\.$deliveryAttempt == 2).first() }
+            #expect(retrying.deliveryStatus == .queued && retrying.deliveryErrorCode == "unreachable" && retrying.deliveryError?.contains("503") == true)
+            let slug = try #require(try await Workspace.find(workspace.id, on: app.store.db)).slug
+            let (browser, _) = try await Browser.signedIn(app, as: workspace.adminID)
+            let page = try await browser.get("/app/\(slug)/conversations/1").text
+            #expect(page.contains("Reintentando — intento 2 de \(JobQueue.defaultMaxAttempts)") && page.contains("No se pudo contactar al proveedor"))
+            // The next try goes through: nothing of the failure is left.
+            try await Self.drain(app) {
+                try await Message.query(on: app.store.db).filter(\.$kind == .outgoing).first()?.deliveryStatus == .sent
+            }
+            let sent = try #require(try await Message.query(on: app.store.db).filter(\.$kind == .outgoing).first())
+            #expect(sent.deliveryAttempt == nil && sent.deliveryError == nil && sent.deliveryErrorCode == nil)
+        }
+    }
+
     @Test("a 4xx from the webhook is permanent: dead-lettered at once")
     func permanentFailure() async throws {
         let receiver = try await WebhookReceiver.start(statuses: [422])

@@ -49,7 +49,7 @@ public struct APIWebhookSender: ChannelSender {
 
     public func send(_ outbound: OutboundMessage) async throws -> OutboundReceipt {
         guard let url = outbound.settings.webhookURL, !url.isEmpty else {
-            throw JobFailure.permanent("this API inbox has no webhook URL")
+            throw JobFailure.permanent("this API inbox has no webhook URL", code: .notSent)
         }
         guard let secret = outbound.secrets[APIChannel.secretKey] else {
             throw JobFailure.permanent("this API inbox has no signing secret")
@@ -79,9 +79,9 @@ public struct APIWebhookSender: ChannelSender {
         do {
             response = try await http.execute(request, timeout: timeout)
         } catch let refused as OutboundGuard.Refused {
-            throw JobFailure.permanent("webhook refused: \(refused.description)")
+            throw JobFailure.permanent("webhook refused: \(refused.description)", code: .unreachable)
         } catch let bad as GuardedHTTP.BadURL {
-            throw JobFailure.permanent(bad.description)
+            throw JobFailure.permanent(bad.description, code: .unreachable)
         } catch {
             throw JobFailure.temporary("webhook not reachable (\(ProviderHTTP.reason(error)))")
         }

@@ -44,7 +44,8 @@ public struct EmailIntake: Sendable {
                 + (report.diagnostic ?? report.action ?? "not delivered")
             if report.permanent {
                 try await store.write { tx in
-                    try await ConversationService.recordDelivery(try ours.requireID(), status: .failed, error: String(reason.prefix(1000)), in: tx)
+                    try await ConversationService.recordDelivery(try ours.requireID(), status: .failed,
+                                                                 failure: DeliveryFailure(EmailSender.typed(report.status ?? ""), reason), in: tx)
                 }
             }
             return .bounce(messageID: original, reason: reason)

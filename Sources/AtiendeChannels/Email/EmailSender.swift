@@ -16,7 +16,7 @@ public struct EmailSender: ChannelSender {
 
     public static func smtp(_ settings: InboxSettings, secrets: [String: String], network: OutboundGuard) throws -> SMTPClient.Settings {
         guard let host = settings.values["smtp_host"], !host.isEmpty else {
-            throw JobFailure.permanent("this email inbox has no SMTP server (settings.smtp_host)")
+            throw JobFailure.permanent("this email inbox has no SMTP server (settings.smtp_host)", code: .notSent)
         }
         let security = settings.values["smtp_security"].flatMap(SMTPClient.Security.init(rawValue:)) ?? .starttls
         let port = settings.values["smtp_port"].flatMap(Int.init) ?? (security == .tls ? 465 : 587)
@@ -24,6 +24,16 @@ public struct EmailSender: ChannelSender {
         return SMTPClient.Settings(host: host, port: port, security: security, username: settings.values["smtp_username"],
                                    password: secrets["smtp_password"], caFile: settings.values["smtp_ca_file"], hostname: domain,
                                    network: network)
+    }
+
+    /// A mail server's permanent refusal, typed by its enhanced status code: 5.1.x is an address that does not exist,
+    /// 535/5.7.8 refused credentials, 5.2.x a mailbox that takes nothing,
+    /// anything else a refusal.
+    static func typed(_ reply: String) -> DeliveryFailure.Code {
+        if reply.contains("5.1.") { return .recipientUnknown }
+        if reply.hasPrefix("535") || reply.contains("5.7.8") { return .credentials }
+        if reply.contains("5.2.") { return .undeliverable }
+        return .rejected
     }
 
     public func send(_ message: OutboundMessage) async throws -> OutboundReceipt {
@@ -35,7 +45,7 @@ public struct EmailSender: ChannelSender {
         } catch let failure as SMTPClient.Failure {
             switch failure {
             case .temporary(let reason): throw JobFailure.temporary("SMTP: " + reason)
-            case .permanent(let reason): throw JobFailure.permanent("SMTP: " + reason)
+            case .permanent(let reason): throw JobFailure.permanent("SMTP: " + reason, code: Self.typed(reason))
             }
         }
         return OutboundReceipt(providerMessageID: mail.messageID)

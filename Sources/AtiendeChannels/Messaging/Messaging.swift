@@ -11,7 +11,7 @@ public enum ChannelEvent: Sendable {
     /// A customer message; `media` is fetched from the provider before the message is stored.
     case message(InboundMessage, media: [MediaRef])
     /// The provider's word on one of our messages, by its id at the provider.
-    case status(providerMessageID: String, status: DeliveryStatus, error: String?)
+    case status(providerMessageID: String, status: DeliveryStatus, failure: DeliveryFailure?)
     /// Everything we sent to this customer up to `until` was delivered or read (Messenger, Instagram).
     case watermark(identity: IdentityKind, value: String, status: DeliveryStatus, until: Date)
 }
@@ -118,9 +118,9 @@ public struct ProviderHTTP: Sendable {
             let bytes = try await response.body.collect(upTo: Self.maxResponse)
             return Answer(status: Int(response.status.code), body: Data(bytes.readableBytesView), headers: response.headers)
         } catch let refused as OutboundGuard.Refused {
-            throw JobFailure.permanent(refused.description)
+            throw JobFailure.permanent(refused.description, code: .unreachable)
         } catch let bad as GuardedHTTP.BadURL {
-            throw JobFailure.permanent(bad.description)
+            throw JobFailure.permanent(bad.description, code: .unreachable)
         } catch {
             throw JobFailure.temporary("the provider could not be reached (\(Self.reason(error)))")
         }
@@ -200,7 +200,7 @@ public struct ProviderHTTP: Sendable {
 /// Who to send to: the contact's identity of this channel's kind (the most recent when there are several).
 public func recipient(_ message: OutboundMessage, kind: IdentityKind) throws -> String {
     guard let value = message.contact.identities.last(where: { $0.kind == kind })?.value else {
-        throw JobFailure.permanent("the customer has no \(kind.rawValue) identity to send to")
+        throw JobFailure.permanent("the customer has no \(kind.rawValue) identity to send to", code: .noAddress)
     }
     return value
 }
@@ -232,14 +232,16 @@ func jsonObject(_ body: Data, provider: String) throws -> [String: Any] {
     return object
 }
 
-/// A provider's error answer, sorted: rate limits and outages are worth another try, the rest are not.
+/// A provider's error answer, sorted: rate limits and outages are worth another try, the rest are not; `codes` types the
+/// provider's own error codes (the window closed, undeliverable…), and the HTTP status types the rest.
 func providerFailure(_ provider: String, status: Int, code: String?, message: String?, retryAfter: TimeInterval? = nil,
-                     temporaryCodes: Set<String> = []) -> JobFailure {
+                     temporaryCodes: Set<String> = [], codes: [String: DeliveryFailure.Code] = [:]) -> JobFailure {
     let reason = "\(provider) error" + (code.map { " \($0)" } ?? "") + ": " + (message ?? "HTTP \(status)")
+    let typed = code.flatMap { codes[$0] } ?? (status == 429 ? .rateLimited : status == 401 || status == 403 ? .credentials : status >= 500 ? .unreachable : .failed)
     if status == 429 || status >= 500 || (code.map(temporaryCodes.contains) ?? false) {
-        return .temporary(reason, after: retryAfter)
+        return .temporary(reason, after: retryAfter, code: typed)
     }
-    return .permanent(reason)
+    return .permanent(reason, code: typed)
 }
 
 extension Date {

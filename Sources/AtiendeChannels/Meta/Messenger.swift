@@ -41,57 +41,50 @@ public struct MessengerAdapter: MessagingAdapter {
     }
 
     public func events(_ request: WebhookRequest, inboxID: UUID, settings: InboxSettings) throws -> [ChannelEvent] {
-        let object = try jsonObject(request.body, provider: name)
         let expected = kind == .instagram ? "instagram" : "page"
-        guard object["object"] as? String == expected, let entries = object["entry"] as? [[String: Any]] else {
+        guard let webhook = try? MetaJSON.decoder.decode(MessengerWebhook.self, from: request.body), webhook.object == expected else {
             throw AtiendeError.invalid("not a \(name) webhook (object must be '\(expected)', with entry)", code: "invalid_payload")
         }
         var events: [ChannelEvent] = []
         var otherPage: String?
         let mine = settings.values["page_id"] ?? ""
-        for entry in entries {
+        for entry in webhook.entry {
             // Another page (or Instagram account) of the same app is another inbox.
-            if let page = entry["id"] as? String, !mine.isEmpty, page != mine {
+            if let page = entry.id, !mine.isEmpty, page != mine {
                 otherPage = page
                 continue
             }
-            for item in entry["messaging"] as? [[String: Any]] ?? [] {
-                guard let sender = (item["sender"] as? [String: Any])?["id"] as? String else {
-                    throw AtiendeError.invalid("a \(name) event needs sender.id", code: "invalid_payload")
-                }
-                let at = (item["timestamp"] as? Double).map { Date(timeIntervalSince1970: $0 / 1000) }
-                if let message = item["message"] as? [String: Any] {
+            for item in entry.messaging ?? [] {
+                let sender = item.sender.id
+                let at = item.timestamp.map { Date(timeIntervalSince1970: $0 / 1000) }
+                if let message = item.message {
                     // Our own sends come back as echoes; they are already in the conversation.
-                    if message["is_echo"] as? Bool == true { continue }
-                    guard let mid = message["mid"] as? String else {
-                        throw AtiendeError.invalid("a \(name) message needs mid", code: "invalid_payload")
-                    }
+                    if message.isEcho == true { continue }
                     var media: [MediaRef] = []
                     var lines: [String] = []
-                    for (n, attachment) in (message["attachments"] as? [[String: Any]] ?? []).enumerated() {
-                        let type = attachment["type"] as? String ?? "file"
-                        let payload = attachment["payload"] as? [String: Any] ?? [:]
-                        if let url = payload["url"] as? String, ["image", "audio", "video", "file"].contains(type) {
+                    for (n, attachment) in (message.attachments ?? []).enumerated() {
+                        let type = attachment.type ?? "file"
+                        if let url = attachment.payload?.url, ["image", "audio", "video", "file"].contains(type) {
                             let ext = type == "image" ? "jpg" : type == "audio" ? "mp4" : type == "video" ? "mp4" : "bin"
                             media.append(MediaRef(url: url, filename: "\(type)-\(n + 1).\(ext)"))
-                        } else if let title = attachment["title"] as? String ?? payload["title"] as? String {
+                        } else if let title = attachment.title ?? attachment.payload?.title {
                             lines.append(title)
                         }
                     }
-                    let text = ([message["text"] as? String].compactMap { $0 } + lines).joined(separator: "\n")
-                    events.append(.message(InboundMessage(inboxID: inboxID, providerMessageID: mid,
+                    let text = ([message.text].compactMap { $0 } + lines).joined(separator: "\n")
+                    events.append(.message(InboundMessage(inboxID: inboxID, providerMessageID: message.mid,
                                                           sender: .init(name: nil, identities: [(identity, sender)]),
                                                           text: text, sentAt: at), media: media))
-                } else if let delivery = item["delivery"] as? [String: Any] {
-                    for mid in delivery["mids"] as? [String] ?? [] { events.append(.status(providerMessageID: mid, status: .delivered, error: nil)) }
-                    if let watermark = delivery["watermark"] as? Double {
+                } else if let delivery = item.delivery {
+                    for mid in delivery.mids ?? [] { events.append(.status(providerMessageID: mid, status: .delivered, failure: nil)) }
+                    if let watermark = delivery.watermark {
                         events.append(.watermark(identity: identity, value: sender, status: .delivered, until: Date(timeIntervalSince1970: watermark / 1000)))
                     }
-                } else if let read = item["read"] as? [String: Any] {
-                    if let watermark = read["watermark"] as? Double {
+                } else if let read = item.read {
+                    if let watermark = read.watermark {
                         events.append(.watermark(identity: identity, value: sender, status: .read, until: Date(timeIntervalSince1970: watermark / 1000)))
-                    } else if let mid = read["mid"] as? String {
-                        events.append(.status(providerMessageID: mid, status: .read, error: nil))
+                    } else if let mid = read.mid {
+                        events.append(.status(providerMessageID: mid, status: .read, failure: nil))
                     }
                 }
             }
@@ -141,9 +134,11 @@ public struct MessengerAdapter: MessagingAdapter {
     func failure(_ answer: ProviderHTTP.Answer) -> JobFailure {
         let error = answer.json?["error"] as? [String: Any]
         let code = error?["code"].map { "\($0)" }
-        var text = error?["message"] as? String
-        if "\(error?["error_subcode"] ?? "")" == "2018278" { text = (text ?? "") + " — outside the messaging window" }
-        return providerFailure(name, status: answer.status, code: code, message: text, temporaryCodes: ["1", "2", "4", "613"])
+        let subcode = error?["error_subcode"].map { "\($0)" }
+        // 2018278: outside the messaging window; 551: this person is not available; 190: the token expired.
+        let typed: [String: DeliveryFailure.Code] = ["551": .undeliverable, "190": .credentials, "4": .rateLimited, "613": .rateLimited, "10": .rejected]
+        return providerFailure(name, status: answer.status, code: subcode == "2018278" ? "2018278" : code, message: error?["message"] as? String,
+                               temporaryCodes: ["1", "2", "4", "613"], codes: typed.merging(["2018278": .windowClosed]) { $1 })
     }
 
     public func check(settings: InboxSettings, secrets: [String: String], webhookURL: String?) async throws -> String {
@@ -151,4 +146,37 @@ public struct MessengerAdapter: MessagingAdapter {
         guard answer.status == 200 else { throw AtiendeError.invalid(failure(answer).reason, code: "credentials_refused") }
         return answer.json?["name"] as? String ?? ""
     }
+}
+
+/// A Messenger or Instagram webhook, as Meta documents it (only what we read).
+struct MessengerWebhook: Decodable {
+    var object: String
+    var entry: [Entry]
+
+    struct Entry: Decodable {
+        var id: String?
+        var messaging: [Item]?
+    }
+    struct Item: Decodable {
+        struct Party: Decodable { var id: String }
+        var sender: Party
+        var timestamp: Double?
+        var message: Message?
+        var delivery: Delivery?
+        var read: Read?
+    }
+    struct Message: Decodable {
+        var mid: String
+        var text: String?
+        var isEcho: Bool?
+        var attachments: [Attachment]?
+    }
+    struct Attachment: Decodable {
+        struct Payload: Decodable { var url: String?; var title: String? }
+        var type: String?
+        var title: String?
+        var payload: Payload?
+    }
+    struct Delivery: Decodable { var mids: [String]?; var watermark: Double? }
+    struct Read: Decodable { var watermark: Double?; var mid: String? }
 }

@@ -33,83 +33,76 @@ public struct WhatsAppAdapter: MessagingAdapter {
     }
 
     public func events(_ request: WebhookRequest, inboxID: UUID, settings: InboxSettings) throws -> [ChannelEvent] {
-        let object = try jsonObject(request.body, provider: "WhatsApp")
-        guard object["object"] as? String == "whatsapp_business_account", let entries = object["entry"] as? [[String: Any]] else {
+        guard let webhook = try? MetaJSON.decoder.decode(WhatsAppWebhook.self, from: request.body),
+              webhook.object == "whatsapp_business_account" else {
             throw AtiendeError.invalid("not a WhatsApp Business webhook (object/entry missing)", code: "invalid_payload")
         }
         var events: [ChannelEvent] = []
         var otherNumber: String?
         let mine = settings.values["phone_number_id"] ?? ""
-        for entry in entries {
-            for change in entry["changes"] as? [[String: Any]] ?? [] {
-                guard let value = change["value"] as? [String: Any] else { continue }
-                // Events of another number of the same Meta app are not this inbox's.
-                if let number = (value["metadata"] as? [String: Any])?["phone_number_id"] as? String, !mine.isEmpty, number != mine {
-                    otherNumber = number
-                    continue
+        for change in webhook.entry.flatMap({ $0.changes ?? [] }) {
+            guard let value = change.value else { continue }
+            // Events of another number of the same Meta app are not this inbox's.
+            if let number = value.metadata?.phoneNumberId, !mine.isEmpty, number != mine {
+                otherNumber = number
+                continue
+            }
+            var names: [String: String] = [:]
+            for contact in value.contacts ?? [] { if let id = contact.waId, let name = contact.profile?.name { names[id] = name } }
+            for message in value.messages ?? [] {
+                let (text, media) = Self.content(message)
+                let sender = InboundMessage.Sender(name: names[message.from], identities: [(.whatsapp, message.from), (.phone, "+" + message.from)])
+                events.append(.message(InboundMessage(inboxID: inboxID, providerMessageID: message.id, sender: sender, text: text,
+                                                      sentAt: Date(unixString: message.timestamp)), media: media))
+            }
+            for status in value.statuses ?? [] {
+                let mapped: DeliveryStatus? = switch status.status {
+                case "sent": .sent
+                case "delivered": .delivered
+                case "read": .read
+                case "failed": .failed
+                default: nil
                 }
-                var names: [String: String] = [:]
-                for contact in value["contacts"] as? [[String: Any]] ?? [] {
-                    if let id = contact["wa_id"] as? String, let name = (contact["profile"] as? [String: Any])?["name"] as? String { names[id] = name }
-                }
-                for message in value["messages"] as? [[String: Any]] ?? [] {
-                    guard let from = message["from"] as? String, let id = message["id"] as? String, let type = message["type"] as? String else {
-                        throw AtiendeError.invalid("a WhatsApp message needs from, id and type", code: "invalid_payload")
-                    }
-                    let (text, media) = Self.content(type: type, message)
-                    let sender = InboundMessage.Sender(name: names[from], identities: [(.whatsapp, from), (.phone, "+" + from)])
-                    events.append(.message(InboundMessage(inboxID: inboxID, providerMessageID: id, sender: sender, text: text,
-                                                          sentAt: Date(unixString: message["timestamp"] as? String)), media: media))
-                }
-                for status in value["statuses"] as? [[String: Any]] ?? [] {
-                    guard let id = status["id"] as? String, let raw = status["status"] as? String else { continue }
-                    let mapped: DeliveryStatus? = switch raw {
-                    case "sent": .sent
-                    case "delivered": .delivered
-                    case "read": .read
-                    case "failed": .failed
-                    default: nil
-                    }
-                    guard let mapped else { continue }
-                    var reason: String?
-                    if mapped == .failed {
-                        let error = (status["errors"] as? [[String: Any]])?.first
-                        let code = error?["code"].map { "\($0)" } ?? "?"
-                        let details = (error?["error_data"] as? [String: Any])?["details"] as? String
-                        reason = "WhatsApp \(code): " + ((error?["title"] as? String) ?? (error?["message"] as? String) ?? "failed")
-                            + (details.map { " (\($0))" } ?? "") + (code == "131047" ? " — more than 24 hours passed; send an approved template" : "")
-                    }
-                    events.append(.status(providerMessageID: id, status: mapped, error: reason))
-                }
+                guard let mapped else { continue }
+                events.append(.status(providerMessageID: status.id, status: mapped, failure: mapped == .failed ? Self.failure(status.errors?.first) : nil))
             }
         }
         if events.isEmpty, let otherNumber { throw otherAccount("WhatsApp", expected: "phone number id \(mine)", given: otherNumber) }
         return events
     }
 
+    /// WhatsApp's error codes, typed: the closed 24-hour window, undeliverable, throughput limits, a refused recipient.
+    static let codes: [String: DeliveryFailure.Code] = [
+        "131047": .windowClosed, "131026": .undeliverable, "131049": .rejected, "131050": .rejected, "131051": .failed,
+        "130429": .rateLimited, "131048": .rateLimited, "131056": .rateLimited, "190": .credentials, "131030": .recipientUnknown,
+    ]
+
+    static func failure(_ error: WhatsAppWebhook.ErrorInfo?) -> DeliveryFailure {
+        let code = error?.code.map(String.init) ?? "?"
+        let detail = "WhatsApp \(code): " + (error?.title ?? error?.message ?? "failed") + (error?.errorData?.details.map { " (\($0))" } ?? "")
+        return DeliveryFailure(codes[code] ?? .failed, detail)
+    }
+
     /// The text of a message of any type, and the files to fetch for it.
-    static func content(type: String, _ message: [String: Any]) -> (String, [MediaRef]) {
-        let part = message[type] as? [String: Any] ?? [:]
-        switch type {
-        case "text": return (part["body"] as? String ?? "", [])
+    static func content(_ message: WhatsAppWebhook.Message) -> (String, [MediaRef]) {
+        switch message.type {
+        case "text": return (message.text?.body ?? "", [])
         case "image", "audio", "video", "document", "sticker":
-            let mime = part["mime_type"] as? String
+            let part = [message.image, message.audio, message.video, message.document, message.sticker].compactMap { $0 }.first
+            let mime = part?.mimeType
             let ext = mime.flatMap { $0.split(separator: "/").last.map { String($0.split(separator: ";")[0]) } } ?? "bin"
-            let name = part["filename"] as? String ?? "\(type).\(ext)"
-            return (part["caption"] as? String ?? "", [MediaRef(id: part["id"] as? String, filename: name, contentType: mime)])
+            let name = part?.filename ?? "\(message.type).\(ext)"
+            return (part?.caption ?? "", [MediaRef(id: part?.id, filename: name, contentType: mime)])
         case "location":
-            let lat = part["latitude"].map { "\($0)" } ?? "", lon = part["longitude"].map { "\($0)" } ?? ""
-            let label = [part["name"] as? String, part["address"] as? String].compactMap { $0 }.joined(separator: ", ")
-            return ("📍 \(label.isEmpty ? "" : label + " ")https://maps.google.com/?q=\(lat),\(lon)", [])
-        case "button": return (part["text"] as? String ?? "", [])
-        case "interactive":
-            let reply = (part["button_reply"] ?? part["list_reply"]) as? [String: Any]
-            return (reply?["title"] as? String ?? "", [])
-        case "reaction": return ("\(part["emoji"] as? String ?? "")", [])
-        case "contacts":
-            let names = (message["contacts"] as? [[String: Any]] ?? []).compactMap { ($0["name"] as? [String: Any])?["formatted_name"] as? String }
-            return ("👤 " + names.joined(separator: ", "), [])
-        default: return ("[\(type)]", [])
+            let place = message.location
+            let label = [place?.name, place?.address].compactMap { $0 }.joined(separator: ", ")
+            let at = "\(place?.latitude.map { "\($0)" } ?? ""),\(place?.longitude.map { "\($0)" } ?? "")"
+            return ("📍 \(label.isEmpty ? "" : label + " ")https://maps.google.com/?q=\(at)", [])
+        case "button": return (message.button?.text ?? "", [])
+        case "interactive": return ((message.interactive?.buttonReply ?? message.interactive?.listReply)?.title ?? "", [])
+        case "reaction": return (message.reaction?.emoji ?? "", [])
+        case "contacts": return ("👤 " + (message.contacts ?? []).compactMap(\.name?.formattedName).joined(separator: ", "), [])
+        default: return ("[\(message.type)]", [])
         }
     }
 
@@ -168,9 +161,8 @@ public struct WhatsAppAdapter: MessagingAdapter {
         let code = error?["code"].map { "\($0)" }
         var text = error?["message"] as? String
         if let details = (error?["error_data"] as? [String: Any])?["details"] as? String { text = (text ?? "") + " (\(details))" }
-        if code == "131047" { text = (text ?? "") + " — more than 24 hours passed; send an approved template" }
         return providerFailure("WhatsApp", status: answer.status, code: code, message: text,
-                               temporaryCodes: ["130429", "131048", "131056", "131000", "133004"])
+                               temporaryCodes: ["130429", "131048", "131056", "131000", "133004"], codes: codes)
     }
 
     public func check(settings: InboxSettings, secrets: [String: String], webhookURL: String?) async throws -> String {
@@ -184,4 +176,73 @@ public struct WhatsAppAdapter: MessagingAdapter {
 /// Where Meta serves the files of messages (WhatsApp's media URLs, Messenger and Instagram attachments).
 enum MetaHosts {
     static let media = ["fbsbx.com", "fbcdn.net", "facebook.com", "whatsapp.net", "cdninstagram.com"]
+}
+
+/// A WhatsApp Cloud API webhook, as Meta documents it (only what we read).
+struct WhatsAppWebhook: Decodable {
+    var object: String
+    var entry: [Entry]
+
+    struct Entry: Decodable { var changes: [Change]? }
+    struct Change: Decodable { var value: Value? }
+    struct Value: Decodable {
+        var metadata: Metadata?
+        var contacts: [Contact]?
+        var messages: [Message]?
+        var statuses: [Status]?
+    }
+    struct Metadata: Decodable { var phoneNumberId: String? }
+    struct Contact: Decodable {
+        struct Profile: Decodable { var name: String? }
+        var waId: String?
+        var profile: Profile?
+    }
+    struct Message: Decodable {
+        var from: String
+        var id: String
+        var timestamp: String?
+        var type: String
+        var text: Text?
+        var image: Media?, audio: Media?, video: Media?, document: Media?, sticker: Media?
+        var location: Location?
+        var button: Button?
+        var interactive: Interactive?
+        var reaction: Reaction?
+        var contacts: [SharedContact]?
+    }
+    struct Text: Decodable { var body: String? }
+    struct Media: Decodable { var id: String?; var mimeType: String?; var caption: String?; var filename: String? }
+    struct Location: Decodable { var latitude: Double?; var longitude: Double?; var name: String?; var address: String? }
+    struct Button: Decodable { var text: String? }
+    struct Interactive: Decodable {
+        struct Reply: Decodable { var title: String? }
+        var buttonReply: Reply?
+        var listReply: Reply?
+    }
+    struct Reaction: Decodable { var emoji: String? }
+    struct SharedContact: Decodable {
+        struct Name: Decodable { var formattedName: String? }
+        var name: Name?
+    }
+    struct Status: Decodable {
+        var id: String
+        var status: String
+        var errors: [ErrorInfo]?
+    }
+    struct ErrorInfo: Decodable {
+        struct Data: Decodable { var details: String? }
+        var code: Int?
+        var title: String?
+        var message: String?
+        var errorData: Data?
+    }
+}
+
+/// Meta's payloads are snake_case JSON.
+enum MetaJSON {
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
+    }()
 }

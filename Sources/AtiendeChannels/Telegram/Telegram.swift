@@ -33,38 +33,27 @@ public struct TelegramAdapter: MessagingAdapter {
     }
 
     public func events(_ request: WebhookRequest, inboxID: UUID, settings: InboxSettings) throws -> [ChannelEvent] {
-        let update = try jsonObject(request.body, provider: "Telegram")
-        guard let updateID = update["update_id"] as? Int else {
-            throw AtiendeError.invalid("a Telegram update needs update_id", code: "invalid_payload")
+        guard let update = try? MetaJSON.decoder.decode(TelegramUpdate.self, from: request.body) else {
+            throw AtiendeError.invalid("not a Telegram update (update_id, and a message with chat and from)", code: "invalid_payload")
         }
-        let edited = update["edited_message"] != nil
-        guard let message = (update["message"] ?? update["edited_message"]) as? [String: Any] else { return [] }
-        guard let chat = message["chat"] as? [String: Any], let from = message["from"] as? [String: Any], let userID = from["id"] as? Int else {
-            throw AtiendeError.invalid("a Telegram message needs chat and from", code: "invalid_payload")
-        }
+        guard let message = update.message ?? update.editedMessage else { return [] }
+        guard let from = message.from else { throw AtiendeError.invalid("a Telegram message needs chat and from", code: "invalid_payload") }
         // Groups and channels are not customer conversations.
-        guard chat["type"] as? String == "private" else { return [] }
-        let name = [from["first_name"] as? String, from["last_name"] as? String].compactMap { $0 }.joined(separator: " ")
-        var text = message["text"] as? String ?? message["caption"] as? String ?? ""
+        guard message.chat.type == "private" else { return [] }
+        let name = [from.firstName, from.lastName].compactMap { $0 }.joined(separator: " ")
+        var text = message.text ?? message.caption ?? ""
         var media: [MediaRef] = []
-        if let photos = message["photo"] as? [[String: Any]], let largest = photos.last, let id = largest["file_id"] as? String {
-            media.append(MediaRef(id: id, filename: "photo.jpg", contentType: "image/jpeg"))
+        if let largest = message.photo?.last { media.append(MediaRef(id: largest.fileId, filename: "photo.jpg", contentType: "image/jpeg")) }
+        for (file, fallback) in [(message.document, "document"), (message.audio, "audio.mp3"), (message.voice, "voice.ogg"), (message.video, "video.mp4")] {
+            if let file { media.append(MediaRef(id: file.fileId, filename: file.fileName ?? fallback, contentType: file.mimeType)) }
         }
-        for (key, fallback) in [("document", "document"), ("audio", "audio.mp3"), ("voice", "voice.ogg"), ("video", "video.mp4")] {
-            if let file = message[key] as? [String: Any], let id = file["file_id"] as? String {
-                media.append(MediaRef(id: id, filename: file["file_name"] as? String ?? fallback, contentType: file["mime_type"] as? String))
-            }
-        }
-        if let location = message["location"] as? [String: Any] {
-            text = "📍 https://maps.google.com/?q=\(location["latitude"] ?? ""),\(location["longitude"] ?? "")"
-        }
-        if let sticker = message["sticker"] as? [String: Any] { text = sticker["emoji"] as? String ?? "[sticker]" }
-        if edited { text = "✏️ " + text }
-        let sentAt = (message["date"] as? Double).map { Date(timeIntervalSince1970: $0) }
+        if let location = message.location { text = "📍 https://maps.google.com/?q=\(location.latitude),\(location.longitude)" }
+        if let sticker = message.sticker { text = sticker.emoji ?? "[sticker]" }
+        if update.editedMessage != nil { text = "✏️ " + text }
         // The update id is the idempotency key: a redelivered update is the same message; an edit is a new one.
-        return [.message(InboundMessage(inboxID: inboxID, providerMessageID: "update:\(updateID)",
-                                        sender: .init(name: name.isEmpty ? from["username"] as? String : name, identities: [(.telegram, String(userID))]),
-                                        text: text, sentAt: sentAt), media: media)]
+        return [.message(InboundMessage(inboxID: inboxID, providerMessageID: "update:\(update.updateId)",
+                                        sender: .init(name: name.isEmpty ? from.username : name, identities: [(.telegram, String(from.id))]),
+                                        text: text, sentAt: message.date.map { Date(timeIntervalSince1970: $0) }), media: media)]
     }
 
     public func fetch(_ media: MediaRef, settings: InboxSettings, secrets: [String: String]) async throws -> InboundMessage.File {
@@ -106,7 +95,11 @@ public struct TelegramAdapter: MessagingAdapter {
         let json = answer.json
         let retry = ((json?["parameters"] as? [String: Any])?["retry_after"] as? Double)
         let status = json?["error_code"] as? Int ?? answer.status
-        return providerFailure("Telegram", status: status, code: nil, message: json?["description"] as? String, retryAfter: retry)
+        let description = json?["description"] as? String ?? ""
+        // 403 "bot was blocked by the user"; 400 "chat not found".
+        let typed: DeliveryFailure.Code? = status == 403 ? .rejected : description.contains("chat not found") ? .recipientUnknown : nil
+        return providerFailure("Telegram", status: status, code: typed.map { _ in String(status) }, message: description.isEmpty ? nil : description,
+                               retryAfter: retry, codes: typed.map { [String(status): $0] } ?? [:])
     }
 
     /// The bot's name, and its updates pointed at our webhook when this instance knows its public address.
@@ -128,5 +121,30 @@ public struct TelegramAdapter: MessagingAdapter {
             "allowed_updates": ["message", "edited_message"],
         ])
         guard answer.json?["ok"] as? Bool == true else { throw AtiendeError.invalid(failure(answer).reason, code: "credentials_refused") }
+    }
+}
+
+/// A Telegram Bot API update, as Telegram documents it (only what we read).
+struct TelegramUpdate: Decodable {
+    var updateId: Int
+    var message: Message?
+    var editedMessage: Message?
+
+    struct Message: Decodable {
+        struct Chat: Decodable { var id: Int64; var type: String }
+        struct User: Decodable { var id: Int64; var firstName: String?; var lastName: String?; var username: String? }
+        struct PhotoSize: Decodable { var fileId: String }
+        struct File: Decodable { var fileId: String; var fileName: String?; var mimeType: String? }
+        struct Location: Decodable { var latitude: Double; var longitude: Double }
+        struct Sticker: Decodable { var emoji: String? }
+        var chat: Chat
+        var from: User?
+        var date: Double?
+        var text: String?
+        var caption: String?
+        var photo: [PhotoSize]?
+        var document: File?, audio: File?, voice: File?, video: File?
+        var location: Location?
+        var sticker: Sticker?
     }
 }

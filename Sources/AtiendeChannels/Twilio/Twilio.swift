@@ -78,8 +78,9 @@ public struct TwilioAdapter: MessagingAdapter {
             }
             guard let mapped else { return [] }
             let code = value("ErrorCode")
-            let reason = mapped == .failed ? "Twilio \(code ?? "?"): \(value("ErrorMessage") ?? Self.explain(code))" : nil
-            return [.status(providerMessageID: sid, status: mapped, error: reason)]
+            let failure = mapped == .failed
+                ? DeliveryFailure(code.flatMap { Self.codes[$0] } ?? .failed, "Twilio \(code ?? "?"): \(value("ErrorMessage") ?? Self.explain(code))") : nil
+            return [.status(providerMessageID: sid, status: mapped, failure: failure)]
         }
         guard let from = value("From"), !from.isEmpty else { throw AtiendeError.invalid("a Twilio message needs From", code: "invalid_payload") }
         if let to = value("To"), let ours = settings.values["from"], !ours.isEmpty, to != ours {
@@ -98,6 +99,13 @@ public struct TwilioAdapter: MessagingAdapter {
         return [.message(InboundMessage(inboxID: inboxID, providerMessageID: sid,
                                         sender: .init(name: value("ProfileName"), identities: identities), text: value("Body") ?? ""), media: media)]
     }
+
+    /// Twilio's error codes, typed.
+    static let codes: [String: DeliveryFailure.Code] = [
+        "30003": .undeliverable, "30004": .rejected, "30005": .recipientUnknown, "30006": .undeliverable, "30007": .rejected,
+        "63016": .windowClosed, "21211": .recipientUnknown, "21610": .rejected, "20003": .credentials, "20429": .rateLimited,
+        "21408": .rejected, "21614": .recipientUnknown,
+    ]
 
     static func explain(_ code: String?) -> String {
         switch code {
@@ -128,7 +136,7 @@ public struct TwilioAdapter: MessagingAdapter {
 
     public func send(_ message: OutboundMessage) async throws -> OutboundReceipt {
         guard message.files.isEmpty else {
-            throw JobFailure.permanent("Twilio takes files only from a public URL; send the file through another channel")
+            throw JobFailure.permanent("Twilio takes files only from a public URL; send the file through another channel", code: .rejected)
         }
         let from = message.settings.values["from"] ?? ""
         let whatsapp = from.hasPrefix("whatsapp:")
@@ -140,7 +148,7 @@ public struct TwilioAdapter: MessagingAdapter {
         guard (200..<300).contains(answer.status), let id = answer.json?["sid"] as? String else {
             let code = answer.json?["code"].map { "\($0)" }
             throw providerFailure("Twilio", status: answer.status, code: code, message: answer.json?["message"] as? String,
-                                  temporaryCodes: ["20429", "30001"])
+                                  temporaryCodes: ["20429", "30001"], codes: Self.codes)
         }
         return OutboundReceipt(providerMessageID: id)
     }

@@ -202,10 +202,11 @@ public struct ConversationService: Sendable {
         return conversation
     }
 
-    /// Records a delivery state reported by a sender or a provider callback. A message never goes back
-    /// from read to delivered, nor shows delivered after a failure report.
+    /// Records a delivery state reported by a sender or a provider callback, with why it failed (or why it is being tried
+    /// again, `attempt` of the job's tries, while still queued). A message never goes back from read to delivered, nor
+    /// shows delivered after a failure report.
     public static func recordDelivery(_ messageID: UUID, status: DeliveryStatus, providerMessageID: String? = nil,
-                                      error: String? = nil, in tx: WriteTransaction) async throws {
+                                      failure: DeliveryFailure? = nil, attempt: Int? = nil, in tx: WriteTransaction) async throws {
         guard let unlocked = try await Message.find(messageID, on: tx.db) else { return }
         // Reports race each other (the sender's "sent", the customer's "read"): with the workspace held, each one reads the
         // status the previous one wrote, so a later, lower status can never overwrite a higher one.
@@ -217,7 +218,9 @@ public struct ConversationService: Sendable {
            to < from { return }
         if message.deliveryStatus == .failed && status != .failed && status != .sent { return }
         message.deliveryStatus = status
-        message.deliveryError = error
+        message.deliveryError = failure?.detail
+        message.deliveryErrorCode = failure?.code.rawValue
+        message.deliveryAttempt = attempt
         if let providerMessageID { message.providerMessageID = providerMessageID }
         message.updatedAt = tx.now
         try await message.save(on: tx.db)

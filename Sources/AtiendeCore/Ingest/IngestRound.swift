@@ -279,7 +279,7 @@ struct IngestRound {
             let item = plan.item
             let message = MessageSnapshot(
                 id: UUID(), conversationID: conversations[n].id, kind: .incoming, senderType: .contact, senderID: plan.contactID,
-                text: item.text, providerMessageID: item.providerID, deliveryStatus: .received, deliveryError: nil,
+                text: item.text, providerMessageID: item.providerID, deliveryStatus: .received, deliveryError: nil, deliveryErrorCode: nil, deliveryAttempt: nil,
                 sentAt: item.sentAt, createdAt: now, attachments: item.attachments, template: nil)
             messages.append(message)
             messageRows.append(IngestBatch.sqlRow("""

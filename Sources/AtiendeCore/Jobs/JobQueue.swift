@@ -3,17 +3,28 @@ import Foundation
 import SQLKit
 
 /// A job's way of saying how it failed.
-public enum JobFailure: Error, Sendable {
-    /// Worth trying again later (timeouts, 5xx, rate limits); `after` overrides the back-off.
-    case temporary(String, after: TimeInterval? = nil)
-    /// Will never succeed (4xx, bad configuration): dead-lettered at once.
-    case permanent(String)
+public struct JobFailure: Error, Sendable, CustomStringConvertible {
+    /// Worth trying again later (timeouts, 5xx, rate limits)?
+    public var retry: Bool
+    /// Overrides the back-off (a provider's `retry_after`).
+    public var after: TimeInterval?
+    /// What went wrong, typed: a message's delivery shows it in the reader's language, with `reason`.
+    public var code: DeliveryFailure.Code
+    /// The provider's or server's own words (English, as they answered).
+    public var reason: String
 
-    public var reason: String {
-        switch self {
-        case .temporary(let reason, _), .permanent(let reason): reason
-        }
+    /// Worth trying again later (timeouts, 5xx, rate limits); `after` overrides the back-off.
+    public static func temporary(_ reason: String, after: TimeInterval? = nil, code: DeliveryFailure.Code = .unreachable) -> JobFailure {
+        JobFailure(retry: true, after: after, code: code, reason: reason)
     }
+
+    /// Will never succeed (4xx, bad configuration): dead-lettered at once.
+    public static func permanent(_ reason: String, code: DeliveryFailure.Code = .failed) -> JobFailure {
+        JobFailure(retry: false, after: nil, code: code, reason: reason)
+    }
+
+    public var failure: DeliveryFailure { DeliveryFailure(code, reason) }
+    public var description: String { reason }
 }
 
 /// A job taken by a worker, with its lock.

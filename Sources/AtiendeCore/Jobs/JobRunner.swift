@@ -7,11 +7,14 @@ public protocol JobHandler: Sendable {
     /// Does the work; throws `JobFailure` (other errors count as temporary).
     func run(_ job: ClaimedJob) async throws
     /// Called in the transaction that dead-letters the job, to record the failure where people see it.
-    func deadLettered(_ job: ClaimedJob, reason: String, in tx: WriteTransaction) async throws
+    func deadLettered(_ job: ClaimedJob, failure: JobFailure, in tx: WriteTransaction) async throws
+    /// Called in the transaction that schedules another try, to show people that it is being retried and why.
+    func willRetry(_ job: ClaimedJob, failure: JobFailure, in tx: WriteTransaction) async throws
 }
 
 extension JobHandler {
-    public func deadLettered(_ job: ClaimedJob, reason: String, in tx: WriteTransaction) async throws {}
+    public func deadLettered(_ job: ClaimedJob, failure: JobFailure, in tx: WriteTransaction) async throws {}
+    public func willRetry(_ job: ClaimedJob, failure: JobFailure, in tx: WriteTransaction) async throws {}
 }
 
 /// Runs due jobs in this process: wakes when jobs are enqueued, and polls for timers and other instances' work.
@@ -102,22 +105,20 @@ public final class JobRunner: Sendable {
                 guard let row = try await Job.find(job.id, on: tx.db) else { return }
                 row.lastError = reason
                 row.lockedUntil = nil
-                var give = job.attempts >= job.maxAttempts
-                if case .permanent = failure { give = true }
-                if give {
+                if job.attempts >= job.maxAttempts || !failure.retry {
                     row.deadAt = tx.now
                     try await row.save(on: tx.db)
-                    try await handler?.deadLettered(job, reason: reason, in: tx)
+                    try await handler?.deadLettered(job, failure: failure, in: tx)
                     if let workspaceID = job.workspaceID {
                         try await EventLog.append(.jobDeadLettered, workspace: workspaceID,
                                                   payload: DeadLetterPayload(jobID: job.id, kind: job.kind, reason: reason,
                                                                              attempts: job.attempts), in: tx)
                     }
                 } else {
-                    var delay = JobQueue.backoff(afterAttempt: job.attempts, base: base)
-                    if case .temporary(_, let after?) = failure { delay = max(after, 0) }
+                    let delay = failure.after.map { max($0, 0) } ?? JobQueue.backoff(afterAttempt: job.attempts, base: base)
                     row.runAt = tx.now.addingTimeInterval(delay)
                     try await row.save(on: tx.db)
+                    try await handler?.willRetry(job, failure: failure, in: tx)
                 }
             }
             logger.info("job failed", metadata: ["kind": "\(job.kind)", "attempt": "\(job.attempts)", "reason": "\(reason)"])

@@ -254,3 +254,16 @@ struct AddServiceLevelWarnAt: AsyncMigration {
         try await db.schema("conversations").deleteField("sla_warn_at").update()
     }
 }
+
+/// Why a message failed, typed (`DeliveryFailure.Code`), and which try of its sending is under way.
+struct AddDeliveryFailureCode: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("messages").field("delivery_error_code", .string).update()
+        try await db.schema("messages").field("delivery_attempt", .int).update()
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema("messages").deleteField("delivery_attempt").update()
+        try await db.schema("messages").deleteField("delivery_error_code").update()
+    }
+}

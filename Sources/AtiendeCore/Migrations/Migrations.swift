@@ -24,6 +24,7 @@ public enum AtiendeMigrations {
         CreateEmailNotificationPreferences(),
         CreateSharedState(),
         AddServiceLevelWarnAt(),
+        AddDeliveryFailureCode(),
     ]
 }
 

@@ -67,7 +67,11 @@ public final class Message: Model, @unchecked Sendable {
     @Field(key: "text") public var text: String
     @OptionalField(key: "provider_message_id") public var providerMessageID: String?
     @OptionalField(key: "delivery_status") public var deliveryStatus: DeliveryStatus?
+    /// The provider's own words on why it failed (or why it is being tried again); `deliveryErrorCode` is ours.
     @OptionalField(key: "delivery_error") public var deliveryError: String?
+    @OptionalField(key: "delivery_error_code") public var deliveryErrorCode: String?
+    /// While still queued after a failed try: which try comes next.
+    @OptionalField(key: "delivery_attempt") public var deliveryAttempt: Int?
     /// When the customer sent it according to the provider.
     @OptionalField(key: "sent_at") public var sentAt: Date?
     /// `MessageTemplate` as JSON when the message was sent as a provider-approved template.

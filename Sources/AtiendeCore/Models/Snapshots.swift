@@ -75,6 +75,8 @@ public struct MessageSnapshot: Codable, Sendable, Equatable {
     public var providerMessageID: String?
     public var deliveryStatus: DeliveryStatus?
     public var deliveryError: String?
+    public var deliveryErrorCode: DeliveryFailure.Code?
+    public var deliveryAttempt: Int?
     public var sentAt: Date?
     public var createdAt: Date
     public var attachments: [AttachmentSnapshot]
@@ -84,7 +86,8 @@ public struct MessageSnapshot: Codable, Sendable, Equatable {
         case id, kind, text, attachments, template
         case conversationID = "conversation_id", senderType = "sender_type", senderID = "sender_id"
         case providerMessageID = "provider_message_id", deliveryStatus = "delivery_status"
-        case deliveryError = "delivery_error", sentAt = "sent_at", createdAt = "created_at"
+        case deliveryError = "delivery_error", deliveryErrorCode = "delivery_error_code", deliveryAttempt = "delivery_attempt"
+        case sentAt = "sent_at", createdAt = "created_at"
     }
 }
 
@@ -95,7 +98,8 @@ extension Message {
         return MessageSnapshot(
             id: id ?? UUID(), conversationID: $conversation.id, kind: kind, senderType: senderType, senderID: senderID,
             text: text, providerMessageID: providerMessageID, deliveryStatus: deliveryStatus,
-            deliveryError: deliveryError, sentAt: sentAt, createdAt: createdAt, attachments: files.map(\.snapshot),
+            deliveryError: deliveryError, deliveryErrorCode: deliveryErrorCode.flatMap(DeliveryFailure.Code.init(rawValue:)),
+            deliveryAttempt: deliveryAttempt, sentAt: sentAt, createdAt: createdAt, attachments: files.map(\.snapshot),
             template: JSON.decode(MessageTemplate.self, from: templateJSON))
     }
 }

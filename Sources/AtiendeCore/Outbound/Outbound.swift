@@ -93,7 +93,7 @@ public struct SendMessageJob: JobHandler {
         else { throw JobFailure.permanent("the message or its conversation no longer exists") }
         guard followingUp || message.deliveryStatus == .queued || message.deliveryStatus == .failed else { return nil }
         guard let sender = senders[inbox.channel] else {
-            throw JobFailure.permanent("the \(inbox.channel.rawValue) channel cannot send messages")
+            throw JobFailure.permanent("the \(inbox.channel.rawValue) channel cannot send messages", code: .notSent)
         }
         let attachments = try await Attachment.query(on: db).filter(\.$message.$id == payload.messageID).all()
         let agent: User? = if let id = message.senderID, message.senderType == .agent { try await User.find(id, on: db) } else { nil }
@@ -115,8 +115,14 @@ public struct SendMessageJob: JobHandler {
         return (outbound, sender)
     }
 
-    public func deadLettered(_ job: ClaimedJob, reason: String, in tx: WriteTransaction) async throws {
+    public func deadLettered(_ job: ClaimedJob, failure: JobFailure, in tx: WriteTransaction) async throws {
         guard !followingUp, let payload = try? job.decode(SendPayload.self) else { return }
-        try await ConversationService.recordDelivery(payload.messageID, status: .failed, error: reason, in: tx)
+        try await ConversationService.recordDelivery(payload.messageID, status: .failed, failure: failure.failure, in: tx)
+    }
+
+    /// Still queued, and the page says so: "retrying — try N of M", and why the last one failed.
+    public func willRetry(_ job: ClaimedJob, failure: JobFailure, in tx: WriteTransaction) async throws {
+        guard !followingUp, let payload = try? job.decode(SendPayload.self) else { return }
+        try await ConversationService.recordDelivery(payload.messageID, status: .queued, failure: failure.failure, attempt: job.attempts + 1, in: tx)
     }
 }

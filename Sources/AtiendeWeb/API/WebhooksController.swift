@@ -54,12 +54,12 @@ enum WebhooksController {
                 for ref in media {
                     do {
                         inbound.files.append(try await adapter.fetch(ref, settings: inbox.settings, secrets: secrets))
-                    } catch JobFailure.temporary(let reason, _) {
+                    } catch let failure as JobFailure where failure.retry {
                         // Not stored, not acknowledged: the provider delivers it again.
-                        throw AtiendeError(.unavailable, code: "media_unavailable", "could not fetch a file from the provider: \(reason)")
-                    } catch JobFailure.permanent(let reason) {
+                        throw AtiendeError(.unavailable, code: "media_unavailable", "could not fetch a file from the provider: \(failure.reason)")
+                    } catch let failure as JobFailure {
                         // It will never come (a refused host among them): the message is kept, saying what is missing.
-                        inbound.text += (inbound.text.isEmpty ? "" : "\n") + "[\(ref.filename): \(reason)]"
+                        inbound.text += (inbound.text.isEmpty ? "" : "\n") + "[\(ref.filename): \(failure.reason)]"
                     } catch let error as AtiendeError {
                         inbound.text += (inbound.text.isEmpty ? "" : "\n") + "[\(ref.filename): \(error.message)]"
                     } catch {
@@ -80,11 +80,11 @@ enum WebhooksController {
                 inbound.files = kept
                 if inbound.text.isEmpty && inbound.files.isEmpty { inbound.text = "[\(media.first?.filename ?? "attachment")]" }
                 _ = try await services.ingest.receive(inbound, in: inbox, countryCode: countryCode)
-            case .status(let providerID, let status, let error):
+            case .status(let providerID, let status, let failure):
                 try await services.store.write { tx in
                     guard let message = try await Message.query(on: tx.db).filter(\.$inbox.$id == inboxID)
                         .filter(\.$providerMessageID == providerID).filter(\.$kind == .outgoing).first() else { return }
-                    try await ConversationService.recordDelivery(try message.requireID(), status: status, error: error, in: tx)
+                    try await ConversationService.recordDelivery(try message.requireID(), status: status, failure: failure, in: tx)
                 }
             case .watermark(let kind, let value, let status, let until):
                 try await watermark(inbox: inbox, kind: kind, value: value, status: status, until: until, services: services)

@@ -149,11 +149,18 @@ enum ConversationPage {
             .if(message.kind == .outgoing, delivery(desk, message)))
     }
 
+    /// Where a reply is: sent, delivered, read; being tried again ("retrying — try 2 of 8") and why; or failed, why in the
+    /// reader's language and the provider's own words beside it.
     static func delivery(_ desk: Desk, _ message: Message) -> Node<HTML.BodyContext> {
+        let t = desk.t
         let status = message.deliveryStatus ?? .queued
-        return .p(.class("delivery \(status.rawValue)"), .data("delivery", status.rawValue),
-                  .text(desk.t("delivery.\(status.rawValue)")),
-                  .if(status == .failed, .span(.class("error"), .text(": " + (message.deliveryError ?? desk.t("delivery.unknown_error"))))))
+        let code = message.deliveryErrorCode.flatMap(DeliveryFailure.Code.init(rawValue:))
+        let why = [code.map { t("delivery_error.\($0.rawValue)") }, message.deliveryError].compactMap { $0 }.joined(separator: " — ")
+        let retrying = status == .queued && message.deliveryAttempt != nil
+        return .p(.class("delivery \(status.rawValue)" + (retrying ? " retrying" : "")), .data("delivery", status.rawValue),
+                  .if(status == .failed, .attribute(named: "role", value: "alert")),
+                  .text(retrying ? t("delivery.retrying", message.deliveryAttempt ?? 2, JobQueue.defaultMaxAttempts) : t("delivery.\(status.rawValue)")),
+                  .if(status == .failed || retrying, .span(.class("error"), .text(": " + (why.isEmpty ? t("delivery.unknown_error") : why)))))
     }
 
     static func activityText(_ desk: Desk, _ message: Message) -> String {

@@ -76,7 +76,7 @@ struct ParrotChannel: MessagingAdapter {
                 case "failed": .failed
                 default: .sent
                 }
-                return .status(providerMessageID: event.id, status: status, error: event.reason)
+                return .status(providerMessageID: event.id, status: status, failure: event.reason.map { DeliveryFailure(.failed, $0) })
             default:
                 throw AtiendeError.invalid("unknown Parrot event '\(event.type)'", code: "invalid_payload")
             }
