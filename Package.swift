@@ -121,6 +121,17 @@ let package = Package(
             dependencies: ["AtiendeCore"]
         ),
         .testTarget(
+            // Recorded provider payloads replayed through each adapter.
+            name: "AtiendeChannelsTests",
+            dependencies: [
+                "AtiendeChannels",
+                "AtiendeCore",
+                "AtiendeNetwork",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            resources: [.copy("Payloads")]
+        ),
+        .testTarget(
             name: "AtiendeMailTests",
             dependencies: ["AtiendeMail"],
             resources: [.copy("Fixtures")]
