@@ -130,6 +130,14 @@ def test_live_inbox_reply_resolve_search_and_language(make_server, backend, brow
     assert status == 200
     wait(browser, 2).until(EC.text_to_be_present_in_element((By.ID, "inbox-list"), "Intruso"))
     shot(browser, "inbox-es", backend)
+    # Another agent's change re-reads that row alone, in place; the sidebar's counts follow.
+    row = browser.find_element(By.CSS_SELECTOR, '.row[data-number="1"]')
+    status, _ = server.api("PATCH", f"/api/v1/workspaces/{workspace}/conversations/1", token, {"priority": "urgent"})
+    assert status == 200
+    wait(browser, 3).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, '.row[data-number="1"]'), "Urgente"))
+    assert browser.execute_script("return window.__sameDocument") == marker
+    wait(browser, 3).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, '[data-count="all"]'), "2"))
+    assert browser.find_element(By.CSS_SELECTOR, '.row[data-number="1"]') != row  # this row was replaced, not the page
 
     browser.find_element(By.PARTIAL_LINK_TEXT, "Intruso").click()
     wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".msg.incoming .text")))

@@ -23,6 +23,8 @@ public struct InboxQuery: Sendable {
         public var sort: Sort = .lastActivity
         /// Only conversations whose service level is at risk (past the warning point) or breached.
         public var atRisk = false
+        /// One conversation, when it still belongs in this view (a live page re-reading one row).
+        public var number: Int?
         public var page = 0
         public init() {}
     }
@@ -41,6 +43,7 @@ public struct InboxQuery: Sendable {
         public var inboxes: [UUID: Int] = [:]
         public var teams: [UUID: Int] = [:]
         public var labels: [String: Int] = [:]
+        public init() {}
     }
 
     public static let pageSize = 50
@@ -100,6 +103,7 @@ public struct InboxQuery: Sendable {
         if let team = filter.teamID { clause = clause + " AND c.team_id = \(bind: team)" }
         if let channel = filter.channel { clause = clause + " AND c.channel = \(bind: channel.rawValue)" }
         if let priority = filter.priority { clause = clause + " AND c.priority = \(bind: priority.rawValue)" }
+        if let number = filter.number { clause = clause + " AND c.number = \(bind: number)" }
         if let label = filter.label {
             switch store.dialect {
             case .postgres: clause = clause + " AND \(bind: label) = ANY(c.labels)"

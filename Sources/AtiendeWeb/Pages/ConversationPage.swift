@@ -19,20 +19,35 @@ enum ConversationPage {
 
     static let timelineLimit = 500
 
-    static func model(_ req: Request, desk: Desk) async throws -> Model {
+    /// What the page shows; a live region reads only its part (`timeline`, `customer`; the head needs neither).
+    static func model(_ req: Request, desk: Desk, timeline: Bool = true, customer: Bool = true) async throws -> Model {
         guard let raw = req.parameters.get("number"), let number = Int(raw),
               let conversation = try await desk.scope.query(Conversation.self, on: req.db).filter(\.$number == number).first()
         else { throw AtiendeError.notFound("conversation") }
         let conversationID = try conversation.requireID()
-        let recent = try await desk.scope.query(Message.self, on: req.db).filter(\.$conversation.$id == conversationID)
-            .sort(\.$createdAt, .descending).sort(\.$id, .descending).with(\.$attachments).limit(timelineLimit).all()
+        let recent = timeline ? try await desk.scope.query(Message.self, on: req.db).filter(\.$conversation.$id == conversationID)
+            .sort(\.$createdAt, .descending).sort(\.$id, .descending).with(\.$attachments).limit(timelineLimit).all() : []
+        let now = req.atiende.store.clock.now()
+        guard customer else {
+            let contact = try await desk.scope.find(Contact.self, conversation.$contact.id, on: req.db)
+            return Model(conversation: conversation, contact: contact, identities: [], messages: recent.reversed(), history: [], duplicates: [], now: now)
+        }
         let (contact, identities, history, duplicates) = try await CustomerPanel.load(conversation.$contact.id, desk: desk, on: req.db)
         return Model(conversation: conversation, contact: contact, identities: identities, messages: recent.reversed(),
-                     history: history, duplicates: duplicates, now: req.atiende.store.clock.now())
+                     history: history, duplicates: duplicates, now: now)
     }
 
     static func show(_ req: Request) async throws -> HTMLPage {
         let desk = try await req.desk()
+        if let region = req.liveRegion {
+            let model = try await model(req, desk: desk, timeline: region == "timeline", customer: region == "customer")
+            switch region {
+            case "conversation-head": return LiveRegion.fragment(head(desk, model))
+            case "timeline": return LiveRegion.fragment(timeline(desk, model))
+            case "customer": return LiveRegion.fragment(customer(desk, model))
+            default: throw LiveRegion.unknown(region)
+            }
+        }
         let model = try await model(req, desk: desk)
         let title = "#\(model.conversation.number) · \(model.contact.name ?? desk.t("contact.unnamed"))"
         return HTMLPage(html: Layout.desk(desk, title: title, page: "conversation", view(desk, model)))
@@ -47,16 +62,30 @@ enum ConversationPage {
         let c = model.conversation
         return .div(.class("conversation"), .data("number", String(c.number)), .data("conversation-id", c.id?.uuidString.lowercased() ?? ""),
             .section(.class("thread"), .aria("label", t("conversation.thread")),
-                .div(.id("conversation-head"), .data("live", "conversation-head"), header(desk, model)),
+                head(desk, model),
                 .p(.id("presence"), .class("presence"), .aria("live", "polite")),
                 .p(.id("visitor-typing"), .class("presence"), .aria("live", "polite")),
-                .div(.id("timeline"), .class("timeline"), .data("live", "timeline"), .role("log"), .aria("label", t("conversation.timeline")),
-                     .forEach(model.messages) { message(desk, $0, contact: model.contact) }),
+                timeline(desk, model),
                 templateForm(desk, c, now: model.now),
                 composer(desk, c)),
-            .aside(.id("customer"), .class("customer"), .data("live", "customer"), .aria("label", t("customer.panel")),
-                   CustomerPanel.view(desk, contact: model.contact, identities: model.identities, history: model.history,
-                                      duplicates: model.duplicates, current: c.number)))
+            customer(desk, model))
+    }
+
+    // The page's live regions: each is re-read alone when an event concerns it.
+
+    static func head(_ desk: Desk, _ model: Model) -> Node<HTML.BodyContext> {
+        .div(.id("conversation-head"), .data("live", "conversation-head"), header(desk, model))
+    }
+
+    static func timeline(_ desk: Desk, _ model: Model) -> Node<HTML.BodyContext> {
+        .div(.id("timeline"), .class("timeline"), .data("live", "timeline"), .role("log"), .aria("label", desk.t("conversation.timeline")),
+             .forEach(model.messages) { message(desk, $0, contact: model.contact) })
+    }
+
+    static func customer(_ desk: Desk, _ model: Model) -> Node<HTML.BodyContext> {
+        .aside(.id("customer"), .class("customer"), .data("live", "customer"), .aria("label", desk.t("customer.panel")),
+               CustomerPanel.view(desk, contact: model.contact, identities: model.identities, history: model.history,
+                                  duplicates: model.duplicates, current: model.conversation.number))
     }
 
     static func header(_ desk: Desk, _ model: Model) -> Node<HTML.BodyContext> {

@@ -46,9 +46,24 @@ struct Desk: Sendable {
     func icon(_ channel: ChannelKind) -> String { channels.icon(channel) }
 }
 
+/// What of the frame around a page (the sidebar's counts and saved views, the bell) a request reads.
+struct DeskParts: OptionSet, Sendable {
+    let rawValue: Int
+    static let counts = DeskParts(rawValue: 1)
+    static let savedViews = DeskParts(rawValue: 2)
+    static let unread = DeskParts(rawValue: 4)
+    static let all: DeskParts = [.counts, .savedViews, .unread]
+}
+
 extension Request {
-    /// The signed-in member's view of `:workspace` (a slug). Someone else's workspace reads as not found.
-    func desk(minimum: Role = .agent) async throws -> Desk {
+    /// The live region a page's script asks for (`X-Live-Region`): the page answers that region alone, and reads only
+    /// what it shows.
+    var liveRegion: String? { headers.first(name: "X-Live-Region").flatMap { $0.count <= 40 ? $0 : nil } }
+
+    /// The signed-in member's view of `:workspace` (a slug). Someone else's workspace reads as not found. A live region
+    /// of the page's own content needs none of the frame (`parts`).
+    func desk(minimum: Role = .agent, parts: DeskParts? = nil) async throws -> Desk {
+        let parts = parts ?? (liveRegion == nil ? .all : [])
         let signedIn = try await requireSignedIn()
         let t = Localizer(Localizer.Language(rawValue: signedIn.user.language) ?? .es)
         guard let slug = parameters.get("workspace"),
@@ -63,13 +78,15 @@ extension Request {
         let scope = Scope(workspaceID: workspaceID, userID: signedIn.userID, role: membership.role)
         // Read the event counter first: anything committed after it reaches the page through the live connection.
         let lastEventID = try await EventLog.lastID(workspace: workspaceID, on: atiende.store.sql)
-        async let counts = atiende.inbox.counts(workspace: workspaceID, user: signedIn.userID)
+        async let counts = parts.contains(.counts) ? atiende.inbox.counts(workspace: workspaceID, user: signedIn.userID) : InboxQuery.Counts()
         let inboxes = try await scope.query(Inbox.self, on: db).sort(\.$name).all()
         let teams = try await scope.query(Team.self, on: db).sort(\.$name).all()
         let members = try await scope.query(Membership.self, on: db).with(\.$user).all()
             .map { (user: $0.user, role: $0.role) }.sorted { $0.user.name < $1.user.name }
-        let savedViews = try await scope.query(SavedView.self, on: db).filter(\.$userID == signedIn.userID).sort(\.$name).all()
-        let unread = try await scope.query(AgentNotification.self, on: db).filter(\.$userID == signedIn.userID).filter(\.$readAt == nil).count()
+        let savedViews = parts.contains(.savedViews)
+            ? try await scope.query(SavedView.self, on: db).filter(\.$userID == signedIn.userID).sort(\.$name).all() : []
+        let unread = parts.contains(.unread)
+            ? try await scope.query(AgentNotification.self, on: db).filter(\.$userID == signedIn.userID).filter(\.$readAt == nil).count() : 0
         if signedIn.session.workspaceID != workspaceID {
             try await atiende.accounts.rememberWorkspace(workspaceID, session: try signedIn.session.requireID())
         }

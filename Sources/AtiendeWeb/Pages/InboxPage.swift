@@ -28,7 +28,23 @@ enum InboxPage {
 
     static func show(_ req: Request) async throws -> HTMLPage {
         let desk = try await req.desk()
-        let filter = try filter(from: req)
+        var filter = try filter(from: req)
+        switch req.liveRegion {
+        case "row":
+            // One conversation's row, if it still belongs in this view (else nothing: the page drops it).
+            guard let number = req.headers.first(name: "X-Live-Row").flatMap(Int.init) else {
+                throw AtiendeError.invalid("X-Live-Row must be a conversation number", code: "invalid_region")
+            }
+            filter.number = number
+            filter.page = 0
+            let rows = try await req.atiende.inbox.rows(workspace: desk.workspaceID, user: desk.userID, filter: filter)
+            return LiveRegion.fragment(.ul(.forEach(rows.prefix(1)) { row(desk, $0) }))
+        case "inbox-list":
+            let rows = try await req.atiende.inbox.rows(workspace: desk.workspaceID, user: desk.userID, filter: filter)
+            return LiveRegion.fragment(list(desk, filter: filter, rows: rows, query: canonicalQuery(filter)))
+        case nil: break
+        case let other?: throw LiveRegion.unknown(other)
+        }
         let rows = try await req.atiende.inbox.rows(workspace: desk.workspaceID, user: desk.userID, filter: filter)
         let query = canonicalQuery(filter)
         return HTMLPage(html: Layout.desk(desk, title: title(filter, desk: desk), page: "inbox", view(desk, filter: filter, rows: rows, query: query)))
@@ -45,7 +61,6 @@ enum InboxPage {
 
     static func view(_ desk: Desk, filter: InboxQuery.Filter, rows: [InboxQuery.Row], query: String) -> Node<HTML.BodyContext> {
         let t = desk.t
-        let more = rows.count > InboxQuery.pageSize
         let statusValue = filter.statuses.count == 1 ? filter.statuses[0].rawValue : (filter.statuses.isEmpty ? "any" : "active")
         let statusOptions = (ConversationStatus.allCases.map(\.rawValue) + ["active", "any"]).map { ($0, t("status.\($0)")) }
         let sortOptions = InboxQuery.Sort.allCases.map { ($0.rawValue, t("sort.\($0.rawValue)")) }
@@ -83,12 +98,19 @@ enum InboxPage {
                  .label(.for("bulk-label"), .class("sr"), .text(t("conversation.labels"))),
                  .field(.type(.text), .id("bulk-label"), .placeholder(t("bulk.label_placeholder"))),
                  .button(.type(.button), .data("bulk-action", "label"), .text(t("bulk.add_label")))),
-            .div(.id("inbox-list"), .data("live", "inbox-list"),
-                 rows.isEmpty ? .p(.class("empty"), .text(t("inbox.empty"))) :
-                 .ul(.class("rows"), .role("list"), .forEach(rows.prefix(InboxQuery.pageSize)) { row(desk, $0) }),
-                 .if(more, .a(.class("more"), .href(SiteURL.inbox(desk.slug).path + "?" + replacingPage(query, with: filter.page + 1)),
-                              .text(t("inbox.more")))))
+            list(desk, filter: filter, rows: rows, query: query)
         )
+    }
+
+    /// The conversations of the view: a live region, re-read when a conversation arrives that is not in it yet.
+    static func list(_ desk: Desk, filter: InboxQuery.Filter, rows: [InboxQuery.Row], query: String) -> Node<HTML.BodyContext> {
+        let t = desk.t
+        let more = rows.count > InboxQuery.pageSize
+        return .div(.id("inbox-list"), .data("live", "inbox-list"),
+             rows.isEmpty ? .p(.class("empty"), .text(t("inbox.empty"))) :
+             .ul(.class("rows"), .role("list"), .forEach(rows.prefix(InboxQuery.pageSize)) { row(desk, $0) }),
+             .if(more, .a(.class("more"), .href(SiteURL.inbox(desk.slug).path + "?" + replacingPage(query, with: filter.page + 1)),
+                          .text(t("inbox.more")))))
     }
 
     /// The filter as a query string, rebuilt from what was understood (never the raw request).

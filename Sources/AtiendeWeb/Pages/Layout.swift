@@ -64,8 +64,7 @@ enum Layout {
                   .label(.class("sr"), .for("global-search"), .text(t("search.label"))),
                   .field(.type(.search), .id("global-search"), .name("q"), .placeholder(t("search.placeholder")), .data("shortcut", "/"))),
             .nav(.class("top-links"), .aria("label", t("nav.account")),
-                 .a(.href(SiteURL.notifications(desk.slug).path), .id("bell"), .data("live", "bell"), .aria("label", t("nav.notifications")),
-                    .text("🔔"), .span(.id("bell-count"), .class("count"), .text(desk.unreadNotifications > 0 ? String(desk.unreadNotifications) : ""))),
+                 bell(desk),
                  .form(.class("switcher"), .action(SiteURL.switchWorkspace.path), .method(.get),
                        .label(.class("sr"), .for("workspace-switch"), .text(t("nav.workspace"))),
                        .dropdown(.id("workspace-switch"), .name("workspace"), .data("autosubmit", "1"),
@@ -76,6 +75,12 @@ enum Layout {
                  .a(.href(SiteURL.account.path), .text(desk.user.name)),
                  .form(.action(SiteURL.logout.path), .method(.post), .class("inline"),
                        .csrf(desk.csrf), .button(.type(.submit), .class("link"), .text(t("nav.logout"))))))
+    }
+
+    /// Unread notifications: a live region of every page.
+    static func bell(_ desk: Desk) -> Node<HTML.BodyContext> {
+        .a(.href(SiteURL.notifications(desk.slug).path), .id("bell"), .data("live", "bell"), .aria("label", desk.t("nav.notifications")),
+           .text("🔔"), .span(.id("bell-count"), .class("count"), .text(desk.unreadNotifications > 0 ? String(desk.unreadNotifications) : "")))
     }
 
     static func sidebar(_ desk: Desk) -> Node<HTML.BodyContext> {

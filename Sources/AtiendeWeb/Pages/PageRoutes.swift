@@ -40,6 +40,7 @@ enum PageRoutes {
         post(.logContact("", UUID()), ContactPages.log)
         get(.search(""), SearchPage.show)
         get(.notifications(""), NotificationPages.show)
+        get(.region("", ""), LiveRegion.frame)
         post(.notifications(""), NotificationPages.markRead)
         for section in SiteURL.Settings.allCases {
             get(.settings("", section), SettingsPages.show)

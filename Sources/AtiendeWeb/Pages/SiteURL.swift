@@ -16,6 +16,8 @@ enum SiteURL: Equatable {
     case logContact(String, UUID)
     case search(String)
     case notifications(String)
+    /// A live region of every page's frame (`sidebar`, `bell`).
+    case region(String, String)
     case savedViews(String)
     case deleteSavedView(String, UUID)
     case settings(String, Settings)
@@ -44,6 +46,7 @@ enum SiteURL: Equatable {
         case .logContact(let ws, let id): [.fixed("app"), .parameter("workspace", ws), .fixed("contacts"), .parameter("contactId", id.uuidString.lowercased()), .fixed("log")]
         case .search(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("search")]
         case .notifications(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("notifications")]
+        case .region(let ws, let name): [.fixed("app"), .parameter("workspace", ws), .fixed("regions"), .parameter("region", name)]
         case .savedViews(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("views")]
         case .deleteSavedView(let ws, let id): [.fixed("app"), .parameter("workspace", ws), .fixed("views"), .parameter("viewId", id.uuidString.lowercased()), .fixed("delete")]
         case .settings(let ws, let section): [.fixed("app"), .parameter("workspace", ws), .fixed("settings"), .fixed(section.rawValue)]

@@ -177,49 +177,116 @@ document.getElementById('reply-text')?.addEventListener('keydown', (event) => {
 
 // ------------------------------------------------------------------------------------ live regions
 
+// An event re-reads only the regions it concerns, each alone: the open conversation's timeline, head or customer
+// panel, one row of the list (or the list, when a conversation may have joined it), the sidebar's counts, the bell.
+// Under a burst of events a region is re-read at most about once a second; calling with nothing re-reads them all.
+const pendingRegions = new Set();
+const lastRead = new Map();
 let refreshTimer = null;
 let refreshing = false;
-let refreshAgain = false;
+const pageRegions = () => [...document.querySelectorAll('[data-live]')].map((region) => region.dataset.live);
 
-// Re-reads this page and swaps every `data-live` region, keeping what the agent is typing or has selected.
-function refreshSoon() {
-  if (refreshTimer) return;
-  refreshTimer = setTimeout(refresh, 120);
+function refreshSoon(regions) {
+  if (!regions) lastRead.clear();  // after the agent's own action, or a reconnect: everything, now
+  for (const name of regions || [...pageRegions(), 'sidebar']) pendingRegions.add(name);
+  schedule(120);
+}
+
+function schedule(delay) {
+  if (refreshTimer || refreshing || pendingRegions.size === 0) return;
+  refreshTimer = setTimeout(refresh, delay);
+}
+
+function regionRequest(name) {
+  if (name === 'sidebar' || name === 'bell') return [`/app/${body.dataset.workspace}/regions/${name}`, {}];
+  if (name.startsWith('row:')) return [location.href, { 'X-Live-Region': 'row', 'X-Live-Row': name.slice(4) }];
+  return [location.href, { 'X-Live-Region': name }];
 }
 
 async function refresh() {
   refreshTimer = null;
-  if (refreshing) { refreshAgain = true; return; }
   refreshing = true;
+  const now = Date.now();
+  const due = [...pendingRegions].filter((name) => now - (lastRead.get(name) || 0) >= 1000);
+  // A list re-read covers its rows.
+  const list = due.includes('inbox-list');
   try {
-    const response = await fetch(location.href, { credentials: 'same-origin', headers: { 'X-Live': '1' } });
-    if (!response.ok) return;
-    const fresh = new DOMParser().parseFromString(await response.text(), 'text/html');
-    const picked = new Set([...document.querySelectorAll('.pick:checked')].map((box) => box.value));
-    const cursor = document.querySelector('.row.cursor')?.dataset.number;
-    for (const region of document.querySelectorAll('[data-live]')) {
-      const replacement = fresh.querySelector(`[data-live="${region.dataset.live}"]`);
-      if (!replacement) continue;
-      const active = document.activeElement;
-      if (active && active !== document.body && region.contains(active) && active.matches('input, textarea, select')) {
-        refreshAgain = true;
-        continue;
-      }
-      const timeline = region.id === 'timeline';
-      const atBottom = timeline && region.scrollHeight - region.scrollTop - region.clientHeight < 80;
-      region.innerHTML = replacement.innerHTML;
-      if (timeline && atBottom) region.scrollTop = region.scrollHeight;
+    for (const name of due) {
+      pendingRegions.delete(name);
+      if (list && name.startsWith('row:')) continue;
+      lastRead.set(name, Date.now());
+      await readRegion(name);
     }
-    for (const box of document.querySelectorAll('.pick')) box.checked = picked.has(box.value);
-    if (cursor) document.querySelector(`.row[data-number="${cursor}"]`)?.classList.add('cursor');
     updateElapsed();
     updateCountdowns();
-  } catch {
-    // The next event or reconnect refreshes again.
   } finally {
     refreshing = false;
-    if (refreshAgain) { refreshAgain = false; setTimeout(refreshSoon, 1000); }
+    // What was skipped (read less than a second ago, or held while the agent types in it) comes next.
+    schedule(300);
   }
+}
+
+async function readRegion(name) {
+  const [url, headers] = regionRequest(name);
+  let fresh;
+  try {
+    const response = await fetch(url, { credentials: 'same-origin', headers });
+    if (!response.ok) return;
+    fresh = new DOMParser().parseFromString(await response.text(), 'text/html');
+  } catch {
+    return;  // the next event or reconnect reads it again
+  }
+  if (name.startsWith('row:')) {
+    const row = document.querySelector(`.row[data-number="${name.slice(4)}"]`);
+    const replacement = fresh.querySelector('.row');
+    if (!row) return;
+    if (!replacement) { row.remove(); return; }  // no longer in this view
+    const picked = row.querySelector('.pick')?.checked;
+    const cursor = row.classList.contains('cursor');
+    row.replaceWith(replacement);
+    if (picked) replacement.querySelector('.pick').checked = true;
+    if (cursor) replacement.classList.add('cursor');
+    return;
+  }
+  const region = document.querySelector(`[data-live="${name}"]`);
+  const replacement = fresh.querySelector(`[data-live="${name}"]`);
+  if (!region || !replacement) return;
+  const active = document.activeElement;
+  if (active && active !== document.body && region.contains(active) && active.matches('input, textarea, select')) {
+    pendingRegions.add(name);  // never under the agent's hands
+    return;
+  }
+  const picked = new Set([...region.querySelectorAll('.pick:checked')].map((box) => box.value));
+  const cursor = region.querySelector('.row.cursor')?.dataset.number;
+  const timeline = region.id === 'timeline';
+  const atBottom = timeline && region.scrollHeight - region.scrollTop - region.clientHeight < 80;
+  region.innerHTML = replacement.innerHTML;
+  if (timeline && atBottom) region.scrollTop = region.scrollHeight;
+  for (const box of region.querySelectorAll('.pick')) box.checked = picked.has(box.value);
+  if (cursor) region.querySelector(`.row[data-number="${cursor}"]`)?.classList.add('cursor');
+}
+
+// The regions an event concerns on this page.
+function regionsFor(event) {
+  const payload = event.payload || {};
+  const page = body.dataset.page;
+  const number = payload.conversation?.number;
+  const regions = [];
+  if (/^(conversation|message|sla)\./.test(event.type)) {
+    if (event.type !== 'message.updated') regions.push('sidebar');
+    if (page === 'inbox' && number) {
+      // A conversation not shown may belong at the top now (or in this view at all).
+      regions.push(document.querySelector(`.row[data-number="${number}"]`) ? `row:${number}` : 'inbox-list');
+    }
+    if (page === 'conversation' && number === conversationNumber) {
+      regions.push('timeline');
+      if (!event.type.startsWith('message.')) regions.push('conversation-head', 'customer');
+    }
+  } else if (/^contact\./.test(event.type)) {
+    if (page === 'conversation' || page === 'contact') regions.push('customer');
+    if (page === 'inbox') regions.push('inbox-list');
+  }
+  return regions.filter((name) => name.startsWith('row:') || name === 'sidebar' || document.querySelector(`[data-live="${name}"]`));
 }
 
 // ------------------------------------------------------------------------------ the event stream
@@ -264,15 +331,16 @@ function handle(event) {
     if (payload.user_id === me) {
       const key = payload.kind === 'mention' ? 'live.mentioned' : 'live.assigned';
       notify(t(key, payload.conversation_number), `/app/${body.dataset.workspace}/conversations/${payload.conversation_number}`);
+      refreshSoon(body.dataset.page === 'notifications' ? undefined : ['bell']);
     }
-    refreshSoon();
     return;
   }
   if (event.type === 'message.created' && payload.message?.kind === 'incoming' && payload.conversation?.assignee_id === me
       && payload.conversation.number !== conversationNumber) {
     notify(t('live.new_message', payload.conversation.number), `/app/${body.dataset.workspace}/conversations/${payload.conversation.number}`);
   }
-  if (/^(conversation|message|contact|sla)\./.test(event.type)) refreshSoon();
+  const regions = regionsFor(event);
+  if (regions.length) refreshSoon(regions);
 }
 
 // ----------------------------------------------------------------------------------------- presence
