@@ -25,7 +25,8 @@ public enum SyntheticHistory {
                 let last = Int(try await tx.advance(.conversation, by: n, in: workspaceID))
                 let now = tx.now
                 var contacts: [SQLQueryString] = [], identities: [SQLQueryString] = []
-                var conversations: [SQLQueryString] = [], messages: [SQLQueryString] = []
+                var conversations: [(conversation: ConversationSnapshot, workspaceID: UUID, lastIncomingAt: Date?)] = []
+                var messages: [SQLQueryString] = []
                 var random = SystemRandomNumberGenerator()
                 for i in 0..<n {
                     let index = start + i
@@ -43,22 +44,18 @@ public enum SyntheticHistory {
                     let assignee: UUID? = active && index % 5 < 3 && !agents.isEmpty ? agents[index % agents.count] : nil
                     let priority = Priority.allCases[index % 7 < Priority.allCases.count ? index % 7 : 0]
                     let labelList = index % 5 == 0 ? [labels[index % labels.count]] : []
-                    let labelValue: SQLQueryString = store.dialect == .postgres
-                        ? "\(bind: labelList)" : "\(bind: String(decoding: try JSONEncoder().encode(labelList), as: UTF8.self))"
                     let waiting: Date? = status == .open && index % 10 < 7 ? lastMessage : nil
                     let empty: SQLQueryString = store.dialect == .postgres ? "'{}'::jsonb" : "'{}'"
                     let emptyLabels: SQLQueryString = store.dialect == .postgres ? "'{}'::text[]" : "'[]'"
                     contacts.append("(\(bind: contactID), \(bind: workspaceID), \(bind: name), \(bind: email), NULL, " + empty + ", " + emptyLabels
                                     + ", \(bind: created), \(bind: created))")
                     identities.append("(\(bind: UUID()), \(bind: workspaceID), \(bind: contactID), 'email', \(bind: email), \(bind: created))")
-                    conversations.append("""
-                        (\(bind: conversationID), \(bind: workspaceID), \(bind: number), \(bind: inbox.id), \(bind: contactID),
-                         \(bind: inbox.channel.rawValue), \(bind: status.rawValue), \(bind: priority.rawValue), \(bind: priority.rank),
-                         \(bind: assignee), 
-                        """ + labelValue + """
-                        , \(bind: status == .snoozed ? now.addingTimeInterval(86_400) : nil), \(bind: created), \(bind: lastMessage),
-                         \(bind: lastMessage), \(bind: lastMessage), \(bind: waiting), \(bind: status == .resolved ? lastMessage : nil), 1)
-                        """)
+                    conversations.append((ConversationSnapshot(
+                        id: conversationID, number: number, inboxID: inbox.id, contactID: contactID, channel: inbox.channel, status: status,
+                        priority: priority, assigneeID: assignee, teamID: nil, labels: labelList, contactReason: nil, subject: nil, threadID: nil,
+                        snoozedUntil: status == .snoozed ? now.addingTimeInterval(86_400) : nil, createdAt: created, updatedAt: lastMessage,
+                        lastMessageAt: lastMessage, waitingSince: waiting, firstResponseAt: nil,
+                        resolvedAt: status == .resolved ? lastMessage : nil, messageCount: 1), workspaceID, lastMessage))
                     messages.append("""
                         (\(bind: UUID()), \(bind: workspaceID), \(bind: conversationID), \(bind: inbox.id), 'incoming', 'contact', \(bind: contactID),
                          \(bind: texts[index % texts.count] + " (#\(number))"), \(bind: "synthetic-\(workspaceID)-\(number)"), 'received',
@@ -72,11 +69,7 @@ public enum SyntheticHistory {
                                      + joined(contacts)).run()
                 try await tx.sql.raw("INSERT INTO contact_identities (id, workspace_id, contact_id, kind, value, created_at) VALUES "
                                      + joined(identities)).run()
-                try await tx.sql.raw("""
-                    INSERT INTO conversations (id, workspace_id, number, inbox_id, contact_id, channel, status, priority, priority_rank,
-                        assignee_id, labels, snoozed_until, created_at, updated_at, last_message_at, last_incoming_at, waiting_since,
-                        resolved_at, message_count) VALUES
-                    """ + joined(conversations)).run()
+                try await IngestSQL.insertConversations(conversations, dialect: store.dialect, on: tx.sql)
                 try await tx.sql.raw("""
                     INSERT INTO messages (id, workspace_id, conversation_id, inbox_id, kind, sender_type, sender_id, text,
                         provider_message_id, delivery_status, created_at, updated_at) VALUES

@@ -16,6 +16,30 @@ enum IngestSQL {
         resolved_at, message_count
         """
 
+    /// The conversation row, written out column by column in this one place (ingest's new conversations, the demo's
+    /// history): the snapshot's columns, then those only the table keeps.
+    static func insertConversations(_ rows: [(conversation: ConversationSnapshot, workspaceID: UUID, lastIncomingAt: Date?)],
+                                    dialect: DatabaseDialect, on sql: any SQLDatabase) async throws {
+        guard !rows.isEmpty else { return }
+        let values: [SQLQueryString] = rows.map { row in
+            let c = row.conversation
+            let labels: SQLQueryString = dialect == .postgres
+                ? "\(bind: c.labels)" : "\(bind: String(decoding: (try? JSONEncoder().encode(c.labels)) ?? Data("[]".utf8), as: UTF8.self))"
+            return """
+                (\(bind: c.id), \(bind: c.number), \(bind: c.inboxID), \(bind: c.contactID), \(bind: c.channel.rawValue), \(bind: c.status.rawValue),
+                 \(bind: c.priority.rawValue), \(bind: c.assigneeID), \(bind: c.teamID),
+                """ + labels + """
+                , \(bind: c.contactReason), \(bind: c.subject), \(bind: c.threadID), \(bind: c.snoozedUntil), \(bind: c.createdAt),
+                 \(bind: c.updatedAt), \(bind: c.lastMessageAt), \(bind: c.waitingSince), \(bind: c.firstResponseAt), \(bind: c.resolvedAt),
+                 \(bind: c.messageCount), \(bind: row.workspaceID), \(bind: c.priority.rank), \(bind: row.lastIncomingAt))
+                """
+        }
+        try await sql.raw("""
+            INSERT INTO conversations (\(unsafeRaw: conversationColumns), workspace_id, priority_rank, last_incoming_at)
+            VALUES \(values.joined(separator: ", "))
+            """).run()
+    }
+
     static func conversation(_ row: any SQLRow, dialect: DatabaseDialect) throws -> ConversationSnapshot {
         let labels: [String]
         switch dialect {

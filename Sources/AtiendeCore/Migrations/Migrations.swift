@@ -40,7 +40,7 @@ extension Database {
 
 struct CreateWorkspace: AsyncMigration {
     func prepare(on db: any Database) async throws {
-        try await db.schema(Workspace.schema)
+        try await db.schema("workspaces")
             .id()
             .field("name", .string, .required)
             .field("slug", .string, .required)
@@ -51,9 +51,9 @@ struct CreateWorkspace: AsyncMigration {
             .field("updated_at", .datetime)
             .unique(on: "slug")
             .create()
-        try await db.schema(WorkspaceCounter.schema)
+        try await db.schema("workspace_counters")
             .id()
-            .field("workspace_id", .uuid, .required, .references(Workspace.schema, .id, onDelete: .cascade))
+            .field("workspace_id", .uuid, .required, .references("workspaces", .id, onDelete: .cascade))
             .field("name", .string, .required)
             .field("value", .int64, .required)
             .unique(on: "workspace_id", "name")
@@ -61,14 +61,14 @@ struct CreateWorkspace: AsyncMigration {
     }
 
     func revert(on db: any Database) async throws {
-        try await db.schema(WorkspaceCounter.schema).delete()
-        try await db.schema(Workspace.schema).delete()
+        try await db.schema("workspace_counters").delete()
+        try await db.schema("workspaces").delete()
     }
 }
 
 struct CreateUser: AsyncMigration {
     func prepare(on db: any Database) async throws {
-        try await db.schema(User.schema)
+        try await db.schema("users")
             .id()
             .field("email", .string, .required)
             .field("name", .string, .required)
@@ -81,17 +81,17 @@ struct CreateUser: AsyncMigration {
             .field("updated_at", .datetime)
             .unique(on: "email")
             .create()
-        try await db.schema(Membership.schema)
+        try await db.schema("memberships")
             .id()
-            .field("workspace_id", .uuid, .required, .references(Workspace.schema, .id, onDelete: .cascade))
-            .field("user_id", .uuid, .required, .references(User.schema, .id, onDelete: .cascade))
+            .field("workspace_id", .uuid, .required, .references("workspaces", .id, onDelete: .cascade))
+            .field("user_id", .uuid, .required, .references("users", .id, onDelete: .cascade))
             .field("role", .string, .required)
             .field("created_at", .datetime)
             .unique(on: "workspace_id", "user_id")
             .create()
-        try await db.schema(APIToken.schema)
+        try await db.schema("api_tokens")
             .id()
-            .field("user_id", .uuid, .required, .references(User.schema, .id, onDelete: .cascade))
+            .field("user_id", .uuid, .required, .references("users", .id, onDelete: .cascade))
             .field("name", .string, .required)
             .field("token_hash", .string, .required)
             .field("prefix", .string, .required)
@@ -103,64 +103,64 @@ struct CreateUser: AsyncMigration {
     }
 
     func revert(on db: any Database) async throws {
-        try await db.schema(APIToken.schema).delete()
-        try await db.schema(Membership.schema).delete()
-        try await db.schema(User.schema).delete()
+        try await db.schema("api_tokens").delete()
+        try await db.schema("memberships").delete()
+        try await db.schema("users").delete()
     }
 }
 
 struct CreateTeam: AsyncMigration {
     func prepare(on db: any Database) async throws {
-        try await db.schema(Team.schema)
+        try await db.schema("teams")
             .id()
-            .field("workspace_id", .uuid, .required, .references(Workspace.schema, .id, onDelete: .cascade))
+            .field("workspace_id", .uuid, .required, .references("workspaces", .id, onDelete: .cascade))
             .field("name", .string, .required)
             .field("created_at", .datetime)
             .unique(on: "workspace_id", "name")
             .create()
-        try await db.schema(TeamMember.schema)
+        try await db.schema("team_members")
             .id()
-            .field("workspace_id", .uuid, .required, .references(Workspace.schema, .id, onDelete: .cascade))
-            .field("team_id", .uuid, .required, .references(Team.schema, .id, onDelete: .cascade))
-            .field("user_id", .uuid, .required, .references(User.schema, .id, onDelete: .cascade))
+            .field("workspace_id", .uuid, .required, .references("workspaces", .id, onDelete: .cascade))
+            .field("team_id", .uuid, .required, .references("teams", .id, onDelete: .cascade))
+            .field("user_id", .uuid, .required, .references("users", .id, onDelete: .cascade))
             .unique(on: "team_id", "user_id")
             .create()
     }
 
     func revert(on db: any Database) async throws {
-        try await db.schema(TeamMember.schema).delete()
-        try await db.schema(Team.schema).delete()
+        try await db.schema("team_members").delete()
+        try await db.schema("teams").delete()
     }
 }
 
 struct CreateInbox: AsyncMigration {
     func prepare(on db: any Database) async throws {
-        try await db.schema(Inbox.schema)
+        try await db.schema("inboxes")
             .id()
-            .field("workspace_id", .uuid, .required, .references(Workspace.schema, .id, onDelete: .cascade))
+            .field("workspace_id", .uuid, .required, .references("workspaces", .id, onDelete: .cascade))
             .field("name", .string, .required)
             .field("channel", .string, .required)
             .field("settings", .json, .required)
             .field("secrets", .data)
-            .field("team_id", .uuid, .references(Team.schema, .id, onDelete: .setNull))
+            .field("team_id", .uuid, .references("teams", .id, onDelete: .setNull))
             .field("reopen_window_seconds", .int, .required)
             .field("is_active", .bool, .required)
             .field("created_at", .datetime)
             .field("updated_at", .datetime)
             .create()
-        try await db.createIndex("inboxes_workspace", on: Inbox.schema, "workspace_id")
+        try await db.createIndex("inboxes_workspace", on: "inboxes", "workspace_id")
     }
 
     func revert(on db: any Database) async throws {
-        try await db.schema(Inbox.schema).delete()
+        try await db.schema("inboxes").delete()
     }
 }
 
 struct CreateContact: AsyncMigration {
     func prepare(on db: any Database) async throws {
-        try await db.schema(Contact.schema)
+        try await db.schema("contacts")
             .id()
-            .field("workspace_id", .uuid, .required, .references(Workspace.schema, .id, onDelete: .cascade))
+            .field("workspace_id", .uuid, .required, .references("workspaces", .id, onDelete: .cascade))
             .field("name", .string)
             .field("email", .string)
             .field("phone", .string)
@@ -171,20 +171,20 @@ struct CreateContact: AsyncMigration {
             .field("created_at", .datetime)
             .field("updated_at", .datetime)
             .create()
-        try await db.createIndex("contacts_workspace_created", on: Contact.schema, "workspace_id", "created_at")
-        try await db.schema(ContactIdentity.schema)
+        try await db.createIndex("contacts_workspace_created", on: "contacts", "workspace_id", "created_at")
+        try await db.schema("contact_identities")
             .id()
-            .field("workspace_id", .uuid, .required, .references(Workspace.schema, .id, onDelete: .cascade))
-            .field("contact_id", .uuid, .required, .references(Contact.schema, .id, onDelete: .cascade))
+            .field("workspace_id", .uuid, .required, .references("workspaces", .id, onDelete: .cascade))
+            .field("contact_id", .uuid, .required, .references("contacts", .id, onDelete: .cascade))
             .field("kind", .string, .required)
             .field("value", .string, .required)
             .field("created_at", .datetime)
             .unique(on: "workspace_id", "kind", "value")
             .create()
-        try await db.createIndex("contact_identities_contact", on: ContactIdentity.schema, "contact_id")
-        try await db.schema(DuplicateSuggestion.schema)
+        try await db.createIndex("contact_identities_contact", on: "contact_identities", "contact_id")
+        try await db.schema("duplicate_suggestions")
             .id()
-            .field("workspace_id", .uuid, .required, .references(Workspace.schema, .id, onDelete: .cascade))
+            .field("workspace_id", .uuid, .required, .references("workspaces", .id, onDelete: .cascade))
             .field("contact_id", .uuid, .required)
             .field("other_contact_id", .uuid, .required)
             .field("reason", .string, .required)
@@ -195,26 +195,26 @@ struct CreateContact: AsyncMigration {
     }
 
     func revert(on db: any Database) async throws {
-        try await db.schema(DuplicateSuggestion.schema).delete()
-        try await db.schema(ContactIdentity.schema).delete()
-        try await db.schema(Contact.schema).delete()
+        try await db.schema("duplicate_suggestions").delete()
+        try await db.schema("contact_identities").delete()
+        try await db.schema("contacts").delete()
     }
 }
 
 struct CreateConversation: AsyncMigration {
     func prepare(on db: any Database) async throws {
-        try await db.schema(Conversation.schema)
+        try await db.schema("conversations")
             .id()
-            .field("workspace_id", .uuid, .required, .references(Workspace.schema, .id, onDelete: .cascade))
+            .field("workspace_id", .uuid, .required, .references("workspaces", .id, onDelete: .cascade))
             .field("number", .int, .required)
-            .field("inbox_id", .uuid, .required, .references(Inbox.schema, .id, onDelete: .cascade))
-            .field("contact_id", .uuid, .required, .references(Contact.schema, .id))
+            .field("inbox_id", .uuid, .required, .references("inboxes", .id, onDelete: .cascade))
+            .field("contact_id", .uuid, .required, .references("contacts", .id))
             .field("channel", .string, .required)
             .field("status", .string, .required)
             .field("priority", .string, .required)
             .field("priority_rank", .int, .required)
-            .field("assignee_id", .uuid, .references(User.schema, .id, onDelete: .setNull))
-            .field("team_id", .uuid, .references(Team.schema, .id, onDelete: .setNull))
+            .field("assignee_id", .uuid, .references("users", .id, onDelete: .setNull))
+            .field("team_id", .uuid, .references("teams", .id, onDelete: .setNull))
             .field("labels", .array(of: .string), .required)
             .field("contact_reason", .string)
             .field("subject", .string)
@@ -230,24 +230,24 @@ struct CreateConversation: AsyncMigration {
             .field("message_count", .int, .required)
             .unique(on: "workspace_id", "number")
             .create()
-        try await db.createIndex("conversations_contact_inbox", on: Conversation.schema, "contact_id", "inbox_id", "status")
-        try await db.createIndex("conversations_inbox_thread", on: Conversation.schema, "inbox_id", "provider_thread_id")
-        try await db.createIndex("conversations_workspace_activity", on: Conversation.schema, "workspace_id", "last_message_at")
-        try await db.createIndex("conversations_workspace_status", on: Conversation.schema, "workspace_id", "status")
+        try await db.createIndex("conversations_contact_inbox", on: "conversations", "contact_id", "inbox_id", "status")
+        try await db.createIndex("conversations_inbox_thread", on: "conversations", "inbox_id", "provider_thread_id")
+        try await db.createIndex("conversations_workspace_activity", on: "conversations", "workspace_id", "last_message_at")
+        try await db.createIndex("conversations_workspace_status", on: "conversations", "workspace_id", "status")
     }
 
     func revert(on db: any Database) async throws {
-        try await db.schema(Conversation.schema).delete()
+        try await db.schema("conversations").delete()
     }
 }
 
 struct CreateMessage: AsyncMigration {
     func prepare(on db: any Database) async throws {
-        try await db.schema(Message.schema)
+        try await db.schema("messages")
             .id()
-            .field("workspace_id", .uuid, .required, .references(Workspace.schema, .id, onDelete: .cascade))
-            .field("conversation_id", .uuid, .required, .references(Conversation.schema, .id, onDelete: .cascade))
-            .field("inbox_id", .uuid, .required, .references(Inbox.schema, .id, onDelete: .cascade))
+            .field("workspace_id", .uuid, .required, .references("workspaces", .id, onDelete: .cascade))
+            .field("conversation_id", .uuid, .required, .references("conversations", .id, onDelete: .cascade))
+            .field("inbox_id", .uuid, .required, .references("inboxes", .id, onDelete: .cascade))
             .field("kind", .string, .required)
             .field("sender_type", .string, .required)
             .field("sender_id", .uuid)
@@ -260,31 +260,31 @@ struct CreateMessage: AsyncMigration {
             .field("updated_at", .datetime, .required)
             .unique(on: "inbox_id", "provider_message_id")
             .create()
-        try await db.createIndex("messages_conversation_created", on: Message.schema, "conversation_id", "created_at")
-        try await db.schema(Attachment.schema)
+        try await db.createIndex("messages_conversation_created", on: "messages", "conversation_id", "created_at")
+        try await db.schema("attachments")
             .id()
-            .field("workspace_id", .uuid, .required, .references(Workspace.schema, .id, onDelete: .cascade))
-            .field("message_id", .uuid, .required, .references(Message.schema, .id, onDelete: .cascade))
+            .field("workspace_id", .uuid, .required, .references("workspaces", .id, onDelete: .cascade))
+            .field("message_id", .uuid, .required, .references("messages", .id, onDelete: .cascade))
             .field("filename", .string, .required)
             .field("content_type", .string, .required)
             .field("size", .int, .required)
             .field("sha256", .string, .required)
             .field("created_at", .datetime)
             .create()
-        try await db.createIndex("attachments_message", on: Attachment.schema, "message_id")
+        try await db.createIndex("attachments_message", on: "attachments", "message_id")
     }
 
     func revert(on db: any Database) async throws {
-        try await db.schema(Attachment.schema).delete()
-        try await db.schema(Message.schema).delete()
+        try await db.schema("attachments").delete()
+        try await db.schema("messages").delete()
     }
 }
 
 struct CreateEvent: AsyncMigration {
     func prepare(on db: any Database) async throws {
-        try await db.schema(Event.schema)
+        try await db.schema("events")
             .id()
-            .field("workspace_id", .uuid, .required, .references(Workspace.schema, .id, onDelete: .cascade))
+            .field("workspace_id", .uuid, .required, .references("workspaces", .id, onDelete: .cascade))
             .field("seq", .int64, .required)
             .field("type", .string, .required)
             .field("conversation_id", .uuid)
@@ -296,13 +296,13 @@ struct CreateEvent: AsyncMigration {
     }
 
     func revert(on db: any Database) async throws {
-        try await db.schema(Event.schema).delete()
+        try await db.schema("events").delete()
     }
 }
 
 struct CreateJob: AsyncMigration {
     func prepare(on db: any Database) async throws {
-        try await db.schema(Job.schema)
+        try await db.schema("jobs")
             .id()
             .field("workspace_id", .uuid)
             .field("kind", .string, .required)
@@ -315,10 +315,10 @@ struct CreateJob: AsyncMigration {
             .field("dead_at", .datetime)
             .field("created_at", .datetime, .required)
             .create()
-        try await db.createIndex("jobs_due", on: Job.schema, "dead_at", "run_at")
+        try await db.createIndex("jobs_due", on: "jobs", "dead_at", "run_at")
     }
 
     func revert(on db: any Database) async throws {
-        try await db.schema(Job.schema).delete()
+        try await db.schema("jobs").delete()
     }
 }

@@ -162,7 +162,8 @@ public struct SearchService: Sendable {
 
 /// The search schema and query syntax of each dialect.
 enum SearchSQL {
-    /// The indexed text of a contact on PostgreSQL; `table` qualifies the columns in queries (the index has none).
+    /// The indexed text of a contact on PostgreSQL; `table` qualifies the columns in queries (the index has none). Without
+    /// `table` it must read exactly as the index `CreateSearchIndex` made, or PostgreSQL will not use the index.
     static func contactDocument(_ table: String = "") -> String {
         let columns = ["name", "email", "phone", "document_id"].map { "coalesce(\(table)\($0), '')" }.joined(separator: " || ' ' || ")
         return "to_tsvector('atiende_search', \(columns))"
@@ -176,41 +177,4 @@ enum SearchSQL {
         }
     }
 
-    static func create(dialect: DatabaseDialect) -> [String] {
-        switch dialect {
-        case .sqlite:
-            let tokenizer = "tokenize = 'unicode61 remove_diacritics 2'"
-            return [
-                "CREATE VIRTUAL TABLE message_search USING fts5(text, content = 'messages', content_rowid = 'rowid', \(tokenizer))",
-                "CREATE TRIGGER messages_search_insert AFTER INSERT ON messages BEGIN INSERT INTO message_search(rowid, text) VALUES (new.rowid, new.text); END",
-                "CREATE TRIGGER messages_search_delete AFTER DELETE ON messages BEGIN INSERT INTO message_search(message_search, rowid, text) VALUES ('delete', old.rowid, old.text); END",
-                "CREATE TRIGGER messages_search_update AFTER UPDATE OF text ON messages BEGIN INSERT INTO message_search(message_search, rowid, text) VALUES ('delete', old.rowid, old.text); INSERT INTO message_search(rowid, text) VALUES (new.rowid, new.text); END",
-                "INSERT INTO message_search(message_search) VALUES ('rebuild')",
-                "CREATE VIRTUAL TABLE contact_search USING fts5(name, email, phone, document_id, content = 'contacts', content_rowid = 'rowid', \(tokenizer))",
-                "CREATE TRIGGER contacts_search_insert AFTER INSERT ON contacts BEGIN INSERT INTO contact_search(rowid, name, email, phone, document_id) VALUES (new.rowid, new.name, new.email, new.phone, new.document_id); END",
-                "CREATE TRIGGER contacts_search_delete AFTER DELETE ON contacts BEGIN INSERT INTO contact_search(contact_search, rowid, name, email, phone, document_id) VALUES ('delete', old.rowid, old.name, old.email, old.phone, old.document_id); END",
-                "CREATE TRIGGER contacts_search_update AFTER UPDATE OF name, email, phone, document_id ON contacts BEGIN INSERT INTO contact_search(contact_search, rowid, name, email, phone, document_id) VALUES ('delete', old.rowid, old.name, old.email, old.phone, old.document_id); INSERT INTO contact_search(rowid, name, email, phone, document_id) VALUES (new.rowid, new.name, new.email, new.phone, new.document_id); END",
-                "INSERT INTO contact_search(contact_search) VALUES ('rebuild')",
-            ]
-        case .postgres:
-            return [
-                "CREATE EXTENSION IF NOT EXISTS unaccent",
-                "CREATE TEXT SEARCH CONFIGURATION atiende_search (COPY = simple)",
-                "ALTER TEXT SEARCH CONFIGURATION atiende_search ALTER MAPPING FOR asciiword, asciihword, hword_asciipart, word, hword, hword_part WITH unaccent, simple",
-                "CREATE INDEX messages_search ON messages USING GIN (to_tsvector('atiende_search', text))",
-                "CREATE INDEX contacts_search ON contacts USING GIN ((\(contactDocument())))",
-            ]
-        }
-    }
-
-    static func drop(dialect: DatabaseDialect) -> [String] {
-        switch dialect {
-        case .sqlite:
-            return ["messages_search_insert", "messages_search_delete", "messages_search_update",
-                    "contacts_search_insert", "contacts_search_delete", "contacts_search_update"].map { "DROP TRIGGER \($0)" }
-                + ["DROP TABLE message_search", "DROP TABLE contact_search"]
-        case .postgres:
-            return ["DROP INDEX contacts_search", "DROP INDEX messages_search", "DROP TEXT SEARCH CONFIGURATION atiende_search"]
-        }
-    }
 }
