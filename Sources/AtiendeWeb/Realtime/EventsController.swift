@@ -58,9 +58,9 @@ enum EventsController {
                     repeat {
                         // Drain everything committed after `last`, then wait to be woken.
                         while true {
-                            let events = try await EventLog.after(last, workspace: scope.workspaceID, limit: batch, on: services.store.db)
+                            let events = try await services.hub.events(after: last, workspace: scope.workspaceID, limit: batch, db: services.store.db)
                             for event in events {
-                                try await ws.send(EventWire.json(event))
+                                try await ws.send(event.wire)
                                 last = event.seq
                             }
                             if events.count < batch { break }
