@@ -65,6 +65,7 @@ struct AuditTrailTests {
                 Step(operation: "deleteServiceLevelPolicy", method: .DELETE, path: "/sla-policies/{policy}", body: nil, event: "sla_policy.deleted"),
                 Step(operation: "deleteTeam", method: .DELETE, path: "/teams/{team}", body: nil, event: "team.deleted"),
                 Step(operation: "removeMember", method: .DELETE, path: "/users/{member}", body: nil, event: "member.removed"),
+                Step(operation: "deleteInbox", method: .DELETE, path: "/inboxes/{phone}", body: nil, event: "inbox.deleted"),
             ]
             for step in steps {
                 let body = step.body.map { body in body.mapValues { value -> Any in (value as? String).map(path) ?? value } }
@@ -74,6 +75,7 @@ struct AuditTrailTests {
                 #expect((200..<300).contains(answer.status), "\(step.operation) → \(answer.status) \(answer.text)")
                 #expect(types.contains(step.event), "\(step.operation) appended \(types), not \(step.event)")
                 if step.operation == "createTeam" { ids["team"] = try answer.json()["id"] as? String }
+                if step.operation == "createInbox" { ids["phone"] = try answer.json()["id"] as? String }
                 if step.operation == "createServiceLevelPolicy" { ids["policy"] = try answer.json()["id"] as? String }
             }
             // Asks a provider; changes nothing here.

@@ -140,6 +140,49 @@ struct ConversationAPITests {
         }
     }
 
+    @Test("inboxes are edited — settings merged, credentials replaced and never shown — and deleted only without conversations")
+    func editInboxes() async throws {
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let made = try await app.request(.POST, "\(workspace.path)/inboxes", token: workspace.token, json: [
+                "name": "Bot", "channel": "telegram", "settings": ["api_base": "https://tg.example"], "secrets": ["bot_token": "111:old"],
+            ])
+            #expect(made.status == 201)
+            let id = try made.json()["id"] as? String ?? ""
+            let path = "\(workspace.path)/inboxes/\(id)"
+            func secrets() async throws -> [String: String] {
+                try #require(try await Inbox.find(UUID(uuidString: id), on: app.store.db)).secrets(with: app.services.secrets)
+            }
+            let generated = try await secrets()["secret_token"]
+            // A credential replaced; an empty one kept; the generated token untouched; a setting not given kept.
+            let edited = try await app.request(.PATCH, path, token: workspace.token, json: ["name": "Bot ventas", "secrets": ["bot_token": "222:new", "other": ""]])
+            #expect(edited.status == 200 && !edited.text.contains("222:new"))
+            let after = try await secrets()
+            #expect(after["bot_token"] == "222:new" && after["secret_token"] == generated)
+            #expect((try edited.json()["settings"] as? [String: String])?["api_base"] == "https://tg.example")
+            let cleared = try await app.request(.PATCH, path, token: workspace.token, json: ["settings": ["api_base": ""]])
+            #expect((try cleared.json()["settings"] as? [String: String])?["api_base"] == nil)
+            #expect(try await app.request(.PATCH, path, token: workspace.token, json: ["settings": ["api_base": "ftp://x"]]).status == 400)
+
+            // The admin page offers the edit form with the name, never a credential.
+            let slug = try #require(try await Workspace.find(workspace.id, on: app.store.db)).slug
+            let (browser, _) = try await Browser.signedIn(app, as: workspace.adminID)
+            let page = try await browser.get(SiteURL.settings(slug, .inboxes).path).text
+            #expect(page.contains("value=\"Bot ventas\"") && page.contains("name=\"secrets.bot_token\"") && !page.contains("222:new"))
+
+            // An inbox with a conversation is not deleted (409, nothing changed); an empty one is.
+            let api = try await workspace.apiInbox(app)
+            #expect(try await api.post(app, APIInbox.message("m-1", from: ["id": "c"])).status == 200)
+            let kept = try await app.request(.DELETE, "\(workspace.path)/inboxes/\(api.id.uuidString)", token: workspace.token)
+            #expect(kept.status == 409 && kept.text.contains("inbox_has_conversations"))
+            #expect(try await Inbox.find(api.id, on: app.store.db) != nil)
+            #expect(try await app.count(Conversation.self) == 1)
+            #expect(try await app.request(.DELETE, path, token: workspace.token).status == 204)
+            #expect(try await Inbox.find(UUID(uuidString: id), on: app.store.db) == nil)
+            #expect(try await app.request(.GET, path, token: workspace.token).status == 404)
+        }
+    }
+
     @Test("teams and members: create, replace members, keep the last admin")
     func teamsAndMembers() async throws {
         try await withApp { app in

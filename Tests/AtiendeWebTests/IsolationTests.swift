@@ -119,6 +119,7 @@ struct IsolationTests {
                 (.PATCH, "/inboxes/{inboxId}", ["team_id": their["teamId"]!], "team_id"),
                 (.PATCH, "/conversations/{number}", ["assignee_id": their["userId"]!], "assignee_id"),
                 (.PATCH, "/conversations/{number}", ["team_id": their["teamId"]!], "team_id"),
+                (.POST, "/conversations/{number}/messages", ["text": "hola", "via_inbox_id": their["inboxId"]!], "via_inbox_id"),
                 (.POST, "/teams", ["name": "Nuevo", "member_ids": [their["userId"]!]], "member_ids"),
                 (.PATCH, "/teams/{teamId}", ["member_ids": [their["userId"]!]], "member_ids"),
                 (.POST, "/contacts/{contactId}/merge", ["source_id": their["contactId"]!], "source_id"),

@@ -161,6 +161,19 @@ def test_visitor_and_agent_chat_live(make_server, backend, browser, shop):
         until(lambda: "talla 38" in widget_text(visitor, ".msg.visitor") and "dos pares" in widget_text(visitor, ".msg.team"),
               message="the history after a reload")
 
+        # The chat closed, the agent answers: a count on the launcher, the reply beside it and in the page's title.
+        in_widget(visitor, ".launcher")[0].click()
+        title = visitor.title
+        browser.find_element(By.ID, "reply-text").send_keys("¿Algo más en que te ayudemos?")
+        browser.find_element(By.CSS_SELECTOR, "#composer button[type=submit]").click()
+        until(lambda: widget_text(visitor, ".badge") == "1", message="the unread count")
+        assert "¿Algo más en que te ayudemos?" in widget_text(visitor, ".preview")
+        assert visitor.title.startswith("(1) Nuevo mensaje"), visitor.title
+        shot(visitor, "widget-unread-es", backend)
+        widget(visitor).find_element(By.CSS_SELECTOR, ".preview").click()
+        until(lambda: not widget(visitor).find_element(By.CSS_SELECTOR, ".badge").is_displayed(), message="the count cleared")
+        assert visitor.title == title
+
         # Another visitor (a browser without the token) sees nothing of it, in English.
         other = make_browser()
         try:

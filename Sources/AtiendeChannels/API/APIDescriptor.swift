@@ -13,6 +13,7 @@ public struct APIDescriptor: ChannelDescriptor {
     public var fields: [ChannelField] { [.webhookURL] }
     public var tokens: [GeneratedToken] { [GeneratedToken(APIChannel.secretKey, .secret, prefix: "whsec_", shownOnce: true)] }
     public var sender: (any ChannelSender)? { webhook }
+    public var replyRules: ReplyRules { ReplyRules(reaches: [.external]) }
 
     public func addresses(_ inbox: Inbox, site: ChannelSite) -> [ChannelAddress] {
         [ChannelAddress(.url, label: "inbox.inbound_url", site.publicURL + "/api/v1/channels/api/\((inbox.id ?? UUID()).uuidString.lowercased())/messages")]

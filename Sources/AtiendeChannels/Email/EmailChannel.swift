@@ -15,9 +15,7 @@ public enum EmailChannel {
     public static let maxBytes = 40 * 1024 * 1024
 
     /// A new conversation's thread token: unguessable, short enough for an address's local part.
-    public static func newToken() -> String {
-        "t" + SymmetricKey(size: .bits128).withUnsafeBytes { Data($0) }.map { String(format: "%02x", $0) }.joined().prefix(24)
-    }
+    public static func newToken() -> String { SecretToken.thread() }
 
     /// Tokens in plus-addresses of the inbox's own address (`local+token@domain`) among the recipients.
     public static func tokens(_ mail: ParsedMail, mailbox: String) -> [String] {

@@ -18,6 +18,7 @@ public struct EmailDescriptor: ChannelDescriptor {
     public var kind: ChannelKind { .email }
     public var icon: String { "✉" }
     public var sender: (any ChannelSender)? { mail }
+    public var replyRules: ReplyRules { ReplyRules(reaches: [.email]) }
 
     static let smtpSecurity: ChannelField.Input = .choice([
         .init("starttls", label: "inbox.security_starttls"), .init("tls", label: "inbox.security_tls"), .init("none", label: "inbox.smtp_plain"),

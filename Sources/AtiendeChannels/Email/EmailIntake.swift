@@ -85,7 +85,8 @@ public struct EmailIntake: Sendable {
         var candidates: [Conversation] = []
         let tokens = EmailChannel.tokens(mail, mailbox: inbox.settings.values["address"] ?? "")
         if !tokens.isEmpty {
-            candidates = try await Conversation.query(on: db).filter(\.$inbox.$id == inboxID).filter(\.$providerThreadID ~~ tokens).all()
+            // Any of the workspace's conversations: one answered by email from another inbox (a form, a call) has a token too.
+            candidates = try await Conversation.query(on: db).filter(\.$workspace.$id == inbox.$workspace.id).filter(\.$providerThreadID ~~ tokens).all()
         }
         let answered = EmailChannel.answered(mail)
         if candidates.isEmpty, !answered.isEmpty {
@@ -95,7 +96,8 @@ public struct EmailIntake: Sendable {
         }
         let open = candidates.filter { $0.status != .closed }
         if let match = open.first(where: { $0.$contact.id == senderContact }), let thread = match.providerThreadID {
-            return (thread, nil)
+            // Named explicitly when it lives in another inbox (ingest looks for threads within the inbox).
+            return (thread, match.$inbox.id == inboxID ? nil : try match.requireID())
         }
         if let match = open.first(where: { $0.participants.contains(sender) }), let thread = match.providerThreadID {
             return (thread, try match.requireID())

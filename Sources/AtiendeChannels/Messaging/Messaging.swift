@@ -197,12 +197,13 @@ public struct ProviderHTTP: Sendable {
     }
 }
 
-/// Who to send to: the contact's identity of this channel's kind (the most recent when there are several).
-public func recipient(_ message: OutboundMessage, kind: IdentityKind) throws -> String {
-    guard let value = message.contact.identities.last(where: { $0.kind == kind })?.value else {
-        throw JobFailure.permanent("the customer has no \(kind.rawValue) identity to send to", code: .noAddress)
+/// Who to send to: the contact's identity of the first of `kinds` it has (the most recent when there are several), so a
+/// WhatsApp reply reaches a customer known only by the phone number of a logged call.
+public func recipient(_ message: OutboundMessage, kind: IdentityKind, or others: IdentityKind...) throws -> String {
+    for kind in [kind] + others {
+        if let value = message.contact.identities.last(where: { $0.kind == kind })?.value { return value }
     }
-    return value
+    throw JobFailure.permanent("the customer has no \(kind.rawValue) identity to send to", code: .noAddress)
 }
 
 /// `sha256=<hex HMAC-SHA256(secret, body)>`, as Meta signs webhooks (`X-Hub-Signature-256`).

@@ -10,7 +10,7 @@ public struct MessengerAdapter: MessagingAdapter {
     public var fields: [ChannelField] { [ChannelField("page_id"), .secret("page_access_token"), .secret("app_secret"), .apiBase, .publicURL] }
     public var tokens: [GeneratedToken] { [MetaSubscription.token] }
     /// Seven days after the customer's last message (the human agent tag after the first 24 hours).
-    public var replyRules: ReplyRules { ReplyRules(window: 7 * 24 * 3600) }
+    public var replyRules: ReplyRules { ReplyRules(window: 7 * 24 * 3600, reaches: [identity]) }
 
     public func handshake(_ query: [String: String], settings: InboxSettings) throws -> String { try MetaSubscription.answer(query, settings: settings) }
     public func addresses(_ inbox: Inbox, site: ChannelSite) -> [ChannelAddress] { MetaSubscription.addresses(inbox, site: site) }

@@ -13,7 +13,7 @@ public struct WhatsAppAdapter: MessagingAdapter {
     }
     public var tokens: [GeneratedToken] { [MetaSubscription.token] }
     /// Free-form replies for 24 hours after the customer's last message, then only approved templates.
-    public var replyRules: ReplyRules { ReplyRules(window: Self.window, templates: true) }
+    public var replyRules: ReplyRules { ReplyRules(window: Self.window, templates: true, reaches: [.whatsapp, .phone]) }
     public static let window: TimeInterval = 24 * 3600
 
     public func handshake(_ query: [String: String], settings: InboxSettings) throws -> String { try MetaSubscription.answer(query, settings: settings) }
@@ -119,7 +119,7 @@ public struct WhatsAppAdapter: MessagingAdapter {
     }
 
     public func send(_ message: OutboundMessage) async throws -> OutboundReceipt {
-        let to = try recipient(message, kind: .whatsapp).replacingOccurrences(of: "+", with: "")
+        let to = try recipient(message, kind: .whatsapp, or: .phone).replacingOccurrences(of: "+", with: "")
         let url = base(message.settings) + "/" + (message.settings.values["phone_number_id"] ?? "") + "/messages"
         var ids: [String] = []
         func post(_ body: [String: Any]) async throws {

@@ -11,6 +11,8 @@ public struct TelegramAdapter: MessagingAdapter {
     /// Given to `setWebhook`, then checked on every update.
     public var tokens: [GeneratedToken] { [GeneratedToken("secret_token", .secret, prefix: "", bytes: 32)] }
 
+    public var replyRules: ReplyRules { ReplyRules(reaches: [.telegram]) }
+
     public func addresses(_ inbox: Inbox, site: ChannelSite) -> [ChannelAddress] { [ChannelAddress(.url, label: "inbox.webhook_url", site.webhookURL)] }
 
     public init(http: ProviderHTTP) { self.http = http }

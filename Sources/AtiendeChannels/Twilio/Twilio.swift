@@ -18,6 +18,9 @@ public struct TwilioAdapter: MessagingAdapter {
         WebhookAcknowledgement(contentType: "application/xml", body: "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>")
     }
 
+    /// SMS to a phone number, or WhatsApp through Twilio (`from` is `whatsapp:+…`).
+    public var replyRules: ReplyRules { ReplyRules(reaches: [.phone, .whatsapp]) }
+
     public func addresses(_ inbox: Inbox, site: ChannelSite) -> [ChannelAddress] { [ChannelAddress(.url, label: "inbox.webhook_url", site.webhookURL)] }
 
     /// Twilio reports delivery to the same webhook, when this instance knows its public address.
@@ -140,7 +143,8 @@ public struct TwilioAdapter: MessagingAdapter {
         }
         let from = message.settings.values["from"] ?? ""
         let whatsapp = from.hasPrefix("whatsapp:")
-        let to = try recipient(message, kind: whatsapp ? .whatsapp : .phone)
+        let number = try whatsapp ? recipient(message, kind: .whatsapp, or: .phone) : recipient(message, kind: .phone, or: .whatsapp)
+        let to = number.hasPrefix("+") ? number : "+" + number
         var fields = [("To", (whatsapp ? "whatsapp:" : "") + to), ("From", from), ("Body", message.message.text)]
         if let callback = message.settings.values["status_callback"], !callback.isEmpty { fields.append(("StatusCallback", callback)) }
         let sid = message.settings.values["account_sid"] ?? ""

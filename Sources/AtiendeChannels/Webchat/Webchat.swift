@@ -201,6 +201,7 @@ public struct WebchatDescriptor: ChannelDescriptor {
     public var kind: ChannelKind { .webchat }
     public var icon: String { "💬" }
     public var sender: (any ChannelSender)? { chat }
+    public var replyRules: ReplyRules { ReplyRules(reaches: [.visitor]) }
     /// Its settings are edited on the inbox's own live chat form (`WebchatSettings`).
     public var fields: [ChannelField] { [] }
     public var tokens: [GeneratedToken] { [GeneratedToken(Webchat.identitySecretKey, .secret, prefix: "idsec_", shownOnce: true)] }

@@ -137,9 +137,12 @@ public struct ConversationService: Sendable {
         conversation.status = status
     }
 
-    /// An agent's public reply: stored as queued with a send job in the same transaction.
+    /// An agent's public reply: stored as queued with a send job in the same transaction. `via` answers through another of
+    /// the workspace's inboxes that reaches this customer (a contact form by email, a logged call by WhatsApp or SMS); the
+    /// reply stays in this conversation, and so does the customer's answer.
     public func reply(_ conversationID: UUID, workspace workspaceID: UUID, text: String, author: UUID,
-                      isNote: Bool, files: [InboundMessage.File] = [], template: MessageTemplate? = nil) async throws -> (Message, Conversation) {
+                      isNote: Bool, files: [InboundMessage.File] = [], template: MessageTemplate? = nil,
+                      via: UUID? = nil) async throws -> (Message, Conversation) {
         let body = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !body.isEmpty || !files.isEmpty || template != nil else { throw AtiendeError.invalid("text must not be empty", code: "empty_message") }
         if let template {
@@ -156,7 +159,16 @@ public struct ConversationService: Sendable {
         return try await store.write { tx in
             let conversation = try await Self.lockedConversation(conversationID, workspace: workspaceID, in: tx)
             let now = tx.now
-            let rules = replyRules(conversation.channel)
+            let through = isNote ? nil : try await replyInbox(via, for: conversation, in: tx)
+            let rules = replyRules(through?.channel ?? conversation.channel)
+            if !isNote, !rules.sends {
+                throw AtiendeError.invalid("\(conversation.channel.rawValue) conversations are not answered through their own channel: choose one that reaches the customer (via_inbox_id)",
+                                           code: "reply_needs_channel", parameters: ["channel": conversation.channel.rawValue])
+            }
+            if through != nil, conversation.providerThreadID == nil {
+                // The customer's answer by email finds this conversation by it.
+                conversation.providerThreadID = SecretToken.thread()
+            }
             if template != nil {
                 guard rules.templates else {
                     throw AtiendeError.invalid("templates are sent only on channels that have them (WhatsApp)", code: "invalid_template",
@@ -167,7 +179,7 @@ public struct ConversationService: Sendable {
                 throw AtiendeError.windowClosed(channel: conversation.channel, window: window, templates: rules.templates)
             }
             let shown = template.map { t in "[\(t.name)] " + t.parameters.joined(separator: " · ") } ?? text
-            let message = Message(workspaceID: workspaceID, conversationID: conversationID, inboxID: conversation.$inbox.id,
+            let message = Message(workspaceID: workspaceID, conversationID: conversationID, inboxID: through?.id ?? conversation.$inbox.id,
                                   kind: isNote ? .note : .outgoing, senderType: .agent, senderID: author, text: shown, at: now)
             message.templateJSON = try template.map { String(decoding: try JSON.encoder.encode($0), as: UTF8.self) }
             if !isNote { message.deliveryStatus = .queued }
@@ -191,6 +203,25 @@ public struct ConversationService: Sendable {
             message.$attachments.value = attachments
             return (message, conversation)
         }
+    }
+
+    /// The inbox a reply goes out through when it is not the conversation's own: the workspace's, active, carrying
+    /// replies, and reaching an identity this customer has.
+    func replyInbox(_ id: UUID?, for conversation: Conversation, in tx: WriteTransaction) async throws -> Inbox? {
+        guard let id, id != conversation.$inbox.id else { return nil }
+        guard let inbox = try await Inbox.query(on: tx.db).filter(\.$workspace.$id == conversation.$workspace.id).filter(\.$id == id).first() else {
+            throw AtiendeError.notFound("inbox")
+        }
+        let rules = replyRules(inbox.channel)
+        guard inbox.isActive, rules.sends else {
+            throw AtiendeError.invalid("the inbox '\(inbox.name)' cannot send replies", code: "channel_cannot_send", parameters: ["channel": inbox.channel.rawValue])
+        }
+        let kinds = Set(try await ContactIdentity.query(on: tx.db).filter(\.$contact.$id == conversation.$contact.id).all().map(\.kind))
+        guard rules.reaches.contains(where: kinds.contains) else {
+            throw AtiendeError.invalid("the customer has no address that \(inbox.channel.rawValue) can reach", code: "no_address",
+                                       parameters: ["channel": inbox.channel.rawValue])
+        }
+        return inbox
     }
 
     /// The conversation, with its workspace's writers held off until commit.

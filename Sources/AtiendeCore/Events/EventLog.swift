@@ -23,6 +23,7 @@ public enum EventType: String, Sendable, CaseIterable {
     // The workspace's configuration: who changed what, for the audit trail and for what reacts to it.
     case inboxCreated = "inbox.created"
     case inboxUpdated = "inbox.updated"
+    case inboxDeleted = "inbox.deleted"
     case inboxSecretRotated = "inbox.secret_rotated"
     case teamCreated = "team.created"
     case teamUpdated = "team.updated"

@@ -29,6 +29,24 @@ public struct InboxService: Sendable {
         }
     }
 
+    /// Removes an inbox that never received a conversation; one with history is deactivated instead, so nothing a
+    /// customer wrote is lost.
+    public func delete(_ inbox: Inbox, actor: UUID) async throws {
+        try await store.write { tx in
+            try await tx.lockWorkspace(inbox.$workspace.id)
+            let id = try inbox.requireID()
+            guard try await Conversation.query(on: tx.db).filter(\.$inbox.$id == id).count() == 0,
+                  try await Message.query(on: tx.db).filter(\.$inbox.$id == id).count() == 0 else {
+                throw AtiendeError(.conflict, code: "inbox_has_conversations",
+                                   "this inbox has conversations; deactivate it instead, so their history stays")
+            }
+            try await tx.sql.raw("DELETE FROM mailbox_cursors WHERE id = \(bind: id)").run()
+            try await inbox.delete(on: tx.db)
+            try await EventLog.append(.inboxDeleted, workspace: inbox.$workspace.id, actor: actor,
+                                      payload: RecordEventPayload(id: id, name: inbox.name, detail: inbox.channel.rawValue), in: tx)
+        }
+    }
+
     /// The inbox's team must be the workspace's, checked with the workspace held: a team deleted meanwhile (by another
     /// request) is a 404, never a foreign-key failure.
     static func checkTeam(of inbox: Inbox, in tx: WriteTransaction) async throws {

@@ -175,24 +175,22 @@ struct IngestRound {
         }
 
         // Conversations named by the channel (a participant's reply), whoever their customer is.
-        var targets: [UUID: ConversationSnapshot] = [:]
+        // A conversation answered through another of the workspace's inboxes (a form answered by email) takes the answer too.
+        var targets: [UUID: (conversation: ConversationSnapshot, workspaceID: UUID)] = [:]
         let targetIDs = plans.compactMap(\.item.conversationID)
         if !targetIDs.isEmpty {
             let rows = try await sql.raw("""
-                SELECT \(unsafeRaw: IngestSQL.conversationColumns) FROM conversations WHERE id IN (\(IngestBatch.list(targetIDs))) AND status <> 'closed'
+                SELECT \(unsafeRaw: IngestSQL.conversationColumns), workspace_id FROM conversations
+                WHERE id IN (\(IngestBatch.list(targetIDs))) AND status <> 'closed'
                 """).all()
             for row in rows {
                 let conversation = try IngestSQL.conversation(row, dialect: tx.store.dialect)
-                targets[conversation.id] = conversation
+                targets[conversation.id] = (conversation, try row.decode(column: "workspace_id", as: UUID.self))
             }
         }
 
-
-
-
-
         for (n, plan) in plans.enumerated() {
-            let target = plan.item.conversationID.flatMap { targets[$0] }.flatMap { $0.inboxID == plan.item.inboxID ? $0 : nil }
+            let target = plan.item.conversationID.flatMap { targets[$0] }.flatMap { $0.workspaceID == plan.item.workspaceID ? $0.conversation : nil }
             let found = target ?? IngestBatch.choose(candidates["\(plan.item.inboxID):\(plan.contactID)"] ?? [], hint: plan.item.threadHint,
                                          reopenAfter: now.addingTimeInterval(-plan.item.reopenWindow))
             if var conversation = found {
@@ -239,22 +237,9 @@ struct IngestRound {
 
     /// Rows: new conversations, the update of existing ones, messages, attachments.
     mutating func storeRows() async throws {
-        let newRows: [SQLQueryString] = conversations.indices.filter { opened[$0] }.map { n in
-            let c = conversations[n]
-            return """
-                (\(bind: c.id), \(bind: plans[n].item.workspaceID), \(bind: c.number), \(bind: c.inboxID), \(bind: c.contactID),
-                 \(bind: c.channel.rawValue), 'open', 'none', \(bind: Priority.none.rank), \(bind: c.teamID), \(unsafeRaw: tx.emptyArrayLiteral),
-                 \(bind: c.subject), \(bind: c.threadID), \(bind: now), \(bind: now), \(bind: now), \(bind: now), \(bind: now), 1)
-                """
-        }
-        if !newRows.isEmpty {
-            try await sql.raw("""
-                INSERT INTO conversations (id, workspace_id, number, inbox_id, contact_id, channel, status, priority, priority_rank,
-                    team_id, labels, subject, provider_thread_id, created_at, updated_at, last_message_at, last_incoming_at,
-                    waiting_since, message_count)
-                VALUES \(newRows.joined(separator: ", "))
-                """).run()
-        }
+        try await IngestSQL.insertConversations(conversations.indices.filter { opened[$0] }.map { n in
+            (conversations[n], plans[n].item.workspaceID, now)
+        }, dialect: tx.store.dialect, on: sql)
         let touched = conversations.indices.filter { !opened[$0] && !plans[$0].item.automatic }.map { conversations[$0].id }
         let touchedAutomatically = conversations.indices.filter { !opened[$0] && plans[$0].item.automatic }.map { conversations[$0].id }
         if !touchedAutomatically.isEmpty {

@@ -49,11 +49,15 @@ public struct ReplyRules: Sendable, Equatable {
     public var templates: Bool
     /// Whether the channel itself carries replies (a contact form, a logged call do not).
     public var sends: Bool
+    /// The customer identities it can send to, best first: a conversation of another channel can be answered through
+    /// this one when its customer has one of them (a form by email, a call by WhatsApp or SMS).
+    public var reaches: [IdentityKind]
 
-    public init(window: TimeInterval? = nil, templates: Bool = false, sends: Bool = true) {
+    public init(window: TimeInterval? = nil, templates: Bool = false, sends: Bool = true, reaches: [IdentityKind] = []) {
         self.window = window
         self.templates = templates
         self.sends = sends
+        self.reaches = reaches
     }
 }
 

@@ -3,6 +3,12 @@ import Foundation
 
 /// Random tokens and one-way hashes for credentials.
 public enum SecretToken {
+    /// A conversation's thread token: unguessable, letters and digits only, short enough for an address's local part
+    /// (`soporte+<token>@…`), so an answer by email finds its conversation.
+    public static func thread() -> String {
+        "t" + SymmetricKey(size: .bits128).withUnsafeBytes { Data($0) }.map { String(format: "%02x", $0) }.joined().prefix(24)
+    }
+
     /// A URL-safe random token with the given prefix, e.g. `atd_…`.
     public static func make(prefix: String, bytes: Int = 32) -> String {
         let raw = SymmetricKey(size: .init(bitCount: bytes * 8)).withUnsafeBytes { Data($0) }

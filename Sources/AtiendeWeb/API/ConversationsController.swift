@@ -175,6 +175,13 @@ enum ConversationsController {
         var attachments: [EncodedFile]?
         /// WhatsApp: an approved template (`{"name", "language", "parameters"}`), the only reply allowed after 24 hours.
         var template: MessageTemplate?
+        /// Another of the workspace's inboxes to answer through (a contact form by email, a call by WhatsApp or SMS).
+        var viaInboxID: UUID?
+
+        enum CodingKeys: String, CodingKey {
+            case text, `private`, attachments, template
+            case viaInboxID = "via_inbox_id"
+        }
     }
 
     /// `POST …/conversations/{number}/messages`: a reply to the customer, or a private note with `"private": true`.
@@ -185,7 +192,7 @@ enum ConversationsController {
         let files = try (body.attachments ?? []).enumerated().map { try $1.decoded(index: $0) }
         let (message, _) = try await req.atiende.conversations.reply(
             try conversation.requireID(), workspace: scope.workspaceID, text: body.text ?? "", author: scope.userID,
-            isNote: body.private ?? false, files: files, template: body.template)
+            isNote: body.private ?? false, files: files, template: body.template, via: body.viaInboxID)
         return try json(message.snapshot(), status: .created)
     }
 }

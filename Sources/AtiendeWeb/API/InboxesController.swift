@@ -168,12 +168,9 @@ enum InboxesController {
         if body.settings != nil || body.secrets != nil {
             var settings = inbox.settings
             if let values = body.settings {
-                // Tokens made for the inbox (a handshake token) stay unless replaced.
-                var merged = values.filter { !$0.key.isEmpty }
-                for token in descriptor.tokens where token.place == .setting && merged[token.key] == nil {
-                    merged[token.key] = inbox.settings.values[token.key]
-                }
-                settings.values = merged
+                // Merged: the settings given replace theirs (an empty value removes one); the others, the handshake
+                // token among them, stay.
+                for (key, value) in values where !key.isEmpty { settings.values[key] = value.isEmpty ? nil : value }
             }
             // A credential left empty is kept: they are never shown, so an empty field means "unchanged".
             var secrets = try inbox.secrets(with: req.atiende.secrets)
@@ -187,6 +184,15 @@ enum InboxesController {
         try await req.atiende.inboxService.update(inbox, changes: changes, actor: scope.userID)
         req.atiende.inboxChanged(try inbox.requireID())
         return try await respond(inbox, req)
+    }
+
+    /// `DELETE …/inboxes/{id}`: only an inbox without conversations (else 409: deactivate it).
+    static func delete(_ req: Request) async throws -> Response {
+        let scope = try req.scope
+        let inbox = try await scope.find(Inbox.self, try req.uuidParameter("inboxId", "inbox"), on: req.db)
+        try await req.atiende.inboxService.delete(inbox, actor: scope.userID)
+        req.atiende.inboxChanged(try inbox.requireID())
+        return Response(status: .noContent)
     }
 
     /// Replaces the secret the channel shows once (the API's signing secret, live chat's identity secret, email's

@@ -39,6 +39,10 @@ enum ConversationPage {
 
     static func show(_ req: Request) async throws -> HTMLPage {
         let desk = try await req.desk()
+        // The list beside the conversation: the view the agent last had open in the inbox.
+        let listFilter = InboxPage.rememberedFilter(req)
+        let number = req.parameters.get("number").flatMap(Int.init)
+        if let region = try await InboxPage.listRegion(req, desk: desk, filter: listFilter, current: number) { return region }
         if let region = req.liveRegion {
             let model = try await model(req, desk: desk, timeline: region == "timeline", customer: region == "customer")
             switch region {
@@ -49,8 +53,14 @@ enum ConversationPage {
             }
         }
         let model = try await model(req, desk: desk)
+        let rows = try await req.atiende.inbox.rows(workspace: desk.workspaceID, user: desk.userID, filter: listFilter)
         let title = "#\(model.conversation.number) · \(model.contact.name ?? desk.t("contact.unnamed"))"
-        return HTMLPage(html: Layout.desk(desk, title: title, page: "conversation", view(desk, model)))
+        let pane = Node<HTML.BodyContext>.element(named: "nav", nodes: [
+            .class("pane-list"), .aria("label", InboxPage.title(listFilter, desk: desk)),
+            .h2(.a(.href(SiteURL.inbox(desk.slug).path + "?" + InboxPage.canonicalQuery(listFilter)), .text(InboxPage.title(listFilter, desk: desk)))),
+            InboxPage.list(desk, filter: listFilter, rows: rows, query: InboxPage.canonicalQuery(listFilter), current: model.conversation.number),
+        ])
+        return HTMLPage(html: Layout.desk(desk, title: title, page: "conversation", .div(.class("desk3"), pane, view(desk, model))))
     }
 
     static func apiPath(_ desk: Desk, _ number: Int) -> String {
@@ -67,7 +77,7 @@ enum ConversationPage {
                 .p(.id("visitor-typing"), .class("presence"), .aria("live", "polite")),
                 timeline(desk, model),
                 templateForm(desk, c, now: model.now),
-                composer(desk, c)),
+                composer(desk, c, through: replyInboxes(desk, model))),
             customer(desk, model))
     }
 
@@ -227,10 +237,29 @@ enum ConversationPage {
         }
     }
 
-    static func composer(_ desk: Desk, _ c: Conversation) -> Node<HTML.BodyContext> {
+    /// The workspace's other inboxes that can answer this customer: active, carrying replies, reaching an identity they
+    /// have (an email inbox for a form's email, WhatsApp or SMS for a call's phone).
+    static func replyInboxes(_ desk: Desk, _ model: Model) -> [Inbox] {
+        let kinds = Set(model.identities.map(\.kind))
+        return desk.inboxes.filter { inbox in
+            let rules = desk.channels.replyRules(inbox.channel)
+            return inbox.isActive && inbox.id != model.conversation.$inbox.id && rules.sends && rules.reaches.contains(where: kinds.contains)
+        }
+    }
+
+    static func composer(_ desk: Desk, _ c: Conversation, through: [Inbox]) -> Node<HTML.BodyContext> {
         let t = desk.t
+        let own = desk.channels.replyRules(c.channel).sends
         return .form(.id("composer"), .class("composer"), .data("api", apiPath(desk, c.number) + "/messages"), .data("method", "POST"),
                      .data("then", "reset"),
+            // A form or a call is answered through a channel that reaches the customer; the others may be, too.
+            .if(!own && through.isEmpty, .p(.class("notice"), .id("no-channel"), .text(t("composer.no_channel", t("channel.\(c.channel.rawValue)"))))),
+            .if(!through.isEmpty, .label(.class("via"), .span(.text(t("composer.via") + " ")),
+                .dropdown(.id("reply-via"), .name("via_inbox_id"), .data("type", "omit-empty"),
+                          .if(own, .option(.value(""), .text(t("composer.via_own", t("channel.\(c.channel.rawValue)"))))),
+                          .forEach(through) { inbox in
+                              .option(.value(inbox.id?.uuidString.lowercased() ?? ""), .text("\(desk.icon(inbox.channel)) \(inbox.name) · \(t("channel.\(inbox.channel.rawValue)"))"))
+                          }))),
             .label(.for("reply-text"), .class("sr"), .text(t("composer.label"))),
             .textBox(.id("reply-text"), .name("text"), .data("shortcut", "r"), .attribute(named: "rows", value: "4"),
                       .placeholder(t("composer.placeholder"))),

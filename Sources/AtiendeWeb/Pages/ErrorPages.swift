@@ -12,7 +12,8 @@ enum ErrorPages {
     /// `{name}` in the translation is the parameter of that name; a channel is named in the reader's language.
     static func message(code: String, fallback: String, parameters: [String: String] = [:], t: Localizer) -> String {
         guard t.has("error.\(code)") else { return fallback }
-        var text = t("error.\(code)")
+        // `{detail}` is what the provider or server said, in its own words.
+        var text = t("error.\(code)").replacingOccurrences(of: "{detail}", with: fallback)
         for (name, value) in parameters {
             let shown = name == "channel" && t.has("channel.\(value)") ? t("channel.\(value)") : value
             text = text.replacingOccurrences(of: "{\(name)}", with: shown)

@@ -6,8 +6,22 @@ import Vapor
 /// `/app/{workspace}/inbox`: one view of the conversations, filtered and sorted, updated live.
 enum InboxPage {
     static func filter(from req: Request) throws -> InboxQuery.Filter {
+        try filter(req) { req.query[String.self, at: $0] }
+    }
+
+    /// The view the agent last had open in the inbox (remembered by the page in the `atiende_view` cookie), for the list
+    /// beside a conversation; anything unreadable is the default view.
+    static func rememberedFilter(_ req: Request) -> InboxQuery.Filter {
+        guard let raw = req.cookies["atiende_view"]?.string.removingPercentEncoding, raw.count <= 500,
+              let items = URLComponents(string: "?" + raw.trimmingCharacters(in: CharacterSet(charactersIn: "?")))?.queryItems,
+              var filter = try? filter(req, values: { name in items.first { $0.name == name }?.value }) else { return InboxQuery.Filter() }
+        filter.page = 0
+        return filter
+    }
+
+    static func filter(_ req: Request, values: (String) -> String?) throws -> InboxQuery.Filter {
         var filter = InboxQuery.Filter()
-        func value(_ name: String) -> String? { req.query[String.self, at: name].flatMap { $0.isEmpty ? nil : $0 } }
+        func value(_ name: String) -> String? { values(name).flatMap { $0.isEmpty ? nil : $0 } }
         func invalid(_ name: String) -> AtiendeError { AtiendeError.invalid("'\(name)' has a value this page does not know", code: "invalid_filter") }
         if let raw = value("view") { guard let view = InboxQuery.View(rawValue: raw) else { throw invalid("view") }; filter.view = view }
         if let raw = value("status") {
@@ -28,7 +42,17 @@ enum InboxPage {
 
     static func show(_ req: Request) async throws -> HTMLPage {
         let desk = try await req.desk()
-        var filter = try filter(from: req)
+        let filter = try filter(from: req)
+        if let region = try await listRegion(req, desk: desk, filter: filter) { return region }
+        if let region = req.liveRegion { throw LiveRegion.unknown(region) }
+        let rows = try await req.atiende.inbox.rows(workspace: desk.workspaceID, user: desk.userID, filter: filter)
+        let query = canonicalQuery(filter)
+        return HTMLPage(html: Layout.desk(desk, title: title(filter, desk: desk), page: "inbox", view(desk, filter: filter, rows: rows, query: query)))
+    }
+
+    /// The list's live regions (one row, the whole list), on the inbox and beside a conversation; nil for any other.
+    static func listRegion(_ req: Request, desk: Desk, filter: InboxQuery.Filter, current: Int? = nil) async throws -> HTMLPage? {
+        var filter = filter
         switch req.liveRegion {
         case "row":
             // One conversation's row, if it still belongs in this view (else nothing: the page drops it).
@@ -38,16 +62,12 @@ enum InboxPage {
             filter.number = number
             filter.page = 0
             let rows = try await req.atiende.inbox.rows(workspace: desk.workspaceID, user: desk.userID, filter: filter)
-            return LiveRegion.fragment(.ul(.forEach(rows.prefix(1)) { row(desk, $0) }))
+            return LiveRegion.fragment(.ul(.forEach(rows.prefix(1)) { row(desk, $0, current: current) }))
         case "inbox-list":
             let rows = try await req.atiende.inbox.rows(workspace: desk.workspaceID, user: desk.userID, filter: filter)
-            return LiveRegion.fragment(list(desk, filter: filter, rows: rows, query: canonicalQuery(filter)))
-        case nil: break
-        case let other?: throw LiveRegion.unknown(other)
+            return LiveRegion.fragment(list(desk, filter: filter, rows: rows, query: canonicalQuery(filter), current: current))
+        default: return nil
         }
-        let rows = try await req.atiende.inbox.rows(workspace: desk.workspaceID, user: desk.userID, filter: filter)
-        let query = canonicalQuery(filter)
-        return HTMLPage(html: Layout.desk(desk, title: title(filter, desk: desk), page: "inbox", view(desk, filter: filter, rows: rows, query: query)))
     }
 
     static func title(_ filter: InboxQuery.Filter, desk: Desk) -> String {
@@ -103,12 +123,12 @@ enum InboxPage {
     }
 
     /// The conversations of the view: a live region, re-read when a conversation arrives that is not in it yet.
-    static func list(_ desk: Desk, filter: InboxQuery.Filter, rows: [InboxQuery.Row], query: String) -> Node<HTML.BodyContext> {
+    static func list(_ desk: Desk, filter: InboxQuery.Filter, rows: [InboxQuery.Row], query: String, current: Int? = nil) -> Node<HTML.BodyContext> {
         let t = desk.t
         let more = rows.count > InboxQuery.pageSize
         return .div(.id("inbox-list"), .data("live", "inbox-list"),
              rows.isEmpty ? .p(.class("empty"), .text(t("inbox.empty"))) :
-             .ul(.class("rows"), .role("list"), .forEach(rows.prefix(InboxQuery.pageSize)) { row(desk, $0) }),
+             .ul(.class("rows"), .role("list"), .forEach(rows.prefix(InboxQuery.pageSize)) { row(desk, $0, current: current) }),
              .if(more, .a(.class("more"), .href(SiteURL.inbox(desk.slug).path + "?" + replacingPage(query, with: filter.page + 1)),
                           .text(t("inbox.more")))))
     }
@@ -134,11 +154,13 @@ enum InboxPage {
                .dropdown(.name(name), .forEach(options) { value, text in .option(.value(value), .text(text), .selected(value == selected)) }))
     }
 
-    static func row(_ desk: Desk, _ row: InboxQuery.Row) -> Node<HTML.ListContext> {
+    static func row(_ desk: Desk, _ row: InboxQuery.Row, current: Int? = nil) -> Node<HTML.ListContext> {
         let t = desk.t
         let c = row.conversation
         let url = SiteURL.conversation(desk.slug, c.number).path
-        return .li(.class("row status-\(c.status.rawValue)"), .data("number", String(c.number)), .data("href", url),
+        let open = c.number == current
+        return .li(.class("row status-\(c.status.rawValue)" + (open ? " current cursor" : "")), .data("number", String(c.number)), .data("href", url),
+            .if(open, .attribute(named: "aria-current", value: "page")),
             .field(.type(.checkbox), .class("pick"), .value(String(c.number)), .aria("label", t("bulk.pick", c.number))),
             desk.badge(c.channel),
             .a(.class("who"), .href(url),

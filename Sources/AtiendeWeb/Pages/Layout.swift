@@ -59,6 +59,9 @@ enum Layout {
     static func topBar(_ desk: Desk) -> Node<HTML.BodyContext> {
         let t = desk.t
         return .header(.class("topbar"),
+            // On a phone the views and inboxes fold away behind this button.
+            .button(.type(.button), .id("menu-toggle"), .class("menu-toggle"), .aria("controls", "sidebar"), .aria("expanded", "false"),
+                    .text("☰ " + t("nav.menu"))),
             .a(.class("brand"), .href(SiteURL.inbox(desk.slug).path), .text("Atiende")),
             .form(.class("search"), .action(SiteURL.search(desk.slug).path), .method(.get), .role("search"),
                   .label(.class("sr"), .for("global-search"), .text(t("search.label"))),

@@ -58,7 +58,8 @@ enum SettingsPages {
                                       .button(.type(.submit), .text(t("inbox.rotate"))))),
                             .form(.class("inline"), .data("api", api), .data("method", "PATCH"), .data("then", "reload"),
                                   .field(.type(.hidden), .name("is_active"), .value(box.isActive ? "false" : "true"), .data("type", "bool-value")),
-                                  .button(.type(.submit), .text(t(box.isActive ? "inbox.deactivate" : "inbox.activate"))))))
+                                  .button(.type(.submit), .text(t(box.isActive ? "inbox.deactivate" : "inbox.activate")))),
+                            .unwrap(descriptor) { editInbox($0, box, api: api, t: t) }))
                 })),
             .h2(.text(t("inbox.create"))),
             .form(.class("stack"), .data("api", apiBase(desk) + "/inboxes"), .data("method", "POST"), .data("then", "secret"),
@@ -78,12 +79,39 @@ enum SettingsPages {
             .forEach(desk.inboxes.filter { $0.channel == .webchat }) { widgetSettings(desk, $0) })
     }
 
-    /// One declared field of a channel as a form input; optional ones are left out of the body when empty.
-    static func fieldInput(_ field: ChannelField, t: Localizer) -> Node<HTML.FormContext> {
+    /// An inbox's name and its channel's fields, to change; credentials are never shown, and left empty they stay. An
+    /// inbox that never had a conversation can be deleted.
+    static func editInbox(_ descriptor: any ChannelDescriptor, _ box: Inbox, api: String, t: Localizer) -> Node<HTML.BodyContext> {
+        .element(named: "details", nodes: [.class("edit-inbox"),
+            .element(named: "summary", nodes: [.text(t("inbox.edit"))]),
+            .form(.class("stack"), .data("api", api), .data("method", "PATCH"), .data("then", "reload"),
+                  .label(.span(.text(t("inbox.name"))), .field(.type(.text), .name("name"), .value(box.name), .required(true))),
+                  .forEach(descriptor.fields.filter(\.inForm)) { field in
+                      let current: String? = switch field.place {
+                      case .inbox: field.key == "webhook_url" ? box.settings.webhookURL : nil
+                      case .setting: box.settings.values[field.key]
+                      case .secret: nil
+                      }
+                      return fieldInput(field, t: t, value: current, editing: true)
+                  },
+                  .button(.type(.submit), .class("primary"), .text(t("common.save"))),
+                  formError()),
+            .form(.class("inline"), .data("api", api), .data("method", "DELETE"), .data("then", "reload"),
+                  .data("confirm", t("inbox.delete_confirm", box.name)),
+                  .button(.type(.submit), .class("danger"), .text(t("inbox.delete"))), formError()),
+        ])
+    }
+
+    /// One declared field of a channel as a form input. Creating, optional ones are left out when empty; editing, an empty
+    /// setting is cleared and an empty credential kept (it is never shown back).
+    static func fieldInput(_ field: ChannelField, t: Localizer, value: String? = nil, editing: Bool = false) -> Node<HTML.FormContext> {
         let control: Node<HTML.LabelContext>
         switch field.input {
         case .choice(let options):
-            control = .dropdown(.name(field.name), .forEach(options) { .option(.value($0.value), .text(t($0.label))) })
+            control = .dropdown(.name(field.name), .forEach(options) { .option(.value($0.value), .text(t($0.label)), .selected($0.value == value)) })
+        case .password where editing:
+            control = .field(.type(.password), .name(field.name), .attribute(named: "autocomplete", value: "new-password"),
+                             .placeholder(t("inbox.secret_keep")), .data("type", "omit-empty"))
         default:
             let type: Part.FieldType = switch field.input {
             case .email: .email
@@ -93,7 +121,7 @@ enum SettingsPages {
             default: .text
             }
             control = .field(.type(type), .name(field.name), .required(field.required), .attribute(named: "autocomplete", value: "off"),
-                             .if(!field.required, .data("type", "omit-empty")))
+                             .if(value != nil, .value(value ?? "")), .if(!field.required && !editing, .data("type", "omit-empty")))
         }
         return .label(.span(.text(t(field.label))), control)
     }

@@ -170,6 +170,17 @@ document.addEventListener('change', (event) => {
   if (form.dataset.api) form.requestSubmit(); else form.submit();
 });
 
+// The inbox view the agent has open is the list shown beside a conversation.
+if (body.dataset.page === 'inbox') {
+  document.cookie = `atiende_view=${encodeURIComponent(location.search.slice(1))}; path=/app/${body.dataset.workspace}; SameSite=Lax`;
+}
+
+// On a phone the sidebar opens and closes behind the menu button.
+document.getElementById('menu-toggle')?.addEventListener('click', (event) => {
+  const open = document.getElementById('sidebar')?.classList.toggle('open');
+  event.currentTarget.setAttribute('aria-expanded', String(Boolean(open)));
+});
+
 // Ctrl/Cmd+Enter sends the reply.
 document.getElementById('reply-text')?.addEventListener('keydown', (event) => {
   if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) { event.preventDefault(); event.target.form.requestSubmit(); }
@@ -274,7 +285,8 @@ function regionsFor(event) {
   const regions = [];
   if (/^(conversation|message|sla)\./.test(event.type)) {
     if (event.type !== 'message.updated') regions.push('sidebar');
-    if (page === 'inbox' && number) {
+    // (Beside a conversation the list is folded away below desktop width: then nothing to re-read.)
+    if (document.getElementById('inbox-list')?.offsetParent && number) {
       // A conversation not shown may belong at the top now (or in this view at all).
       regions.push(document.querySelector(`.row[data-number="${number}"]`) ? `row:${number}` : 'inbox-list');
     }

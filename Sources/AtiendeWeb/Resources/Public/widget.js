@@ -22,6 +22,7 @@
       rate_limited: 'Estás enviando mensajes muy rápido; espera un momento.', text_too_long: 'El mensaje es demasiado largo (máximo 5000 caracteres).',
       attachment_type_not_allowed: 'Solo se pueden enviar imágenes (JPEG, PNG, GIF, WebP) y PDF.', attachment_too_large: 'El archivo es demasiado grande (máximo 10 MB).',
       invalid_email: 'Ese email no parece correcto.', required: 'Completa los campos para empezar.',
+      unread: '{0} mensajes nuevos', unreadOne: '1 mensaje nuevo', newTitle: 'Nuevo mensaje',
     },
     en: {
       open: 'Open chat', close: 'Close chat', online: 'Online: we answer in moments', away: 'Nobody is online right now',
@@ -32,6 +33,7 @@
       rate_limited: 'You are sending messages too fast; wait a moment.', text_too_long: 'The message is too long (5000 characters at most).',
       attachment_type_not_allowed: 'Only images (JPEG, PNG, GIF, WebP) and PDF files can be sent.', attachment_too_large: 'The file is too large (10 MB at most).',
       invalid_email: 'That email does not look right.', required: 'Fill in the fields to start.',
+      unread: '{0} new messages', unreadOne: '1 new message', newTitle: 'New message',
     },
   }[lang];
   const say = (key, arg) => (T[key] || key).replace('{0}', arg ?? '');
@@ -74,7 +76,12 @@
     * { box-sizing: border-box; font: inherit; }
     button { cursor: pointer; border: 0; border-radius: 8px; padding: 8px 12px; background: var(--c); color: #fff; }
     button:focus-visible, input:focus-visible, textarea:focus-visible { outline: 3px solid #ffbf47; outline-offset: 1px; }
-    .launcher { width: 56px; height: 56px; border-radius: 50%; padding: 0; box-shadow: 0 4px 14px #0004; float: right; }
+    .launcher { width: 56px; height: 56px; border-radius: 50%; padding: 0; box-shadow: 0 4px 14px #0004; float: right; position: relative; }
+    .badge { position: absolute; top: -4px; right: -4px; min-width: 22px; height: 22px; border-radius: 11px; padding: 0 6px;
+      background: #cf222e; color: #fff; font-size: 12px; font-weight: 700; line-height: 22px; text-align: center; box-shadow: 0 0 0 2px #fff; }
+    .preview { clear: both; float: right; max-width: min(280px, calc(100vw - 40px)); margin-bottom: 10px; padding: 10px 12px; background: #fff;
+      color: #1b1f24; border-radius: 12px; box-shadow: 0 4px 14px #0003; text-align: left; cursor: pointer; white-space: normal; }
+    .preview strong { display: block; font-size: 12px; color: #57606a; margin-bottom: 2px; }
     .panel { width: min(370px, calc(100vw - 40px)); height: min(560px, calc(100vh - 100px)); background: #fff; border-radius: 12px;
       box-shadow: 0 8px 30px #0004; display: flex; flex-direction: column; overflow: hidden; margin-bottom: 12px; }
     header { background: var(--c); color: #fff; padding: 12px 16px; }
@@ -117,9 +124,13 @@
   const prechat = el('form', { class: 'prechat', hidden: '' });
   const panel = el('section', { class: 'panel', hidden: '', 'aria-label': 'Chat' },
     el('header', {}, title, status), note, log, prechat, typingLine, errorLine, composer);
+  const badge = el('span', { class: 'badge', hidden: '', 'aria-hidden': 'true' });
   const launcher = el('button', { class: 'launcher', type: 'button', 'aria-label': say('open'), 'aria-expanded': 'false' },
-    icon('M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 2-2z'));
-  root.append(panel, launcher);
+    icon('M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 2-2z'), badge);
+  // The team's last reply, while the chat is closed: a click opens it.
+  const preview = el('button', { class: 'preview', type: 'button', hidden: '' });
+  root.append(panel, preview, launcher);
+  const pageTitle = document.title;
 
   const initials = (name) => (name || '?').split(/\s+/).map((p) => p[0]).join('').slice(0, 2).toUpperCase();
   const time = (iso) => new Date(iso).toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' });
@@ -164,6 +175,25 @@
     state.messages.set(m.id, m);
     render(m);
     markRead();
+    showUnread();
+  }
+
+  // Replies the visitor has not read, while the chat is closed or the tab in the background: a count on the launcher,
+  // the last one beside it, and the count in the page's title.
+  function showUnread() {
+    const unread = [...state.messages.values()].filter((m) => m.from === 'team' && m.status !== 'read');
+    const away = panel.hidden || document.hidden;
+    const count = away ? unread.length : 0;
+    badge.hidden = count === 0;
+    badge.textContent = count > 9 ? '9+' : String(count);
+    launcher.setAttribute('aria-label', say(panel.hidden ? 'open' : 'close') + (count ? ` · ${count === 1 ? say('unreadOne') : say('unread', count)}` : ''));
+    const last = unread[unread.length - 1];
+    preview.hidden = !(panel.hidden && last);
+    if (last && panel.hidden) {
+      preview.replaceChildren(el('strong', { text: last.author?.name || say('team') }),
+        document.createTextNode((last.text || say('file')).slice(0, 140)));
+    }
+    document.title = count ? `(${count}) ${say('newTitle')} · ${pageTitle}` : pageTitle;
   }
 
   function showAvailability(info) {
@@ -345,14 +375,17 @@
     state.lastRead = Date.now();
     for (const m of state.messages.values()) if (m.from === 'team') m.status = 'read';
     if (state.socket?.readyState === 1) state.socket.send('{"type":"read"}'); else call('POST', '/read').catch(() => {});
+    showUnread();
   }
 
   // ------------------------------------------------------------------------------------------- events
+  preview.addEventListener('click', () => launcher.click());
   launcher.addEventListener('click', () => {
     panel.hidden = !panel.hidden;
     launcher.setAttribute('aria-expanded', String(!panel.hidden));
     launcher.setAttribute('aria-label', say(panel.hidden ? 'open' : 'close'));
     if (!panel.hidden) { (composer.hidden ? prechat.querySelector('input') : text)?.focus(); markRead(); }
+    showUnread();
   });
   composer.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -380,7 +413,7 @@
     file.value = '';
     if (picked) send(text.value.trim(), picked).then(() => { text.value = ''; });
   });
-  document.addEventListener('visibilitychange', markRead);
+  document.addEventListener('visibilitychange', () => { markRead(); showUnread(); });
 
   const mount = () => { document.body.append(host); start(); };
   if (document.body) mount(); else document.addEventListener('DOMContentLoaded', mount);
