@@ -136,7 +136,7 @@ def test_live_inbox_reply_resolve_search_and_language(make_server, backend, brow
     assert status == 200
     wait(browser, 3).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, '.row[data-number="1"]'), "Urgente"))
     assert browser.execute_script("return window.__sameDocument") == marker
-    wait(browser, 3).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, '[data-count="all"]'), "2"))
+    wait(browser, 6).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, '[data-count="all"]'), "2"))
     assert browser.find_element(By.CSS_SELECTOR, '.row[data-number="1"]') != row  # this row was replaced, not the page
 
     browser.find_element(By.PARTIAL_LINK_TEXT, "Intruso").click()
@@ -307,3 +307,65 @@ def test_admin_sees_and_changes_roles_on_the_people_page(make_server, backend, b
     Select(mine.find_element(By.NAME, "role")).select_by_value("agent")
     wait(browser, 5).until(lambda d: mine.find_element(By.CSS_SELECTOR, ".form-error").text.strip() != "")
     assert Select(mine.find_element(By.NAME, "role")).first_selected_option.get_attribute("value") == "admin"
+
+
+def test_three_pane_desk_at_three_widths_note_mode_and_snooze_presets(make_server, backend, browser):
+    """The list, the conversation and the customer side by side at desktop width, folding at tablet width, and on a phone
+    the menu behind a button — in both languages, screenshots kept; a note looks like a note; a preset snoozes."""
+    server = make_server()
+    token, workspace = server.setup_workspace()
+    server.start()
+    inbox = server.create_api_inbox(token, workspace)
+    for n in range(1, 4):
+        status, _ = server.post_inbound(inbox, {"message_id": f"d-{n}", "from": {"id": f"c-{n}", "name": f"Cliente {n}", "email": f"c{n}@example.com"},
+                                                "text": f"Consulta número {n}"})
+        assert status == 200
+    sign_in(browser, server)
+    browser.get(server.base + "/app/tienda/inbox?view=all&status=open")  # the view the list beside a conversation shows
+    for language in ("es", "en"):
+        if language == "en":
+            set_language(browser, server, "en")
+        for width in (1440, 900, 400):
+            browser.set_window_size(width, 900)
+            browser.get(server.base + "/app/tienda/conversations/2")
+            pane = browser.find_elements(By.CSS_SELECTOR, ".pane-list")
+            assert bool(pane and pane[0].is_displayed()) == (width == 1440), width
+            if width == 1440:
+                current = browser.find_element(By.CSS_SELECTOR, ".pane-list .row.current")
+                assert current.get_attribute("data-number") == "2"
+                assert "Cliente 3" in pane[0].text and "Cliente 1" in pane[0].text
+            assert browser.find_element(By.ID, "customer").is_displayed()
+            overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{width}px scrolls sideways by {overflow}px"
+            menu = browser.find_element(By.ID, "menu-toggle")
+            sidebar = browser.find_element(By.ID, "sidebar")
+            if width == 400:
+                assert menu.is_displayed() and not sidebar.is_displayed()
+                menu.click()
+                assert sidebar.is_displayed() and menu.get_attribute("aria-expanded") == "true"
+            else:
+                assert not menu.is_displayed() and sidebar.is_displayed()
+            shot(browser, f"desk-{language}-{width}", backend)
+    set_language(browser, server, "es")
+    browser.set_window_size(1440, 900)
+
+    # A private note looks like one before it is sent.
+    browser.get(server.base + "/app/tienda/conversations/2")
+    live(browser)
+    browser.find_element(By.TAG_NAME, "body").send_keys("n")
+    composer = browser.find_element(By.ID, "composer")
+    assert "note-mode" in composer.get_attribute("class")
+    assert browser.find_element(By.ID, "composer-send").text == "Agregar nota"
+    browser.find_element(By.ID, "reply-text").send_keys("Revisar stock antes de responder")
+    browser.find_element(By.ID, "composer-send").click()
+    wait(browser, 5).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".msg.note"), "Revisar stock"))
+    wait(browser, 3).until(lambda d: "note-mode" not in d.find_element(By.ID, "composer").get_attribute("class"))
+    assert browser.find_element(By.ID, "composer-send").text == "Enviar"
+
+    # Snooze until tomorrow at 9:00, in one click.
+    preset = browser.find_element(By.CSS_SELECTOR, '[data-snooze="tomorrow"]')
+    assert preset.get_attribute("title")  # says until when
+    preset.click()
+    wait(browser, 5).until(EC.text_to_be_present_in_element((By.ID, "status-badge"), "Pospuesta"))
+    status, conversation = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/2", token)
+    assert conversation["status"] == "snoozed" and conversation["snoozed_until"].endswith("Z")

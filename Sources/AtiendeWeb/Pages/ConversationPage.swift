@@ -125,7 +125,12 @@ enum ConversationPage {
                        .label(.for("snooze-until"), .text(t("action.snooze_until") + " ")),
                        .field(.type(.init(rawValue: "datetime-local") ?? .text), .id("snooze-until"), .name("snoozed_until"),
                               .data("type", "datetime"), .required(true)),
-                       .button(.type(.submit), .text(t("action.snooze"))))),
+                       .button(.type(.submit), .text(t("action.snooze"))),
+                       // Presets in the agent's own clock; each says until when.
+                       .span(.class("presets"),
+                             .button(.type(.button), .data("snooze", "hour"), .text(t("snooze.hour"))),
+                             .button(.type(.button), .data("snooze", "tomorrow"), .text(t("snooze.tomorrow"))),
+                             .button(.type(.button), .data("snooze", "week"), .text(t("snooze.week")))))),
             .div(.class("properties"),
                  .form(.class("inline"), .data("api", api), .data("method", "PATCH"), .data("autosubmit", "1"),
                        .label(.for("assignee"), .text(t("conversation.assignee") + " ")),
@@ -269,7 +274,8 @@ enum ConversationPage {
                  .label(.for("reply-files"), .text(t("composer.attach") + " ")),
                  .field(.type(.file), .id("reply-files"), .name("attachments"), .attribute(named: "multiple", value: "multiple"), .data("type", "files")),
                  .span(.class("hint"), .text(t("composer.mention_hint"))),
-                 .button(.type(.submit), .class("primary"), .text(t("composer.send")))),
+                 .button(.type(.submit), .class("primary"), .id("composer-send"), .data("reply", t("composer.send")),
+                         .data("note", t("composer.add_note")), .text(t("composer.send")))),
             .p(.class("form-error"), .role("alert")))
     }
 

@@ -83,7 +83,7 @@ enum Layout {
     /// Unread notifications: a live region of every page.
     static func bell(_ desk: Desk) -> Node<HTML.BodyContext> {
         .a(.href(SiteURL.notifications(desk.slug).path), .id("bell"), .data("live", "bell"), .aria("label", desk.t("nav.notifications")),
-           .text("🔔"), .span(.id("bell-count"), .class("count"), .text(desk.unreadNotifications > 0 ? String(desk.unreadNotifications) : "")))
+           .raw(Icon.bell), .span(.id("bell-count"), .class("count"), .text(desk.unreadNotifications > 0 ? String(desk.unreadNotifications) : "")))
     }
 
     static func sidebar(_ desk: Desk) -> Node<HTML.BodyContext> {
@@ -171,4 +171,9 @@ enum ChannelBadge {
         .span(.class("channel"), .attribute(named: "title", value: t("channel.\(channel.rawValue)")),
               .aria("label", t("channel.\(channel.rawValue)")), .role("img"), .text(icon))
     }
+}
+
+/// Icons drawn as SVG, so they never depend on the reader's emoji font.
+enum Icon {
+    static let bell = #"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1z"/></svg>"#
 }

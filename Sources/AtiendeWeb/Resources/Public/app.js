@@ -181,6 +181,42 @@ document.getElementById('menu-toggle')?.addEventListener('click', (event) => {
   event.currentTarget.setAttribute('aria-expanded', String(Boolean(open)));
 });
 
+// The composer in note mode: tinted, its button "Add note".
+function showNoteMode() {
+  const toggle = document.getElementById('note-toggle');
+  const button = document.getElementById('composer-send');
+  if (!toggle || !button) return;
+  document.getElementById('composer')?.classList.toggle('note-mode', toggle.checked);
+  button.textContent = toggle.checked ? button.dataset.note : button.dataset.reply;
+}
+document.getElementById('note-toggle')?.addEventListener('change', showNoteMode);
+document.getElementById('composer')?.addEventListener('reset', () => setTimeout(showNoteMode));
+
+// Snooze presets: an hour from now, tomorrow at 9:00, next Monday at 9:00 — in this browser's time zone.
+function snoozeTime(preset) {
+  const at = new Date();
+  if (preset === 'hour') return new Date(at.getTime() + 3600 * 1000);
+  at.setHours(9, 0, 0, 0);
+  if (preset === 'tomorrow') at.setDate(at.getDate() + 1);
+  else at.setDate(at.getDate() + ((8 - at.getDay()) % 7 || 7));
+  return at;
+}
+const localInput = (date) => new Date(date.getTime() - date.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+// Each says until when (again after the head is re-read live).
+function labelSnoozePresets() {
+  for (const button of document.querySelectorAll('[data-snooze]')) {
+    button.title = snoozeTime(button.dataset.snooze)
+      .toLocaleString(body.dataset.lang, { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+  }
+}
+labelSnoozePresets();
+document.addEventListener('click', (event) => {
+  const button = event.target.closest?.('[data-snooze]');
+  if (!button) return;
+  button.form.querySelector('[name="snoozed_until"]').value = localInput(snoozeTime(button.dataset.snooze));
+  button.form.requestSubmit();
+});
+
 // Ctrl/Cmd+Enter sends the reply.
 document.getElementById('reply-text')?.addEventListener('keydown', (event) => {
   if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) { event.preventDefault(); event.target.form.requestSubmit(); }
@@ -190,7 +226,8 @@ document.getElementById('reply-text')?.addEventListener('keydown', (event) => {
 
 // An event re-reads only the regions it concerns, each alone: the open conversation's timeline, head or customer
 // panel, one row of the list (or the list, when a conversation may have joined it), the sidebar's counts, the bell.
-// Under a burst of events a region is re-read at most about once a second; calling with nothing re-reads them all.
+// Under a burst of events a region is re-read at most about once a second (the counts every three); calling with
+// nothing re-reads them all.
 const pendingRegions = new Set();
 const lastRead = new Map();
 let refreshTimer = null;
@@ -218,7 +255,15 @@ async function refresh() {
   refreshTimer = null;
   refreshing = true;
   const now = Date.now();
-  const due = [...pendingRegions].filter((name) => now - (lastRead.get(name) || 0) >= 1000);
+  // The counts change less than the list does: under a burst they follow every few seconds.
+  const interval = (name) => (name === 'sidebar' ? 3000 : 1000);
+  let due = [...pendingRegions].filter((name) => now - (lastRead.get(name) || 0) >= interval(name));
+  // Many rows at once: one read of the list instead.
+  if (due.filter((name) => name.startsWith('row:')).length > 3 && document.getElementById('inbox-list')) {
+    for (const name of due) if (name.startsWith('row:')) pendingRegions.delete(name);
+    due = due.filter((name) => !name.startsWith('row:'));
+    if (now - (lastRead.get('inbox-list') || 0) >= 1000) due.push('inbox-list'); else pendingRegions.add('inbox-list');
+  }
   // A list re-read covers its rows.
   const list = due.includes('inbox-list');
   try {
@@ -275,6 +320,7 @@ async function readRegion(name) {
   if (timeline && atBottom) region.scrollTop = region.scrollHeight;
   for (const box of region.querySelectorAll('.pick')) box.checked = picked.has(box.value);
   if (cursor) region.querySelector(`.row[data-number="${cursor}"]`)?.classList.add('cursor');
+  labelSnoozePresets();
 }
 
 // The regions an event concerns on this page.
@@ -473,8 +519,8 @@ document.addEventListener('keydown', (event) => {
       break;
     }
     case '/': if (focusShortcut('/')) event.preventDefault(); break;
-    case 'r': if (note) note.checked = false; if (focusShortcut('r')) event.preventDefault(); break;
-    case 'n': if (note) { note.checked = true; focusShortcut('r'); event.preventDefault(); } break;
+    case 'r': if (note) note.checked = false; showNoteMode(); if (focusShortcut('r')) event.preventDefault(); break;
+    case 'n': if (note) { note.checked = true; showNoteMode(); focusShortcut('r'); event.preventDefault(); } break;
     case 'e': document.querySelector('[data-shortcut="e"]')?.click(); break;
     case 'a': if (focusShortcut('a')) event.preventDefault(); break;
     case '?': document.getElementById('help')?.showModal(); break;
