@@ -270,6 +270,24 @@ struct AgentWorkspaceTests {
         }
     }
 
+    @Test("an empty workspace shows its admin the first steps, each checked off when done, and agents none")
+    func firstRun() async throws {
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let slug = try await slug(app, workspace)
+            let (admin, _) = try await Browser.signedIn(app, as: workspace.adminID)
+            let empty = try await admin.get("/app/\(slug)/inbox").text
+            #expect(empty.contains("Primeros pasos") && empty.contains("class=\"todo\"><a href=\"/app/\(slug)/settings/inboxes\">"))
+            _ = try await app.request(.POST, "\(workspace.path)/inboxes", token: workspace.token,
+                                      json: ["name": "Chat", "channel": "webchat"])
+            let after = try await admin.get("/app/\(slug)/inbox").text
+            #expect(after.contains("class=\"done\"><a href=\"/app/\(slug)/settings/inboxes\">") && after.contains("/widget/demo?inbox="))
+            let (agentID, _) = try await workspace.member(app, role: .agent)
+            let (agent, _) = try await Browser.signedIn(app, as: agentID)
+            #expect(!(try await agent.get("/app/\(slug)/inbox").text.contains("Primeros pasos")))
+        }
+    }
+
     @Test("a mention in a note and an assignment notify the colleague")
     func notifications() async throws {
         try await withApp { app in

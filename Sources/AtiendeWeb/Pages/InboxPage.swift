@@ -88,6 +88,7 @@ enum InboxPage {
         let priorityOptions = [("", t("filter.any"))] + Priority.allCases.map { ($0.rawValue, t("priority.\($0.rawValue)")) }
         return .div(.class("inbox"),
             .h1(.text(title(filter, desk: desk))),
+            firstRun(desk),
             .form(.class("filters"), .method(.get), .action(SiteURL.inbox(desk.slug).path),
                   .field(.type(.hidden), .name("view"), .value(filter.view.rawValue)),
                   .if(filter.inboxID != nil, .field(.type(.hidden), .name("inbox"), .value(filter.inboxID?.uuidString.lowercased() ?? ""))),
@@ -120,6 +121,30 @@ enum InboxPage {
                  .button(.type(.button), .data("bulk-action", "label"), .text(t("bulk.add_label")))),
             list(desk, filter: filter, rows: rows, query: query)
         )
+    }
+
+    /// A new workspace's first steps, for its admins, until each is done: connect a channel, invite the team, set
+    /// business hours, try the chat widget.
+    static func firstRun(_ desk: Desk) -> Node<HTML.BodyContext> {
+        guard desk.role == .admin else { return .empty }
+        let t = desk.t
+        let chat = desk.inboxes.first { $0.channel == .webchat }
+        let steps: [(key: String, href: String, done: Bool)] = [
+            ("setup.connect", SiteURL.settings(desk.slug, .inboxes).path, !desk.inboxes.isEmpty),
+            ("setup.invite", SiteURL.settings(desk.slug, .users).path, desk.members.count > 1),
+            ("setup.hours", SiteURL.settings(desk.slug, .service).path, desk.inboxes.contains { $0.businessHoursJSON != nil }),
+            ("setup.widget", chat.map { "/widget/demo?inbox=\(($0.id ?? UUID()).uuidString.lowercased())" } ?? SiteURL.settings(desk.slug, .inboxes).path,
+             chat != nil),
+        ]
+        guard steps.contains(where: { !$0.done }) else { return .empty }
+        return .element(named: "section", nodes: [.class("first-run card"), .aria("label", t("setup.title")),
+            .h2(.text(t("setup.title"))),
+            .ol(.forEach(steps) { step in
+                .li(.class(step.done ? "done" : "todo"),
+                    .a(.href(step.href), .text(t(step.key))),
+                    .if(step.done, .span(.class("hint"), .text(" ✓ " + t("setup.done")))))
+            }),
+        ])
     }
 
     /// The conversations of the view: a live region, re-read when a conversation arrives that is not in it yet.
