@@ -305,6 +305,17 @@ struct AgentWorkspaceTests {
             #expect(notes.first?.conversationNumber == 1)
             let events = try await Event.query(on: app.store.db).filter(\.$type == EventType.notificationCreated.rawValue).count()
             #expect(events == 2)
+            // The composer offers the colleague (by the handle the server recognises), never oneself.
+            let (admin, _) = try await Browser.signedIn(app, as: workspace.adminID)
+            let page = try await admin.get("/app/\(try await slug(app, workspace))/conversations/1").text
+            let members = try #require(page.range(of: "data-members=\"").map { String(page[$0.upperBound...].prefix { $0 != "\"" }) })
+            let decoded = members.replacingOccurrences(of: "&quot;", with: "\"")
+            let people = try #require(try JSONSerialization.jsonObject(with: Data(decoded.utf8)) as? [[String: String]])
+            #expect(people.map(\.["name"]) == [agent.name])
+            let typed = "@" + (people.first?["handle"] ?? "")
+            #expect(Notifications.mentionHandles("ok \(typed) mira").count == 1)
+            let mentioned = try await app.store.write { tx in try await Notifications.mentionedMembers(in: typed, workspace: workspace.id, in: tx) }
+            #expect(mentioned == [agentID])
             #expect(Notifications.mentionHandles("hola @Ana.Perez y correo a@b.com, @josé-") == ["ana.perez", "jose"])
         }
     }

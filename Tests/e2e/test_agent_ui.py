@@ -362,6 +362,16 @@ def test_three_pane_desk_at_three_widths_note_mode_and_snooze_presets(make_serve
     wait(browser, 3).until(lambda d: "note-mode" not in d.find_element(By.ID, "composer").get_attribute("class"))
     assert browser.find_element(By.ID, "composer-send").text == "Enviar"
 
+    # Labels as chips: one added from the box (the workspace's labels offered as it is typed), then removed by its ×.
+    box = browser.find_element(By.ID, "labels")
+    assert box.get_attribute("list") == "known-labels"
+    box.send_keys("vip\n")
+    wait(browser, 5).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".labels"), "#vip"))
+    browser.find_element(By.CSS_SELECTOR, ".labels .chip-remove").click()
+    wait(browser, 5).until(lambda d: "#vip" not in d.find_element(By.CSS_SELECTOR, ".labels").text)
+    status, conversation = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/2", token)
+    assert conversation["labels"] == []
+
     # Snooze until tomorrow at 9:00, in one click.
     preset = browser.find_element(By.CSS_SELECTOR, '[data-snooze="tomorrow"]')
     assert preset.get_attribute("title")  # says until when

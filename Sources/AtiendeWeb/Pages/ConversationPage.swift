@@ -150,15 +150,32 @@ enum ConversationPage {
                        .label(.for("priority"), .text(t("conversation.priority") + " ")),
                        .dropdown(.id("priority"), .name("priority"),
                                .forEach(Priority.allCases) { p in .option(.value(p.rawValue), .text(t("priority.\(p.rawValue)")), .selected(p == c.priority)) })),
-                 .form(.class("inline"), .data("api", api), .data("method", "PATCH"),
-                       .label(.for("labels"), .text(t("conversation.labels") + " ")),
-                       .field(.type(.text), .id("labels"), .name("labels"), .data("type", "list"), .value(c.labels.joined(separator: ", "))),
-                       .button(.type(.submit), .text(t("common.save")))),
+                 labelsEditor(desk, c, api: api),
                  .form(.class("inline"), .data("api", api), .data("method", "PATCH"),
                        .label(.for("reason"), .text(t("conversation.contact_reason") + " ")),
                        .field(.type(.text), .id("reason"), .name("contact_reason"), .data("type", "nullable"), .value(c.contactReason ?? ""),
                               .attribute(named: "maxlength", value: "120")),
                        .button(.type(.submit), .text(t("common.save"))))))
+    }
+
+    /// Labels as chips, each removable; a new one picked from the workspace's labels as it is typed.
+    static func labelsEditor(_ desk: Desk, _ c: Conversation, api: String) -> Node<HTML.BodyContext> {
+        let t = desk.t
+        let known: [Node<HTML.DataListContext>] = desk.counts.labels.keys.sorted().map { .option(.value($0)) }
+        let chips: Node<HTML.BodyContext> = .forEach(c.labels) { label in
+            let rest = c.labels.filter { $0 != label }.joined(separator: ", ")
+            return .form(.class("inline chip-form"), .data("api", api), .data("method", "PATCH"),
+                         .field(.type(.hidden), .name("labels"), .data("type", "list"), .value(rest)),
+                         .span(.class("chip"), .text("#" + label),
+                               .button(.type(.submit), .class("chip-remove"), .aria("label", t("labels.remove", label)), .text("×"))))
+        }
+        let add: Node<HTML.BodyContext> = .form(.class("inline"), .data("api", api), .data("method", "PATCH"), .data("then", "reset"),
+            .label(.for("labels"), .class("sr"), .text(t("labels.add"))),
+            .field(.type(.text), .id("labels"), .name("labels"), .data("type", "list-add"), .data("current", c.labels.joined(separator: ",")),
+                   .placeholder(t("labels.add")), .attribute(named: "list", value: "known-labels"), .attribute(named: "autocomplete", value: "off")),
+            .button(.type(.submit), .text(t("labels.add_button"))),
+            .element(named: "datalist", nodes: [.id("known-labels")] + known))
+        return .div(.class("labels"), .role("group"), .aria("label", t("conversation.labels")), .span(.text(t("conversation.labels") + " ")), chips, add)
     }
 
     static func author(_ desk: Desk, _ message: Message, contact: Contact) -> String {
@@ -252,6 +269,12 @@ enum ConversationPage {
         }
     }
 
+    /// The colleagues an `@` in a note can name: their handle (the name without spaces) and name, as JSON.
+    static func mentionList(_ desk: Desk) -> String {
+        let people = desk.members.filter { $0.user.id != desk.userID }.map { ["handle": $0.user.name.replacingOccurrences(of: " ", with: ""), "name": $0.user.name] }
+        return (try? String(data: JSONSerialization.data(withJSONObject: people, options: [.sortedKeys]), encoding: .utf8)) ?? "[]"
+    }
+
     static func composer(_ desk: Desk, _ c: Conversation, through: [Inbox]) -> Node<HTML.BodyContext> {
         let t = desk.t
         let own = desk.channels.replyRules(c.channel).sends
@@ -267,7 +290,9 @@ enum ConversationPage {
                           }))),
             .label(.for("reply-text"), .class("sr"), .text(t("composer.label"))),
             .textBox(.id("reply-text"), .name("text"), .data("shortcut", "r"), .attribute(named: "rows", value: "4"),
-                      .placeholder(t("composer.placeholder"))),
+                      .placeholder(t("composer.placeholder")), .data("members", mentionList(desk)),
+                      .attribute(named: "aria-autocomplete", value: "list"), .aria("controls", "mentions")),
+            .ul(.id("mentions"), .class("mentions"), .role("listbox"), .attribute(named: "hidden", value: "hidden"), .aria("label", t("composer.mention_list"))),
             .div(.class("composer-tools"),
                  .label(.field(.type(.checkbox), .id("note-toggle"), .name("private"), .data("type", "bool"), .data("shortcut", "n")),
                         .text(" " + t("composer.private_note"))),

@@ -63,7 +63,8 @@ extension Request {
     /// The signed-in member's view of `:workspace` (a slug). Someone else's workspace reads as not found. A live region
     /// of the page's own content needs none of the frame (`parts`).
     func desk(minimum: Role = .agent, parts: DeskParts? = nil) async throws -> Desk {
-        let parts = parts ?? (liveRegion == nil ? .all : [])
+        // The conversation's head offers the workspace's labels, from the counts.
+        let parts = parts ?? (liveRegion == nil ? .all : liveRegion == "conversation-head" ? [.counts] : [])
         let signedIn = try await requireSignedIn()
         let t = Localizer(Localizer.Language(rawValue: signedIn.user.language) ?? .es)
         guard let slug = parameters.get("workspace"),

@@ -82,6 +82,9 @@ async function formPayload(form) {
       payload[el.name] = value === 'true';
     } else if (type === 'list') {
       payload[el.name] = value.split(',').map((s) => s.trim()).filter(Boolean);
+    } else if (type === 'list-add') {
+      // What is typed joins the list already there (`data-current`).
+      payload[el.name] = [...new Set([...(el.dataset.current || '').split(','), ...value.split(',')].map((s) => s.trim().toLowerCase()).filter(Boolean))];
     } else if (type === 'nullable') {
       payload[el.name] = value.trim() === '' ? null : value.trim();
     } else if (type === 'omit-empty') {
@@ -129,6 +132,8 @@ document.addEventListener('submit', async (event) => {
     const payload = method === 'DELETE' ? undefined : await formPayload(form);
     const data = await api(method, form.dataset.api, payload);
     if (form.dataset.then === 'reset') form.reset();
+    // Done with a field inside a live region: let go of it, so the region shows what was saved.
+    if (form.closest('[data-live]') && form.contains(document.activeElement)) document.activeElement.blur();
     if (form.dataset.then === 'reload') { location.reload(); return; }
     if (form.dataset.then === 'secret') { showSecret(data); return; }
     if (form.dataset.then === 'detail') {
@@ -216,6 +221,64 @@ document.addEventListener('click', (event) => {
   button.form.querySelector('[name="snoozed_until"]').value = localInput(snoozeTime(button.dataset.snooze));
   button.form.requestSubmit();
 });
+
+// "@" in the composer offers the colleagues to mention; arrows choose, Enter or Tab inserts, Escape closes.
+(() => {
+  const box = document.getElementById('reply-text');
+  const list = document.getElementById('mentions');
+  if (!box || !list) return;
+  let people = [];
+  try { people = JSON.parse(box.dataset.members || '[]'); } catch { people = []; }
+  let matches = [];
+  let chosen = 0;
+  const fold = (text) => text.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+  const typed = () => /(^|\s)@([\p{L}\p{N}._-]*)$/u.exec(box.value.slice(0, box.selectionStart));
+  const close = () => { list.hidden = true; matches = []; box.removeAttribute('aria-activedescendant'); };
+  function show() {
+    const found = typed();
+    if (!found) { close(); return; }
+    const query = fold(found[2]);
+    matches = people.filter((p) => fold(p.handle).startsWith(query) || fold(p.name).split(/\s+/).some((w) => w.startsWith(query))).slice(0, 6);
+    if (!matches.length) { close(); return; }
+    chosen = Math.min(chosen, matches.length - 1);
+    list.replaceChildren(...matches.map((p, i) => {
+      const item = document.createElement('li');
+      item.id = `mention-${i}`;
+      item.setAttribute('role', 'option');
+      item.setAttribute('aria-selected', String(i === chosen));
+      item.textContent = `${p.name} (@${p.handle})`;
+      item.addEventListener('mousedown', (event) => { event.preventDefault(); insert(p); });
+      return item;
+    }));
+    box.setAttribute('aria-activedescendant', `mention-${chosen}`);
+    list.hidden = false;
+  }
+  function insert(person) {
+    const found = typed();
+    if (!found) return;
+    const start = box.selectionStart - found[2].length;
+    box.setRangeText(`${person.handle} `, start, box.selectionStart, 'end');
+    close();
+    box.focus();
+  }
+  box.addEventListener('input', () => { chosen = 0; show(); });
+  box.addEventListener('blur', () => setTimeout(close, 100));
+  box.addEventListener('keydown', (event) => {
+    if (list.hidden || !matches.length) return;
+    if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+      chosen = (chosen + (event.key === 'ArrowDown' ? 1 : matches.length - 1)) % matches.length;
+      show();
+      event.preventDefault();
+    } else if (event.key === 'Enter' || event.key === 'Tab') {
+      insert(matches[chosen]);
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    } else if (event.key === 'Escape') {
+      close();
+      event.stopImmediatePropagation();
+    }
+  });
+})();
 
 // Ctrl/Cmd+Enter sends the reply.
 document.getElementById('reply-text')?.addEventListener('keydown', (event) => {
