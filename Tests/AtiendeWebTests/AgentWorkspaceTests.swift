@@ -449,6 +449,12 @@ struct TranslationTests {
         }
     }
 
+    @Test("avatars show a person's initials")
+    func initials() {
+        #expect(Avatar.initials("Ana Rojas") == "AR" && Avatar.initials("ángel de la Fuente") == "ÁD")
+        #expect(Avatar.initials("admin") == "A" && Avatar.initials("   ") == "?" && Avatar.initials("maria.paz@x.cl") == "MP")
+    }
+
     @Test("matches are marked without regard to accents or case, at word starts")
     func highlight() {
         let segments = Highlight.segments("La ACCIÓN fue reaccionaria", terms: ["accion"])

@@ -196,7 +196,8 @@ enum ConversationPage {
         }
         let workspace = desk.workspaceID.uuidString.lowercased()
         return .article(.class("msg \(message.kind.rawValue)"), .data("message-id", message.id?.uuidString.lowercased() ?? ""),
-            .header(.strong(.text(author(desk, message, contact: contact))),
+            .header(Avatar.node(author(desk, message, contact: contact), customer: message.senderType == .contact),
+                    .strong(.text(author(desk, message, contact: contact))),
                     .if(message.kind == .note, .span(.class("badge note"), .text(t("message.private_note")))),
                     .element(named: "time", nodes: [.attribute(named: "datetime", value: Formatting.iso(message.createdAt)),
                                                     .text(desk.format.dateTime(message.createdAt))])),

@@ -173,6 +173,19 @@ enum ChannelBadge {
     }
 }
 
+/// A person's initials in a circle, customers and colleagues apart at a glance.
+enum Avatar {
+    static func initials(_ name: String) -> String {
+        let words = name.split(whereSeparator: { $0.isWhitespace || $0 == "@" || $0 == "." }).prefix(2)
+        let letters = words.compactMap(\.first).map { String($0).uppercased() }.joined()
+        return letters.isEmpty ? "?" : letters
+    }
+
+    static func node(_ name: String, customer: Bool) -> Node<HTML.BodyContext> {
+        .span(.class(customer ? "avatar customer" : "avatar"), .aria("hidden", "true"), .text(initials(name)))
+    }
+}
+
 /// Icons drawn as SVG, so they never depend on the reader's emoji font.
 enum Icon {
     static let bell = #"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1z"/></svg>"#
