@@ -164,6 +164,23 @@ struct ConversationAPITests {
             #expect((try cleared.json()["settings"] as? [String: String])?["api_base"] == nil)
             #expect(try await app.request(.PATCH, path, token: workspace.token, json: ["settings": ["api_base": "ftp://x"]]).status == 400)
 
+            // A field refused is named by its label and what it expects, in the reader's language.
+            let mail = try await app.request(.POST, "\(workspace.path)/inboxes", token: workspace.token,
+                                             json: ["name": "Correo", "channel": "email", "settings": ["address": "soporte@tienda.cl"]])
+            #expect(mail.status == 201)
+            let (ui, csrf) = try await Browser.signedIn(app, as: workspace.adminID)
+            let badPort = try await ui.send(.POST, "\(workspace.path)/inboxes", body: Data(#"{"name":"Otro","channel":"email","settings":{"address":"ventas@tienda.cl","smtp_port":"99999"}}"#.utf8),
+                                            headers: [("Content-Type", "application/json"), ("X-CSRF-Token", csrf), ("X-Atiende-UI", "1")])
+            #expect(badPort.status == 400 && badPort.text.contains("Puerto SMTP") && badPort.text.contains("número de puerto"), "\(badPort.text)")
+            // One mailbox, one email inbox; a Twilio sender that is not a number or a name is refused.
+            let twice = try await app.request(.POST, "\(workspace.path)/inboxes", token: workspace.token,
+                                              json: ["name": "Correo 2", "channel": "email", "settings": ["address": "Soporte@Tienda.cl"]])
+            #expect(twice.status == 409 && twice.text.contains("address_in_use"))
+            let sender = try await app.request(.POST, "\(workspace.path)/inboxes", token: workspace.token, json: [
+                "name": "SMS", "channel": "twilio", "settings": ["account_sid": "AC1", "from": "no-es-un-numero"], "secrets": ["auth_token": "x"],
+            ])
+            #expect(sender.status == 400)
+
             // The admin page offers the edit form with the name, never a credential.
             let slug = try #require(try await Workspace.find(workspace.id, on: app.store.db)).slug
             let (browser, _) = try await Browser.signedIn(app, as: workspace.adminID)

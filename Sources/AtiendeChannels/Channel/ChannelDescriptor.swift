@@ -50,7 +50,7 @@ public struct ChannelField: Sendable {
     public var name: String { place == .inbox ? key : place.rawValue + "." + key }
 
     /// Where agent replies are delivered (the API channel).
-    public static let webhookURL = ChannelField("webhook_url", .inbox, .url, label: "inbox.webhook_url")
+    public static let webhookURL = ChannelField("webhook_url", .inbox, .url, label: "inbox.reply_webhook_url")
 
     func value(_ settings: InboxSettings, _ secrets: [String: String]) -> String? {
         switch place {
@@ -183,15 +183,18 @@ extension ChannelDescriptor {
             let raw = field.value(settings, secrets) ?? ""
             let value = field.input == .password ? raw : raw.trimmingCharacters(in: .whitespacesAndNewlines)
             let code = ["": "invalid_" + field.key, "settings": "invalid_settings", "secrets": "invalid_secrets"][field.place.rawValue] ?? "invalid_input"
-            let parameters = ["field": field.name, "channel": kind.rawValue]
+            // People read the field by its label and what it expects, in their language (both translation keys).
+            let parameters = ["field": field.label, "channel": kind.rawValue]
             if value.isEmpty {
                 if field.required {
-                    throw AtiendeError.invalid("\(field.name) is required for \(kind.rawValue)", code: code, parameters: parameters)
+                    throw AtiendeError.invalid("\(field.name) is required for \(kind.rawValue)", code: code,
+                                               parameters: parameters.merging(["expected": "input.required"]) { $1 })
                 }
                 continue
             }
             let checked = try Self.checked(value, field.input) ?? {
-                throw AtiendeError.invalid("\(field.name) \(Self.expectation(field.input))", code: code, parameters: parameters)
+                throw AtiendeError.invalid("\(field.name) \(Self.expectation(field.input))", code: code,
+                                           parameters: parameters.merging(["expected": "input." + Self.inputName(field.input)]) { $1 })
             }()
             field.set(checked, &settings, &secrets)
         }
@@ -230,6 +233,18 @@ extension ChannelDescriptor {
             return value.count <= 253 && value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-.:[]".contains($0)) }) ? value : nil
         case .port: return Int(value).map { (1...65535).contains($0) } == true ? value : nil
         case .choice(let options): return options.contains { $0.value == value } ? value : nil
+        }
+    }
+
+    static func inputName(_ input: ChannelField.Input) -> String {
+        switch input {
+        case .text: "text"
+        case .email: "email"
+        case .password: "password"
+        case .url: "url"
+        case .host: "host"
+        case .port: "port"
+        case .choice: "choice"
         }
     }
 

@@ -23,8 +23,20 @@ public struct TwilioAdapter: MessagingAdapter {
 
     public func addresses(_ inbox: Inbox, site: ChannelSite) -> [ChannelAddress] { [ChannelAddress(.url, label: "inbox.webhook_url", site.webhookURL)] }
 
-    /// Twilio reports delivery to the same webhook, when this instance knows its public address.
+    /// Twilio reports delivery to the same webhook, when this instance knows its public address. `from` is a number in
+    /// international format (`+56…`), the same on WhatsApp (`whatsapp:+56…`), a messaging service (`MG…`) or an
+    /// alphanumeric sender (up to 11 letters and digits).
     public func validate(_ settings: inout InboxSettings, secrets: inout [String: String], site: ChannelSite?) throws {
+        let from = settings.values["from"] ?? ""
+        let number = from.hasPrefix("whatsapp:") ? String(from.dropFirst("whatsapp:".count)) : from
+        let e164 = number.first == "+" && (8...16).contains(number.count) && number.dropFirst().allSatisfy(\.isASCII) && number.dropFirst().allSatisfy(\.isNumber)
+        let service = from.hasPrefix("MG") && from.count == 34 && from.dropFirst(2).allSatisfy(\.isHexDigit)
+        let alphanumeric = !from.hasPrefix("whatsapp:") && (1...11).contains(from.count) && from.contains(where: \.isLetter)
+            && from.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == " ") }
+        guard e164 || service || alphanumeric else {
+            throw AtiendeError.invalid("settings.from must be a number like +15017122661, whatsapp:+15017122661, a messaging service (MG…) or a sender name",
+                                       code: "invalid_settings", parameters: ["field": "inbox.from", "expected": "input.phone", "channel": kind.rawValue])
+        }
         if let site, (settings.values["status_callback"] ?? "").isEmpty { settings.values["status_callback"] = site.webhookURL }
     }
 

@@ -11,6 +11,7 @@ public struct InboxService: Sendable {
     public func create(_ inbox: Inbox, actor: UUID) async throws {
         try await store.write { tx in
             try await Self.checkTeam(of: inbox, in: tx)
+            try await Self.checkAddress(of: inbox, in: tx)
             try await inbox.create(on: tx.db)
             try await EventLog.append(.inboxCreated, workspace: inbox.$workspace.id, actor: actor,
                                       payload: RecordEventPayload(id: try inbox.requireID(), name: inbox.name, detail: inbox.channel.rawValue), in: tx)
@@ -22,6 +23,7 @@ public struct InboxService: Sendable {
         guard !changes.isEmpty else { return }
         try await store.write { tx in
             try await Self.checkTeam(of: inbox, in: tx)
+            try await Self.checkAddress(of: inbox, in: tx)
             try await inbox.save(on: tx.db)
             try await EventLog.append(.inboxUpdated, workspace: inbox.$workspace.id, actor: actor,
                                       payload: RecordEventPayload(id: try inbox.requireID(), name: inbox.name, detail: inbox.channel.rawValue,
@@ -54,6 +56,15 @@ public struct InboxService: Sendable {
         guard let team = inbox.$team.id else { return }
         guard try await Team.query(on: tx.db).filter(\.$workspace.$id == inbox.$workspace.id).filter(\.$id == team).first() != nil else {
             throw AtiendeError.notFound("team")
+        }
+    }
+
+    /// One mailbox, one email inbox: two would each take the same customer's mail (checked with the workspace held).
+    static func checkAddress(of inbox: Inbox, in tx: WriteTransaction) async throws {
+        guard inbox.channel == .email, let address = inbox.settings.values["address"]?.lowercased(), !address.isEmpty else { return }
+        let others = try await Inbox.query(on: tx.db).filter(\.$workspace.$id == inbox.$workspace.id).filter(\.$channel == .email).all()
+        if others.contains(where: { $0.id != inbox.id && $0.settings.values["address"]?.lowercased() == address }) {
+            throw AtiendeError(.conflict, code: "address_in_use", "another email inbox of this workspace already uses \(address)")
         }
     }
 

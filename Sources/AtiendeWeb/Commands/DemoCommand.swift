@@ -1,6 +1,7 @@
 import AtiendeChannels
 import AtiendeCore
 import Fluent
+import SQLKit
 import Vapor
 
 /// `atiende demo`: a workspace that looks like a real week of a small Chilean shop that sells online,
@@ -61,8 +62,14 @@ struct DemoCommand: AsyncCommand {
                 ("Chat del sitio web", .webchat), ("Integración ERP (API)", .api), ("Teléfono", .phone),
             ]
             for (name, channel) in channels {
+                // What each channel's form asks for, so the demo's inboxes can be edited as they are.
+                let values: [String: String] = switch channel {
+                case .email: ["address": "soporte@tiendaandina.cl", "display_name": "Tienda Andina"]
+                case .whatsapp: ["phone_number_id": "demo-555", "verify_token": SecretToken.make(prefix: "verify_", bytes: 18)]
+                default: [:]
+                }
                 let inbox = Inbox(workspaceID: workspaceID, name: name, channel: channel,
-                                  settings: InboxSettings(webhookURL: channel == .api ? "http://127.0.0.1:9/demo-webhook" : nil, language: "es"))
+                                  settings: InboxSettings(webhookURL: channel == .api ? "http://127.0.0.1:9/demo-webhook" : nil, language: "es", values: values))
                 if channel == .api { inbox.sealedSecrets = try services.secrets.seal([APIChannel.secretKey: SecretToken.make(prefix: "whsec_")]) }
                 try await inbox.create(on: tx.db)
                 inboxes[channel.rawValue] = inbox
@@ -126,6 +133,13 @@ struct DemoCommand: AsyncCommand {
                 changes: .init(status: script.status, assigneeID: .some(agents[counter % agents.count]), priority: script.priority,
                                labels: script.labels, contactReason: .some(script.reason)),
                 actor: adminID)
+        }
+        // The demo's replies were sent long ago: nothing real to deliver them to (its providers are made up).
+        try await services.store.write { tx in
+            try await tx.sql.raw("DELETE FROM jobs WHERE workspace_id = \(bind: workspaceID) AND kind = \(bind: JobKind.send.rawValue)").run()
+            try await tx.sql.raw("""
+                UPDATE messages SET delivery_status = 'delivered' WHERE workspace_id = \(bind: workspaceID) AND kind = 'outgoing' AND delivery_status = 'queued'
+                """).run()
         }
         if let extra = signature.conversations, extra > 0 {
             let boxes = inboxes.values.compactMap { box in box.id.map { (id: $0, channel: box.channel) } }.sorted { $0.id.uuidString < $1.id.uuidString }

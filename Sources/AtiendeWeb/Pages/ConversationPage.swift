@@ -292,6 +292,7 @@ enum ConversationPage {
             .label(.for("reply-text"), .class("sr"), .text(t("composer.label"))),
             .textBox(.id("reply-text"), .name("text"), .data("shortcut", "r"), .attribute(named: "rows", value: "4"),
                       .placeholder(t("composer.placeholder")), .data("members", mentionList(desk)),
+                      .data("reply-placeholder", t("composer.placeholder")), .data("note-placeholder", t("composer.note_placeholder")),
                       .attribute(named: "aria-autocomplete", value: "list"), .aria("controls", "mentions")),
             .ul(.id("mentions"), .class("mentions"), .role("listbox"), .attribute(named: "hidden", value: "hidden"), .aria("label", t("composer.mention_list"))),
             .div(.class("composer-tools"),

@@ -15,7 +15,8 @@ enum ErrorPages {
         // `{detail}` is what the provider or server said, in its own words.
         var text = t("error.\(code)").replacingOccurrences(of: "{detail}", with: fallback)
         for (name, value) in parameters {
-            let shown = name == "channel" && t.has("channel.\(value)") ? t("channel.\(value)") : value
+            // A channel by its name, a field by its label, what it expects in words: each in the reader's language.
+            let shown = name == "channel" && t.has("channel.\(value)") ? t("channel.\(value)") : t.has(value) ? t(value) : value
             text = text.replacingOccurrences(of: "{\(name)}", with: shown)
         }
         return text

@@ -193,6 +193,8 @@ function showNoteMode() {
   if (!toggle || !button) return;
   document.getElementById('composer')?.classList.toggle('note-mode', toggle.checked);
   button.textContent = toggle.checked ? button.dataset.note : button.dataset.reply;
+  const box = document.getElementById('reply-text');
+  if (box) box.placeholder = toggle.checked ? box.dataset.notePlaceholder : box.dataset.replyPlaceholder;
 }
 document.getElementById('note-toggle')?.addEventListener('change', showNoteMode);
 document.getElementById('composer')?.addEventListener('reset', () => setTimeout(showNoteMode));
@@ -558,6 +560,13 @@ function move(step) {
   next.scrollIntoView({ block: 'nearest' });
 }
 
+function openNeighbour(step) {
+  const list = rows();
+  const index = list.findIndex((row) => row.classList.contains('current'));
+  const next = list[index + step];
+  if (index >= 0 && next) location.href = next.dataset.href;
+}
+
 function focusShortcut(key) {
   const target = document.querySelector(`[data-shortcut="${key}"]`);
   if (!target) return false;
@@ -574,8 +583,9 @@ document.addEventListener('keydown', (event) => {
   }
   const note = document.getElementById('note-toggle');
   switch (event.key) {
-    case 'j': move(1); break;
-    case 'k': move(-1); break;
+    // Beside a conversation, j and k open the next or previous one of the list.
+    case 'j': if (body.dataset.page === 'conversation') openNeighbour(1); else move(1); break;
+    case 'k': if (body.dataset.page === 'conversation') openNeighbour(-1); else move(-1); break;
     case 'Enter': {
       const row = document.querySelector('.row.cursor');
       if (row) location.href = row.dataset.href;

@@ -76,10 +76,10 @@
     * { box-sizing: border-box; font: inherit; }
     button { cursor: pointer; border: 0; border-radius: 8px; padding: 8px 12px; background: var(--c); color: #fff; }
     button:focus-visible, input:focus-visible, textarea:focus-visible { outline: 3px solid #ffbf47; outline-offset: 1px; }
-    .launcher { width: 56px; height: 56px; border-radius: 50%; padding: 0; box-shadow: 0 4px 14px #0004; float: right; position: relative; }
+    .launcher { width: 56px; height: 56px; border-radius: 50%; padding: 0; box-shadow: 0 4px 14px #0004; display: block; margin-left: auto; position: relative; }
     .badge { position: absolute; top: -4px; right: -4px; min-width: 22px; height: 22px; border-radius: 11px; padding: 0 6px;
       background: #cf222e; color: #fff; font-size: 12px; font-weight: 700; line-height: 22px; text-align: center; box-shadow: 0 0 0 2px #fff; }
-    .preview { clear: both; float: right; max-width: min(280px, calc(100vw - 40px)); margin-bottom: 10px; padding: 10px 12px; background: #fff;
+    .preview { display: block; margin-left: auto; max-width: min(280px, calc(100vw - 40px)); margin-bottom: 14px; padding: 10px 12px; background: #fff;
       color: #1b1f24; border-radius: 12px; box-shadow: 0 4px 14px #0003; text-align: left; cursor: pointer; white-space: normal; }
     .preview strong { display: block; font-size: 12px; color: #57606a; margin-bottom: 2px; }
     .panel { width: min(370px, calc(100vw - 40px)); height: min(560px, calc(100vh - 100px)); background: #fff; border-radius: 12px;
