@@ -59,7 +59,19 @@ enum MailConnection {
                 lastError = error
             }
         }
-        throw connectFailure("could not connect to \(host):\(port): \(lastError.map { "\($0)" } ?? "no address")")
+        throw connectFailure("could not connect to \(host):\(port) (\(lastError.map(transportReason) ?? "no address"))")
+    }
+
+    /// A connection failure in a few words, never the socket library's own text (which people read after a translated
+    /// lead-in, and which carries errno numbers and unbalanced brackets).
+    static func transportReason(_ error: any Error) -> String {
+        let text = "\(error)".lowercased()
+        if text.contains("refused") { return "connection refused" }
+        if text.contains("reset") { return "connection reset" }
+        if text.contains("timed out") || text.contains("timeout") { return "timed out" }
+        if text.contains("certificate") || text.contains("ssl") || text.contains("tls") || text.contains("handshake") { return "TLS failed" }
+        if text.contains("unreachable") || text.contains("no route") { return "network unreachable" }
+        return "network error"
     }
 
     private static func open<Decoder: ByteToMessageDecoder & Sendable>(
