@@ -38,8 +38,14 @@ struct AuditTrailTests {
             let job = Job(workspaceID: workspace.id, kind: "channel.send", payload: "{}", runAt: Date(), maxAttempts: 1, at: Date())
             job.deadAt = Date()
             try await app.store.write { tx in try await job.create(on: tx.db) }
+            // A reply that failed, to send again.
+            let reply = try await app.request(.POST, "\(workspace.path)/conversations/1/messages", token: workspace.token, json: ["text": "Hola"])
+            let failedID = try #require(UUID(uuidString: try reply.json()["id"] as? String ?? ""))
+            try await app.store.write { tx in
+                try await ConversationService.recordDelivery(failedID, status: .failed, failure: DeliveryFailure(.failed, "test"), in: tx)
+            }
             let w = workspace.path
-            var ids: [String: String] = ["inbox": inbox.id.uuidString, "member": memberID.uuidString, "job": try job.requireID().uuidString,
+            var ids: [String: String] = ["failed": failedID.uuidString, "inbox": inbox.id.uuidString, "member": memberID.uuidString, "job": try job.requireID().uuidString,
                                          "contact": try contacts[0].requireID().uuidString, "other": try contacts[1].requireID().uuidString]
             func path(_ template: String) -> String {
                 ids.reduce(template) { $0.replacingOccurrences(of: "{\($1.key)}", with: $1.value) }
@@ -66,6 +72,7 @@ struct AuditTrailTests {
                 Step(operation: "deleteTeam", method: .DELETE, path: "/teams/{team}", body: nil, event: "team.deleted"),
                 Step(operation: "removeMember", method: .DELETE, path: "/users/{member}", body: nil, event: "member.removed"),
                 Step(operation: "deleteInbox", method: .DELETE, path: "/inboxes/{phone}", body: nil, event: "inbox.deleted"),
+                Step(operation: "resendMessage", method: .POST, path: "/conversations/1/messages/{failed}/resend", body: nil, event: "message.updated"),
             ]
             for step in steps {
                 let body = step.body.map { body in body.mapValues { value -> Any in (value as? String).map(path) ?? value } }

@@ -106,6 +106,13 @@ struct OutboundTests {
             let events = try await Event.query(on: app.store.db).filter(\.$type == "job.dead_lettered").count()
             #expect(events == 1)
 
+            // The page offers to send it again; sending it again while it is not failed is refused.
+            let slug = try #require(try await Workspace.find(workspace.id, on: app.store.db)).slug
+            let (browser, _) = try await Browser.signedIn(app, as: workspace.adminID)
+            let resendPath = "\(workspace.path)/conversations/1/messages/\(try message.requireID().uuidString.lowercased())/resend"
+            let button = "/api/v1/workspaces/\(workspace.id.uuidString.lowercased())/conversations/1/messages/\(try message.requireID().uuidString.lowercased())/resend"
+            #expect(try await browser.get("/app/\(slug)/conversations/1").text.contains("data-api=\"\(button)\""))
+
             // The receiver works again now: a retry delivers it.
             let retry = try await app.request(.POST, "\(workspace.path)/jobs/\(jobs.first?["id"] as? String ?? "")/retry", token: workspace.token)
             #expect(retry.status == 202)
@@ -150,6 +157,14 @@ struct OutboundTests {
             #expect(receiver.received.count == 1)
             let message = try #require(try await Message.query(on: app.store.db).filter(\.$kind == .outgoing).first())
             #expect(message.deliveryError?.contains("422") == true)
+            // Sent again from the page's button: queued, the failure cleared, one more try made.
+            let path = "\(workspace.path)/conversations/1/messages/\(try message.requireID().uuidString.lowercased())/resend"
+            let resent = try await app.request(.POST, path, token: workspace.token)
+            #expect(resent.status == 202)
+            let queued = try #require(try await Message.find(message.id, on: app.store.db))
+            #expect(queued.deliveryStatus == .queued && queued.deliveryError == nil)
+            try await Self.drain(app) { receiver.received.count >= 2 }
+            #expect(receiver.received.count == 2)
         }
     }
 

@@ -205,6 +205,42 @@ public struct ConversationService: Sendable {
         }
     }
 
+    /// Sends a failed reply again: queued once more, its failed job revived (or a new one), and the page told.
+    public func resend(_ messageID: UUID, conversation conversationID: UUID, workspace workspaceID: UUID, actor: UUID) async throws -> Message {
+        try await store.write { tx in
+            let conversation = try await Self.lockedConversation(conversationID, workspace: workspaceID, in: tx)
+            guard let message = try await Message.query(on: tx.db).filter(\.$conversation.$id == conversationID).filter(\.$id == messageID).first()
+            else { throw AtiendeError.notFound("message") }
+            guard message.kind == .outgoing, message.deliveryStatus == .failed else {
+                throw AtiendeError(.conflict, code: "not_failed", "only a reply that failed can be sent again")
+            }
+            let dead = try await Job.query(on: tx.db).filter(\.$workspaceID == workspaceID).filter(\.$kind == JobKind.send.rawValue)
+                .filter(\.$deadAt != nil).all()
+                .filter { (try? JSON.decoder.decode(SendPayload.self, from: Data($0.payload.utf8)))?.messageID == messageID }
+            if let job = dead.first {
+                job.deadAt = nil
+                job.attempts = 0
+                job.lockedUntil = nil
+                job.runAt = tx.now
+                try await job.save(on: tx.db)
+                let signals = tx.store.signals
+                tx.onCommit { signals.jobsEnqueued() }
+            } else {
+                try await JobQueue.enqueue(JobKind.send, payload: SendPayload(messageID: messageID), workspace: workspaceID, in: tx)
+            }
+            message.deliveryStatus = .queued
+            message.deliveryError = nil
+            message.deliveryErrorCode = nil
+            message.deliveryAttempt = nil
+            message.updatedAt = tx.now
+            try await message.save(on: tx.db)
+            try await EventLog.append(.messageUpdated, workspace: workspaceID, conversation: conversationID, actor: actor,
+                                      payload: MessageEventPayload(conversation: conversation.snapshot, message: message.snapshot(attachments: [])),
+                                      in: tx)
+            return message
+        }
+    }
+
     /// The inbox a reply goes out through when it is not the conversation's own: the workspace's, active, carrying
     /// replies, and reaching an identity this customer has.
     func replyInbox(_ id: UUID?, for conversation: Conversation, in tx: WriteTransaction) async throws -> Inbox? {

@@ -184,6 +184,15 @@ enum ConversationsController {
         }
     }
 
+    /// `POST …/conversations/{number}/messages/{messageId}/resend`: a failed reply, queued again.
+    static func resend(_ req: Request) async throws -> Response {
+        let scope = try req.scope
+        let conversation = try await find(req)
+        let message = try await req.atiende.conversations.resend(try req.uuidParameter("messageId", "message"), conversation: try conversation.requireID(),
+                                                                 workspace: scope.workspaceID, actor: scope.userID)
+        return try json(message.snapshot(), status: .accepted)
+    }
+
     /// `POST …/conversations/{number}/messages`: a reply to the customer, or a private note with `"private": true`.
     static func reply(_ req: Request) async throws -> Response {
         let scope = try req.scope

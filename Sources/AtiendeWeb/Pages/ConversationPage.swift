@@ -89,7 +89,7 @@ enum ConversationPage {
 
     static func timeline(_ desk: Desk, _ model: Model) -> Node<HTML.BodyContext> {
         .div(.id("timeline"), .class("timeline"), .data("live", "timeline"), .role("log"), .aria("label", desk.t("conversation.timeline")),
-             .forEach(model.messages) { message(desk, $0, contact: model.contact) })
+             .forEach(model.messages) { message(desk, $0, contact: model.contact, number: model.conversation.number) })
     }
 
     static func customer(_ desk: Desk, _ model: Model) -> Node<HTML.BodyContext> {
@@ -187,7 +187,7 @@ enum ConversationPage {
         }
     }
 
-    static func message(_ desk: Desk, _ message: Message, contact: Contact) -> Node<HTML.BodyContext> {
+    static func message(_ desk: Desk, _ message: Message, contact: Contact, number: Int) -> Node<HTML.BodyContext> {
         let t = desk.t
         if message.kind == .activity {
             return .p(.class("activity"), .text(activityText(desk, message)), .text(" · "),
@@ -208,12 +208,12 @@ enum ConversationPage {
                     : .li(.a(.href("/api/v1/workspaces/\(workspace)/attachments/\(file.id?.uuidString.lowercased() ?? "")"),
                        .text("📎 \(file.filename)"), .span(.class("size"), .text(" (\(ByteCountFormatter.string(fromByteCount: Int64(file.size), countStyle: .file)))"))))
             })),
-            .if(message.kind == .outgoing, delivery(desk, message)))
+            .if(message.kind == .outgoing, delivery(desk, message, number: number)))
     }
 
     /// Where a reply is: sent, delivered, read; being tried again ("retrying — try 2 of 8") and why; or failed, why in the
     /// reader's language and the provider's own words beside it.
-    static func delivery(_ desk: Desk, _ message: Message) -> Node<HTML.BodyContext> {
+    static func delivery(_ desk: Desk, _ message: Message, number: Int) -> Node<HTML.BodyContext> {
         let t = desk.t
         let status = message.deliveryStatus ?? .queued
         let code = message.deliveryErrorCode.flatMap(DeliveryFailure.Code.init(rawValue:))
@@ -222,7 +222,10 @@ enum ConversationPage {
         return .p(.class("delivery \(status.rawValue)" + (retrying ? " retrying" : "")), .data("delivery", status.rawValue),
                   .if(status == .failed, .attribute(named: "role", value: "alert")),
                   .text(retrying ? t("delivery.retrying", message.deliveryAttempt ?? 2, JobQueue.defaultMaxAttempts) : t("delivery.\(status.rawValue)")),
-                  .if(status == .failed || retrying, .span(.class("error"), .text(": " + (why.isEmpty ? t("delivery.unknown_error") : why)))))
+                  .if(status == .failed || retrying, .span(.class("error"), .text(": " + (why.isEmpty ? t("delivery.unknown_error") : why)))),
+                  .if(status == .failed, .form(.class("inline resend"),
+                      .data("api", apiPath(desk, number) + "/messages/\(message.id?.uuidString.lowercased() ?? "")/resend"),
+                      .data("method", "POST"), .button(.type(.submit), .text(t("delivery.resend"))))))
     }
 
     static func activityText(_ desk: Desk, _ message: Message) -> String {
