@@ -71,7 +71,9 @@ def shot(driver, name, backend):
 
 
 def wait(driver, seconds=5):
-    return WebDriverWait(driver, seconds, poll_frequency=0.05)
+    # Live regions replace their elements: an element gone stale meanwhile is looked for again.
+    from selenium.common.exceptions import StaleElementReferenceException
+    return WebDriverWait(driver, seconds, poll_frequency=0.05, ignored_exceptions=(StaleElementReferenceException,))
 
 
 def sign_in(driver, server, email="admin@example.com", password=PASSWORD):
