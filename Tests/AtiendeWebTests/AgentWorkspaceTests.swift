@@ -227,49 +227,6 @@ struct AgentWorkspaceTests {
         }
     }
 
-    @Test("live regions: a page answers one region alone — a row (or nothing once it left the view), the list, the timeline, the head, the customer — and the frame's sidebar and bell")
-    func liveRegions() async throws {
-        try await withApp { app in
-            let workspace = try await WorkspaceFixture.make(app)
-            let slug = try await slug(app, workspace)
-            let inbox = try await workspace.apiInbox(app)
-            for i in 1...2 {
-                #expect(try await inbox.post(app, APIInbox.message("r-\(i)", from: ["id": "c-\(i)", "name": "Cliente \(i)"], text: "mensaje \(i)")).status == 200)
-            }
-            let (browser, _) = try await Browser.signedIn(app, as: workspace.adminID)
-            func region(_ path: String, _ name: String, row: Int? = nil) async throws -> HTTPAnswer {
-                var headers = [("Accept", "text/html"), ("X-Live-Region", name)]
-                if let row { headers.append(("X-Live-Row", String(row))) }
-                return try await browser.send(.GET, path, headers: headers)
-            }
-            let inboxPath = "/app/\(slug)/inbox?view=all&status=open"
-            let one = try await region(inboxPath, "row", row: 2)
-            #expect(one.status == 200 && one.text.contains("data-number=\"2\"") && !one.text.contains("data-number=\"1\""))
-            #expect(!one.text.contains("class=\"sidebar\"") && !one.text.contains("topbar"), "the region alone, without the frame")
-            #expect(try await app.request(.PATCH, "\(workspace.path)/conversations/2", token: workspace.token, json: ["status": "resolved"]).status == 200)
-            #expect(try await region(inboxPath, "row", row: 2).text.contains("data-number") == false, "no longer in the open view")
-            let list = try await region(inboxPath, "inbox-list")
-            #expect(list.text.contains("data-live=\"inbox-list\"") && list.text.contains("Cliente 1") && !list.text.contains("Cliente 2"))
-            #expect(try await region(inboxPath, "timeline").status == 400)
-            #expect(try await region(inboxPath, "row").status == 400)
-
-            let conversation = "/app/\(slug)/conversations/1"
-            let timeline = try await region(conversation, "timeline")
-            #expect(timeline.text.contains("data-live=\"timeline\"") && timeline.text.contains("mensaje 1") && !timeline.text.contains("reply-text"))
-            #expect(try await region(conversation, "conversation-head").text.contains("data-live=\"conversation-head\""))
-            #expect(try await region(conversation, "customer").text.contains("Cliente 1"))
-
-            let sidebar = try await browser.get("/app/\(slug)/regions/sidebar")
-            #expect(sidebar.status == 200 && sidebar.text.contains("data-live=\"sidebar\"") && sidebar.text.contains("data-count=\"all\">1<"))
-            #expect(try await browser.get("/app/\(slug)/regions/bell").text.contains("id=\"bell\""))
-            #expect(try await browser.get("/app/\(slug)/regions/nothing").status == 400)
-            // Another workspace's regions are not found, like its pages.
-            let other = try await WorkspaceFixture.make(app, name: "Otra")
-            let (stranger, _) = try await Browser.signedIn(app, as: other.adminID)
-            #expect(try await stranger.get("/app/\(slug)/regions/sidebar").status == 404)
-        }
-    }
-
     @Test("an empty workspace shows its admin the first steps, each checked off when done, and agents none")
     func firstRun() async throws {
         try await withApp { app in
@@ -406,59 +363,5 @@ struct AgentWorkspaceTests {
             let page = try await browser.get("/app/\(slug)/conversations/2")
             #expect(page.text.contains("Llamada saliente registrada · duración 2:30 · Resuelto"))
         }
-    }
-}
-
-@Suite("Translations and highlighting")
-struct TranslationTests {
-    @Test("Spanish and English have the same texts, and every literal key used in the code exists")
-    func complete() throws {
-        let es = try #require(Translations.tables[.es]), en = try #require(Translations.tables[.en])
-        #expect(Set(es.keys) == Set(en.keys))
-        let pages = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Sources/AtiendeWeb/Pages")
-        var missing: [String] = []
-        for file in try FileManager.default.contentsOfDirectory(atPath: pages.path) where file.hasSuffix(".swift") {
-            let source = try String(contentsOf: pages.appendingPathComponent(file), encoding: .utf8)
-            let regex = try NSRegularExpression(pattern: #"\bt\("([a-z_.0-9]+)""#)
-            for match in regex.matches(in: source, range: NSRange(source.startIndex..., in: source)) {
-                let key = String(source[Range(match.range(at: 1), in: source)!])
-                if es[key] == nil { missing.append("\(file): \(key)") }
-            }
-        }
-        #expect(missing.isEmpty, "\(missing)")
-        for status in ConversationStatus.allCases { #expect(es["status.\(status.rawValue)"] != nil) }
-        for status in DeliveryStatus.allCases { #expect(es["delivery.\(status.rawValue)"] != nil) }
-    }
-
-    @Test("Every channel's name, field labels, choices and addresses read in both languages")
-    func channels() async throws {
-        try await withApp { app in
-            for descriptor in app.services.channels.all {
-                let inbox = Inbox(id: UUID(), workspaceID: UUID(), name: "x", channel: descriptor.kind,
-                                  settings: InboxSettings(values: ["address": "a@b.cl", "verify_token": "v"]))
-                let site = ChannelSite(publicURL: "https://atiende.example", workspaceSlug: "w", webhookURL: "https://atiende.example/webhooks/x")
-                var keys = ["channel.\(descriptor.kind.rawValue)"] + descriptor.fields.filter(\.inForm).map(\.label)
-                    + descriptor.addresses(inbox, site: site).map(\.label)
-                for field in descriptor.fields { if case .choice(let options) = field.input { keys += options.map(\.label) } }
-                for language in Localizer.Language.allCases {
-                    let t = Localizer(language)
-                    #expect(keys.filter { !t.has($0) }.isEmpty, "\(descriptor.kind) in \(language): \(keys.filter { !t.has($0) })")
-                }
-            }
-        }
-    }
-
-    @Test("avatars show a person's initials")
-    func initials() {
-        #expect(Avatar.initials("Ana Rojas") == "AR" && Avatar.initials("ángel de la Fuente") == "ÁD")
-        #expect(Avatar.initials("admin") == "A" && Avatar.initials("   ") == "?" && Avatar.initials("maria.paz@x.cl") == "MP")
-    }
-
-    @Test("matches are marked without regard to accents or case, at word starts")
-    func highlight() {
-        let segments = Highlight.segments("La ACCIÓN fue reaccionaria", terms: ["accion"])
-        #expect(segments == [.init(text: "La ", marked: false), .init(text: "ACCIÓN", marked: true), .init(text: " fue reaccionaria", marked: false)])
-        #expect(escapeAttribute("\"><x onload='y'>&") == "&quot;&gt;&lt;x onload=&#39;y&#39;&gt;&amp;")
     }
 }

@@ -218,13 +218,7 @@ public struct ConversationService: Sendable {
                 .filter(\.$deadAt != nil).all()
                 .filter { (try? JSON.decoder.decode(SendPayload.self, from: Data($0.payload.utf8)))?.messageID == messageID }
             if let job = dead.first {
-                job.deadAt = nil
-                job.attempts = 0
-                job.lockedUntil = nil
-                job.runAt = tx.now
-                try await job.save(on: tx.db)
-                let signals = tx.store.signals
-                tx.onCommit { signals.jobsEnqueued() }
+                try await JobQueue.revive(job, in: tx)
             } else {
                 try await JobQueue.enqueue(JobKind.send, payload: SendPayload(messageID: messageID), workspace: workspaceID, in: tx)
             }

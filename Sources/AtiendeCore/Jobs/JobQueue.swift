@@ -112,17 +112,22 @@ extension JobQueue {
             guard let job = try await Job.query(on: tx.db).filter(\.$id == jobID).filter(\.$workspaceID == workspaceID)
                 .filter(\.$deadAt != nil).first()
             else { throw AtiendeError.notFound("failed job") }
-            job.deadAt = nil
-            job.attempts = 0
-            job.lockedUntil = nil
-            job.runAt = tx.now
-            try await job.save(on: tx.db)
+            try await revive(job, in: tx)
             if job.kind == JobKind.send.rawValue, let payload = try? JSON.decoder.decode(SendPayload.self, from: Data(job.payload.utf8)) {
                 try await Message.query(on: tx.db).filter(\.$id == payload.messageID).set(\.$deliveryStatus, to: .queued).update()
             }
             try await EventLog.append(.jobRetried, workspace: workspaceID, actor: actor, payload: RecordEventPayload(id: jobID, detail: job.kind), in: tx)
-            let signals = tx.store.signals
-            tx.onCommit { signals.jobsEnqueued() }
         }
+    }
+
+    /// A dead-lettered job due again, with all its tries; the runner is woken at commit.
+    static func revive(_ job: Job, in tx: WriteTransaction) async throws {
+        job.deadAt = nil
+        job.attempts = 0
+        job.lockedUntil = nil
+        job.runAt = tx.now
+        try await job.save(on: tx.db)
+        let signals = tx.store.signals
+        tx.onCommit { signals.jobsEnqueued() }
     }
 }
