@@ -216,6 +216,7 @@ struct AgentWorkspaceTests {
             let (browser, _) = try await Browser.signedIn(app, as: workspace.adminID)
             let page = try await browser.get("/app/\(slug)/inbox?view=mine")
             #expect(page.status == 200 && page.text.contains("Cliente 1") && !page.text.contains("Cliente 3"))
+            #expect(page.text.contains(#"<span class="channel" title="API" aria-label="API" role="img"><svg"#))
             #expect(try await browser.get("/app/\(slug)/inbox?view=everything").status == 400)
             // "Any" submits an empty value, not its label: the filter bar as a browser sends it, with its defaults, works.
             #expect(page.text.contains("<option value>") && !page.text.contains("<option>\(Localizer(.es)("filter.any"))"))

@@ -51,6 +51,19 @@ struct TranslationTests {
         #expect(Avatar.initials("admin") == "A" && Avatar.initials("   ") == "?" && Avatar.initials("maria.paz@x.cl") == "MP")
     }
 
+    @Test("every channel's badge is drawn as SVG in its colour, never an emoji, and a hostile icon cannot break out")
+    func badges() async throws {
+        try await withApp { app in
+            for descriptor in app.services.channels.all {
+                let svg = ChannelBadge.svg(descriptor.icon)
+                #expect(svg.hasPrefix("<svg") && svg.contains(#"stroke="\#(descriptor.icon.color)""#) && descriptor.icon.color.count == 7)
+                #expect(!svg.unicodeScalars.contains { $0.properties.isEmojiPresentation }, "\(descriptor.kind)")
+            }
+        }
+        let hostile = ChannelBadge.svg(ChannelIcon(path: #"M0 0"/><script>x</script>"#, color: #"red" onload="x"#))
+        #expect(!hostile.contains("<script") && !hostile.contains("onload") && hostile.contains(ChannelIcon.unknown.color))
+    }
+
     @Test("matches are marked without regard to accents or case, at word starts")
     func highlight() {
         let segments = Highlight.segments("La ACCIÓN fue reaccionaria", terms: ["accion"])

@@ -9,7 +9,7 @@ public struct APIDescriptor: ChannelDescriptor {
     public init(sender: APIWebhookSender) { self.webhook = sender }
 
     public var kind: ChannelKind { .api }
-    public var icon: String { "⚙" }
+    public var icon: ChannelIcon { ChannelIcon(path: "M8 7l-5 5 5 5M16 7l5 5-5 5M14 4l-4 16", color: "#475569") }
     public var fields: [ChannelField] { [.webhookURL] }
     public var tokens: [GeneratedToken] { [GeneratedToken(APIChannel.secretKey, .secret, prefix: "whsec_", shownOnce: true)] }
     public var sender: (any ChannelSender)? { webhook }

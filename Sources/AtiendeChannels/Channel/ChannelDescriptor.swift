@@ -128,13 +128,25 @@ public struct WebhookAcknowledgement: Sendable, Equatable {
     public static let ok = WebhookAcknowledgement(contentType: "text/plain; charset=utf-8", body: "ok")
 }
 
+/// A channel's badge, drawn rather than typed so that it never depends on the reader's emoji font: the outline of a
+/// 24×24 SVG path, stroked in the channel's colour.
+public struct ChannelIcon: Sendable, Equatable {
+    /// SVG path data in a 24×24 box, drawn as a 2-unit stroke with round ends.
+    public var path: String
+    /// The stroke colour, `#rrggbb`.
+    public var color: String
+    public init(path: String, color: String) { self.path = path; self.color = color }
+
+    public static let unknown = ChannelIcon(path: "M12 4a8 8 0 1 0 0 16 8 8 0 0 0 0-16z", color: "#6b7280")
+}
+
 /// Everything the rest of Atiende knows of a channel: the inbox API, the webhook endpoint, the admin form, the badge and
 /// the conversation page read this instead of switching on the channel. A new provider is one type that conforms (most
 /// often through `MessagingAdapter`) and one line in the registry.
 public protocol ChannelDescriptor: Sendable {
     var kind: ChannelKind { get }
     /// The badge shown beside conversations of this channel.
-    var icon: String { get }
+    var icon: ChannelIcon { get }
     var fields: [ChannelField] { get }
     var tokens: [GeneratedToken] { get }
     var replyRules: ReplyRules { get }
@@ -302,5 +314,5 @@ public struct ChannelRegistry: Sendable {
 
     public func replyRules(_ kind: ChannelKind) -> ReplyRules { byKind[kind]?.replyRules ?? ReplyRules(sends: false) }
 
-    public func icon(_ kind: ChannelKind) -> String { byKind[kind]?.icon ?? "•" }
+    public func icon(_ kind: ChannelKind) -> ChannelIcon { byKind[kind]?.icon ?? .unknown }
 }

@@ -16,7 +16,7 @@ public struct EmailDescriptor: ChannelDescriptor {
     }
 
     public var kind: ChannelKind { .email }
-    public var icon: String { "✉" }
+    public var icon: ChannelIcon { ChannelIcon(path: "M3 5h18v14H3zM3 6l9 7 9-7", color: "#2563eb") }
     public var sender: (any ChannelSender)? { mail }
     public var replyRules: ReplyRules { ReplyRules(reaches: [.email]) }
 

@@ -6,7 +6,11 @@ import Foundation
 public struct MessengerAdapter: MessagingAdapter {
     public let http: ProviderHTTP
     public let kind: ChannelKind
-    public var icon: String { kind == .instagram ? "📷" : "Ⓜ" }
+    public var icon: ChannelIcon {
+        kind == .instagram
+            ? ChannelIcon(path: "M7 3h10a4 4 0 0 1 4 4v10a4 4 0 0 1-4 4H7a4 4 0 0 1-4-4V7a4 4 0 0 1 4-4zM12 8.5a3.5 3.5 0 1 0 0 7 3.5 3.5 0 0 0 0-7zM17.5 6.5h.01", color: "#c13584")
+            : ChannelIcon(path: "M12 3c-5 0-9 3.7-9 8.3 0 2.6 1.3 4.9 3.3 6.4V21l3-1.7c.9.3 1.8.4 2.7.4 5 0 9-3.7 9-8.4S17 3 12 3zM7 13l3.5-3.5 2.5 2.5L17 9", color: "#0866ff")
+    }
     public var fields: [ChannelField] { [ChannelField("page_id"), .secret("page_access_token"), .secret("app_secret"), .apiBase, .publicURL] }
     public var tokens: [GeneratedToken] { [MetaSubscription.token] }
     /// Seven days after the customer's last message (the human agent tag after the first 24 hours).

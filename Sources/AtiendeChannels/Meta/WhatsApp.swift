@@ -6,7 +6,9 @@ import Foundation
 public struct WhatsAppAdapter: MessagingAdapter {
     public let http: ProviderHTTP
     public var kind: ChannelKind { .whatsapp }
-    public var icon: String { "🟢" }
+    public var icon: ChannelIcon {
+        ChannelIcon(path: "M12 3a9 9 0 0 0-7.8 13.5L3 21l4.6-1.2A9 9 0 1 0 12 3zM9 8.5c0 3.6 2.9 6.5 6.5 6.5", color: "#128c4a")
+    }
     public var fields: [ChannelField] {
         [ChannelField("phone_number_id"), .secret("access_token"), .secret("app_secret"), .apiBase, .publicURL,
          ChannelField("api_version", required: false, inForm: false)]

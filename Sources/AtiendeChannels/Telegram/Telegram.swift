@@ -6,7 +6,7 @@ import Foundation
 public struct TelegramAdapter: MessagingAdapter {
     public let http: ProviderHTTP
     public var kind: ChannelKind { .telegram }
-    public var icon: String { "✈" }
+    public var icon: ChannelIcon { ChannelIcon(path: "M21 4 3 11l6 2 2 6 3-4 5 4zM9 13 21 4", color: "#0088cc") }
     public var fields: [ChannelField] { [.secret("bot_token"), .apiBase] }
     /// Given to `setWebhook`, then checked on every update.
     public var tokens: [GeneratedToken] { [GeneratedToken("secret_token", .secret, prefix: "", bytes: 32)] }

@@ -8,7 +8,7 @@ import Foundation
 public struct TwilioAdapter: MessagingAdapter {
     public let http: ProviderHTTP
     public var kind: ChannelKind { .twilio }
-    public var icon: String { "📱" }
+    public var icon: ChannelIcon { ChannelIcon(path: "M8 2h8a1 1 0 0 1 1 1v18a1 1 0 0 1-1 1H8a1 1 0 0 1-1-1V3a1 1 0 0 1 1-1zM11 18h2", color: "#e11d48") }
     public var fields: [ChannelField] {
         [ChannelField("account_sid"), ChannelField("from"), .secret("auth_token"), .apiBase, .publicURL,
          ChannelField("status_callback", .setting, .url, required: false, inForm: false)]

@@ -199,7 +199,7 @@ public struct WebchatDescriptor: ChannelDescriptor {
     public init(sender: WebchatSender) { self.chat = sender }
 
     public var kind: ChannelKind { .webchat }
-    public var icon: String { "💬" }
+    public var icon: ChannelIcon { ChannelIcon(path: "M4 4h16v12H8l-4 4z", color: "#7c3aed") }
     public var sender: (any ChannelSender)? { chat }
     public var replyRules: ReplyRules { ReplyRules(reaches: [.visitor]) }
     /// Its settings are edited on the inbox's own live chat form (`WebchatSettings`).

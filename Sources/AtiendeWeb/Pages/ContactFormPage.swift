@@ -138,7 +138,7 @@ enum ContactFormPage {
 /// through the email they left, not through the form.
 struct WebformDescriptor: ChannelDescriptor {
     var kind: ChannelKind { .webform }
-    var icon: String { "📝" }
+    var icon: ChannelIcon { ChannelIcon(path: "M6 2h9l5 5v15H6zM14 2v6h6M9 13h8M9 17h8", color: "#b45309") }
     var fields: [ChannelField] { [] }
     var sender: (any ChannelSender)? { nil }
 

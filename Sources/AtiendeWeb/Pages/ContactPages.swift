@@ -142,7 +142,7 @@ enum ContactPages {
                       .csrf(desk.csrf),
                       .label(.span(.text(t("log.inbox"))),
                              .dropdown(.name("inbox_id"), .forEach(phoneInboxes) { box in
-                                 .option(.value(box.id?.uuidString.lowercased() ?? ""), .text("\(desk.icon(box.channel)) \(box.name)"))
+                                 .option(.value(box.id?.uuidString.lowercased() ?? ""), .text("\(box.name) · \(desk.t("channel.\(box.channel.rawValue)"))"))
                              })),
                       .label(.span(.text(t("log.direction"))),
                              .dropdown(.name("direction"),

@@ -290,7 +290,7 @@ enum ConversationPage {
                 .dropdown(.id("reply-via"), .name("via_inbox_id"), .data("type", "omit-empty"),
                           .if(own, .option(.value(""), .text(t("composer.via_own", t("channel.\(c.channel.rawValue)"))))),
                           .forEach(through) { inbox in
-                              .option(.value(inbox.id?.uuidString.lowercased() ?? ""), .text("\(desk.icon(inbox.channel)) \(inbox.name) · \(t("channel.\(inbox.channel.rawValue)"))"))
+                              .option(.value(inbox.id?.uuidString.lowercased() ?? ""), .text("\(inbox.name) · \(t("channel.\(inbox.channel.rawValue)"))"))
                           }))),
             .label(.for("reply-text"), .class("sr"), .text(t("composer.label"))),
             .textBox(.id("reply-text"), .name("text"), .data("shortcut", "r"), .attribute(named: "rows", value: "4"),

@@ -43,7 +43,6 @@ struct Desk: Sendable {
     /// A channel's badge, from its descriptor.
     func badge(_ channel: ChannelKind) -> Node<HTML.BodyContext> { ChannelBadge.node(channel, t: t, icon: channels.icon(channel)) }
 
-    func icon(_ channel: ChannelKind) -> String { channels.icon(channel) }
 }
 
 /// What of the frame around a page (the sidebar's counts and saved views, the bell) a request reads.

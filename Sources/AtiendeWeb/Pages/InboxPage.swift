@@ -187,7 +187,7 @@ enum InboxPage {
         return .li(.class("row status-\(c.status.rawValue)" + (open ? " current cursor" : "")), .data("number", String(c.number)), .data("href", url),
             .if(open, .attribute(named: "aria-current", value: "page")),
             .field(.type(.checkbox), .class("pick"), .value(String(c.number)), .aria("label", t("bulk.pick", c.number))),
-            desk.badge(c.channel),
+            .span(.class("face"), Avatar.node(row.contactName ?? t("contact.unnamed"), customer: true), desk.badge(c.channel)),
             .a(.class("who"), .href(url),
                .span(.class("num"), .text("#\(c.number)")), .strong(.text(row.contactName ?? t("contact.unnamed"))),
                .span(.class("preview"), .text(String((row.preview ?? c.subject ?? "").prefix(140))))),
@@ -199,7 +199,8 @@ enum InboxPage {
                  .unwrap(row.slaDueAt) { SLABadge.node($0, desk: desk) },
                  .span(.class("badge status"), .text(t("status.\(c.status.rawValue)"))),
                  .if(c.priority != .none, .span(.class("badge priority-\(c.priority.rawValue)"), .text(t("priority.\(c.priority.rawValue)")))),
-                 .span(.class("assignee"), .text(desk.memberName(c.assigneeID) ?? t("conversation.unassigned"))),
+                 .span(.class("assignee"), .unwrap(desk.memberName(c.assigneeID)) { Avatar.node($0, customer: false) },
+                       .text(desk.memberName(c.assigneeID) ?? t("conversation.unassigned"))),
                  .forEach(c.labels) { .span(.class("chip"), .text("#" + $0)) }))
     }
 }

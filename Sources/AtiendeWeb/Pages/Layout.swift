@@ -1,3 +1,4 @@
+import AtiendeChannels
 import AtiendeCore
 import Foundation
 import Plot
@@ -89,9 +90,9 @@ enum Layout {
     static func sidebar(_ desk: Desk) -> Node<HTML.BodyContext> {
         let t = desk.t
         let inbox = SiteURL.inbox(desk.slug)
-        func item(_ label: String, _ query: [(String, String)], count: Int?, id: String) -> Node<HTML.ListContext> {
+        func item(_ label: String, _ query: [(String, String)], count: Int?, id: String, badge: Node<HTML.BodyContext> = .empty) -> Node<HTML.ListContext> {
             .li(.a(.href(inbox.path(query: query)), .data("view", id),
-                   .span(.text(label)), .span(.class("count"), .data("count", id), .text(count.map(String.init) ?? ""))))
+                   .span(badge, .text(label)), .span(.class("count"), .data("count", id), .text(count.map(String.init) ?? ""))))
         }
         return .nav(.class("sidebar"), .id("sidebar"), .data("live", "sidebar"), .aria("label", t("nav.views")),
             .h2(.text(t("nav.conversations"))),
@@ -105,8 +106,9 @@ enum Layout {
             .if(!desk.inboxes.isEmpty, .group(
                 .h2(.text(t("nav.inboxes"))),
                 .ul(.forEach(desk.inboxes) { box in
-                    item("\(desk.icon(box.channel)) \(box.name)", [("inbox", box.id?.uuidString.lowercased() ?? "")],
-                         count: desk.counts.inboxes[box.id ?? UUID()] ?? 0, id: "inbox-\(box.id?.uuidString.lowercased() ?? "")")
+                    item(box.name, [("inbox", box.id?.uuidString.lowercased() ?? "")],
+                         count: desk.counts.inboxes[box.id ?? UUID()] ?? 0, id: "inbox-\(box.id?.uuidString.lowercased() ?? "")",
+                         badge: desk.badge(box.channel))
                 }))),
             .if(!desk.teams.isEmpty, .group(
                 .h2(.text(t("nav.teams"))),
@@ -167,9 +169,16 @@ enum Layout {
 
 enum ChannelBadge {
     /// The channel's badge: its descriptor's icon, its translated name for screen readers and on hover.
-    static func node(_ channel: ChannelKind, t: Localizer, icon: String) -> Node<HTML.BodyContext> {
+    static func node(_ channel: ChannelKind, t: Localizer, icon: ChannelIcon) -> Node<HTML.BodyContext> {
         .span(.class("channel"), .attribute(named: "title", value: t("channel.\(channel.rawValue)")),
-              .aria("label", t("channel.\(channel.rawValue)")), .role("img"), .text(icon))
+              .aria("label", t("channel.\(channel.rawValue)")), .role("img"), .raw(svg(icon)))
+    }
+
+    /// The icon as inline SVG; its path and colour come from a descriptor, and are escaped all the same.
+    static func svg(_ icon: ChannelIcon) -> String {
+        let color = icon.color.allSatisfy({ $0 == "#" || $0.isHexDigit }) ? icon.color : ChannelIcon.unknown.color
+        let path = icon.path.filter { $0.isLetter || $0.isNumber || " .,-".contains($0) }
+        return #"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path fill="none" stroke="\#(color)" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" d="\#(path)"/></svg>"#
     }
 }
 
@@ -182,7 +191,7 @@ enum Avatar {
     }
 
     static func node(_ name: String, customer: Bool) -> Node<HTML.BodyContext> {
-        .span(.class(customer ? "avatar customer" : "avatar"), .aria("hidden", "true"), .text(initials(name)))
+        .span(.class(customer ? "avatar contact" : "avatar"), .aria("hidden", "true"), .text(initials(name)))
     }
 }
 

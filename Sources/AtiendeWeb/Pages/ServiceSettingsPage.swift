@@ -146,7 +146,7 @@ enum ServiceSettingsPage {
         let replies = service.autoReplies ?? AutoReplies()
         return .form(.class("stack team"), .method(.post), .action(action),
             .csrf(desk.csrf),
-            .h3(.text("\(desk.icon(inbox.channel)) \(inbox.name)")),
+            .h3(desk.badge(inbox.channel), .text(" " + inbox.name)),
             .field(.type(.hidden), .name("action"), .value("inbox")),
             .field(.type(.hidden), .name("inbox_id"), .value(inbox.id?.uuidString.lowercased() ?? "")),
             .label(.span(.text(t("service.policy"))), .dropdown(.name("sla_policy_id"), .forEach(options) { value, text in

@@ -15,7 +15,7 @@ struct ParrotChannel: MessagingAdapter {
     init(http: ProviderHTTP) { self.http = http }
 
     var kind: ChannelKind { ChannelKind(rawValue: "parrot")! }
-    var icon: String { "🦜" }
+    var icon: ChannelIcon { ChannelIcon(path: "M5 12a7 7 0 0 1 14 0v6H5z", color: "#16a34a") }
     var fields: [ChannelField] {
         [ChannelField("parrot_account", label: "inbox.parrot_account"), .secret("api_key", label: "inbox.parrot_api_key"),
          ChannelField("api_base", .setting, .url, required: false, inForm: false)]
