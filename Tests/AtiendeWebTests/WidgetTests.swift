@@ -214,6 +214,11 @@ struct WidgetTests {
             #expect(try await ContactIdentity.query(on: app.store.db).filter(\.$value == "ana@example.com").count() == 1)
             #expect(try await DuplicateSuggestion.query(on: app.store.db).count() == 1)
             #expect(try await inbox.history(app, impostor).count == 1, "only their own message, nothing of Ana's")
+            // The agent sees the email the visitor typed, marked as given, not verified.
+            let slug = try #require(try await Workspace.find(workspace.id, on: app.store.db)).slug
+            let (agent, _) = try await Browser.signedIn(app, as: workspace.adminID)
+            let page = try await agent.get(SiteURL.conversation(slug, chat.number).path)
+            #expect(page.text.contains(#"<li class="typed"><span class="kind">Correo</span> ana@example.com<span class="hint"> · indicado, sin verificar</span></li>"#))
 
             // The website signs Ana's user id and email: now the chat is Ana's.
             func hash(_ text: String, _ secret: String) -> String {

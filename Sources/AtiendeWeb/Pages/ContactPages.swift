@@ -42,6 +42,9 @@ enum CustomerPanel {
             .h2(.a(.href(SiteURL.contact(desk.slug, contactID).path), .text(contact.name ?? t("contact.unnamed")))),
             .ul(.class("identities"), .aria("label", t("customer.identities")), .forEach(identities) { identity in
                 .li(.span(.class("kind"), .text(t("identity.\(identity.kind.rawValue)"))), .text(" " + shown(identity)))
+            }, .forEach(typed(contact, identities: identities)) { label, value in
+                .li(.class("typed"), .span(.class("kind"), .text(t(label))), .text(" " + value),
+                    .span(.class("hint"), .text(" · " + t("customer.typed"))))
             }),
             .details(.summary(.text(t("customer.edit"))),
                 .form(.class("stack"), .data("api", apiPath(desk, contactID)), .data("method", "PATCH"),
@@ -201,6 +204,16 @@ extension ContactPages {
 
 extension CustomerPanel {
     /// A live chat visitor's identity is a long token of no use to a person: its first characters tell visitors apart.
+    /// The email and phone the customer gave (a chat visitor's pre-chat form, an agent's edit) that no identity proves:
+    /// shown beside the identities, marked as given rather than verified.
+    static func typed(_ contact: Contact, identities: [ContactIdentity]) -> [(String, String)] {
+        let known = Set(identities.map { $0.value.lowercased() })
+        return [("identity.email", contact.email), ("identity.phone", contact.phone)].compactMap { label, value in
+            guard let value, !value.isEmpty, !known.contains(value.lowercased()) else { return nil }
+            return (label, value)
+        }
+    }
+
     static func shown(_ identity: ContactIdentity) -> String {
         identity.kind == .visitor && identity.value.count > 12 ? String(identity.value.prefix(8)) + "…" : identity.value
     }
