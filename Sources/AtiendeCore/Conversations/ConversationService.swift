@@ -142,7 +142,7 @@ public struct ConversationService: Sendable {
     /// reply stays in this conversation, and so does the customer's answer.
     public func reply(_ conversationID: UUID, workspace workspaceID: UUID, text: String, author: UUID,
                       isNote: Bool, files: [InboundMessage.File] = [], template: MessageTemplate? = nil,
-                      via: UUID? = nil) async throws -> (Message, Conversation) {
+                      via: UUID? = nil, canned: UUID? = nil) async throws -> (Message, Conversation) {
         let body = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !body.isEmpty || !files.isEmpty || template != nil else { throw AtiendeError.invalid("text must not be empty", code: "empty_message") }
         if let template {
@@ -155,10 +155,16 @@ public struct ConversationService: Sendable {
         guard text.count <= Ingest.maxTextLength else {
             throw AtiendeError(.payloadTooLarge, code: "text_too_long", "text is longer than \(Ingest.maxTextLength) characters")
         }
+        // A canned response's variable without a value is left for the agent to fill in; it never reaches the customer.
+        if !isNote, let gap = Placeholders.unfilled(in: body).first {
+            throw AtiendeError.invalid("{{\(gap)}} has no value in this conversation: write it in before sending", code: "missing_variable",
+                                       parameters: ["name": gap])
+        }
         let stored = try storeFiles(files)
         return try await store.write { tx in
             let conversation = try await Self.lockedConversation(conversationID, workspace: workspaceID, in: tx)
             let now = tx.now
+            if let canned { try await CannedResponseService.countUse(canned, workspace: workspaceID, user: author, in: tx) }
             let through = isNote ? nil : try await replyInbox(via, for: conversation, in: tx)
             let rules = replyRules(through?.channel ?? conversation.channel)
             if !isNote, !rules.sends {

@@ -39,6 +39,9 @@ public enum EventType: String, Sendable, CaseIterable {
     case savedViewCreated = "saved_view.created"
     case savedViewDeleted = "saved_view.deleted"
     case jobRetried = "job.retried"
+    case cannedResponseCreated = "canned_response.created"
+    case cannedResponseUpdated = "canned_response.updated"
+    case cannedResponseDeleted = "canned_response.deleted"
 }
 
 /// What a configuration event says: which record, what it is called, and which of its fields changed — never a secret.

@@ -25,6 +25,7 @@ public enum AtiendeMigrations {
         CreateSharedState(),
         AddServiceLevelWarnAt(),
         AddDeliveryFailureCode(),
+        CreateCannedResponses(),
     ]
 }
 

@@ -58,14 +58,7 @@ public struct AutoReplyJob: JobHandler {
                        wait: TimeInterval? = nil) -> String {
         let minutes = wait.map { max(1, Int(($0 / 60).rounded())) }
         let waitText = minutes.map { language == "en" ? "\($0) min" : "\($0) min" } ?? (language == "en" ? "a few minutes" : "unos minutos")
-        var next = ""
-        if let hours, let opening = hours.nextOpening(after: now) {
-            let formatter = DateFormatter()
-            formatter.locale = Locale(identifier: language == "en" ? "en_US" : "es_CL")
-            formatter.timeZone = TimeZone(identifier: hours.timeZone)
-            formatter.setLocalizedDateFormatFromTemplate("EEEEdMMMMHHmm")
-            next = formatter.string(from: opening)
-        }
+        let next = hours.flatMap { hours in hours.nextOpening(after: now).map { hours.describe($0, language: language) } } ?? ""
         return template.replacingOccurrences(of: "{number}", with: String(number))
             .replacingOccurrences(of: "{name}", with: name ?? "")
             .replacingOccurrences(of: "{inbox}", with: inbox)
@@ -76,6 +69,15 @@ public struct AutoReplyJob: JobHandler {
 }
 
 extension BusinessHours {
+    /// A moment in the hours' time zone, as a customer reads it: "martes, 2 de diciembre, 09:00".
+    public func describe(_ date: Date, language: String) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: language == "en" ? "en_US" : "es_CL")
+        formatter.timeZone = TimeZone(identifier: timeZone)
+        formatter.setLocalizedDateFormatFromTemplate("EEEEdMMMMHHmm")
+        return formatter.string(from: date)
+    }
+
     /// "lun–vie 09:00–18:00" / "Mon–Fri 09:00–18:00": consecutive days with the same hours together.
     public func summary(language: String) -> String {
         let names = language == "en" ? ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"] : ["dom", "lun", "mar", "mié", "jue", "vie", "sáb"]

@@ -76,6 +76,26 @@ enum APIRoutes {
             Endpoint(method: .DELETE, path: "\(workspace)/teams/{teamId}", operationID: "deleteTeam", summary: "Delete a team",
                      tag: "Teams", security: .member(.admin), successStatus: 204, handler: TeamsController.remove),
 
+            // Canned responses
+            Endpoint(method: .GET, path: "\(workspace)/canned-responses", operationID: "listCannedResponses",
+                     summary: "The canned responses the caller may use: the shared ones and their own", tag: "Canned responses",
+                     security: .member(.agent), responseSchema: "[CannedResponse]", handler: CannedResponsesController.list),
+            Endpoint(method: .POST, path: "\(workspace)/canned-responses", operationID: "createCannedResponse",
+                     summary: "Save a canned response (shared ones: supervisors and admins)", tag: "Canned responses",
+                     security: .member(.agent), requestSchema: "CannedResponseBody", responseSchema: "CannedResponse", successStatus: 201,
+                     handler: CannedResponsesController.create),
+            Endpoint(method: .PATCH, path: "\(workspace)/canned-responses/{cannedResponseId}", operationID: "updateCannedResponse",
+                     summary: "Change a canned response", tag: "Canned responses", security: .member(.agent),
+                     requestSchema: "CannedResponseBody", responseSchema: "CannedResponse", handler: CannedResponsesController.update),
+            Endpoint(method: .DELETE, path: "\(workspace)/canned-responses/{cannedResponseId}", operationID: "deleteCannedResponse",
+                     summary: "Delete a canned response", tag: "Canned responses", security: .member(.agent), successStatus: 204,
+                     handler: CannedResponsesController.remove),
+            Endpoint(method: .GET, path: "\(workspace)/conversations/{number}/canned-responses/{cannedResponseId}",
+                     operationID: "fillCannedResponse",
+                     summary: "A canned response filled in for a conversation, in its language, with the variables that had no value",
+                     tag: "Canned responses", security: .member(.agent), responseSchema: "FilledCannedResponse",
+                     handler: CannedResponsesController.filled),
+
             // Contacts
             Endpoint(method: .GET, path: "\(workspace)/contacts", operationID: "listContacts",
                      summary: "List or search contacts", tag: "Contacts", security: .member(.agent),

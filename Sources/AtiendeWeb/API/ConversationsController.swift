@@ -177,10 +177,12 @@ enum ConversationsController {
         var template: MessageTemplate?
         /// Another of the workspace's inboxes to answer through (a contact form by email, a call by WhatsApp or SMS).
         var viaInboxID: UUID?
+        /// The canned response the text came from (counted as a use); alone, without `text`, it is filled in and sent.
+        var cannedResponseID: UUID?
 
         enum CodingKeys: String, CodingKey {
             case text, `private`, attachments, template
-            case viaInboxID = "via_inbox_id"
+            case viaInboxID = "via_inbox_id", cannedResponseID = "canned_response_id"
         }
     }
 
@@ -199,9 +201,15 @@ enum ConversationsController {
         let conversation = try await find(req)
         let body = try req.decodeJSON(ReplyBody.self)
         let files = try (body.attachments ?? []).enumerated().map { try $1.decoded(index: $0) }
+        var text = body.text ?? ""
+        if let canned = body.cannedResponseID, text.isEmpty {
+            let response = try await req.atiende.canned.usable(canned, workspace: scope.workspaceID, user: scope.userID, on: req.db)
+            text = try await req.atiende.canned.fill(response, conversation: try conversation.requireID(), workspace: scope.workspaceID,
+                                                     agent: scope.userID).text
+        }
         let (message, _) = try await req.atiende.conversations.reply(
-            try conversation.requireID(), workspace: scope.workspaceID, text: body.text ?? "", author: scope.userID,
-            isNote: body.private ?? false, files: files, template: body.template, via: body.viaInboxID)
+            try conversation.requireID(), workspace: scope.workspaceID, text: text, author: scope.userID,
+            isNote: body.private ?? false, files: files, template: body.template, via: body.viaInboxID, canned: body.cannedResponseID)
         return try json(message.snapshot(), status: .created)
     }
 }

@@ -136,6 +136,9 @@ enum OpenAPIDocument {
 
     static func schemas(channels names: [String]) -> [String: Any] {
         let channel: [String: Any] = ["type": "string", "enum": names]
+        let variants: [String: Any] = ["type": "object", "description": "Text by language; {{contact.first_name}} and the other variables are filled in",
+                                       "properties": ["es": ["type": "string", "maxLength": 5000], "en": ["type": "string", "maxLength": 5000]],
+                                       "additionalProperties": false]
         return [
             "Error": object(["error": object(["code": string, "message": string, "parameters": ["type": "object", "additionalProperties": string]], required: ["code", "message"])], required: ["error"]),
             "InboundMessage": object([
@@ -169,6 +172,12 @@ enum OpenAPIDocument {
             "MemberUpdate": object(["role": enumeration(Role.self)], required: ["role"]),
             "Team": object(["id": uuid, "name": string, "member_ids": ["type": "array", "items": uuid]]),
             "TeamBody": object(["name": name, "member_ids": ["type": "array", "items": uuid]]),
+            "CannedResponse": object(["id": uuid, "shortcut": string, "title": string, "variants": variants, "shared": boolean,
+                                      "owner_id": nullable(uuid), "use_count": integer, "updated_at": dateTime]),
+            "CannedResponseBody": object(["shortcut": ["type": "string", "pattern": "^/?[A-Za-z0-9_-]{1,40}$"], "title": name,
+                                          "variants": variants, "shared": boolean]),
+            "FilledCannedResponse": object(["text": string, "language": string, "missing": ["type": "array", "items": string]],
+                                           required: ["text", "language", "missing"]),
             "Identity": object(["kind": enumeration(IdentityKind.self), "value": string]),
             "Contact": object(["id": uuid, "name": nullable(string), "email": nullable(string), "phone": nullable(string),
                                "document_id": nullable(string), "attributes": ["type": "object", "additionalProperties": string],
@@ -224,7 +233,7 @@ enum OpenAPIDocument {
                                                  "capacity": integer, "busy": ["type": "object", "additionalProperties": string]]))]),
             "ServiceLevelReport": object(["from": dateTime, "to": dateTime, "group_by": string,
                                           "groups": ["type": "array", "items": ["type": "object"]]]),
-            "MessageCreate": object(["text": string, "private": boolean, "attachments": encodedFiles, "via_inbox_id": uuid,
+            "MessageCreate": object(["text": string, "private": boolean, "attachments": encodedFiles, "via_inbox_id": uuid, "canned_response_id": uuid,
                                      "template": object(["name": string, "language": string, "parameters": ["type": "array", "items": string]],
                                                         required: ["name", "language"])]),
             "InboxCheck": object(["ok": boolean, "detail": string]),

@@ -18,6 +18,7 @@ public struct AtiendeServices: Sendable {
     public let inboxes: InboxLookup
     public let accounts: AccountService
     public let teams: TeamService
+    public let canned: CannedResponseService
     public let inboxService: InboxService
     public let policies: ServiceLevelPolicyService
     public let search: SearchService
