@@ -315,7 +315,7 @@ struct AgentWorkspaceTests {
             let (agent, _) = try await Browser.signedIn(app, as: agentID)
             let everyone = ["/app/\(slug)/inbox", "/app/\(slug)/inbox?view=mine&sort=priority&status=any", "/app/\(slug)/conversations/1",
                             "/app/\(slug)/contacts", "/app/\(slug)/contacts?q=rita", "/app/\(slug)/contacts/\(contact.id!.uuidString.lowercased())",
-                            "/app/\(slug)/search?q=hola", "/app/\(slug)/notifications", "/account"]
+                            "/app/\(slug)/search?q=hola", "/app/\(slug)/notifications", "/app/\(slug)/canned", "/account"]
             let admins = SiteURL.Settings.allCases.map { SiteURL.settings(slug, $0).path }
             for language in ["es", "en"] {
                 #expect(try await admin.post("/account", form: [("_csrf", csrf), ("name", "Admin"), ("language", language), ("time_zone", "America/Santiago")]).status == 303)

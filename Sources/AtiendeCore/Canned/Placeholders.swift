@@ -47,7 +47,7 @@ public enum Placeholders {
         if malformed { throw AtiendeError.invalid("a variable is not closed: write it as {{contact.first_name}}", code: "invalid_variable") }
         if let unknown = found.first(where: { !isKnown($0.name) }) {
             throw AtiendeError.invalid("{{\(unknown.name)}} is not a variable: use \(builtIn.map { "{{\($0)}}" }.joined(separator: ", ")) or {{contact.<attribute>}}",
-                                       code: "unknown_variable", parameters: ["name": unknown.name])
+                                       code: "unknown_variable", parameters: ["variable": "{{\(unknown.name)}}"])
         }
     }
 

@@ -158,7 +158,7 @@ public struct ConversationService: Sendable {
         // A canned response's variable without a value is left for the agent to fill in; it never reaches the customer.
         if !isNote, let gap = Placeholders.unfilled(in: body).first {
             throw AtiendeError.invalid("{{\(gap)}} has no value in this conversation: write it in before sending", code: "missing_variable",
-                                       parameters: ["name": gap])
+                                       parameters: ["variable": "{{\(gap)}}"])
         }
         let stored = try storeFiles(files)
         return try await store.write { tx in

@@ -15,6 +15,8 @@ enum ConversationPage {
         var duplicates: [(suggestion: DuplicateSuggestion, other: Contact)]
         /// When the page was read, by the store's clock (for the reply window).
         var now: Date
+        /// The canned responses the agent may insert (the whole page only; the live regions have no composer).
+        var canned: [CannedResponse] = []
     }
 
     static let timelineLimit = 500
@@ -52,7 +54,8 @@ enum ConversationPage {
             default: throw LiveRegion.unknown(region)
             }
         }
-        let model = try await model(req, desk: desk)
+        var model = try await model(req, desk: desk)
+        model.canned = try await req.atiende.canned.usable(workspace: desk.workspaceID, user: desk.userID, on: req.db)
         let rows = try await req.atiende.inbox.rows(workspace: desk.workspaceID, user: desk.userID, filter: listFilter)
         let title = "#\(model.conversation.number) · \(model.contact.name ?? desk.t("contact.unnamed"))"
         let pane = Node<HTML.BodyContext>.element(named: "nav", nodes: [
@@ -77,7 +80,7 @@ enum ConversationPage {
                 .p(.id("visitor-typing"), .class("presence"), .aria("live", "polite")),
                 timeline(desk, model),
                 templateForm(desk, c, now: model.now),
-                composer(desk, c, through: replyInboxes(desk, model))),
+                composer(desk, c, through: replyInboxes(desk, model), canned: model.canned)),
             customer(desk, model))
     }
 
@@ -279,7 +282,13 @@ enum ConversationPage {
         return (try? String(data: JSONSerialization.data(withJSONObject: people, options: [.sortedKeys]), encoding: .utf8)) ?? "[]"
     }
 
-    static func composer(_ desk: Desk, _ c: Conversation, through: [Inbox]) -> Node<HTML.BodyContext> {
+    /// The canned responses the `/` picker offers: id, shortcut and title, as JSON; the text is filled in when one is chosen.
+    static func cannedList(_ responses: [CannedResponse]) -> String {
+        let items = responses.map { ["id": $0.id?.uuidString.lowercased() ?? "", "shortcut": $0.shortcut, "title": $0.title] }
+        return (try? String(data: JSONSerialization.data(withJSONObject: items, options: [.sortedKeys]), encoding: .utf8)) ?? "[]"
+    }
+
+    static func composer(_ desk: Desk, _ c: Conversation, through: [Inbox], canned: [CannedResponse] = []) -> Node<HTML.BodyContext> {
         let t = desk.t
         let own = desk.channels.replyRules(c.channel).sends
         return .form(.id("composer"), .class("composer"), .data("api", apiPath(desk, c.number) + "/messages"), .data("method", "POST"),
@@ -295,9 +304,12 @@ enum ConversationPage {
             .label(.for("reply-text"), .class("sr"), .text(t("composer.label"))),
             .textBox(.id("reply-text"), .name("text"), .data("shortcut", "r"), .attribute(named: "rows", value: "4"),
                       .placeholder(t("composer.placeholder")), .data("members", mentionList(desk)),
+                      .data("canned", cannedList(canned)), .data("canned-url", apiPath(desk, c.number) + "/canned-responses/"),
                       .data("reply-placeholder", t("composer.placeholder")), .data("note-placeholder", t("composer.note_placeholder")),
                       .attribute(named: "aria-autocomplete", value: "list"), .aria("controls", "mentions")),
             .ul(.id("mentions"), .class("mentions"), .role("listbox"), .attribute(named: "hidden", value: "hidden"), .aria("label", t("composer.mention_list"))),
+            .field(.type(.hidden), .id("reply-canned"), .name("canned_response_id"), .data("type", "omit-empty")),
+            .p(.id("canned-gaps"), .class("notice gaps"), .role("status"), .attribute(named: "hidden", value: "hidden")),
             .div(.class("composer-tools"),
                  .label(.field(.type(.checkbox), .id("note-toggle"), .name("private"), .data("type", "bool"), .data("shortcut", "n")),
                         .text(" " + t("composer.private_note"))),

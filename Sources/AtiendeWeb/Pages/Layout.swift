@@ -132,6 +132,7 @@ enum Layout {
             .h2(.text(t("nav.more"))),
             .ul(
                 .li(.a(.href(SiteURL.contacts(desk.slug).path), .text(t("nav.contacts")))),
+                .li(.a(.href(SiteURL.canned(desk.slug).path), .text(t("canned.title")))),
                 .if(desk.role >= .admin, .group(
                     .li(.a(.href(SiteURL.settings(desk.slug, .inboxes).path), .text(t("settings.inboxes")))),
                     .li(.a(.href(SiteURL.settings(desk.slug, .users).path), .text(t("settings.users")))),
@@ -157,7 +158,7 @@ enum Layout {
 
     /// Texts the browser code shows, in the page's language.
     static func strings(_ t: Localizer) -> Node<HTML.BodyContext> {
-        let keys = ["live.reconnecting", "live.new_message", "live.assigned", "live.mentioned", "presence.viewing", "presence.typing", "presence.visitor_typing",
+        let keys = ["canned.gaps", "canned.picker", "live.reconnecting", "live.new_message", "live.assigned", "live.mentioned", "presence.viewing", "presence.typing", "presence.visitor_typing",
                     "common.saved", "common.error", "bulk.done", "delivery.queued", "notifications.enable", "time.now",
                     "time.minutes", "time.hours", "time.days", "sla.due_in", "sla.overdue"]
         var table: [String: String] = [:]

@@ -36,6 +36,7 @@ enum PageRoutes {
         post(.deleteSavedView("", UUID()), NotificationPages.deleteView)
         get(.conversation("", 0), ConversationPage.show)
         get(.contacts(""), ContactPages.list)
+        get(.canned(""), CannedResponsesPage.show)
         get(.contact("", UUID()), ContactPages.show)
         post(.logContact("", UUID()), ContactPages.log)
         get(.search(""), SearchPage.show)

@@ -12,6 +12,7 @@ enum SiteURL: Equatable {
     case inbox(String)
     case conversation(String, Int)
     case contacts(String)
+    case canned(String)
     case contact(String, UUID)
     case logContact(String, UUID)
     case search(String)
@@ -42,6 +43,7 @@ enum SiteURL: Equatable {
         case .inbox(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("inbox")]
         case .conversation(let ws, let number): [.fixed("app"), .parameter("workspace", ws), .fixed("conversations"), .parameter("number", String(number))]
         case .contacts(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("contacts")]
+        case .canned(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("canned")]
         case .contact(let ws, let id): [.fixed("app"), .parameter("workspace", ws), .fixed("contacts"), .parameter("contactId", id.uuidString.lowercased())]
         case .logContact(let ws, let id): [.fixed("app"), .parameter("workspace", ws), .fixed("contacts"), .parameter("contactId", id.uuidString.lowercased()), .fixed("log")]
         case .search(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("search")]

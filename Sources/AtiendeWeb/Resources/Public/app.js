@@ -147,6 +147,7 @@ document.addEventListener('submit', async (event) => {
   } catch (failure) {
     if (error) error.textContent = failure.message;
     toast(failure.message, 'error');
+    form.dispatchEvent(new CustomEvent('refused'));
     // A refused change leaves the controls showing what is stored, not what was tried.
     if (form.dataset.autosubmit) for (const select of form.querySelectorAll('select')) {
       for (const option of select.options) option.selected = option.defaultSelected;
@@ -224,61 +225,130 @@ document.addEventListener('click', (event) => {
   button.form.requestSubmit();
 });
 
-// "@" in the composer offers the colleagues to mention; arrows choose, Enter or Tab inserts, Escape closes.
-(() => {
-  const box = document.getElementById('reply-text');
-  const list = document.getElementById('mentions');
-  if (!box || !list) return;
-  let people = [];
-  try { people = JSON.parse(box.dataset.members || '[]'); } catch { people = []; }
+// Suggestions while typing in the composer: "@" offers the colleagues to mention, "/" the canned responses. Arrows
+// choose, Enter or Tab takes one, Escape closes; one list serves both.
+const fold = (text) => text.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+
+function suggest(box, list, { pattern, find, label, take }) {
   let matches = [];
   let chosen = 0;
-  const fold = (text) => text.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
-  const typed = () => /(^|\s)@([\p{L}\p{N}._-]*)$/u.exec(box.value.slice(0, box.selectionStart));
-  const close = () => { list.hidden = true; matches = []; box.removeAttribute('aria-activedescendant'); };
+  let open = false;
+  const typed = () => pattern.exec(box.value.slice(0, box.selectionStart));
+  const close = () => {
+    if (!open) return;
+    open = false; list.hidden = true; matches = []; box.removeAttribute('aria-activedescendant');
+  };
   function show() {
     const found = typed();
-    if (!found) { close(); return; }
-    const query = fold(found[2]);
-    matches = people.filter((p) => fold(p.handle).startsWith(query) || fold(p.name).split(/\s+/).some((w) => w.startsWith(query))).slice(0, 6);
+    matches = found ? find(fold(found[2])).slice(0, 8) : [];
     if (!matches.length) { close(); return; }
+    open = true;
     chosen = Math.min(chosen, matches.length - 1);
-    list.replaceChildren(...matches.map((p, i) => {
+    list.replaceChildren(...matches.map((match, i) => {
       const item = document.createElement('li');
-      item.id = `mention-${i}`;
+      item.id = `suggestion-${i}`;
       item.setAttribute('role', 'option');
       item.setAttribute('aria-selected', String(i === chosen));
-      item.textContent = `${p.name} (@${p.handle})`;
-      item.addEventListener('mousedown', (event) => { event.preventDefault(); insert(p); });
+      item.textContent = label(match);
+      item.addEventListener('mousedown', (event) => { event.preventDefault(); choose(match); });
       return item;
     }));
-    box.setAttribute('aria-activedescendant', `mention-${chosen}`);
+    box.setAttribute('aria-activedescendant', `suggestion-${chosen}`);
     list.hidden = false;
   }
-  function insert(person) {
+  function choose(match) {
     const found = typed();
     if (!found) return;
-    const start = box.selectionStart - found[2].length;
-    box.setRangeText(`${person.handle} `, start, box.selectionStart, 'end');
+    const start = box.selectionStart - found[2].length - 1;
     close();
+    take(match, start, box.selectionStart);
     box.focus();
   }
   box.addEventListener('input', () => { chosen = 0; show(); });
   box.addEventListener('blur', () => setTimeout(close, 100));
   box.addEventListener('keydown', (event) => {
-    if (list.hidden || !matches.length) return;
+    if (!open || !matches.length) return;
     if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
       chosen = (chosen + (event.key === 'ArrowDown' ? 1 : matches.length - 1)) % matches.length;
       show();
       event.preventDefault();
     } else if (event.key === 'Enter' || event.key === 'Tab') {
-      insert(matches[chosen]);
+      choose(matches[chosen]);
       event.preventDefault();
       event.stopImmediatePropagation();
     } else if (event.key === 'Escape') {
       close();
       event.stopImmediatePropagation();
     }
+  });
+}
+
+// How well a canned response matches what was typed after "/": its shortcut's start first, then a word of its
+// title, then the letters in order anywhere (a few letters find it).
+function cannedScore(response, query) {
+  const shortcut = fold(response.shortcut);
+  const title = fold(response.title);
+  if (!query || shortcut.startsWith(query)) return 0;
+  if (title.split(/\s+/).some((word) => word.startsWith(query))) return 1;
+  if (shortcut.includes(query) || title.includes(query)) return 2;
+  let at = 0;
+  const text = `${shortcut} ${title}`;
+  for (const letter of query) { at = text.indexOf(letter, at) + 1; if (!at) return -1; }
+  return 3;
+}
+
+(() => {
+  const box = document.getElementById('reply-text');
+  const list = document.getElementById('mentions');
+  if (!box || !list) return;
+  const parse = (json) => { try { return JSON.parse(json || '[]'); } catch { return []; } };
+  const people = parse(box.dataset.members);
+  suggest(box, list, {
+    pattern: /(^|\s)@([\p{L}\p{N}._-]*)$/u,
+    find: (query) => people.filter((p) => fold(p.handle).startsWith(query) || fold(p.name).split(/\s+/).some((w) => w.startsWith(query))),
+    label: (p) => `${p.name} (@${p.handle})`,
+    take: (p, start, end) => box.setRangeText(`@${p.handle} `, start, end, 'end'),
+  });
+
+  const canned = parse(box.dataset.canned);
+  const chosenField = document.getElementById('reply-canned');
+  const gaps = document.getElementById('canned-gaps');
+  // A variable the conversation had no value for stays written: it is pointed out, and selected to be typed over.
+  const showGaps = () => {
+    const left = [...new Set(box.value.match(/\{\{\s*[a-z_]+\.[a-z0-9_]+\s*\}\}/g) || [])];
+    gaps.hidden = !left.length;
+    gaps.textContent = left.length ? t('canned.gaps', left.join(', ')) : '';
+    return left;
+  };
+  suggest(box, list, {
+    pattern: /(^|\s)\/([\p{L}\p{N}_-]*)$/u,
+    find: (query) => canned.map((r) => [cannedScore(r, query), r]).filter(([score]) => score >= 0)
+      .sort((a, b) => a[0] - b[0] || a[1].shortcut.localeCompare(b[1].shortcut)).map(([, r]) => r),
+    label: (r) => `/${r.shortcut} · ${r.title}`,
+    take: async (response, start, end) => {
+      try {
+        const filled = await api('GET', box.dataset.cannedUrl + response.id);
+        box.setRangeText(filled.text, start, end, 'end');
+        if (chosenField) chosenField.value = response.id;
+        selectGap();
+      } catch (failure) {
+        toast(failure.message, 'error');
+      }
+    },
+  });
+  function selectGap() {
+    const left = showGaps();
+    if (!left.length) return;
+    const at = box.value.indexOf(left[0]);
+    box.focus();
+    box.setSelectionRange(at, at + left[0].length);
+  }
+  if (gaps) box.addEventListener('input', () => { if (!gaps.hidden) showGaps(); });
+  // Sent with a gap left, the reply is refused: the gap is selected again, to be typed over.
+  box.form?.addEventListener('refused', selectGap);
+  box.form?.addEventListener('reset', () => {
+    if (chosenField) chosenField.value = '';
+    if (gaps) { gaps.hidden = true; gaps.textContent = ''; }
   });
 })();
 
