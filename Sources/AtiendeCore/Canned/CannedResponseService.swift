@@ -73,18 +73,33 @@ public struct CannedResponseService: Sendable {
         public var missing: [String]
     }
 
-    public func fill(_ response: CannedResponse, conversation conversationID: UUID, workspace workspaceID: UUID, agent: UUID) async throws -> Filled {
-        let db = store.db
+    public func fill(_ response: CannedResponse, conversation conversationID: UUID, workspace workspaceID: UUID, agent: UUID,
+                     on db: any Database) async throws -> Filled {
         guard let conversation = try await Conversation.query(on: db).filter(\.$workspace.$id == workspaceID).filter(\.$id == conversationID).first()
         else { throw AtiendeError.notFound("conversation") }
-        let inbox = try await Inbox.find(conversation.$inbox.id, on: db)
-        let workspace = try await Workspace.find(workspaceID, on: db)
-        let language = inbox?.settings.language ?? workspace?.defaultLanguage ?? "es"
+        let (inbox, language) = try await Self.language(of: conversation, on: db)
         guard let (text, chosen) = response.text(for: language) else { throw AtiendeError.notFound("canned response") }
+        return try await fill(text: text, language: chosen, conversation: conversation, inbox: inbox, agent: agent, on: db)
+    }
+
+    /// Any text with variables (a macro's reply) filled in for a conversation.
+    public func fill(text: String, conversation: Conversation, agent: UUID, on db: any Database) async throws -> Filled {
+        let (inbox, language) = try await Self.language(of: conversation, on: db)
+        return try await fill(text: text, language: language, conversation: conversation, inbox: inbox, agent: agent, on: db)
+    }
+
+    private func fill(text: String, language: String, conversation: Conversation, inbox: Inbox?, agent: UUID, on db: any Database) async throws -> Filled {
         let values = Placeholders.values(contact: try await Contact.find(conversation.$contact.id, on: db), conversation: conversation,
-                                         agent: try await User.find(agent, on: db), inbox: inbox, language: chosen, now: Date())
+                                         agent: try await User.find(agent, on: db), inbox: inbox, language: language, now: Date())
         let (filled, missing) = Placeholders.fill(text, values: values)
-        return Filled(text: filled, language: chosen, missing: missing)
+        return Filled(text: filled, language: language, missing: missing)
+    }
+
+    /// A conversation's language: its inbox's, else its workspace's.
+    static func language(of conversation: Conversation, on db: any Database) async throws -> (Inbox?, String) {
+        let inbox = try await Inbox.find(conversation.$inbox.id, on: db)
+        if let language = inbox?.settings.language { return (inbox, language) }
+        return (inbox, try await Workspace.find(conversation.$workspace.id, on: db)?.defaultLanguage ?? "es")
     }
 
     /// Counts a use by `user` in the reply's transaction; 404 when the response is not one they may use.

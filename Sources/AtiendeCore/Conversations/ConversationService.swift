@@ -137,78 +137,115 @@ public struct ConversationService: Sendable {
         conversation.status = status
     }
 
+    /// What an agent (or a macro run by one) writes into a conversation: a public reply or a private note.
+    public struct ReplyDraft: Sendable {
+        public var text: String
+        public var isNote: Bool
+        /// WhatsApp: an approved template, the only reply after 24 hours.
+        public var template: MessageTemplate?
+        /// Another inbox of the workspace to answer through.
+        public var via: UUID?
+        /// The canned response the text came from, counted as a use.
+        public var canned: UUID?
+
+        public init(text: String, isNote: Bool = false, template: MessageTemplate? = nil, via: UUID? = nil, canned: UUID? = nil) {
+            self.text = text
+            self.isNote = isNote
+            self.template = template
+            self.via = via
+            self.canned = canned
+        }
+
+        /// What can be refused before anything is stored.
+        func validate(files: Int) throws {
+            let body = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !body.isEmpty || files > 0 || template != nil else { throw AtiendeError.invalid("text must not be empty", code: "empty_message") }
+            if let template {
+                guard !isNote, files == 0, !template.name.isEmpty, template.name.count <= 512, (2...15).contains(template.language.count),
+                      template.parameters.count <= 20, template.parameters.allSatisfy({ $0.count <= 1024 }) else {
+                    throw AtiendeError.invalid("a template needs a name, a language code and at most 20 parameters, and no attachments",
+                                               code: "invalid_template")
+                }
+            }
+            guard text.count <= Ingest.maxTextLength else {
+                throw AtiendeError(.payloadTooLarge, code: "text_too_long", "text is longer than \(Ingest.maxTextLength) characters")
+            }
+            // A canned response's variable without a value is left for the agent to fill in; it never reaches the customer.
+            if !isNote, let gap = Placeholders.unfilled(in: body).first {
+                throw AtiendeError.invalid("{{\(gap)}} has no value in this conversation: write it in before sending", code: "missing_variable",
+                                           parameters: ["variable": "{{\(gap)}}"])
+            }
+        }
+    }
+
     /// An agent's public reply: stored as queued with a send job in the same transaction. `via` answers through another of
     /// the workspace's inboxes that reaches this customer (a contact form by email, a logged call by WhatsApp or SMS); the
     /// reply stays in this conversation, and so does the customer's answer.
     public func reply(_ conversationID: UUID, workspace workspaceID: UUID, text: String, author: UUID,
                       isNote: Bool, files: [InboundMessage.File] = [], template: MessageTemplate? = nil,
                       via: UUID? = nil, canned: UUID? = nil) async throws -> (Message, Conversation) {
-        let body = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !body.isEmpty || !files.isEmpty || template != nil else { throw AtiendeError.invalid("text must not be empty", code: "empty_message") }
-        if let template {
-            guard !isNote, files.isEmpty, !template.name.isEmpty, template.name.count <= 512, (2...15).contains(template.language.count),
-                  template.parameters.count <= 20, template.parameters.allSatisfy({ $0.count <= 1024 }) else {
-                throw AtiendeError.invalid("a template needs a name, a language code and at most 20 parameters, and no attachments",
-                                           code: "invalid_template")
-            }
-        }
-        guard text.count <= Ingest.maxTextLength else {
-            throw AtiendeError(.payloadTooLarge, code: "text_too_long", "text is longer than \(Ingest.maxTextLength) characters")
-        }
-        // A canned response's variable without a value is left for the agent to fill in; it never reaches the customer.
-        if !isNote, let gap = Placeholders.unfilled(in: body).first {
-            throw AtiendeError.invalid("{{\(gap)}} has no value in this conversation: write it in before sending", code: "missing_variable",
-                                       parameters: ["variable": "{{\(gap)}}"])
-        }
+        let draft = ReplyDraft(text: text, isNote: isNote, template: template, via: via, canned: canned)
+        try draft.validate(files: files.count)
         let stored = try storeFiles(files)
         return try await store.write { tx in
             let conversation = try await Self.lockedConversation(conversationID, workspace: workspaceID, in: tx)
-            let now = tx.now
-            if let canned { try await CannedResponseService.countUse(canned, workspace: workspaceID, user: author, in: tx) }
-            let through = isNote ? nil : try await replyInbox(via, for: conversation, in: tx)
-            let rules = replyRules(through?.channel ?? conversation.channel)
-            if !isNote, !rules.sends {
-                throw AtiendeError.invalid("\(conversation.channel.rawValue) conversations are not answered through their own channel: choose one that reaches the customer (via_inbox_id)",
-                                           code: "reply_needs_channel", parameters: ["channel": conversation.channel.rawValue])
-            }
-            if through != nil, conversation.providerThreadID == nil {
-                // The customer's answer by email finds this conversation by it.
-                conversation.providerThreadID = SecretToken.thread()
-            }
-            if template != nil {
-                guard rules.templates else {
-                    throw AtiendeError.invalid("templates are sent only on channels that have them (WhatsApp)", code: "invalid_template",
-                                               parameters: ["channel": conversation.channel.rawValue])
-                }
-            } else if !isNote, let window = rules.window,
-                      now.timeIntervalSince(conversation.lastIncomingAt ?? conversation.createdAt) > window {
-                throw AtiendeError.windowClosed(channel: conversation.channel, window: window, templates: rules.templates)
-            }
-            let shown = template.map { t in "[\(t.name)] " + t.parameters.joined(separator: " · ") } ?? text
-            let message = Message(workspaceID: workspaceID, conversationID: conversationID, inboxID: through?.id ?? conversation.$inbox.id,
-                                  kind: isNote ? .note : .outgoing, senderType: .agent, senderID: author, text: shown, at: now)
-            message.templateJSON = try template.map { String(decoding: try JSON.encoder.encode($0), as: UTF8.self) }
-            if !isNote { message.deliveryStatus = .queued }
-            try await message.create(on: tx.db)
-            let attachments = try await Self.attach(stored, to: message, in: tx)
-            conversation.messageCount += 1
-            conversation.updatedAt = now
-            if !isNote {
-                conversation.lastMessageAt = now
-                conversation.waitingSince = nil
-                if conversation.firstResponseAt == nil { conversation.firstResponseAt = now }
-                try await JobQueue.enqueue(JobKind.send, payload: SendPayload(messageID: try message.requireID()),
-                                           workspace: workspaceID, in: tx)
-            }
-            try await conversation.save(on: tx.db)
-            let snapshot = message.snapshot(attachments: attachments)
-            try await EventLog.append(.messageCreated, workspace: workspaceID, conversation: conversationID, actor: author,
-                                      payload: MessageEventPayload(conversation: conversation.snapshot, message: snapshot), in: tx)
-            let reply = DomainChange.Reply(workspaceID: workspaceID, conversation: conversation.snapshot, message: snapshot, author: author)
-            try await tx.react(isNote ? .noteAdded(reply) : .replied(reply))
-            message.$attachments.value = attachments
-            return (message, conversation)
+            return (try await post(draft, files: stored, to: conversation, author: author, in: tx), conversation)
         }
+    }
+
+    /// Writes a reply or note into a conversation the transaction holds: the message (queued, with its send job), the
+    /// conversation's clocks, the event and the reactions.
+    func post(_ draft: ReplyDraft, files stored: [StoredFile] = [], to conversation: Conversation, author: UUID,
+              in tx: WriteTransaction) async throws -> Message {
+        try draft.validate(files: stored.count)
+        let (text, isNote, template) = (draft.text, draft.isNote, draft.template)
+        let workspaceID = conversation.$workspace.id
+        let conversationID = try conversation.requireID()
+        let now = tx.now
+        if let canned = draft.canned { try await CannedResponseService.countUse(canned, workspace: workspaceID, user: author, in: tx) }
+        let through = isNote ? nil : try await replyInbox(draft.via, for: conversation, in: tx)
+        let rules = replyRules(through?.channel ?? conversation.channel)
+        if !isNote, !rules.sends {
+            throw AtiendeError.invalid("\(conversation.channel.rawValue) conversations are not answered through their own channel: choose one that reaches the customer (via_inbox_id)",
+                                       code: "reply_needs_channel", parameters: ["channel": conversation.channel.rawValue])
+        }
+        if through != nil, conversation.providerThreadID == nil {
+            // The customer's answer by email finds this conversation by it.
+            conversation.providerThreadID = SecretToken.thread()
+        }
+        if template != nil {
+            guard rules.templates else {
+                throw AtiendeError.invalid("templates are sent only on channels that have them (WhatsApp)", code: "invalid_template",
+                                           parameters: ["channel": conversation.channel.rawValue])
+            }
+        } else if !isNote, let window = rules.window,
+                  now.timeIntervalSince(conversation.lastIncomingAt ?? conversation.createdAt) > window {
+            throw AtiendeError.windowClosed(channel: conversation.channel, window: window, templates: rules.templates)
+        }
+        let shown = template.map { t in "[\(t.name)] " + t.parameters.joined(separator: " · ") } ?? text
+        let message = Message(workspaceID: workspaceID, conversationID: conversationID, inboxID: through?.id ?? conversation.$inbox.id,
+                              kind: isNote ? .note : .outgoing, senderType: .agent, senderID: author, text: shown, at: now)
+        message.templateJSON = try template.map { String(decoding: try JSON.encoder.encode($0), as: UTF8.self) }
+        if !isNote { message.deliveryStatus = .queued }
+        try await message.create(on: tx.db)
+        let attachments = try await Self.attach(stored, to: message, in: tx)
+        conversation.messageCount += 1
+        conversation.updatedAt = now
+        if !isNote {
+            conversation.lastMessageAt = now
+            conversation.waitingSince = nil
+            if conversation.firstResponseAt == nil { conversation.firstResponseAt = now }
+            try await JobQueue.enqueue(JobKind.send, payload: SendPayload(messageID: try message.requireID()),
+                                       workspace: workspaceID, in: tx)
+        }
+        try await conversation.save(on: tx.db)
+        let snapshot = message.snapshot(attachments: attachments)
+        try await EventLog.append(.messageCreated, workspace: workspaceID, conversation: conversationID, actor: author,
+                                  payload: MessageEventPayload(conversation: conversation.snapshot, message: snapshot), in: tx)
+        let reply = DomainChange.Reply(workspaceID: workspaceID, conversation: conversation.snapshot, message: snapshot, author: author)
+        try await tx.react(isNote ? .noteAdded(reply) : .replied(reply))
+        message.$attachments.value = attachments
+        return message
     }
 
     /// Sends a failed reply again: queued once more, its failed job revived (or a new one), and the page told.

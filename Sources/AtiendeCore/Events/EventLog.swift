@@ -42,6 +42,9 @@ public enum EventType: String, Sendable, CaseIterable {
     case cannedResponseCreated = "canned_response.created"
     case cannedResponseUpdated = "canned_response.updated"
     case cannedResponseDeleted = "canned_response.deleted"
+    case macroCreated = "macro.created"
+    case macroUpdated = "macro.updated"
+    case macroDeleted = "macro.deleted"
 }
 
 /// What a configuration event says: which record, what it is called, and which of its fields changed — never a secret.

@@ -26,6 +26,7 @@ public enum AtiendeMigrations {
         AddServiceLevelWarnAt(),
         AddDeliveryFailureCode(),
         CreateCannedResponses(),
+        CreateMacros(),
     ]
 }
 

@@ -4,12 +4,22 @@ import Foundation
 /// One line of a conversation's timeline saying who changed what: resolved, reopened, snoozed, assigned, moved to a
 /// team, reprioritized, labelled. Stored as an `activity` message (its text this JSON) by the actor, or the system.
 public struct ConversationActivity: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable { case status, assignee, team, priority, labelAdded = "label_added", labelRemoved = "label_removed" }
+    public enum Kind: String, Codable, Sendable {
+        case status, assignee, team, priority, labelAdded = "label_added", labelRemoved = "label_removed"
+        /// A macro was run (`value`: its name); its changes follow as lines of their own.
+        case macro
+    }
     public var change: Kind
     /// The new value: a status, a user or team id, a priority, a label (nil: unassigned, no team).
     public var value: String?
     /// A snooze's end.
     public var until: Date?
+
+    public init(change: Kind, value: String? = nil, until: Date? = nil) {
+        self.change = change
+        self.value = value
+        self.until = until
+    }
 }
 
 /// Writes the timeline's activity lines for every change people (or the system) make to a conversation.
@@ -30,11 +40,22 @@ struct ActivityLogReaction: Reaction {
                 for label in change.before.labels where !change.after.labels.contains(label) { lines.append(.init(change: .labelRemoved, value: label)) }
             }
             for line in lines {
-                let message = Message(workspaceID: change.workspaceID, conversationID: change.after.id, inboxID: change.after.inboxID,
-                                      kind: .activity, senderType: change.actor == nil ? .system : .agent, senderID: change.actor,
-                                      text: try EventLog.json(line), at: tx.now)
-                try await message.create(on: tx.db)
+                try await Self.write(line, workspace: change.workspaceID, conversation: change.after.id, inbox: change.after.inboxID,
+                                     actor: change.actor, in: tx)
             }
         }
+    }
+
+    static func write(_ line: ConversationActivity, conversation: Conversation, actor: UUID?, in tx: WriteTransaction) async throws {
+        try await write(line, workspace: conversation.$workspace.id, conversation: try conversation.requireID(), inbox: conversation.$inbox.id,
+                        actor: actor, in: tx)
+    }
+
+    static func write(_ line: ConversationActivity, workspace: UUID, conversation: UUID, inbox: UUID, actor: UUID?,
+                      in tx: WriteTransaction) async throws {
+        let message = Message(workspaceID: workspace, conversationID: conversation, inboxID: inbox,
+                              kind: .activity, senderType: actor == nil ? .system : .agent, senderID: actor,
+                              text: try EventLog.json(line), at: tx.now)
+        try await message.create(on: tx.db)
     }
 }

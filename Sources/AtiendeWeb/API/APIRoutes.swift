@@ -96,6 +96,22 @@ enum APIRoutes {
                      tag: "Canned responses", security: .member(.agent), responseSchema: "FilledCannedResponse",
                      handler: CannedResponsesController.filled),
 
+            // Macros
+            Endpoint(method: .GET, path: "\(workspace)/macros", operationID: "listMacros",
+                     summary: "The macros the caller may run: the shared ones and their own", tag: "Macros",
+                     security: .member(.agent), responseSchema: "[Macro]", handler: MacrosController.list),
+            Endpoint(method: .POST, path: "\(workspace)/macros", operationID: "createMacro",
+                     summary: "Save a macro (shared ones: supervisors and admins)", tag: "Macros", security: .member(.agent),
+                     requestSchema: "MacroBody", responseSchema: "Macro", successStatus: 201, handler: MacrosController.create),
+            Endpoint(method: .PATCH, path: "\(workspace)/macros/{macroId}", operationID: "updateMacro", summary: "Change a macro",
+                     tag: "Macros", security: .member(.agent), requestSchema: "MacroBody", responseSchema: "Macro",
+                     handler: MacrosController.update),
+            Endpoint(method: .DELETE, path: "\(workspace)/macros/{macroId}", operationID: "deleteMacro", summary: "Delete a macro",
+                     tag: "Macros", security: .member(.agent), successStatus: 204, handler: MacrosController.remove),
+            Endpoint(method: .POST, path: "\(workspace)/conversations/{number}/macros/{macroId}/run", operationID: "runMacro",
+                     summary: "Run every action of a macro on a conversation, all or nothing", tag: "Macros", security: .member(.agent),
+                     responseSchema: "Conversation", handler: MacrosController.run),
+
             // Contacts
             Endpoint(method: .GET, path: "\(workspace)/contacts", operationID: "listContacts",
                      summary: "List or search contacts", tag: "Contacts", security: .member(.agent),

@@ -40,10 +40,8 @@ enum CannedResponsesController {
     static func create(_ req: Request) async throws -> Response {
         let scope = try req.scope
         let input = try req.decodeJSON(Body.self)
-        let shared = input.shared ?? false
-        if shared { try requireEditor(scope) }
-        let response = try await req.atiende.canned.create(input.draft, owner: shared ? nil : scope.userID, workspace: scope.workspaceID,
-                                                           actor: scope.userID)
+        let response = try await req.atiende.canned.create(input.draft, owner: try SharedOrOwn.owner(shared: input.shared ?? false, scope),
+                                                           workspace: scope.workspaceID, actor: scope.userID)
         return try json(body(response), status: .created)
     }
 
@@ -72,20 +70,30 @@ enum CannedResponsesController {
         let response = try await req.atiende.canned.usable(try req.uuidParameter("cannedResponseId", "canned response"),
                                                            workspace: scope.workspaceID, user: scope.userID, on: req.db)
         return try json(try await req.atiende.canned.fill(response, conversation: try conversation.requireID(), workspace: scope.workspaceID,
-                                                          agent: scope.userID))
+                                                          agent: scope.userID, on: req.db))
     }
 
     /// A response the caller may change: their own, or a shared one when they are a supervisor or an admin.
     static func editable(_ req: Request, _ scope: Scope) async throws -> CannedResponse {
         let response = try await req.atiende.canned.usable(try req.uuidParameter("cannedResponseId", "canned response"),
                                                            workspace: scope.workspaceID, user: scope.userID, on: req.db)
-        if response.isShared { try requireEditor(scope) }
+        if response.isShared { try SharedOrOwn.mayChangeShared(scope) }
         return response
     }
 
-    static func requireEditor(_ scope: Scope) throws {
+}
+
+/// What a team shares (supervisors and admins change it) or an agent keeps for themself: canned responses, macros.
+enum SharedOrOwn {
+    /// The owner of a new record: nobody when shared (only supervisors and admins share), else its creator.
+    static func owner(shared: Bool, _ scope: Scope) throws -> UUID? {
+        if shared { try mayChangeShared(scope) }
+        return shared ? nil : scope.userID
+    }
+
+    static func mayChangeShared(_ scope: Scope) throws {
         guard scope.role >= .supervisor else {
-            throw AtiendeError(.forbidden, code: "insufficient_role", "shared canned responses are changed by supervisors and admins")
+            throw AtiendeError(.forbidden, code: "insufficient_role", "what the whole team shares is changed by supervisors and admins")
         }
     }
 }

@@ -205,7 +205,7 @@ enum ConversationsController {
         if let canned = body.cannedResponseID, text.isEmpty {
             let response = try await req.atiende.canned.usable(canned, workspace: scope.workspaceID, user: scope.userID, on: req.db)
             text = try await req.atiende.canned.fill(response, conversation: try conversation.requireID(), workspace: scope.workspaceID,
-                                                     agent: scope.userID).text
+                                                     agent: scope.userID, on: req.db).text
         }
         let (message, _) = try await req.atiende.conversations.reply(
             try conversation.requireID(), workspace: scope.workspaceID, text: text, author: scope.userID,

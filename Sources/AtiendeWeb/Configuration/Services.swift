@@ -19,6 +19,7 @@ public struct AtiendeServices: Sendable {
     public let accounts: AccountService
     public let teams: TeamService
     public let canned: CannedResponseService
+    public let macros: MacroService
     public let inboxService: InboxService
     public let policies: ServiceLevelPolicyService
     public let search: SearchService

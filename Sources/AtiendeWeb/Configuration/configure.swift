@@ -110,11 +110,13 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
         options: .init(concurrency: config.jobConcurrency, backoffBase: config.jobBackoffSeconds),
         logger: logger)
     let ingest = Ingest(store: store, files: files)
+    let conversations = ConversationService(store: store, files: files, replyRules: channels.replyRules)
     app.atiende = AtiendeServices(
-        config: config, store: store, ingest: ingest, email: EmailIntake(store: store, ingest: ingest), conversations: ConversationService(store: store, files: files, replyRules: channels.replyRules),
+        config: config, store: store, ingest: ingest, email: EmailIntake(store: store, ingest: ingest), conversations: conversations,
         contacts: ContactService(store: store), files: files, secrets: secrets, jobs: jobs, hub: hub,
         inboxes: inboxLookup, accounts: AccountService(store: store),
-        teams: TeamService(store: store), canned: CannedResponseService(store: store), inboxService: InboxService(store: store), policies: ServiceLevelPolicyService(store: store), search: SearchService(store: store),
+        teams: TeamService(store: store), canned: CannedResponseService(store: store),
+        macros: MacroService(store: store, conversations: conversations), inboxService: InboxService(store: store), policies: ServiceLevelPolicyService(store: store), search: SearchService(store: store),
         inbox: InboxQuery(store: store), presence: presence, cluster: cluster, channels: channels,
         // Limits a person could spread over several instances are counted where every instance sees them.
         signIns: SignInThrottle(sharedOn: store), contactForms: RateLimiter(window: 600, name: "form:", sharedOn: store),

@@ -263,6 +263,7 @@ enum ConversationPage {
         case .priority: return t("activity.priority", who, t("priority.\(change.value ?? "none")"))
         case .labelAdded: return t("activity.label_added", who, change.value ?? "")
         case .labelRemoved: return t("activity.label_removed", who, change.value ?? "")
+        case .macro: return t("activity.macro", who, change.value ?? "")
         }
     }
 
