@@ -73,6 +73,16 @@ struct AuditTrailTests {
                 Step(operation: "removeMember", method: .DELETE, path: "/users/{member}", body: nil, event: "member.removed"),
                 Step(operation: "deleteInbox", method: .DELETE, path: "/inboxes/{phone}", body: nil, event: "inbox.deleted"),
                 Step(operation: "resendMessage", method: .POST, path: "/conversations/1/messages/{failed}/resend", body: nil, event: "message.updated"),
+                Step(operation: "createCannedResponse", method: .POST, path: "/canned-responses",
+                     body: ["shortcut": "hola", "title": "Saludo", "variants": ["es": "Hola {{contact.first_name}}"]], event: "canned_response.created"),
+                Step(operation: "updateCannedResponse", method: .PATCH, path: "/canned-responses/{canned}", body: ["title": "Saludo 2"],
+                     event: "canned_response.updated"),
+                Step(operation: "createMacro", method: .POST, path: "/macros", body: ["name": "VIP", "actions": ["add_labels": ["vip"]]],
+                     event: "macro.created"),
+                Step(operation: "updateMacro", method: .PATCH, path: "/macros/{macro}", body: ["name": "VIP 2"], event: "macro.updated"),
+                Step(operation: "runMacro", method: .POST, path: "/conversations/1/macros/{macro}/run", body: nil, event: "conversation.updated"),
+                Step(operation: "deleteMacro", method: .DELETE, path: "/macros/{macro}", body: nil, event: "macro.deleted"),
+                Step(operation: "deleteCannedResponse", method: .DELETE, path: "/canned-responses/{canned}", body: nil, event: "canned_response.deleted"),
             ]
             for step in steps {
                 let body = step.body.map { body in body.mapValues { value -> Any in (value as? String).map(path) ?? value } }
@@ -84,6 +94,8 @@ struct AuditTrailTests {
                 if step.operation == "createTeam" { ids["team"] = try answer.json()["id"] as? String }
                 if step.operation == "createInbox" { ids["phone"] = try answer.json()["id"] as? String }
                 if step.operation == "createServiceLevelPolicy" { ids["policy"] = try answer.json()["id"] as? String }
+                if step.operation == "createCannedResponse" { ids["canned"] = try answer.json()["id"] as? String }
+                if step.operation == "createMacro" { ids["macro"] = try answer.json()["id"] as? String }
             }
             // Asks a provider; changes nothing here.
             let readOnly: Set<String> = ["checkInbox"]

@@ -113,6 +113,11 @@ struct IsolationTests {
             let myPolicyID = try myPolicy.json()["id"] as? String ?? ""
             var rules = try #require(try myPolicy.json()["rules"] as? [String: Any])
             rules["escalate_team_id"] = their["teamId"]!
+            let theirCanned = try await app.request(.POST, "\(theirs.path)/canned-responses", token: theirs.token,
+                                                    json: ["shortcut": "suya", "title": "Suya", "variants": ["es": "Hola"]]).json()["id"] as? String ?? ""
+            let myMacro = try await app.request(.POST, "\(mine.path)/macros", token: mine.token,
+                                                json: ["name": "Mía", "actions": ["add_labels": ["x"]]]).json()["id"] as? String ?? ""
+            let theirReply: [String: Any] = ["reply": ["canned_response_id": theirCanned]]
 
             let cases: [(method: HTTPMethod, path: String, body: [String: Any], property: String)] = [
                 (.POST, "/inboxes", ["name": "Teléfono", "channel": "phone", "team_id": their["teamId"]!], "team_id"),
@@ -126,14 +131,21 @@ struct IsolationTests {
                 (.POST, "/sla-policies", ["name": "Otra", "rules": rules], "escalate_team_id"),
                 (.PATCH, "/sla-policies/{policyId}", ["rules": rules], "escalate_team_id"),
                 (.PUT, "/inboxes/{inboxId}/service-levels", ["sla_policy_id": try theirPolicy.json()["id"] as? String ?? ""], "sla_policy_id"),
+                (.POST, "/conversations/{number}/messages", ["text": "hola", "canned_response_id": theirCanned], "canned_response_id"),
+                (.POST, "/macros", ["name": "Otra", "actions": theirReply], "canned_response_id"),
+                (.PATCH, "/macros/{macroId}", ["actions": theirReply], "canned_response_id"),
+                (.POST, "/macros", ["name": "Otra", "actions": ["assignee": their["userId"]!]], "assignee"),
+                (.POST, "/macros", ["name": "Otra", "actions": ["team": their["teamId"]!]], "team"),
             ]
             let counts = { () async throws -> [Int] in
                 [try await app.count(Inbox.self), try await app.count(Team.self), try await app.count(TeamMember.self),
-                 try await app.count(ServiceLevelPolicy.self), try await app.count(Event.self), try await app.count(Membership.self)]
+                 try await app.count(ServiceLevelPolicy.self), try await app.count(Event.self), try await app.count(Membership.self),
+                 try await app.count(Macro.self), try await app.count(Message.self)]
             }
             let before = try await counts()
             var ids = my
             ids["policyId"] = myPolicyID
+            ids["macroId"] = myMacro
             for test in cases {
                 let answer = try await app.request(test.method, mine.path + Self.fill(test.path, ids), token: mine.token, json: test.body)
                 #expect(answer.status == 404, "\(test.method) \(test.path) with their \(test.property) → \(answer.status) \(answer.text)")

@@ -38,7 +38,7 @@ struct ParrotChannelTests {
             #expect(settings.contains("data-channels=\"parrot\"") && settings.contains("name=\"settings.parrot_account\"")
                     && settings.contains("name=\"secrets.api_key\"") && settings.contains("Clave de la API de Loro"))
             #expect(!settings.contains("name=\"settings.api_base\""), "API-only settings stay out of the form")
-            #expect(settings.contains("/webhooks/parrot/\(id)") && settings.contains("🦜"))
+            #expect(settings.contains("/webhooks/parrot/\(id)") && settings.contains(##"stroke="#16a34a""##), "its own badge")
 
             // Webhooks: unsigned and another account refused, nothing stored; signed ones stored, once.
             let path = "/webhooks/parrot/\(id)"
@@ -59,7 +59,7 @@ struct ParrotChannelTests {
             let conversation = try #require(try await Conversation.query(on: app.store.db).first())
             #expect(conversation.channel.rawValue == "parrot")
             let page = try await admin.get("/app/\(slug)/conversations/\(conversation.number)").text
-            #expect(page.contains("Hola, loro") && page.contains("🦜"))
+            #expect(page.contains("Hola, loro") && page.contains(##"stroke="#16a34a""##))
 
             // A reply leaves through Parrot; its status comes back on the webhook.
             provider.queue("/v1/send", 200, "{\"id\":\"out-1\"}")
