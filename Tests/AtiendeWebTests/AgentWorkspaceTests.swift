@@ -208,6 +208,12 @@ struct AgentWorkspaceTests {
             filter.view = .unassigned
             filter.sort = .oldest
             #expect(try await query.rows(workspace: workspace.id, user: workspace.adminID, filter: filter).map(\.conversation.number) == [3, 4])
+            // A sort never drops rows: without service levels nothing has a deadline, and all are listed.
+            for sort in [InboxQuery.Sort.slaDue, .waitingLongest] {
+                filter = InboxQuery.Filter()
+                filter.sort = sort
+                #expect(try await query.rows(workspace: workspace.id, user: workspace.adminID, filter: filter).count == 3, "\(sort)")
+            }
             filter = InboxQuery.Filter()
             filter.label = "vip"
             let rows = try await query.rows(workspace: workspace.id, user: workspace.adminID, filter: filter)

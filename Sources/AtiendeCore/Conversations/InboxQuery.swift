@@ -59,9 +59,10 @@ public struct InboxQuery: Sendable {
         case .lastActivity: order = "last_message_at DESC, number DESC"
         case .newest: order = "number DESC"
         case .oldest: order = "number ASC"
-        case .waitingLongest: order = "waiting_since ASC, number ASC"; extra = " AND c.waiting_since IS NOT NULL"
+        // A sort never drops rows: those without a wait or a deadline come last.
+        case .waitingLongest: order = "waiting_since ASC NULLS LAST, number ASC"
         case .priority: order = "priority_rank DESC, last_message_at DESC"
-        case .slaDue: order = "sla_due_at ASC, number ASC"; extra = " AND c.sla_due_at IS NOT NULL"
+        case .slaDue: order = "sla_due_at ASC NULLS LAST, number ASC"
         }
         if filter.atRisk {
             // Past the warning point, or breached (rows from before `sla_warn_at` count from their deadline).
