@@ -246,6 +246,7 @@ struct AgentWorkspaceTests {
                                       json: ["name": "Chat", "channel": "webchat"])
             let after = try await admin.get("/app/\(slug)/inbox").text
             #expect(after.contains("class=\"done\"><a href=\"/app/\(slug)/settings/inboxes\">") && after.contains("/widget/demo?inbox="))
+            #expect(after.contains("class=\"todo\"><a href=\"/widget/demo?inbox="), "the widget is tried once a chat came in, not when it is created")
             let (agentID, _) = try await workspace.member(app, role: .agent)
             let (agent, _) = try await Browser.signedIn(app, as: agentID)
             #expect(!(try await agent.get("/app/\(slug)/inbox").text.contains("Primeros pasos")))

@@ -88,4 +88,25 @@ struct ReplyThroughTests {
         }
         try await provider.stop()
     }
+
+    @Test("a form conversation with no inbox that reaches the customer names the channels to connect")
+    func whatIsMissing() async throws {
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let form = try await app.request(.POST, "\(workspace.path)/inboxes", token: workspace.token, json: ["name": "Formulario", "channel": "webform"])
+            let formID = try #require(UUID(uuidString: try form.json()["id"] as? String ?? ""))
+            let inbox = try #require(try await Inbox.find(formID, on: app.store.db))
+            for (id, identity) in [("f-1", (IdentityKind.email, "ana@cliente.cl")), ("f-2", (IdentityKind.external, "x-2"))] {
+                _ = try await app.services.ingest.receive(InboundMessage(inboxID: formID, providerMessageID: id,
+                                                                         sender: .init(name: "Ana \(id)", identities: [identity]),
+                                                                         text: "Hola"), in: inbox, countryCode: nil)
+            }
+            let slug = try #require(try await Workspace.find(workspace.id, on: app.store.db)).slug
+            let (admin, _) = try await Browser.signedIn(app, as: workspace.adminID)
+            let withEmail = try await admin.get(SiteURL.conversation(slug, 1).path).text
+            #expect(withEmail.contains("ninguno de los conectados aquí llega a este cliente: conecta Correo en Bandejas y canales"))
+            let other = try await admin.get(SiteURL.conversation(slug, 2).path).text
+            #expect(other.contains("id=\"no-channel\"") && other.contains("conecta API en Bandejas") && !other.contains("conecta Correo"))
+        }
+    }
 }

@@ -80,7 +80,7 @@ enum ConversationPage {
                 .p(.id("visitor-typing"), .class("presence"), .aria("live", "polite")),
                 timeline(desk, model),
                 templateForm(desk, c, now: model.now),
-                composer(desk, c, through: replyInboxes(desk, model), canned: model.canned)),
+                composer(desk, c, through: replyInboxes(desk, model), canned: model.canned, reachable: reachable(desk, model))),
             customer(desk, model))
     }
 
@@ -122,6 +122,7 @@ enum ConversationPage {
                  c.status == .resolved || c.status == .closed
                     ? patch("status", "open", t("action.reopen"))
                     : patch("status", "resolved", t("action.resolve"), shortcut: "e"),
+                 .if(c.status == .snoozed, patch("status", "open", t("action.unsnooze"))),
                  .if(c.status != .pending, patch("status", "pending", t("action.pending"))),
                  .form(.class("inline"), .data("api", api), .data("method", "PATCH"),
                        .field(.type(.hidden), .name("status"), .value("snoozed")),
@@ -289,13 +290,23 @@ enum ConversationPage {
         return (try? String(data: JSONSerialization.data(withJSONObject: items, options: [.sortedKeys]), encoding: .utf8)) ?? "[]"
     }
 
-    static func composer(_ desk: Desk, _ c: Conversation, through: [Inbox], canned: [CannedResponse] = []) -> Node<HTML.BodyContext> {
+    /// The channels Atiende has that could reach this customer (email for an address, WhatsApp or SMS for a phone),
+    /// connected here or not.
+    static func reachable(_ desk: Desk, _ model: Model) -> [ChannelKind] {
+        let kinds = Set(model.identities.map(\.kind))
+        return desk.channels.all.filter { $0.replyRules.sends && $0.replyRules.reaches.contains(where: kinds.contains) }.map(\.kind)
+    }
+
+    static func composer(_ desk: Desk, _ c: Conversation, through: [Inbox], canned: [CannedResponse] = [],
+                         reachable: [ChannelKind] = []) -> Node<HTML.BodyContext> {
         let t = desk.t
         let own = desk.channels.replyRules(c.channel).sends
         return .form(.id("composer"), .class("composer"), .data("api", apiPath(desk, c.number) + "/messages"), .data("method", "POST"),
                      .data("then", "reset"),
             // A form or a call is answered through a channel that reaches the customer; the others may be, too.
-            .if(!own && through.isEmpty, .p(.class("notice"), .id("no-channel"), .text(t("composer.no_channel", t("channel.\(c.channel.rawValue)"))))),
+            .if(!own && through.isEmpty, .p(.class("notice"), .id("no-channel"),
+                .text(reachable.isEmpty ? t("composer.no_channel", t("channel.\(c.channel.rawValue)"))
+                      : t("composer.no_inbox", t("channel.\(c.channel.rawValue)"), reachable.map { t("channel.\($0.rawValue)") }.joined(separator: " · "))))),
             .if(!through.isEmpty, .label(.class("via"), .span(.text(t("composer.via") + " ")),
                 .dropdown(.id("reply-via"), .name("via_inbox_id"), .data("type", "omit-empty"),
                           .if(own, .option(.value(""), .text(t("composer.via_own", t("channel.\(c.channel.rawValue)"))))),

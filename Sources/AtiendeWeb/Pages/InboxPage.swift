@@ -1,4 +1,5 @@
 import AtiendeCore
+import Fluent
 import Foundation
 import Plot
 import Vapor
@@ -47,7 +48,11 @@ enum InboxPage {
         if let region = req.liveRegion { throw LiveRegion.unknown(region) }
         let rows = try await req.atiende.inbox.rows(workspace: desk.workspaceID, user: desk.userID, filter: filter)
         let query = canonicalQuery(filter)
-        return HTMLPage(html: Layout.desk(desk, title: title(filter, desk: desk), page: "inbox", view(desk, filter: filter, rows: rows, query: query)))
+        // The widget step is done once a chat really came in (asked only while the checklist shows).
+        let chatTried = desk.role == .admin
+            ? try await desk.scope.query(Conversation.self, on: req.db).filter(\Conversation.$channel == ChannelKind.webchat).first() != nil : true
+        return HTMLPage(html: Layout.desk(desk, title: title(filter, desk: desk), page: "inbox",
+                                          view(desk, filter: filter, rows: rows, query: query, chatTried: chatTried)))
     }
 
     /// The list's live regions (one row, the whole list), on the inbox and beside a conversation; nil for any other.
@@ -79,7 +84,7 @@ enum InboxPage {
         return desk.t("view.\(filter.view.rawValue)")
     }
 
-    static func view(_ desk: Desk, filter: InboxQuery.Filter, rows: [InboxQuery.Row], query: String) -> Node<HTML.BodyContext> {
+    static func view(_ desk: Desk, filter: InboxQuery.Filter, rows: [InboxQuery.Row], query: String, chatTried: Bool = true) -> Node<HTML.BodyContext> {
         let t = desk.t
         let statusValue = filter.statuses.count == 1 ? filter.statuses[0].rawValue : (filter.statuses.isEmpty ? "any" : "active")
         let statusOptions = (ConversationStatus.allCases.map(\.rawValue) + ["active", "any"]).map { ($0, t("status.\($0)")) }
@@ -88,7 +93,7 @@ enum InboxPage {
         let priorityOptions = [("", t("filter.any"))] + Priority.allCases.map { ($0.rawValue, t("priority.\($0.rawValue)")) }
         return .div(.class("inbox"),
             .h1(.text(title(filter, desk: desk))),
-            firstRun(desk),
+            firstRun(desk, chatTried: chatTried),
             .form(.class("filters"), .method(.get), .action(SiteURL.inbox(desk.slug).path),
                   .field(.type(.hidden), .name("view"), .value(filter.view.rawValue)),
                   .if(filter.inboxID != nil, .field(.type(.hidden), .name("inbox"), .value(filter.inboxID?.uuidString.lowercased() ?? ""))),
@@ -125,7 +130,7 @@ enum InboxPage {
 
     /// A new workspace's first steps, for its admins, until each is done: connect a channel, invite the team, set
     /// business hours, try the chat widget.
-    static func firstRun(_ desk: Desk) -> Node<HTML.BodyContext> {
+    static func firstRun(_ desk: Desk, chatTried: Bool) -> Node<HTML.BodyContext> {
         guard desk.role == .admin else { return .empty }
         let t = desk.t
         let chat = desk.inboxes.first { $0.channel == .webchat }
@@ -134,7 +139,7 @@ enum InboxPage {
             ("setup.invite", SiteURL.settings(desk.slug, .users).path, desk.members.count > 1),
             ("setup.hours", SiteURL.settings(desk.slug, .service).path, desk.inboxes.contains { $0.businessHoursJSON != nil }),
             ("setup.widget", chat.map { "/widget/demo?inbox=\(($0.id ?? UUID()).uuidString.lowercased())" } ?? SiteURL.settings(desk.slug, .inboxes).path,
-             chat != nil),
+             chat != nil && chatTried),
         ]
         guard steps.contains(where: { !$0.done }) else { return .empty }
         return .element(named: "section", nodes: [.class("first-run card"), .aria("label", t("setup.title")),
