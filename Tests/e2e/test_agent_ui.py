@@ -271,6 +271,32 @@ def test_two_agents_see_each_other_viewing_and_typing(make_server, backend, brow
         colleague.quit()
 
 
+def test_assignment_by_a_colleague_shows_live_in_the_bell_and_mine(make_server, backend, browser):
+    """A colleague assigns a conversation to the admin, whose open inbox shows it at once: the bell's count, the toast,
+    the "Mine" count in the sidebar (event payloads name people in upper case, the page in lower case)."""
+    server = make_server()
+    token, workspace = server.setup_workspace()
+    server.start()
+    inbox = server.create_api_inbox(token, workspace)
+    server.post_inbound(inbox, {"message_id": "b-1", "from": {"id": "c-1", "name": "Lucía"}, "text": "¿Me ayudan?"})
+    status, invited = server.api("POST", f"/api/v1/workspaces/{workspace}/users", token, {"email": "diego@example.com", "role": "agent"})
+    colleague = make_browser()
+    try:
+        accept_invitation(colleague, invited["invitation_url"], "Diego", "otra clave larga")
+    finally:
+        colleague.quit()
+    diego = server.command("token", "create", "--email", "diego@example.com").strip().splitlines()[-1]
+    status, me = server.api("GET", "/api/v1/me", token)
+    sign_in(browser, server)
+    live(browser)
+    assert browser.find_element(By.ID, "bell-count").text == ""
+    assert browser.find_element(By.CSS_SELECTOR, '[data-count="mine"]').text == "0"
+    assert server.api("PATCH", f"/api/v1/workspaces/{workspace}/conversations/1", diego, {"assignee_id": me["id"]})[0] == 200
+    wait(browser, 8).until(lambda d: d.find_element(By.ID, "bell-count").text == "1")
+    wait(browser, 8).until(lambda d: d.find_element(By.CSS_SELECTOR, '[data-count="mine"]').text == "1")
+    assert "#1" in browser.find_element(By.ID, "toasts").text
+
+
 def test_public_contact_form_gives_a_request_number(make_server, backend, browser):
     server = make_server()
     token, workspace = server.setup_workspace()

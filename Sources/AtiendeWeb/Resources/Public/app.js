@@ -7,6 +7,8 @@ const strings = JSON.parse(document.getElementById('strings')?.dataset.json || '
 const t = (key, ...args) => (strings[key] || key).replace(/\{(\d)\}/g, (_, i) => String(args[Number(i)] ?? ''));
 const workspaceId = body.dataset.workspaceId;
 const me = body.dataset.userId;
+// Ids in event payloads are upper-case UUIDs, the page's lower-case.
+const isMe = (id) => typeof id === 'string' && id.toLowerCase() === me;
 const conversationNumber = Number(document.querySelector('.conversation')?.dataset.number || 0);
 
 // ---------------------------------------------------------------------------------------------- API
@@ -521,14 +523,14 @@ function connect() {
 function handle(event) {
   const payload = event.payload || {};
   if (event.type === 'notification.created') {
-    if (payload.user_id === me) {
+    if (isMe(payload.user_id)) {
       const key = payload.kind === 'mention' ? 'live.mentioned' : 'live.assigned';
       notify(t(key, payload.conversation_number), `/app/${body.dataset.workspace}/conversations/${payload.conversation_number}`);
       refreshSoon(body.dataset.page === 'notifications' ? undefined : ['bell']);
     }
     return;
   }
-  if (event.type === 'message.created' && payload.message?.kind === 'incoming' && payload.conversation?.assignee_id === me
+  if (event.type === 'message.created' && payload.message?.kind === 'incoming' && isMe(payload.conversation?.assignee_id)
       && payload.conversation.number !== conversationNumber) {
     notify(t('live.new_message', payload.conversation.number), `/app/${body.dataset.workspace}/conversations/${payload.conversation.number}`);
   }
@@ -548,7 +550,7 @@ function announce(type) {
 function showPresence(event) {
   const line = document.getElementById('presence');
   if (!line || event.conversation !== conversationNumber) return;
-  const others = (list) => [...new Set((list || []).filter((p) => p.id !== me).map((p) => p.name))].join(', ');
+  const others = (list) => [...new Set((list || []).filter((p) => !isMe(p.id)).map((p) => p.name))].join(', ');
   const typing = others(event.typing);
   const viewing = others(event.viewers);
   line.textContent = typing ? t('presence.typing', typing) : viewing ? t('presence.viewing', viewing) : '';
