@@ -146,6 +146,11 @@ struct IngestTests {
             #expect(Set(conversations.compactMap { $0["number"] as? Int }) == [1, 2])
             let identities = (try detail.json()["contact"] as? [String: Any])?["identities"] as? [[String: Any]] ?? []
             #expect(identities.count == 3)
+
+            // Writing later with a phone too: it becomes the contact's phone (they had none), found by search.
+            #expect(try await first.post(app, APIInbox.message("a-2", from: ["id": "erp-77", "phone": "+56 9 4444 3333"])).status == 200)
+            #expect(try await Contact.find(contact.id, on: app.store.db)?.phone == "+56944443333")
+            #expect(try await app.services.search.search("944443333", workspace: workspace.id, limit: 5).contacts.map(\.id) == [contact.id!])
         }
     }
 

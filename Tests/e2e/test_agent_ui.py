@@ -297,6 +297,23 @@ def test_assignment_by_a_colleague_shows_live_in_the_bell_and_mine(make_server, 
     assert "#1" in browser.find_element(By.ID, "toasts").text
 
 
+def test_new_chat_inbox_shows_its_secret_once_then_its_row(make_server, backend, browser):
+    server = make_server()
+    server.setup_workspace()
+    server.start()
+    sign_in(browser, server)
+    browser.get(server.base + "/app/tienda/settings/inboxes")
+    form = browser.find_element(By.CSS_SELECTOR, "form[data-then=secret]")
+    form.find_element(By.NAME, "name").send_keys("Chat web")
+    Select(form.find_element(By.NAME, "channel")).select_by_value("webchat")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    secret = wait(browser).until(EC.visibility_of_element_located((By.ID, "secret-value"))).text
+    assert secret and form.find_element(By.NAME, "name").get_attribute("value") == "", "the form is emptied: nothing to create twice"
+    browser.find_element(By.ID, "secret-done").click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "table.grid"), "Chat web"))
+    assert "widget.js" in browser.page_source and not browser.find_element(By.ID, "secret-box").is_displayed()
+
+
 def test_public_contact_form_gives_a_request_number(make_server, backend, browser):
     server = make_server()
     token, workspace = server.setup_workspace()

@@ -122,7 +122,8 @@ public struct ProviderHTTP: Sendable {
         } catch let bad as GuardedHTTP.BadURL {
             throw JobFailure.permanent(bad.description, code: .unreachable)
         } catch {
-            throw JobFailure.temporary("the provider could not be reached (\(Self.reason(error)))")
+            // The lead-in ("the provider could not be reached") is the code's, in the reader's language.
+            throw JobFailure.temporary(Self.reason(error), code: .unreachable)
         }
     }
 

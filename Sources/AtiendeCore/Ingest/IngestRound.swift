@@ -124,8 +124,11 @@ struct IngestRound {
                     """))
                 contactEvents[n] = ContactSnapshot(id: plan.contactID, name: cleanNames[n], email: email, phone: phone, documentID: nil,
                                                    attributes: [:], labels: [], identities: item.identities, createdAt: now)
-            } else if plan.nameless, let name = cleanNames[n] {
-                try await IngestSQL.nameContact(plan.contactID, name: name, in: tx)
+            } else {
+                if plan.nameless, let name = cleanNames[n] { try await IngestSQL.nameContact(plan.contactID, name: name, in: tx) }
+                let email = plan.newIdentities.first { $0.kind == .email }?.value
+                let phone = plan.newIdentities.first { $0.kind == .phone || $0.kind == .whatsapp }?.value
+                if email != nil || phone != nil { try await IngestSQL.fillContact(plan.contactID, email: email, phone: phone, in: tx) }
             }
             for identity in plan.newIdentities {
                 identityRowsToInsert.append(IngestBatch.sqlRow("""

@@ -10,6 +10,18 @@ enum IngestSQL {
             """).run()
     }
 
+    /// A known contact writes from a new address or number: it becomes their email or phone when they had none, so the
+    /// profile and search show it.
+    static func fillContact(_ id: UUID, email: String?, phone: String?, in tx: WriteTransaction) async throws {
+        for (column, value) in [("email", email), ("phone", phone)] {
+            guard let value else { continue }
+            try await tx.sql.raw("""
+                UPDATE contacts SET \(unsafeRaw: column) = \(bind: value), updated_at = \(bind: tx.now)
+                WHERE id = \(bind: id) AND \(unsafeRaw: column) IS NULL
+                """).run()
+        }
+    }
+
     static let conversationColumns = """
         id, number, inbox_id, contact_id, channel, status, priority, assignee_id, team_id, labels, contact_reason, subject,
         provider_thread_id, snoozed_until, created_at, updated_at, last_message_at, waiting_since, first_response_at,

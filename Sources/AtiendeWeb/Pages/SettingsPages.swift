@@ -75,7 +75,8 @@ enum SettingsPages {
                   .button(.type(.submit), .class("primary"), .text(t("inbox.create"))),
                   formError()),
             .div(.id("secret-box"), .class("notice"), .attribute(named: "hidden", value: "hidden"), .role("status"),
-                 .p(.text(t("inbox.secret_once"))), .code(.id("secret-value"), .class("copy"))),
+                 .p(.text(t("inbox.secret_once"))), .code(.id("secret-value"), .class("copy")),
+                 .p(.button(.type(.button), .class("primary"), .id("secret-done"), .text(t("inbox.secret_done"))))),
             .forEach(desk.inboxes.filter { $0.channel == .webchat }) { widgetSettings(desk, $0) })
     }
 

@@ -111,14 +111,19 @@ async function formPayload(form) {
   return payload;
 }
 
-function showSecret(data) {
+// A secret is shown once: kept on screen until the admin says they copied it, then the page shows what was made.
+function showSecret(data, form) {
   const box = document.getElementById('secret-box');
   const value = document.getElementById('secret-value');
   if (!box || !value || !data?.secret) { location.reload(); return; }
+  form.reset();
   value.textContent = data.secret;
   box.hidden = false;
   box.scrollIntoView({ block: 'center' });
+  document.getElementById('secret-done')?.focus();
 }
+
+document.getElementById('secret-done')?.addEventListener('click', () => location.reload());
 
 document.addEventListener('submit', async (event) => {
   const form = event.target;
@@ -137,7 +142,7 @@ document.addEventListener('submit', async (event) => {
     // Done with a field inside a live region: let go of it, so the region shows what was saved.
     if (form.closest('[data-live]') && form.contains(document.activeElement)) document.activeElement.blur();
     if (form.dataset.then === 'reload') { location.reload(); return; }
-    if (form.dataset.then === 'secret') { showSecret(data); return; }
+    if (form.dataset.then === 'secret') { showSecret(data, form); return; }
     if (form.dataset.then === 'detail') {
       const result = form.querySelector('.form-result');
       if (result) result.textContent = data?.detail || '';
