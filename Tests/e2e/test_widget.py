@@ -272,3 +272,22 @@ def test_demo_page_embeds_the_widget(make_server, backend, browser):
     until(lambda: visitor_message_stored(server, workspace, token), message="the demo message stored")
     logs = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] if hasattr(browser, "get_log") else []
     assert not [e for e in logs if "Content Security Policy" in e["message"]], logs
+
+
+def test_widget_says_online_once_the_team_answers(make_server, backend, browser, shop):
+    """Opened while nobody had the desk open, the widget says so and offers to take an email; when an agent answers, it
+    says the team is online and the offer goes."""
+    server = make_server()
+    token, workspace = server.setup_workspace()
+    server.start()
+    status, inbox = server.api("POST", f"/api/v1/workspaces/{workspace}/inboxes", token, {"name": "Chat", "channel": "webchat"})
+    shop.update(server=server.base, inbox=inbox["id"])
+    open_chat(browser, shop)
+    assert "no hay nadie conectado" in widget_text(browser, "header .status")
+    say(browser, "¿Hay alguien?")
+    until(lambda: visitor_message_stored(server, workspace, token), message="the message stored")
+    number = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations", token)[1]["data"][0]["number"]
+    assert server.api("POST", f"/api/v1/workspaces/{workspace}/conversations/{number}/messages", token, {"text": "¡Sí, aquí estamos!"})[0] == 201
+    until(lambda: "aquí estamos" in widget_text(browser, ".msg.team"), message="the reply in the widget")
+    until(lambda: "En línea" in widget_text(browser, "header .status"), message="the status back online")
+    assert widget_text(browser, ".leave-email") == ""

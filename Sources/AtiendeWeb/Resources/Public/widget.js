@@ -298,7 +298,15 @@
     socket.onmessage = (event) => {
       let frame;
       try { frame = JSON.parse(event.data); } catch { return; }
-      if (frame.type === 'message') { typingLine.textContent = ''; upsert(frame.message); }
+      if (frame.type === 'message') {
+        typingLine.textContent = '';
+        upsert(frame.message);
+        // Someone of the team answered: they are here now, whatever the widget was told when it opened.
+        if (frame.message.from === 'team' && state.info && !state.info.availability.online) {
+          state.info.availability = { ...state.info.availability, online: true, open: true };
+          showAvailability(state.info);
+        }
+      }
       else if (frame.type === 'ack') { state.pending.delete(frame.client_id); frame.message.client_id = frame.client_id; upsert(frame.message); }
       else if (frame.type === 'error' && frame.client_id) failed(frame.client_id, T[frame.code] || frame.message);
       else if (frame.type === 'typing') showTyping(frame.name);
