@@ -45,7 +45,7 @@ struct AuditTrailTests {
                 try await ConversationService.recordDelivery(failedID, status: .failed, failure: DeliveryFailure(.failed, "test"), in: tx)
             }
             let w = workspace.path
-            var ids: [String: String] = ["failed": failedID.uuidString, "inbox": inbox.id.uuidString, "member": memberID.uuidString, "job": try job.requireID().uuidString,
+            var ids: [String: String] = ["admin": workspace.adminID.uuidString, "failed": failedID.uuidString, "inbox": inbox.id.uuidString, "member": memberID.uuidString, "job": try job.requireID().uuidString,
                                          "contact": try contacts[0].requireID().uuidString, "other": try contacts[1].requireID().uuidString]
             func path(_ template: String) -> String {
                 ids.reduce(template) { $0.replacingOccurrences(of: "{\($1.key)}", with: $1.value) }
@@ -83,6 +83,13 @@ struct AuditTrailTests {
                 Step(operation: "runMacro", method: .POST, path: "/conversations/1/macros/{macro}/run", body: nil, event: "conversation.updated"),
                 Step(operation: "deleteMacro", method: .DELETE, path: "/macros/{macro}", body: nil, event: "macro.deleted"),
                 Step(operation: "deleteCannedResponse", method: .DELETE, path: "/canned-responses/{canned}", body: nil, event: "canned_response.deleted"),
+                Step(operation: "setAvailability", method: .PUT, path: "/users/{admin}/availability", body: ["status": "busy"],
+                     event: "member.availability_changed"),
+                Step(operation: "setMemberRouting", method: .PUT, path: "/users/{admin}/routing", body: ["capacity": ["*": 5]],
+                     event: "member.routing_changed"),
+                Step(operation: "setAssignmentPolicy", method: .PUT, path: "/inboxes/{inbox}/assignment", body: ["mode": "least_loaded"],
+                     event: "inbox.updated"),
+                Step(operation: "claimConversation", method: .POST, path: "/conversations/2/claim", body: nil, event: "conversation.assigned"),
             ]
             for step in steps {
                 let body = step.body.map { body in body.mapValues { value -> Any in (value as? String).map(path) ?? value } }

@@ -136,6 +136,7 @@ struct IsolationTests {
                 (.PATCH, "/macros/{macroId}", ["actions": theirReply], "canned_response_id"),
                 (.POST, "/macros", ["name": "Otra", "actions": ["assignee": their["userId"]!]], "assignee"),
                 (.POST, "/macros", ["name": "Otra", "actions": ["team": their["teamId"]!]], "team"),
+                (.PUT, "/inboxes/{inboxId}/assignment", ["mode": "round_robin", "team_id": their["teamId"]!], "team_id"),
             ]
             let counts = { () async throws -> [Int] in
                 [try await app.count(Inbox.self), try await app.count(Team.self), try await app.count(TeamMember.self),

@@ -32,6 +32,8 @@ public enum EventType: String, Sendable, CaseIterable {
     case memberJoined = "member.joined"
     case memberRoleChanged = "member.role_changed"
     case memberRemoved = "member.removed"
+    case memberAvailabilityChanged = "member.availability_changed"
+    case memberRoutingChanged = "member.routing_changed"
     case workspaceUpdated = "workspace.updated"
     case slaPolicyCreated = "sla_policy.created"
     case slaPolicyUpdated = "sla_policy.updated"

@@ -1,6 +1,6 @@
 import FluentKit
 
-/// The team's tools at the reply box: canned responses and macros.
+/// The team's tools: canned responses, macros, and who takes which conversation.
 struct CreateCannedResponses: AsyncMigration {
     func prepare(on db: any Database) async throws {
         try await db.schema("canned_responses")
@@ -39,5 +39,27 @@ struct CreateMacros: AsyncMigration {
 
     func revert(on db: any Database) async throws {
         try await db.schema("macros").delete()
+    }
+}
+
+/// Routing: members' availability (chosen and last seen), capacity and languages; inboxes' assignment policies; the
+/// no-reply deadline of assigned conversations (indexed, for the scan).
+struct CreateRouting: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("memberships").field("availability", .string).update()
+        try await db.schema("memberships").field("last_seen_at", .datetime).update()
+        try await db.schema("memberships").field("last_assigned_at", .datetime).update()
+        try await db.schema("memberships").field("routing", .string).update()
+        try await db.schema("inboxes").field("assignment", .string).update()
+        try await db.schema("conversations").field("reply_due_at", .datetime).update()
+        try await db.createIndex("conversations_reply_due", on: "conversations", "reply_due_at")
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema("conversations").deleteField("reply_due_at").update()
+        try await db.schema("inboxes").deleteField("assignment").update()
+        for field in ["routing", "last_assigned_at", "last_seen_at", "availability"] {
+            try await db.schema("memberships").deleteField(.string(field)).update()
+        }
     }
 }

@@ -27,6 +27,7 @@ public enum AtiendeMigrations {
         AddDeliveryFailureCode(),
         CreateCannedResponses(),
         CreateMacros(),
+        CreateRouting(),
     ]
 }
 

@@ -47,6 +47,8 @@ public final class Conversation: Model, @unchecked Sendable {
     /// The soonest of the three deadlines.
     @OptionalField(key: "sla_due_at") public var slaDueAt: Date?
     @OptionalField(key: "sla_next_alert_at") public var slaNextAlertAt: Date?
+    /// When an assigned conversation goes back to the queue if its agent has not answered (the inbox's no-reply time).
+    @OptionalField(key: "reply_due_at") public var replyDueAt: Date?
 
     @Children(for: \.$conversation) public var messages: [Message]
 

@@ -21,6 +21,8 @@ public final class Inbox: Model, @unchecked Sendable {
     @OptionalField(key: "sla_policy_id") public var slaPolicyID: UUID?
     /// `AutoReplies` as JSON; nil = none.
     @OptionalField(key: "auto_replies") public var autoRepliesJSON: String?
+    /// `AssignmentPolicy` as JSON; nil = manual.
+    @OptionalField(key: "assignment") public var assignmentJSON: String?
 
     @Timestamp(key: "created_at", on: .create) public var createdAt: Date?
     @Timestamp(key: "updated_at", on: .update) public var updatedAt: Date?

@@ -53,6 +53,14 @@ public final class Membership: Model, @unchecked Sendable {
     @Parent(key: "workspace_id") public var workspace: Workspace
     @Parent(key: "user_id") public var user: User
     @Field(key: "role") public var role: Role
+    /// What the agent chose, nil until they choose: online (`Membership.effectiveStatus` is what the desk sees).
+    @OptionalField(key: "availability") public var chosenStatus: AgentStatus?
+    /// The last time a browser of theirs was connected to this workspace's desk.
+    @OptionalField(key: "last_seen_at") public var lastSeenAt: Date?
+    /// When the desk last gave them a conversation (round-robin takes whoever waited longest).
+    @OptionalField(key: "last_assigned_at") public var lastAssignedAt: Date?
+    /// `MemberRouting` as JSON: capacity per channel and languages.
+    @OptionalField(key: "routing") public var routingJSON: String?
     @Timestamp(key: "created_at", on: .create) public var createdAt: Date?
 
     public init() {}
@@ -62,6 +70,8 @@ public final class Membership: Model, @unchecked Sendable {
         self.$user.id = userID
         self.role = role
     }
+
+    public var availability: AgentStatus { chosenStatus ?? .online }
 }
 
 /// A personal API token. Only its SHA-256 is stored; the token itself is shown once.

@@ -8,6 +8,10 @@ public struct ConversationActivity: Codable, Sendable, Equatable {
         case status, assignee, team, priority, labelAdded = "label_added", labelRemoved = "label_removed"
         /// A macro was run (`value`: its name); its changes follow as lines of their own.
         case macro
+        /// Back to the queue: its agent (`value`) did not answer within the inbox's no-reply time.
+        case requeued
+        /// A live chat taken from its agent (`value`), who had no browser connected past the hand-off time.
+        case handedOn = "handed_on"
     }
     public var change: Kind
     /// The new value: a status, a user or team id, a priority, a label (nil: unassigned, no team).

@@ -112,6 +112,28 @@ enum APIRoutes {
                      summary: "Run every action of a macro on a conversation, all or nothing", tag: "Macros", security: .member(.agent),
                      responseSchema: "Conversation", handler: MacrosController.run),
 
+            // Routing
+            Endpoint(method: .GET, path: "\(workspace)/availability", operationID: "listAvailability",
+                     summary: "Every member's status (as routing sees it and as they chose), open conversations per channel, capacity and languages",
+                     tag: "Routing", security: .member(.agent), responseSchema: "[Availability]", handler: RoutingController.board),
+            Endpoint(method: .PUT, path: "\(workspace)/users/{userId}/availability", operationID: "setAvailability",
+                     summary: "Set one's own status: online, busy, away or offline (admins: anyone's)", tag: "Routing",
+                     security: .member(.agent), requestSchema: "AvailabilityBody", responseSchema: "Availability", handler: RoutingController.setStatus),
+            Endpoint(method: .PUT, path: "\(workspace)/users/{userId}/routing", operationID: "setMemberRouting",
+                     summary: "Set what a member takes: open conversations at once per channel ('*' for the rest) and languages",
+                     tag: "Routing", security: .member(.admin), requestSchema: "MemberRouting", responseSchema: "Availability",
+                     handler: RoutingController.setRouting),
+            Endpoint(method: .GET, path: "\(workspace)/inboxes/{inboxId}/assignment", operationID: "getAssignmentPolicy",
+                     summary: "How an inbox hands out its conversations", tag: "Routing", security: .member(.agent),
+                     responseSchema: "AssignmentPolicy", handler: RoutingController.policy),
+            Endpoint(method: .PUT, path: "\(workspace)/inboxes/{inboxId}/assignment", operationID: "setAssignmentPolicy",
+                     summary: "Set how an inbox hands out its conversations: manual, round-robin or least-loaded, a team, languages, hand-off and no-reply times",
+                     tag: "Routing", security: .member(.admin), requestSchema: "AssignmentPolicy", responseSchema: "AssignmentPolicy",
+                     handler: RoutingController.setPolicy),
+            Endpoint(method: .POST, path: "\(workspace)/conversations/{number}/claim", operationID: "claimConversation",
+                     summary: "Take a conversation nobody has (409 when someone else has it)", tag: "Routing", security: .member(.agent),
+                     responseSchema: "Conversation", handler: RoutingController.claim),
+
             // Contacts
             Endpoint(method: .GET, path: "\(workspace)/contacts", operationID: "listContacts",
                      summary: "List or search contacts", tag: "Contacts", security: .member(.agent),

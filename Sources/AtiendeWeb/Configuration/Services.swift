@@ -20,6 +20,8 @@ public struct AtiendeServices: Sendable {
     public let teams: TeamService
     public let canned: CannedResponseService
     public let macros: MacroService
+    /// Members' availability and the routing it sets off.
+    public let availability: AvailabilityService
     public let inboxService: InboxService
     public let policies: ServiceLevelPolicyService
     public let search: SearchService

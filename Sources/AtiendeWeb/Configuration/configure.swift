@@ -111,12 +111,15 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
         logger: logger)
     let ingest = Ingest(store: store, files: files)
     let conversations = ConversationService(store: store, files: files, replyRules: channels.replyRules)
+    let router = Router(offlineAfter: TimeInterval(config.offlineAfterSeconds))
+    store.reactions.register(RoutingReaction(router: router))
     app.atiende = AtiendeServices(
         config: config, store: store, ingest: ingest, email: EmailIntake(store: store, ingest: ingest), conversations: conversations,
         contacts: ContactService(store: store), files: files, secrets: secrets, jobs: jobs, hub: hub,
         inboxes: inboxLookup, accounts: AccountService(store: store),
         teams: TeamService(store: store), canned: CannedResponseService(store: store),
-        macros: MacroService(store: store, conversations: conversations), inboxService: InboxService(store: store), policies: ServiceLevelPolicyService(store: store), search: SearchService(store: store),
+        macros: MacroService(store: store, conversations: conversations), availability: AvailabilityService(store: store, router: router),
+        inboxService: InboxService(store: store), policies: ServiceLevelPolicyService(store: store), search: SearchService(store: store),
         inbox: InboxQuery(store: store), presence: presence, cluster: cluster, channels: channels,
         // Limits a person could spread over several instances are counted where every instance sees them.
         signIns: SignInThrottle(sharedOn: store), contactForms: RateLimiter(window: 600, name: "form:", sharedOn: store),
@@ -179,6 +182,16 @@ struct BackgroundWork: LifecycleHandler {
             tasks.add(Task {
                 await lease.run(every: ServiceLevelScanner.interval, store: store, { try await scanner.scan() },
                                 onError: { logger.warning("deadline scan failed", metadata: ["error": "\($0)"]) })
+            })
+        }
+        if config.runJobs {
+            // Routing's timers (no reply in time, chats of agents who left, waiting conversations), one instance at a time.
+            let routing = RoutingScanner(store: services.store, router: services.availability.router)
+            let lease = TaskLease(name: "routing-scan", owner: services.cluster.instanceID, duration: 3 * RoutingScanner.interval)
+            let store = services.store
+            tasks.add(Task {
+                await lease.run(every: RoutingScanner.interval, store: store, { try await routing.scan() },
+                                onError: { logger.warning("routing scan failed", metadata: ["error": "\($0)"]) })
             })
         }
         let cluster = services.cluster

@@ -45,10 +45,25 @@ enum EventsController {
             services.presence.join(subscription, userID: scope.userID, name: name, workspaceID: scope.workspaceID, socket: ws)
             Task { await services.cluster.agentJoined(subscription, workspace: scope.workspaceID, user: scope.userID) }
             ws.onText { _, text in services.presence.received(text, from: subscription) }
+            // Routing knows who has the desk open: seen now, every minute while the socket stays, and when it closes.
+            let seen = { @Sendable in
+                do { try await services.availability.seen(scope.userID, workspace: scope.workspaceID) }
+                catch { req.logger.warning("availability not recorded", metadata: ["error": "\(error)"]) }
+            }
+            let heartbeat = Task {
+                while !Task.isCancelled && !ws.isClosed {
+                    await seen()
+                    try? await Task.sleep(for: .seconds(60))
+                }
+            }
             ws.onClose.whenComplete { _ in
                 services.hub.unsubscribe(subscription)
                 services.presence.leave(subscription)
-                Task { await services.cluster.agentLeft(subscription) }
+                heartbeat.cancel()
+                Task {
+                    await services.cluster.agentLeft(subscription)
+                    await seen()
+                }
             }
             let logger = req.logger
             Task {
