@@ -322,18 +322,19 @@ struct AgentWorkspaceTests {
             let (agent, _) = try await Browser.signedIn(app, as: agentID)
             let everyone = ["/app/\(slug)/inbox", "/app/\(slug)/inbox?view=mine&sort=priority&status=any", "/app/\(slug)/conversations/1",
                             "/app/\(slug)/contacts", "/app/\(slug)/contacts?q=rita", "/app/\(slug)/contacts/\(contact.id!.uuidString.lowercased())",
-                            "/app/\(slug)/search?q=hola", "/app/\(slug)/notifications", "/app/\(slug)/canned", "/account"]
+                            "/app/\(slug)/search?q=hola", "/app/\(slug)/notifications", "/app/\(slug)/canned", "/app/\(slug)/macros", "/account"]
+            let supervisors = ["/app/\(slug)/availability"]
             let admins = SiteURL.Settings.allCases.map { SiteURL.settings(slug, $0).path }
             for language in ["es", "en"] {
                 #expect(try await admin.post("/account", form: [("_csrf", csrf), ("name", "Admin"), ("language", language), ("time_zone", "America/Santiago")]).status == 303)
-                for path in everyone + admins {
+                for path in everyone + admins + supervisors {
                     let page = try await admin.get(path)
                     #expect(page.status == 200, "\(path): \(page.status)")
                     #expect(page.text.contains("<html lang=\"\(language)\""), "\(path) in \(language)")
                 }
             }
             for path in everyone { #expect(try await agent.get(path).status == 200, "\(path)") }
-            for path in admins { #expect(try await agent.get(path).status == 403, "\(path) is for admins") }
+            for path in admins + supervisors { #expect(try await agent.get(path).status == 403, "\(path) is not for agents") }
             #expect(try await admin.get("/setup").status == 303, "the first-run page is gone once a workspace exists")
             #expect(try await admin.get("/assets/app.js").headers.first(name: "Content-Type")?.contains("javascript") == true)
 

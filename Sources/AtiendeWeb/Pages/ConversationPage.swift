@@ -17,6 +17,8 @@ enum ConversationPage {
         var now: Date
         /// The canned responses the agent may insert (the whole page only; the live regions have no composer).
         var canned: [CannedResponse] = []
+        /// The macros the agent may run (the whole page only).
+        var macros: [Macro] = []
     }
 
     static let timelineLimit = 500
@@ -56,6 +58,7 @@ enum ConversationPage {
         }
         var model = try await model(req, desk: desk)
         model.canned = try await req.atiende.canned.usable(workspace: desk.workspaceID, user: desk.userID, on: req.db)
+        model.macros = try await req.atiende.macros.usable(workspace: desk.workspaceID, user: desk.userID, on: req.db)
         let rows = try await req.atiende.inbox.rows(workspace: desk.workspaceID, user: desk.userID, filter: listFilter)
         let title = "#\(model.conversation.number) · \(model.contact.name ?? desk.t("contact.unnamed"))"
         let pane = Node<HTML.BodyContext>.element(named: "nav", nodes: [
@@ -80,6 +83,7 @@ enum ConversationPage {
                 .p(.id("visitor-typing"), .class("presence"), .aria("live", "polite")),
                 timeline(desk, model),
                 templateForm(desk, c, now: model.now),
+                MacrosPage.runner(desk, model.macros, conversation: c.number),
                 composer(desk, c, through: replyInboxes(desk, model), canned: model.canned, reachable: reachable(desk, model))),
             customer(desk, model))
     }
@@ -119,6 +123,8 @@ enum ConversationPage {
                .unwrap(c.nextResponseDueAt) { SLABadge.node($0, desk: desk, label: t("sla.next_response")) },
                .unwrap(c.resolutionDueAt) { SLABadge.node($0, desk: desk, label: t("sla.resolution")) }),
             .div(.class("actions"), .role("toolbar"), .aria("label", t("conversation.actions")),
+                 .if(c.$assignee.id == nil, .form(.class("inline"), .data("api", api + "/claim"), .data("method", "POST"),
+                                                  .button(.type(.submit), .class("primary"), .id("claim"), .text(t("action.claim"))))),
                  c.status == .resolved || c.status == .closed
                     ? patch("status", "open", t("action.reopen"))
                     : patch("status", "resolved", t("action.resolve"), shortcut: "e"),

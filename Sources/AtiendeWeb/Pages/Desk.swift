@@ -12,6 +12,8 @@ struct Desk: Sendable {
     let workspace: Workspace
     let workspaceID: UUID
     let role: Role
+    /// The status the signed-in member chose (the top bar's selector).
+    let availability: AgentStatus
     let workspaces: [(slug: String, name: String)]
     let t: Localizer
     let csrf: String
@@ -91,7 +93,7 @@ extension Request {
             try await atiende.accounts.rememberWorkspace(workspaceID, session: try signedIn.session.requireID())
         }
         return Desk(
-            signedIn: signedIn, workspace: workspace, workspaceID: workspaceID, role: membership.role,
+            signedIn: signedIn, workspace: workspace, workspaceID: workspaceID, role: membership.role, availability: membership.availability,
             workspaces: memberships.map { (slug: $0.workspace.slug, name: $0.workspace.name) }.sorted { $0.name < $1.name },
             t: t, csrf: signedIn.session.csrfToken, timeZone: TimeZone(identifier: signedIn.user.timeZone) ?? .gmt,
             lastEventID: lastEventID, counts: try await counts, inboxes: inboxes, teams: teams, members: members, savedViews: savedViews,

@@ -52,7 +52,8 @@ enum InboxPage {
         let chatTried = desk.role == .admin
             ? try await desk.scope.query(Conversation.self, on: req.db).filter(\Conversation.$channel == ChannelKind.webchat).first() != nil : true
         return HTMLPage(html: Layout.desk(desk, title: title(filter, desk: desk), page: "inbox",
-                                          view(desk, filter: filter, rows: rows, query: query, chatTried: chatTried)))
+                                          view(desk, filter: filter, rows: rows, query: query, chatTried: chatTried,
+                                               macros: try await req.atiende.macros.usable(workspace: desk.workspaceID, user: desk.userID, on: req.db))))
     }
 
     /// The list's live regions (one row, the whole list), on the inbox and beside a conversation; nil for any other.
@@ -84,7 +85,8 @@ enum InboxPage {
         return desk.t("view.\(filter.view.rawValue)")
     }
 
-    static func view(_ desk: Desk, filter: InboxQuery.Filter, rows: [InboxQuery.Row], query: String, chatTried: Bool = true) -> Node<HTML.BodyContext> {
+    static func view(_ desk: Desk, filter: InboxQuery.Filter, rows: [InboxQuery.Row], query: String, chatTried: Bool = true,
+                     macros: [Macro] = []) -> Node<HTML.BodyContext> {
         let t = desk.t
         let statusValue = filter.statuses.count == 1 ? filter.statuses[0].rawValue : (filter.statuses.isEmpty ? "any" : "active")
         let statusOptions = (ConversationStatus.allCases.map(\.rawValue) + ["active", "any"]).map { ($0, t("status.\($0)")) }
@@ -123,7 +125,12 @@ enum InboxPage {
                  .button(.type(.button), .data("bulk-action", "resolve"), .text(t("action.resolve"))),
                  .label(.for("bulk-label"), .class("sr"), .text(t("conversation.labels"))),
                  .field(.type(.text), .id("bulk-label"), .placeholder(t("bulk.label_placeholder"))),
-                 .button(.type(.button), .data("bulk-action", "label"), .text(t("bulk.add_label")))),
+                 .button(.type(.button), .data("bulk-action", "label"), .text(t("bulk.add_label"))),
+                 .if(!macros.isEmpty, .group(
+                    .label(.for("bulk-macro"), .class("sr"), .text(t("macros.apply"))),
+                    .dropdown(.id("bulk-macro"), .data("bulk-macro", "1"),
+                              .option(.value(""), .text(t("macros.apply"))),
+                              .forEach(macros) { .option(.value($0.id?.uuidString.lowercased() ?? ""), .text($0.name)) })))),
             list(desk, filter: filter, rows: rows, query: query)
         )
     }

@@ -69,6 +69,7 @@ enum Layout {
                   .field(.type(.search), .id("global-search"), .name("q"), .placeholder(t("search.placeholder")), .data("shortcut", "/"))),
             .nav(.class("top-links"), .aria("label", t("nav.account")),
                  bell(desk),
+                 statusPicker(desk),
                  .form(.class("switcher"), .action(SiteURL.switchWorkspace.path), .method(.get),
                        .label(.class("sr"), .for("workspace-switch"), .text(t("nav.workspace"))),
                        .dropdown(.id("workspace-switch"), .name("workspace"), .data("autosubmit", "1"),
@@ -79,6 +80,19 @@ enum Layout {
                  .a(.href(SiteURL.account.path), .text(desk.user.name)),
                  .form(.action(SiteURL.logout.path), .method(.post), .class("inline"),
                        .csrf(desk.csrf), .button(.type(.submit), .class("link"), .text(t("nav.logout"))))))
+    }
+
+    /// The member's own status (online, busy, away, offline), changed in one step.
+    static func statusPicker(_ desk: Desk) -> Node<HTML.BodyContext> {
+        let t = desk.t
+        return .form(.class("status-picker"), .data("api", SettingsPages.apiBase(desk) + "/users/\(desk.userID.uuidString.lowercased())/availability"),
+                     .data("method", "PUT"), .data("autosubmit", "1"),
+                     .label(.class("sr"), .for("my-status"), .text(t("status_picker.label"))),
+                     .span(.class("dot \(desk.availability.rawValue)"), .id("my-status-dot"), .aria("hidden", "true")),
+                     .dropdown(.id("my-status"), .name("status"),
+                               .forEach(AgentStatus.allCases) { status in
+                                   .option(.value(status.rawValue), .text(t("availability.\(status.rawValue)")), .selected(status == desk.availability))
+                               }))
     }
 
     /// Unread notifications: a live region of every page.
@@ -133,6 +147,8 @@ enum Layout {
             .ul(
                 .li(.a(.href(SiteURL.contacts(desk.slug).path), .text(t("nav.contacts")))),
                 .li(.a(.href(SiteURL.canned(desk.slug).path), .text(t("canned.title")))),
+                .li(.a(.href(SiteURL.macros(desk.slug).path), .text(t("macros.title")))),
+                .if(desk.role >= .supervisor, .li(.a(.href(SiteURL.availability(desk.slug).path), .text(t("board.title"))))),
                 .if(desk.role >= .admin, .group(
                     .li(.a(.href(SiteURL.settings(desk.slug, .inboxes).path), .text(t("settings.inboxes")))),
                     .li(.a(.href(SiteURL.settings(desk.slug, .users).path), .text(t("settings.users")))),
@@ -158,7 +174,7 @@ enum Layout {
 
     /// Texts the browser code shows, in the page's language.
     static func strings(_ t: Localizer) -> Node<HTML.BodyContext> {
-        let keys = ["canned.gaps", "canned.picker", "live.reconnecting", "live.new_message", "live.assigned", "live.mentioned", "presence.viewing", "presence.typing", "presence.visitor_typing",
+        let keys = ["bulk.none_picked", "canned.gaps", "canned.picker", "live.reconnecting", "live.new_message", "live.assigned", "live.mentioned", "presence.viewing", "presence.typing", "presence.visitor_typing",
                     "common.saved", "common.error", "bulk.done", "delivery.queued", "notifications.enable", "time.now",
                     "time.minutes", "time.hours", "time.days", "sla.due_in", "sla.overdue"]
         var table: [String: String] = [:]

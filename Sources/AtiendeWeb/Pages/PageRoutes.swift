@@ -37,6 +37,8 @@ enum PageRoutes {
         get(.conversation("", 0), ConversationPage.show)
         get(.contacts(""), ContactPages.list)
         get(.canned(""), CannedResponsesPage.show)
+        get(.availability(""), TeamBoardPage.show)
+        get(.macros(""), MacrosPage.show)
         get(.contact("", UUID()), ContactPages.show)
         post(.logContact("", UUID()), ContactPages.log)
         get(.search(""), SearchPage.show)

@@ -59,7 +59,8 @@ enum SettingsPages {
                             .form(.class("inline"), .data("api", api), .data("method", "PATCH"), .data("then", "reload"),
                                   .field(.type(.hidden), .name("is_active"), .value(box.isActive ? "false" : "true"), .data("type", "bool-value")),
                                   .button(.type(.submit), .text(t(box.isActive ? "inbox.deactivate" : "inbox.activate")))),
-                            .unwrap(descriptor) { editInbox($0, box, api: api, t: t) }))
+                            .unwrap(descriptor) { editInbox($0, box, api: api, t: t) },
+                            assignment(desk, box, api: api)))
                 })),
             .h2(.text(t("inbox.create"))),
             .form(.class("stack"), .data("api", apiBase(desk) + "/inboxes"), .data("method", "POST"), .data("then", "secret"),
@@ -101,6 +102,36 @@ enum SettingsPages {
                   .data("confirm", t("inbox.delete_confirm", box.name)),
                   .button(.type(.submit), .class("danger"), .text(t("inbox.delete"))), formError()),
         ])
+    }
+
+    /// How the inbox hands out its conversations: who (a policy, a team, a language) and the times that move them on.
+    static func assignment(_ desk: Desk, _ box: Inbox, api: String) -> Node<HTML.BodyContext> {
+        let t = desk.t
+        let policy = box.assignment
+        let minutes = { (name: String, label: String, value: Int?) -> Node<HTML.FormContext> in
+            .label(.span(.text(label)), .field(.type(.number), .name(name), .data("type", "number-omit-empty"), .attribute(named: "min", value: "1"),
+                                              .attribute(named: "max", value: "43200"), .value(value.map(String.init) ?? "")))
+        }
+        return .element(named: "details", nodes: [.class("edit-assignment"),
+            .element(named: "summary", nodes: [.text(t("assignment.title") + ": " + t("assignment.mode.\(policy.mode.rawValue)"))]),
+            .form(.class("stack"), .data("api", api + "/assignment"), .data("method", "PUT"), .data("then", "reload"),
+                  .label(.span(.text(t("assignment.mode"))),
+                         .dropdown(.name("mode"), .forEach(AssignmentPolicy.Mode.allCases) { mode in
+                             .option(.value(mode.rawValue), .text(t("assignment.mode.\(mode.rawValue)")), .selected(mode == policy.mode))
+                         })),
+                  .label(.span(.text(t("assignment.team"))),
+                         .dropdown(.name("team_id"), .data("type", "omit-empty"),
+                                   .option(.value(""), .text(t("assignment.any_team"))),
+                                   .forEach(desk.teams) { team in
+                                       .option(.value(team.id?.uuidString.lowercased() ?? ""), .text(team.name), .selected(team.id == policy.teamID))
+                                   })),
+                  .label(.field(.type(.checkbox), .name("match_language"), .data("type", "bool"),
+                                .if(policy.matchLanguage, .attribute(named: "checked", value: "checked"))),
+                         .text(" " + t("assignment.match_language"))),
+                  minutes("no_reply_minutes", t("assignment.no_reply"), policy.noReplyMinutes),
+                  .if(box.channel == .webchat, minutes("chat_handoff_minutes", t("assignment.handoff"), policy.chatHandoffMinutes)),
+                  .button(.type(.submit), .class("primary"), .text(t("common.save"))),
+                  formError())])
     }
 
     /// One declared field of a channel as a form input. Creating, optional ones are left out when empty; editing, an empty

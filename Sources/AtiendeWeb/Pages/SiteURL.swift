@@ -13,6 +13,8 @@ enum SiteURL: Equatable {
     case conversation(String, Int)
     case contacts(String)
     case canned(String)
+    case availability(String)
+    case macros(String)
     case contact(String, UUID)
     case logContact(String, UUID)
     case search(String)
@@ -44,6 +46,8 @@ enum SiteURL: Equatable {
         case .conversation(let ws, let number): [.fixed("app"), .parameter("workspace", ws), .fixed("conversations"), .parameter("number", String(number))]
         case .contacts(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("contacts")]
         case .canned(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("canned")]
+        case .availability(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("availability")]
+        case .macros(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("macros")]
         case .contact(let ws, let id): [.fixed("app"), .parameter("workspace", ws), .fixed("contacts"), .parameter("contactId", id.uuidString.lowercased())]
         case .logContact(let ws, let id): [.fixed("app"), .parameter("workspace", ws), .fixed("contacts"), .parameter("contactId", id.uuidString.lowercased()), .fixed("log")]
         case .search(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("search")]

@@ -82,6 +82,9 @@ async function formPayload(form) {
       if (el.checked) payload[el.name].push(value);
     } else if (type === 'bool-value') {
       payload[el.name] = value === 'true';
+    } else if (type === 'list-omit-empty') {
+      const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+      if (items.length) payload[el.name] = items;
     } else if (type === 'list') {
       payload[el.name] = value.split(',').map((s) => s.trim()).filter(Boolean);
     } else if (type === 'list-add') {
@@ -89,6 +92,8 @@ async function formPayload(form) {
       payload[el.name] = [...new Set([...(el.dataset.current || '').split(','), ...value.split(',')].map((s) => s.trim().toLowerCase()).filter(Boolean))];
     } else if (type === 'nullable') {
       payload[el.name] = value.trim() === '' ? null : value.trim();
+    } else if (type === 'number-omit-empty') {
+      if (value.trim() !== '') payload[el.name] = Number(value);
     } else if (type === 'omit-empty') {
       if (value.trim() !== '') payload[el.name] = value.trim();
     } else if (type === 'datetime') {
@@ -99,13 +104,13 @@ async function formPayload(form) {
       payload[el.name] = value;
     }
   }
-  // `settings.color` → { settings: { color } }
+  // `settings.color` → { settings: { color } }, `actions.reply.text` → { actions: { reply: { text } } }
   for (const key of Object.keys(payload)) {
-    const dot = key.indexOf('.');
-    if (dot < 0) continue;
-    const outer = key.slice(0, dot);
-    payload[outer] = payload[outer] || {};
-    payload[outer][key.slice(dot + 1)] = payload[key];
+    const path = key.split('.');
+    if (path.length < 2) continue;
+    let at = payload;
+    for (const part of path.slice(0, -1)) at = at[part] = at[part] || {};
+    at[path[path.length - 1]] = payload[key];
     delete payload[key];
   }
   return payload;
@@ -181,6 +186,12 @@ document.addEventListener('change', (event) => {
   const form = event.target.form;
   if (!form || !form.dataset.autosubmit) return;
   if (form.dataset.api) form.requestSubmit(); else form.submit();
+});
+
+// The status dot follows the choice at once (a refused change puts both back).
+document.getElementById('my-status')?.addEventListener('change', (event) => {
+  const dot = document.getElementById('my-status-dot');
+  if (dot) dot.className = `dot ${event.target.value}`;
 });
 
 // The inbox view the agent has open is the list shown beside a conversation.
@@ -472,7 +483,7 @@ function regionsFor(event) {
   const number = payload.conversation?.number;
   const regions = [];
   if (/^(conversation|message|sla)\./.test(event.type)) {
-    if (event.type !== 'message.updated') regions.push('sidebar');
+    if (event.type !== 'message.updated') regions.push('sidebar', 'team-board');
     // (Beside a conversation the list is folded away below desktop width: then nothing to re-read.)
     if (document.getElementById('inbox-list')?.offsetParent && number) {
       // A conversation not shown may belong at the top now (or in this view at all).
@@ -482,6 +493,8 @@ function regionsFor(event) {
       regions.push('timeline');
       if (!event.type.startsWith('message.')) regions.push('conversation-head', 'customer');
     }
+  } else if (/^member\./.test(event.type)) {
+    regions.push('team-board');
   } else if (/^contact\./.test(event.type)) {
     if (page === 'conversation' || page === 'contact') regions.push('customer');
     if (page === 'inbox') regions.push('inbox-list');
@@ -581,13 +594,14 @@ window.addEventListener('pagehide', () => announce('left'));
 
 // ------------------------------------------------------------------------------- inbox bulk actions
 
-async function bulk(change) {
+// Each picked conversation in turn; a refusal is said and the rest go on.
+async function bulkEach(act) {
   const numbers = [...document.querySelectorAll('.pick:checked')].map((box) => box.value);
-  if (!numbers.length) return;
+  if (!numbers.length) { toast(t('bulk.none_picked'), 'error'); return; }
   let done = 0;
   for (const number of numbers) {
     try {
-      await api('PATCH', conversationURL(number), await change(number));
+      await act(number);
       done += 1;
     } catch (failure) {
       toast(`#${number}: ${failure.message}`, 'error');
@@ -596,6 +610,14 @@ async function bulk(change) {
   toast(t('bulk.done', done));
   refreshSoon();
 }
+
+const bulk = (change) => bulkEach(async (number) => api('PATCH', conversationURL(number), await change(number)));
+
+document.querySelector('[data-bulk-macro]')?.addEventListener('change', (event) => {
+  const macro = event.target.value;
+  if (!macro) return;
+  bulkEach((number) => api('POST', `${conversationURL(number)}/macros/${macro}/run`)).then(() => { event.target.value = ''; });
+});
 
 document.querySelector('[data-bulk-assign]')?.addEventListener('change', (event) => {
   const value = event.target.value;

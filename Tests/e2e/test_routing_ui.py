@@ -1,0 +1,73 @@
+"""Routing and macros in Chromium: an agent's status, changed in the top bar, shows live on the supervisor's
+availability board; a macro written on its page runs from the inbox's bulk bar on every picked conversation."""
+from test_agent_ui import accept_invitation, browser, live, make_browser, shot, sign_in, wait  # noqa: F401
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import Select  # noqa: E402
+
+
+def board_status(driver, name):
+    for row in driver.find_elements(By.CSS_SELECTOR, "#team-board tbody tr"):
+        cells = row.find_elements(By.TAG_NAME, "td")
+        if name in cells[0].text:
+            return cells[1].text
+    return None
+
+
+def test_status_change_shows_live_on_the_board(make_server, backend, browser):
+    server = make_server()
+    token, workspace = server.setup_workspace()
+    server.start()
+    status, invited = server.api("POST", f"/api/v1/workspaces/{workspace}/users", token, {"email": "diego@example.com", "role": "agent"})
+    agent = make_browser()
+    try:
+        accept_invitation(agent, invited["invitation_url"], "Diego", "otra clave larga")
+        live(agent)
+        sign_in(browser, server)
+        browser.find_element(By.LINK_TEXT, "Disponibilidad del equipo").click()
+        wait(browser).until(lambda d: board_status(d, "Diego") and "En línea" in board_status(d, "Diego"))
+        live(browser)
+        Select(agent.find_element(By.ID, "my-status")).select_by_value("busy")
+        wait(agent).until(lambda d: "busy" in d.find_element(By.ID, "my-status-dot").get_attribute("class"))
+        wait(browser, 8).until(lambda d: "Ocupado" in (board_status(d, "Diego") or ""))
+        shot(browser, "availability-board", backend)
+        # The agent's choice is kept: the next page shows it selected.
+        agent.refresh()
+        assert Select(agent.find_element(By.ID, "my-status")).first_selected_option.get_attribute("value") == "busy"
+    finally:
+        agent.quit()
+
+
+def test_macro_from_the_bulk_bar_applies_to_every_picked_conversation(make_server, backend, browser):
+    server = make_server()
+    token, workspace = server.setup_workspace()
+    server.start()
+    inbox = server.create_api_inbox(token, workspace)
+    for i in (1, 2, 3):
+        server.post_inbound(inbox, {"message_id": f"b-{i}", "from": {"id": f"c-{i}", "name": f"Cliente {i}"}, "text": f"Consulta {i}"})
+    sign_in(browser, server)
+    browser.find_element(By.LINK_TEXT, "Macros").click()
+    form = browser.find_element(By.CSS_SELECTOR, ".macros form.stack")
+    form.find_element(By.NAME, "name").send_keys("Cerrar como resuelta")
+    form.find_element(By.NAME, "actions.add_labels").send_keys("cerrado")
+    Select(form.find_element(By.NAME, "actions.status")).select_by_value("resolved")
+    Select(form.find_element(By.NAME, "actions.assignee")).select_by_value("me")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".macros table"), "Cerrar como resuelta"))
+    assert "+#cerrado" in browser.find_element(By.CSS_SELECTOR, ".macros table").text
+
+    browser.get(server.base + "/app/tienda/inbox")
+    for number in ("1", "3"):
+        browser.find_element(By.CSS_SELECTOR, f'.row[data-number="{number}"] .pick').click()
+    Select(browser.find_element(By.ID, "bulk-macro")).select_by_visible_text("Cerrar como resuelta")
+    wait(browser, 10).until(EC.text_to_be_present_in_element((By.ID, "toasts"), "2"))
+    conversations = {c["number"]: c for c in server.api("GET", f"/api/v1/workspaces/{workspace}/conversations?status=open,resolved", token)[1]["data"]}
+    assert [conversations[n]["status"] for n in (1, 2, 3)] == ["resolved", "open", "resolved"]
+    assert conversations[1]["labels"] == ["cerrado"] and conversations[2]["labels"] == []
+    status, me = server.api("GET", "/api/v1/me", token)
+    assert conversations[3]["assignee_id"].lower() == me["id"].lower()
+    # The macro also runs from a conversation: its line says so.
+    browser.get(server.base + "/app/tienda/conversations/2")
+    browser.find_element(By.CSS_SELECTOR, "#macros-run summary").click()
+    browser.find_element(By.XPATH, "//details[@id='macros-run']//button[text()='Cerrar como resuelta']").click()
+    wait(browser, 10).until(EC.text_to_be_present_in_element((By.ID, "timeline"), "aplicó la macro «Cerrar como resuelta»"))
