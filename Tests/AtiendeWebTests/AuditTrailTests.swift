@@ -90,6 +90,12 @@ struct AuditTrailTests {
                 Step(operation: "setAssignmentPolicy", method: .PUT, path: "/inboxes/{inbox}/assignment", body: ["mode": "least_loaded"],
                      event: "inbox.updated"),
                 Step(operation: "claimConversation", method: .POST, path: "/conversations/2/claim", body: nil, event: "conversation.assigned"),
+                Step(operation: "createAutomationRule", method: .POST, path: "/automation-rules",
+                     body: ["name": "VIP", "trigger": "message_received", "actions": [["type": "add_label", "value": "vip"]]],
+                     event: "automation_rule.created"),
+                Step(operation: "updateAutomationRule", method: .PATCH, path: "/automation-rules/{rule}", body: ["is_active": false],
+                     event: "automation_rule.updated"),
+                Step(operation: "deleteAutomationRule", method: .DELETE, path: "/automation-rules/{rule}", body: nil, event: "automation_rule.deleted"),
             ]
             for step in steps {
                 let body = step.body.map { body in body.mapValues { value -> Any in (value as? String).map(path) ?? value } }
@@ -103,9 +109,10 @@ struct AuditTrailTests {
                 if step.operation == "createServiceLevelPolicy" { ids["policy"] = try answer.json()["id"] as? String }
                 if step.operation == "createCannedResponse" { ids["canned"] = try answer.json()["id"] as? String }
                 if step.operation == "createMacro" { ids["macro"] = try answer.json()["id"] as? String }
+                if step.operation == "createAutomationRule" { ids["rule"] = try answer.json()["id"] as? String }
             }
-            // Asks a provider; changes nothing here.
-            let readOnly: Set<String> = ["checkInbox"]
+            // Asks a provider, or tries conditions on the last week: changes nothing here.
+            let readOnly: Set<String> = ["checkInbox", "previewAutomationRule"]
             let changing = APIRoutes.endpoints(maxInboundBytes: 0).filter { endpoint in
                 guard endpoint.method != .GET, case .member = endpoint.security else { return false }
                 return !readOnly.contains(endpoint.operationID)

@@ -73,7 +73,7 @@ public struct CannedResponseService: Sendable {
         public var missing: [String]
     }
 
-    public func fill(_ response: CannedResponse, conversation conversationID: UUID, workspace workspaceID: UUID, agent: UUID,
+    public func fill(_ response: CannedResponse, conversation conversationID: UUID, workspace workspaceID: UUID, agent: UUID?,
                      on db: any Database) async throws -> Filled {
         guard let conversation = try await Conversation.query(on: db).filter(\.$workspace.$id == workspaceID).filter(\.$id == conversationID).first()
         else { throw AtiendeError.notFound("conversation") }
@@ -83,14 +83,15 @@ public struct CannedResponseService: Sendable {
     }
 
     /// Any text with variables (a macro's reply) filled in for a conversation.
-    public func fill(text: String, conversation: Conversation, agent: UUID, on db: any Database) async throws -> Filled {
+    public func fill(text: String, conversation: Conversation, agent: UUID?, on db: any Database) async throws -> Filled {
         let (inbox, language) = try await Self.language(of: conversation, on: db)
         return try await fill(text: text, language: language, conversation: conversation, inbox: inbox, agent: agent, on: db)
     }
 
-    private func fill(text: String, language: String, conversation: Conversation, inbox: Inbox?, agent: UUID, on db: any Database) async throws -> Filled {
+    private func fill(text: String, language: String, conversation: Conversation, inbox: Inbox?, agent: UUID?, on db: any Database) async throws -> Filled {
+        let person: User? = if let agent { try await User.find(agent, on: db) } else { nil }
         let values = Placeholders.values(contact: try await Contact.find(conversation.$contact.id, on: db), conversation: conversation,
-                                         agent: try await User.find(agent, on: db), inbox: inbox, language: language, now: Date())
+                                         agent: person, inbox: inbox, language: language, now: Date())
         let (filled, missing) = Placeholders.fill(text, values: values)
         return Filled(text: filled, language: language, missing: missing)
     }
@@ -103,10 +104,11 @@ public struct CannedResponseService: Sendable {
     }
 
     /// Counts a use by `user` in the reply's transaction; 404 when the response is not one they may use.
-    static func countUse(_ id: UUID, workspace workspaceID: UUID, user: UUID, in tx: WriteTransaction) async throws {
+    /// `user` nil (a rule): only a shared response.
+    static func countUse(_ id: UUID, workspace workspaceID: UUID, user: UUID?, in tx: WriteTransaction) async throws {
         let used = try await tx.sql.raw("""
             UPDATE canned_responses SET use_count = use_count + 1
-            WHERE id = \(bind: id) AND workspace_id = \(bind: workspaceID) AND (owner_id IS NULL OR owner_id = \(bind: user))
+            WHERE id = \(bind: id) AND workspace_id = \(bind: workspaceID) AND (owner_id IS NULL OR owner_id = \(bind: user ?? UUID()))
             RETURNING id
             """).all()
         guard !used.isEmpty else { throw AtiendeError.notFound("canned response") }

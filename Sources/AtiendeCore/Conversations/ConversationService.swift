@@ -195,7 +195,8 @@ public struct ConversationService: Sendable {
 
     /// Writes a reply or note into a conversation the transaction holds: the message (queued, with its send job), the
     /// conversation's clocks, the event and the reactions.
-    func post(_ draft: ReplyDraft, files stored: [StoredFile] = [], to conversation: Conversation, author: UUID,
+    /// `author` nil: Atiende writes it (an automation rule), as the system.
+    func post(_ draft: ReplyDraft, files stored: [StoredFile] = [], to conversation: Conversation, author: UUID?,
               in tx: WriteTransaction) async throws -> Message {
         try draft.validate(files: stored.count)
         let (text, isNote, template) = (draft.text, draft.isNote, draft.template)
@@ -224,7 +225,7 @@ public struct ConversationService: Sendable {
         }
         let shown = template.map { t in "[\(t.name)] " + t.parameters.joined(separator: " · ") } ?? text
         let message = Message(workspaceID: workspaceID, conversationID: conversationID, inboxID: through?.id ?? conversation.$inbox.id,
-                              kind: isNote ? .note : .outgoing, senderType: .agent, senderID: author, text: shown, at: now)
+                              kind: isNote ? .note : .outgoing, senderType: author == nil ? .system : .agent, senderID: author, text: shown, at: now)
         message.templateJSON = try template.map { String(decoding: try JSON.encoder.encode($0), as: UTF8.self) }
         if !isNote { message.deliveryStatus = .queued }
         try await message.create(on: tx.db)

@@ -47,6 +47,10 @@ public enum EventType: String, Sendable, CaseIterable {
     case macroCreated = "macro.created"
     case macroUpdated = "macro.updated"
     case macroDeleted = "macro.deleted"
+    case automationRuleCreated = "automation_rule.created"
+    case automationRuleUpdated = "automation_rule.updated"
+    case automationRuleDeleted = "automation_rule.deleted"
+    case automationPaused = "automation.paused"
 }
 
 /// What a configuration event says: which record, what it is called, and which of its fields changed — never a secret.

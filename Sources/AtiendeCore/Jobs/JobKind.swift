@@ -20,4 +20,6 @@ public struct JobKind: RawRepresentable, Hashable, Sendable, CustomStringConvert
     public static let serviceLevelNotice = JobKind(rawValue: "sla.notice")
     /// One notification by email to its person.
     public static let notificationMail = JobKind(rawValue: "notification.email")
+    /// An automation rule's signed webhook.
+    public static let ruleWebhook = JobKind(rawValue: "automation.webhook")
 }

@@ -63,3 +63,40 @@ struct CreateRouting: AsyncMigration {
         }
     }
 }
+
+/// Automation rules, and the due times of the time-based ones (one per rule and conversation, indexed by when).
+struct CreateAutomation: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("automation_rules")
+            .id()
+            .field("workspace_id", .uuid, .required, .references("workspaces", "id", onDelete: .cascade))
+            .field("name", .string, .required)
+            .field("position", .int, .required)
+            .field("is_active", .bool, .required)
+            .field("trigger", .string, .required)
+            .field("after_minutes", .int)
+            .field("conditions", .string, .required)
+            .field("actions", .string, .required)
+            .field("stops", .bool, .required)
+            .field("secret", .data)
+            .field("run_count", .int, .required)
+            .field("created_at", .datetime, .required)
+            .field("updated_at", .datetime, .required)
+            .create()
+        try await db.createIndex("automation_rules_workspace", on: "automation_rules", "workspace_id", "position")
+        try await db.schema("rule_timers")
+            .id()
+            .field("workspace_id", .uuid, .required)
+            .field("rule_id", .uuid, .required, .references("automation_rules", "id", onDelete: .cascade))
+            .field("conversation_id", .uuid, .required, .references("conversations", "id", onDelete: .cascade))
+            .field("due_at", .datetime, .required)
+            .unique(on: "rule_id", "conversation_id")
+            .create()
+        try await db.createIndex("rule_timers_due", on: "rule_timers", "due_at")
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema("rule_timers").delete()
+        try await db.schema("automation_rules").delete()
+    }
+}

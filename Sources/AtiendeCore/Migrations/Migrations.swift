@@ -28,6 +28,7 @@ public enum AtiendeMigrations {
         CreateCannedResponses(),
         CreateMacros(),
         CreateRouting(),
+        CreateAutomation(),
     ]
 }
 

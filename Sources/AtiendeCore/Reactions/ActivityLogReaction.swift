@@ -12,6 +12,12 @@ public struct ConversationActivity: Codable, Sendable, Equatable {
         case requeued
         /// A live chat taken from its agent (`value`), who had no browser connected past the hand-off time.
         case handedOn = "handed_on"
+        /// An automation rule ran (`value`: its name); its changes follow as lines of their own.
+        case rule
+        /// An action of a rule could not be done (`value`: the rule and why).
+        case ruleFailed = "rule_failed"
+        /// Too many rule runs in a minute: rules are paused for this conversation (`value`: the rule that would have run).
+        case rulesPaused = "rules_paused"
     }
     public var change: Kind
     /// The new value: a status, a user or team id, a priority, a label (nil: unassigned, no team).

@@ -27,6 +27,8 @@ public enum DomainChange: Sendable {
         public var opened: Bool
         public var reopened: Bool
         public var automatic: Bool
+        /// The message's text (automation rules match it).
+        public var text: String = ""
     }
 
     public struct ConversationChange: Sendable {
@@ -46,7 +48,8 @@ public enum DomainChange: Sendable {
         public var workspaceID: UUID
         public var conversation: ConversationSnapshot
         public var message: MessageSnapshot
-        public var author: UUID
+        /// The agent who wrote it; nil when Atiende did (an automation rule).
+        public var author: UUID?
     }
 
     public struct ServiceLevelAlert: Sendable {

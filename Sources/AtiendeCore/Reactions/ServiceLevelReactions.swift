@@ -66,7 +66,7 @@ struct ServiceLevelClocksReaction: Reaction {
                 if change.statusChanged { add(change.after.id, .currentStatus) }
                 if change.priorityChanged || change.teamChanged { add(change.after.id, .currentTargets) }
             case .replied(let reply):
-                add(reply.conversation.id, .fixed([.answer(at: now, byPerson: true)]))
+                add(reply.conversation.id, .fixed([.answer(at: now, byPerson: reply.author != nil)]))
             case .contactLogged(let id, _, let resolved):
                 add(id, .fixed([.opened(at: now), .answer(at: now, byPerson: true)] + (resolved ? [.status(.resolved, at: now)] : [])))
             case .noteAdded, .serviceLevelAlert:

@@ -134,6 +134,24 @@ enum APIRoutes {
                      summary: "Take a conversation nobody has (409 when someone else has it)", tag: "Routing", security: .member(.agent),
                      responseSchema: "Conversation", handler: RoutingController.claim),
 
+            // Automation
+            Endpoint(method: .GET, path: "\(workspace)/automation-rules", operationID: "listAutomationRules",
+                     summary: "The workspace's automation rules, in the order they run", tag: "Automation", security: .member(.agent),
+                     responseSchema: "[AutomationRule]", handler: AutomationController.list),
+            Endpoint(method: .POST, path: "\(workspace)/automation-rules", operationID: "createAutomationRule",
+                     summary: "Save a rule: when (an event, or a time) + if (conditions) → then (actions); its webhook secret is returned once",
+                     tag: "Automation", security: .member(.admin), requestSchema: "AutomationRuleBody", responseSchema: "AutomationRule",
+                     successStatus: 201, handler: AutomationController.create),
+            Endpoint(method: .PATCH, path: "\(workspace)/automation-rules/{ruleId}", operationID: "updateAutomationRule",
+                     summary: "Change a rule (its order, whether it is on, what it does)", tag: "Automation", security: .member(.admin),
+                     requestSchema: "AutomationRuleBody", responseSchema: "AutomationRule", handler: AutomationController.update),
+            Endpoint(method: .DELETE, path: "\(workspace)/automation-rules/{ruleId}", operationID: "deleteAutomationRule",
+                     summary: "Delete a rule", tag: "Automation", security: .member(.admin), successStatus: 204, handler: AutomationController.remove),
+            Endpoint(method: .POST, path: "\(workspace)/automation-rules/preview", operationID: "previewAutomationRule",
+                     summary: "The conversations of the last 7 days some conditions match (nothing changes)", tag: "Automation",
+                     security: .member(.admin), requestSchema: "AutomationPreview", responseSchema: "AutomationPreviewResult",
+                     handler: AutomationController.preview),
+
             // Contacts
             Endpoint(method: .GET, path: "\(workspace)/contacts", operationID: "listContacts",
                      summary: "List or search contacts", tag: "Contacts", security: .member(.agent),

@@ -22,6 +22,7 @@ public struct AtiendeServices: Sendable {
     public let macros: MacroService
     /// Members' availability and the routing it sets off.
     public let availability: AvailabilityService
+    public let automation: AutomationService
     public let inboxService: InboxService
     public let policies: ServiceLevelPolicyService
     public let search: SearchService

@@ -100,6 +100,7 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
         JobKind.autoReply: AutoReplyJob(store: store),
         JobKind.serviceLevelRetarget: RetargetJob(store: store),
         JobKind.serviceLevelNotice: DeferredNoticeJob(store: store),
+        JobKind.ruleWebhook: RuleWebhookJob(store: store, secrets: secrets, http: outboundHTTP, timeout: .seconds(Int64(config.webhookTimeoutSeconds))),
     ]
     if let mail = config.systemMail {
         handlers[JobKind.notificationMail] = NotificationMailJob(store: store, mail: mail, publicURL: config.publicURL)
@@ -113,12 +114,15 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     let conversations = ConversationService(store: store, files: files, replyRules: channels.replyRules)
     let router = Router(offlineAfter: TimeInterval(config.offlineAfterSeconds))
     store.reactions.register(RoutingReaction(router: router))
+    let automation = AutomationReaction(router: router, conversations: conversations)
+    store.reactions.register(automation)
     app.atiende = AtiendeServices(
         config: config, store: store, ingest: ingest, email: EmailIntake(store: store, ingest: ingest), conversations: conversations,
         contacts: ContactService(store: store), files: files, secrets: secrets, jobs: jobs, hub: hub,
         inboxes: inboxLookup, accounts: AccountService(store: store),
         teams: TeamService(store: store), canned: CannedResponseService(store: store),
         macros: MacroService(store: store, conversations: conversations), availability: AvailabilityService(store: store, router: router),
+        automation: AutomationService(store: store, reaction: automation),
         inboxService: InboxService(store: store), policies: ServiceLevelPolicyService(store: store), search: SearchService(store: store),
         inbox: InboxQuery(store: store), presence: presence, cluster: cluster, channels: channels,
         // Limits a person could spread over several instances are counted where every instance sees them.
@@ -185,13 +189,18 @@ struct BackgroundWork: LifecycleHandler {
             })
         }
         if config.runJobs {
-            // Routing's timers (no reply in time, chats of agents who left, waiting conversations), one instance at a time.
+            // The desk's timers, one instance at a time: routing's (no reply in time, chats of agents who left, waiting
+            // conversations) and the time-based automation rules'.
             let routing = RoutingScanner(store: services.store, router: services.availability.router)
-            let lease = TaskLease(name: "routing-scan", owner: services.cluster.instanceID, duration: 3 * RoutingScanner.interval)
+            let automation = services.automation
+            let lease = TaskLease(name: "desk-timers", owner: services.cluster.instanceID, duration: 3 * RoutingScanner.interval)
             let store = services.store
             tasks.add(Task {
-                await lease.run(every: RoutingScanner.interval, store: store, { try await routing.scan() },
-                                onError: { logger.warning("routing scan failed", metadata: ["error": "\($0)"]) })
+                await lease.run(every: RoutingScanner.interval, store: store, {
+                    try await routing.scan()
+                    try await automation.scanTimers()
+                },
+                                onError: { logger.warning("routing or rule timers failed", metadata: ["error": "\($0)"]) })
             })
         }
         let cluster = services.cluster

@@ -271,6 +271,9 @@ enum ConversationPage {
         case .labelAdded: return t("activity.label_added", who, change.value ?? "")
         case .labelRemoved: return t("activity.label_removed", who, change.value ?? "")
         case .macro: return t("activity.macro", who, change.value ?? "")
+        case .rule: return t("activity.rule", change.value ?? "")
+        case .ruleFailed: return t("activity.rule_failed", change.value ?? "")
+        case .rulesPaused: return t("activity.rules_paused", change.value ?? "")
         case .requeued, .handedOn:
             let agent = desk.memberName(change.value.flatMap(UUID.init(uuidString:))) ?? t("conversation.unassigned")
             return t("activity.\(change.change.rawValue)", agent)

@@ -1,0 +1,198 @@
+import FluentKit
+import Foundation
+
+/// When something happens (or has not happened for a while), if the conversation is so, then do this. A workspace's
+/// rules run in their order; one can stop the rest.
+public final class AutomationRule: Model, @unchecked Sendable {
+    public static let schema = "automation_rules"
+
+    @ID(key: .id) public var id: UUID?
+    @Parent(key: "workspace_id") public var workspace: Workspace
+    @Field(key: "name") public var name: String
+    @Field(key: "position") public var position: Int
+    @Field(key: "is_active") public var isActive: Bool
+    @Field(key: "trigger") public var trigger: RuleTrigger
+    /// For the time-based triggers: how long, in minutes.
+    @OptionalField(key: "after_minutes") public var afterMinutes: Int?
+    /// `RuleConditions` as JSON.
+    @Field(key: "conditions") public var conditionsJSON: String
+    /// `[RuleAction]` as JSON.
+    @Field(key: "actions") public var actionsJSON: String
+    /// When it matched, the rules after it are not looked at.
+    @Field(key: "stops") public var stops: Bool
+    /// Signs what its webhooks send (HMAC-SHA256), shown once when the rule is made.
+    @OptionalField(key: "secret") public var sealedSecret: Data?
+    @Field(key: "run_count") public var runCount: Int
+    @Field(key: "created_at") public var createdAt: Date
+    @Field(key: "updated_at") public var updatedAt: Date
+
+    public init() {}
+
+    public var conditions: RuleConditions { JSON.decode(RuleConditions.self, from: conditionsJSON) ?? RuleConditions() }
+    public var actions: [RuleAction] { JSON.decode([RuleAction].self, from: actionsJSON) ?? [] }
+}
+
+extension AutomationRule: WorkspaceScoped {
+    public static var workspaceIDKey: KeyPath<AutomationRule, FieldProperty<AutomationRule, UUID>> { \.$workspace.$id }
+    public static var displayName: String { "automation rule" }
+}
+
+/// What sets a rule off.
+public enum RuleTrigger: String, Codable, Sendable, CaseIterable {
+    case conversationCreated = "conversation_created"
+    case messageReceived = "message_received"
+    case statusChanged = "status_changed"
+    case priorityChanged = "priority_changed"
+    case assigneeChanged = "assignee_changed"
+    case labelsChanged = "labels_changed"
+    case slaWarning = "sla_warning"
+    case slaBreach = "sla_breach"
+    /// Pending (waiting on the customer) for `after_minutes`.
+    case pendingFor = "pending_for"
+    /// Open with the customer's message unanswered for `after_minutes`.
+    case unansweredFor = "unanswered_for"
+    /// Resolved `after_minutes` ago (and not reopened).
+    case resolvedAgo = "resolved_ago"
+
+    public var isTimed: Bool { [.pendingFor, .unansweredFor, .resolvedAgo].contains(self) }
+}
+
+/// Conditions joined by all or any; none: always.
+public struct RuleConditions: Codable, Sendable, Equatable {
+    public enum Match: String, Codable, Sendable { case all, any }
+    public var match: Match
+    public var conditions: [RuleCondition]
+
+    public init(match: Match = .all, conditions: [RuleCondition] = []) {
+        self.match = match
+        self.conditions = conditions
+    }
+}
+
+/// One test of a conversation: `field` `op` `value` (`key` names a contact attribute).
+public struct RuleCondition: Codable, Sendable, Equatable {
+    public enum Field: String, Codable, Sendable, CaseIterable {
+        case inbox, channel, text, contactLabel = "contact_label", contactAttribute = "contact_attribute", language, priority, status
+        case businessHours = "business_hours", assignee, team, label, messageCount = "message_count"
+    }
+
+    public enum Op: String, Codable, Sendable, CaseIterable {
+        case `is`, isNot = "is_not", contains, notContains = "not_contains", matches, has, hasNot = "has_not"
+        case isSet = "is_set", isNotSet = "is_not_set", atLeast = "at_least", greaterThan = "greater_than", lessThan = "less_than"
+    }
+
+    public var field: Field
+    public var op: Op
+    public var value: String?
+    public var key: String?
+
+    public init(field: Field, op: Op, value: String? = nil, key: String? = nil) {
+        self.field = field
+        self.op = op
+        self.value = value
+        self.key = key
+    }
+}
+
+/// One thing a rule does.
+public struct RuleAction: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        case assignAgent = "assign_agent", assignTeam = "assign_team", assignByPolicy = "assign_by_policy", unassign
+        case addLabel = "add_label", removeLabel = "remove_label", setPriority = "set_priority", setStatus = "set_status", snooze
+        case sendCanned = "send_canned", sendMessage = "send_message", addNote = "add_note", mention, sendWebhook = "send_webhook"
+    }
+
+    public var type: Kind
+    /// The member, team, label, priority, status, minutes, canned response or URL the action takes.
+    public var value: String?
+    /// The text of a message or note (variables allowed).
+    public var text: String?
+
+    public init(type: Kind, value: String? = nil, text: String? = nil) {
+        self.type = type
+        self.value = value
+        self.text = text
+    }
+}
+
+/// What a rule's conditions look at in one conversation.
+struct RuleFacts {
+    var conversation: ConversationSnapshot
+    var text: String?
+    var language: String
+    var contactLabels: [String]
+    var contactAttributes: [String: String]
+    var openNow: Bool
+
+    func matches(_ conditions: RuleConditions) -> Bool {
+        guard !conditions.conditions.isEmpty else { return true }
+        switch conditions.match {
+        case .all: return conditions.conditions.allSatisfy(holds)
+        case .any: return conditions.conditions.contains(where: holds)
+        }
+    }
+
+    static func fold(_ text: String) -> String { text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil) }
+
+    func holds(_ condition: RuleCondition) -> Bool {
+        let value = condition.value ?? ""
+        let c = conversation
+        func equal(_ actual: String?) -> Bool {
+            switch condition.op {
+            case .is: actual?.lowercased() == value.lowercased()
+            case .isNot: actual?.lowercased() != value.lowercased()
+            case .isSet: actual != nil
+            case .isNotSet: actual == nil
+            default: false
+            }
+        }
+        func list(_ items: [String]) -> Bool {
+            let folded = items.map(Self.fold)
+            switch condition.op {
+            case .has: return folded.contains(Self.fold(value))
+            case .hasNot: return !folded.contains(Self.fold(value))
+            default: return false
+            }
+        }
+        switch condition.field {
+        case .inbox: return equal(c.inboxID.uuidString)
+        case .channel: return equal(c.channel.rawValue)
+        case .language: return equal(language)
+        case .status: return equal(c.status.rawValue)
+        case .assignee: return equal(c.assigneeID?.uuidString)
+        case .team: return equal(c.teamID?.uuidString)
+        case .label: return list(c.labels)
+        case .contactLabel: return list(contactLabels)
+        case .businessHours: return (value == "open") == openNow
+        case .priority:
+            guard condition.op == .atLeast else { return equal(c.priority.rawValue) }
+            return (Priority(rawValue: value).map { c.priority.rank >= $0.rank }) ?? false
+        case .messageCount:
+            guard let number = Int(value) else { return false }
+            switch condition.op {
+            case .greaterThan: return c.messageCount > number
+            case .lessThan: return c.messageCount < number
+            case .is: return c.messageCount == number
+            default: return false
+            }
+        case .contactAttribute:
+            let actual = condition.key.flatMap { contactAttributes[$0] }
+            switch condition.op {
+            case .contains: return actual.map { Self.fold($0).contains(Self.fold(value)) } ?? false
+            default: return equal(actual)
+            }
+        case .text:
+            guard let text else { return false }
+            switch condition.op {
+            case .contains: return Self.fold(text).contains(Self.fold(value))
+            case .notContains: return !Self.fold(text).contains(Self.fold(value))
+            case .matches:
+                // Checked when saved; the text is bounded, so a pattern cannot run away.
+                guard let regex = try? NSRegularExpression(pattern: value, options: [.caseInsensitive]) else { return false }
+                let bounded = String(text.prefix(4000))
+                return regex.firstMatch(in: bounded, range: NSRange(bounded.startIndex..., in: bounded)) != nil
+            default: return false
+            }
+        }
+    }
+}
