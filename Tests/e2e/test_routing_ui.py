@@ -71,3 +71,34 @@ def test_macro_from_the_bulk_bar_applies_to_every_picked_conversation(make_serve
     browser.find_element(By.CSS_SELECTOR, "#macros-run summary").click()
     browser.find_element(By.XPATH, "//details[@id='macros-run']//button[text()='Cerrar como resuelta']").click()
     wait(browser, 10).until(EC.text_to_be_present_in_element((By.ID, "timeline"), "aplicó la macro «Cerrar como resuelta»"))
+
+
+def test_rule_written_on_its_page_is_previewed_then_runs(make_server, backend, browser):
+    server = make_server()
+    token, workspace = server.setup_workspace()
+    server.start()
+    inbox = server.create_api_inbox(token, workspace)
+    server.post_inbound(inbox, {"message_id": "r-1", "from": {"id": "c-1", "name": "Ana"}, "text": "Es URGENTE, el pedido no llegó"})
+    server.post_inbound(inbox, {"message_id": "r-2", "from": {"id": "c-2", "name": "Luis"}, "text": "Consulta de horario"})
+    sign_in(browser, server)
+    browser.find_element(By.LINK_TEXT, "Reglas de automatización").click()
+    form = browser.find_element(By.CSS_SELECTOR, "form.rule-form")
+    form.find_element(By.NAME, "name").send_keys("Urgentes arriba")
+    Select(form.find_element(By.NAME, "trigger")).select_by_value("message_received")
+    condition = form.find_elements(By.CSS_SELECTOR, "[data-rows='conditions.conditions'] [data-row]")[0]
+    Select(condition.find_element(By.NAME, "field")).select_by_value("text")
+    Select(condition.find_element(By.NAME, "op")).select_by_value("contains")
+    condition.find_element(By.NAME, "value").send_keys("urgente")
+    action = form.find_elements(By.CSS_SELECTOR, "[data-rows='actions'] [data-row]")[0]
+    Select(action.find_element(By.NAME, "type")).select_by_value("set_priority")
+    action.find_element(By.NAME, "value").send_keys("urgent")
+    form.find_element(By.CSS_SELECTOR, "[data-preview]").click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".preview-result"), "1 conversaciones de los últimos 7 días: #1"))
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".settings table"), "Urgentes arriba"))
+    server.post_inbound(inbox, {"message_id": "r-3", "from": {"id": "c-2", "name": "Luis"}, "text": "¡Ahora es urgente!"})
+    status, conversation = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/2", token)
+    assert conversation["priority"] == "urgent", conversation
+    assert server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1", token)[1]["priority"] == "none"
+    browser.get(server.base + "/app/tienda/conversations/2")
+    assert "Se aplicó la regla «Urgentes arriba»" in browser.find_element(By.ID, "timeline").text

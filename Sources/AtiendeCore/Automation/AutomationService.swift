@@ -86,8 +86,17 @@ public struct AutomationService: Sendable {
             if let actions = draft.actions {
                 rule.actionsJSON = try EventLog.json(try await Self.check(actions, workspace: workspaceID, on: tx.db))
             }
-            if let position = draft.position {
-                rule.position = position
+            if let position = draft.position, let id = rule.id {
+                // Moved to a place in the order: the others make room, numbered 1, 2, 3…
+                var order = try await AutomationRule.query(on: tx.db).filter(\.$workspace.$id == workspaceID).filter(\.$id != id)
+                    .sort(\.$position).sort(\.$createdAt).all()
+                let at = min(max(position, 1), order.count + 1)
+                order.insert(rule, at: at - 1)
+                for (index, other) in order.enumerated() where other.id != id && other.position != index + 1 {
+                    other.position = index + 1
+                    try await other.save(on: tx.db)
+                }
+                rule.position = at
             } else if rule.id == nil {
                 let last = try await AutomationRule.query(on: tx.db).filter(\.$workspace.$id == workspaceID).max(\.$position) ?? 0
                 rule.position = last + 1

@@ -29,6 +29,9 @@ enum SettingsPages {
         case .service:
             let policies = try await desk.scope.query(ServiceLevelPolicy.self, on: req.db).sort(\.$createdAt).all()
             content = ServiceSettingsPage.view(desk, policies: policies, saved: req.query[String.self, at: "saved"] != nil)
+        case .rules:
+            let rules = try await desk.scope.query(AutomationRule.self, on: req.db).sort(\.$position).sort(\.$createdAt).all()
+            content = RulesPage.view(desk, rules, canned: try await req.atiende.canned.usable(workspace: desk.workspaceID, user: desk.userID, on: req.db))
         }
         return HTMLPage(html: Layout.desk(desk, title: t("settings.\(section.rawValue)"), page: "settings", .div(.class("settings"), content)))
     }

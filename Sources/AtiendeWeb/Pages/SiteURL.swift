@@ -6,7 +6,7 @@ import Vapor
 /// Every page of the agent workspace. Routes are registered from these cases and links are built from them,
 /// so a renamed path cannot leave a dead link behind.
 enum SiteURL: Equatable {
-    enum Settings: String, CaseIterable { case inboxes, users, teams, workspace, service }
+    enum Settings: String, CaseIterable { case inboxes, users, teams, workspace, service, rules }
 
     case home, login, logout, setup, account, password, invitation(String), switchWorkspace
     case inbox(String)

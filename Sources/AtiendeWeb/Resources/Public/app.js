@@ -70,7 +70,7 @@ function readFile(file) {
 async function formPayload(form) {
   const payload = {};
   for (const el of form.elements) {
-    if (!el.name || el.name === '_csrf' || el.matches(':disabled')) continue;
+    if (!el.name || el.name === '_csrf' || el.matches(':disabled') || el.closest('[data-rows]')) continue;
     const type = el.dataset.type;
     const value = el.value;
     if (type === 'files') {
@@ -103,6 +103,18 @@ async function formPayload(form) {
     } else {
       payload[el.name] = value;
     }
+  }
+  // Repeated rows (a rule's conditions and actions): a list of objects of their filled fields; a row whose first
+  // field is left empty is left out.
+  for (const set of form.querySelectorAll('[data-rows]')) {
+    const rows = [];
+    for (const row of set.querySelectorAll('[data-row]')) {
+      const item = {};
+      for (const el of row.querySelectorAll('[name]')) if (el.value.trim() !== '') item[el.name] = el.value.trim();
+      const first = row.querySelector('[name]');
+      if (first && item[first.name]) rows.push(item);
+    }
+    payload[set.dataset.rows] = rows;
   }
   // `settings.color` → { settings: { color } }, `actions.reply.text` → { actions: { reply: { text } } }
   for (const key of Object.keys(payload)) {
@@ -186,6 +198,21 @@ document.addEventListener('change', (event) => {
   const form = event.target.form;
   if (!form || !form.dataset.autosubmit) return;
   if (form.dataset.api) form.requestSubmit(); else form.submit();
+});
+
+// A rule's preview: the conversations of the last 7 days its conditions match, before it is saved.
+document.addEventListener('click', async (event) => {
+  const button = event.target.closest('[data-preview]');
+  if (!button) return;
+  const form = button.form;
+  const out = form.querySelector('.preview-result');
+  try {
+    const draft = await formPayload(form);
+    const result = await api('POST', button.dataset.preview, { trigger: draft.trigger, conditions: draft.conditions });
+    out.textContent = result.count ? t('rules.preview_found', result.count, result.numbers.map((n) => `#${n}`).join(', ')) : t('rules.preview_none');
+  } catch (failure) {
+    out.textContent = failure.message;
+  }
 });
 
 // The status dot follows the choice at once (a refused change puts both back).
