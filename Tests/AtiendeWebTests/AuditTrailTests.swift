@@ -96,6 +96,9 @@ struct AuditTrailTests {
                 Step(operation: "updateAutomationRule", method: .PATCH, path: "/automation-rules/{rule}", body: ["is_active": false],
                      event: "automation_rule.updated"),
                 Step(operation: "deleteAutomationRule", method: .DELETE, path: "/automation-rules/{rule}", body: nil, event: "automation_rule.deleted"),
+                Step(operation: "createFollowUp", method: .POST, path: "/conversations/1/follow-ups",
+                     body: ["kind": "reminder", "due_at": ISO8601.string(Date().addingTimeInterval(3600))], event: "follow_up.scheduled"),
+                Step(operation: "cancelFollowUp", method: .DELETE, path: "/conversations/1/follow-ups/{followUp}", body: nil, event: "follow_up.cancelled"),
             ]
             for step in steps {
                 let body = step.body.map { body in body.mapValues { value -> Any in (value as? String).map(path) ?? value } }
@@ -110,6 +113,7 @@ struct AuditTrailTests {
                 if step.operation == "createCannedResponse" { ids["canned"] = try answer.json()["id"] as? String }
                 if step.operation == "createMacro" { ids["macro"] = try answer.json()["id"] as? String }
                 if step.operation == "createAutomationRule" { ids["rule"] = try answer.json()["id"] as? String }
+                if step.operation == "createFollowUp" { ids["followUp"] = try answer.json()["id"] as? String }
             }
             // Asks a provider, or tries conditions on the last week: changes nothing here.
             let readOnly: Set<String> = ["checkInbox", "previewAutomationRule"]

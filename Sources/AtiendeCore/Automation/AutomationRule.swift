@@ -100,6 +100,8 @@ public struct RuleAction: Codable, Sendable, Equatable {
         case assignAgent = "assign_agent", assignTeam = "assign_team", assignByPolicy = "assign_by_policy", unassign
         case addLabel = "add_label", removeLabel = "remove_label", setPriority = "set_priority", setStatus = "set_status", snooze
         case sendCanned = "send_canned", sendMessage = "send_message", addNote = "add_note", mention, sendWebhook = "send_webhook"
+        /// Back to the top of the queue (its last activity now), its agent alerted — or, with nobody on it, the supervisors.
+        case resurface
     }
 
     public var type: Kind
@@ -112,6 +114,27 @@ public struct RuleAction: Codable, Sendable, Equatable {
         self.type = type
         self.value = value
         self.text = text
+    }
+}
+
+extension AutomationRule {
+    /// "Always answer", on in every workspace from the start: a customer message four hours without a public reply
+    /// comes back to the top of the queue and its agent is told.
+    public static func alwaysAnswer(workspace workspaceID: UUID, language: String, at now: Date) -> AutomationRule {
+        let rule = AutomationRule()
+        rule.$workspace.id = workspaceID
+        rule.name = language == "en" ? "Always answer" : "Siempre responder"
+        rule.position = 1
+        rule.isActive = true
+        rule.trigger = .unansweredFor
+        rule.afterMinutes = 240
+        rule.conditionsJSON = (try? EventLog.json(RuleConditions())) ?? "{}"
+        rule.actionsJSON = (try? EventLog.json([RuleAction(type: .resurface)])) ?? "[]"
+        rule.stops = false
+        rule.runCount = 0
+        rule.createdAt = now
+        rule.updatedAt = now
+        return rule
     }
 }
 

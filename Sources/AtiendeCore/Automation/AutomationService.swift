@@ -199,7 +199,7 @@ public struct AutomationService: Sendable {
             case .sendWebhook:
                 guard let url = URL(string: value), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil, value.count <= 2000
                 else { throw bad("an http or https URL") }
-            case .assignByPolicy, .unassign: break
+            case .assignByPolicy, .unassign, .resurface: break
             }
             if let text = action.text, action.type == .mention { try ConversationService.ReplyDraft(text: text, isNote: true).validate(files: 0) }
             checked.append(action)

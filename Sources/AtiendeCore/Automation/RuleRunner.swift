@@ -118,6 +118,18 @@ struct RuleRunner: Sendable {
             try await Notifications.notify([user], of: .mention, workspace: conversation.$workspace.id, conversationID: try conversation.requireID(),
                                            number: conversation.number, actor: nil, excerpt: note, in: tx)
             return
+        case .resurface:
+            try await tx.sql.raw("UPDATE conversations SET last_message_at = \(bind: tx.now) WHERE id = \(bind: try conversation.requireID())").run()
+            conversation.lastMessageAt = tx.now
+            let waited = conversation.waitingSince.map { Int(tx.now.timeIntervalSince($0) / 60) } ?? 0
+            try await ActivityLogReaction.write(.init(change: .resurfaced, value: String(waited)), conversation: conversation, actor: nil, in: tx)
+            let people: [UUID] = if let assignee = conversation.$assignee.id { [assignee] }
+                else { try await ServiceLevels.supervisors(of: conversation.$workspace.id, in: tx) }
+            try await Notifications.notify(people, of: .unanswered, workspace: conversation.$workspace.id, conversationID: try conversation.requireID(),
+                                           number: conversation.number, actor: nil, excerpt: "", in: tx)
+            try await EventLog.append(.conversationUpdated, workspace: conversation.$workspace.id, conversation: try conversation.requireID(),
+                                      payload: ConversationEventPayload(conversation: conversation.snapshot, changes: ["last_message_at": ""]), in: tx)
+            return
         case .sendWebhook:
             try await JobQueue.enqueue(JobKind.ruleWebhook, payload: RuleWebhookPayload(ruleID: try rule.requireID(), conversationID: try conversation.requireID(),
                                                                                         trigger: trigger, url: value),

@@ -51,6 +51,8 @@ public enum EventType: String, Sendable, CaseIterable {
     case automationRuleUpdated = "automation_rule.updated"
     case automationRuleDeleted = "automation_rule.deleted"
     case automationPaused = "automation.paused"
+    case followUpScheduled = "follow_up.scheduled"
+    case followUpCancelled = "follow_up.cancelled"
 }
 
 /// What a configuration event says: which record, what it is called, and which of its fields changed — never a secret.

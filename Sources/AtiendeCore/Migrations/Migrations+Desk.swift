@@ -1,4 +1,6 @@
 import FluentKit
+import Foundation
+import SQLKit
 
 /// The team's tools: canned responses, macros, and who takes which conversation.
 struct CreateCannedResponses: AsyncMigration {
@@ -98,5 +100,53 @@ struct CreateAutomation: AsyncMigration {
     func revert(on db: any Database) async throws {
         try await db.schema("rule_timers").delete()
         try await db.schema("automation_rules").delete()
+    }
+}
+
+/// Reminders and scheduled follow-up messages, due at a time (indexed, for the scan).
+struct CreateFollowUps: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("follow_ups")
+            .id()
+            .field("workspace_id", .uuid, .required, .references("workspaces", "id", onDelete: .cascade))
+            .field("conversation_id", .uuid, .required, .references("conversations", "id", onDelete: .cascade))
+            .field("user_id", .uuid, .required)
+            .field("kind", .string, .required)
+            .field("due_at", .datetime, .required)
+            .field("text", .string)
+            .field("created_at", .datetime, .required)
+            .field("done_at", .datetime)
+            .field("outcome", .string)
+            .create()
+        try await db.createIndex("follow_ups_due", on: "follow_ups", "done_at", "due_at")
+        try await db.createIndex("follow_ups_conversation", on: "follow_ups", "conversation_id")
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema("follow_ups").delete()
+    }
+}
+
+/// Workspaces made before rules existed get the "always answer" rule new ones start with.
+struct AddAlwaysAnswerRule: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        guard let sql = db as? any SQLDatabase else { return }
+        let now = Date()
+        for row in try await sql.raw("SELECT id, default_language FROM workspaces").all() {
+            let workspace = try row.decode(column: "id", as: UUID.self)
+            let english = (try? row.decode(column: "default_language", as: String.self)) == "en"
+            try await sql.raw("""
+                INSERT INTO automation_rules (id, workspace_id, name, position, is_active, "trigger", after_minutes, conditions, actions, stops,
+                                              run_count, created_at, updated_at)
+                VALUES (\(bind: UUID()), \(bind: workspace), \(bind: english ? "Always answer" : "Siempre responder"), 1, \(bind: true),
+                        'unanswered_for', 240, '{"match":"all","conditions":[]}', '[{"type":"resurface"}]', \(bind: false), 0,
+                        \(bind: now), \(bind: now))
+                """).run()
+        }
+    }
+
+    func revert(on db: any Database) async throws {
+        guard let sql = db as? any SQLDatabase else { return }
+        try await sql.raw(#"DELETE FROM automation_rules WHERE "trigger" = 'unanswered_for' AND actions = '[{"type":"resurface"}]'"#).run()
     }
 }

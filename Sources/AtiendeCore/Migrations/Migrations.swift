@@ -29,6 +29,8 @@ public enum AtiendeMigrations {
         CreateMacros(),
         CreateRouting(),
         CreateAutomation(),
+        CreateFollowUps(),
+        AddAlwaysAnswerRule(),
     ]
 }
 

@@ -48,6 +48,10 @@ public final class AgentNotification: Model, @unchecked Sendable {
 
     public enum Kind: String, Codable, Sendable, CaseIterable { case mention, assigned, slaWarning = "sla_warning", slaBreach = "sla_breach"
         case overCapacity = "over_capacity"
+        /// A reminder the member set came due.
+        case reminder
+        /// A customer message went unanswered past the inbox's threshold (the "always answer" rule).
+        case unanswered
     }
 
     @ID(key: .id) public var id: UUID?

@@ -18,6 +18,14 @@ public struct ConversationActivity: Codable, Sendable, Equatable {
         case ruleFailed = "rule_failed"
         /// Too many rule runs in a minute: rules are paused for this conversation (`value`: the rule that would have run).
         case rulesPaused = "rules_paused"
+        /// A reminder came due (`value`: who set it): the conversation is back with them, open.
+        case reminder
+        /// A scheduled follow-up message was not sent: the customer wrote after it was scheduled.
+        case followUpSkipped = "follow_up_skipped"
+        /// A scheduled follow-up message could not be sent (`value`: why).
+        case followUpFailed = "follow_up_failed"
+        /// Unanswered past the inbox's threshold (`value`: minutes): back at the top of the queue, its agent alerted.
+        case resurfaced
     }
     public var change: Kind
     /// The new value: a status, a user or team id, a priority, a label (nil: unassigned, no team).

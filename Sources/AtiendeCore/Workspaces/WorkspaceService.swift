@@ -40,6 +40,7 @@ public enum WorkspaceService {
                 try await user.create(on: tx.db)
             }
             try await Membership(workspaceID: workspaceID, userID: try user.requireID(), role: .admin).create(on: tx.db)
+            try await AutomationRule.alwaysAnswer(workspace: workspaceID, language: language, at: tx.now).create(on: tx.db)
             return (workspace, user)
         }
     }

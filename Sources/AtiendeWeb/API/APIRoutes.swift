@@ -152,6 +152,18 @@ enum APIRoutes {
                      security: .member(.admin), requestSchema: "AutomationPreview", responseSchema: "AutomationPreviewResult",
                      handler: AutomationController.preview),
 
+            // Follow-ups
+            Endpoint(method: .GET, path: "\(workspace)/conversations/{number}/follow-ups", operationID: "listFollowUps",
+                     summary: "A conversation's reminders and scheduled follow-up messages", tag: "Follow-ups", security: .member(.agent),
+                     responseSchema: "[FollowUp]", handler: FollowUpsController.list),
+            Endpoint(method: .POST, path: "\(workspace)/conversations/{number}/follow-ups", operationID: "createFollowUp",
+                     summary: "Remind me at a time (the conversation comes back to me, open), or send a follow-up message then unless the customer wrote since",
+                     tag: "Follow-ups", security: .member(.agent), requestSchema: "FollowUpBody", responseSchema: "FollowUp", successStatus: 201,
+                     handler: FollowUpsController.create),
+            Endpoint(method: .DELETE, path: "\(workspace)/conversations/{number}/follow-ups/{followUpId}", operationID: "cancelFollowUp",
+                     summary: "Cancel a follow-up (whoever set it, or a supervisor)", tag: "Follow-ups", security: .member(.agent),
+                     successStatus: 204, handler: FollowUpsController.remove),
+
             // Contacts
             Endpoint(method: .GET, path: "\(workspace)/contacts", operationID: "listContacts",
                      summary: "List or search contacts", tag: "Contacts", security: .member(.agent),

@@ -23,6 +23,7 @@ public struct AtiendeServices: Sendable {
     /// Members' availability and the routing it sets off.
     public let availability: AvailabilityService
     public let automation: AutomationService
+    public let followUps: FollowUpService
     public let inboxService: InboxService
     public let policies: ServiceLevelPolicyService
     public let search: SearchService

@@ -103,11 +103,11 @@ struct NotificationMailJob: JobHandler {
         case .slaWarning, .slaBreach:
             let clock = ConversationClocks.Kind(rawValue: notification.excerpt).map { t("sla.\($0.rawValue)") } ?? notification.excerpt
             lines.append(t("mail.clock", clock))
-        case .mention:
+        case .mention, .reminder where !notification.excerpt.isEmpty:
             lines += ["", notification.excerpt.split(separator: "\n", omittingEmptySubsequences: false).map { "> " + $0 }.joined(separator: "\n")]
         case .overCapacity:
             lines.append(t("mail.waiting", notification.excerpt))
-        case .assigned:
+        case .assigned, .reminder, .unanswered:
             break
         }
         if let conversation {

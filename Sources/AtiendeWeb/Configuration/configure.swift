@@ -123,6 +123,7 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
         teams: TeamService(store: store), canned: CannedResponseService(store: store),
         macros: MacroService(store: store, conversations: conversations), availability: AvailabilityService(store: store, router: router),
         automation: AutomationService(store: store, reaction: automation),
+        followUps: FollowUpService(store: store, conversations: conversations),
         inboxService: InboxService(store: store), policies: ServiceLevelPolicyService(store: store), search: SearchService(store: store),
         inbox: InboxQuery(store: store), presence: presence, cluster: cluster, channels: channels,
         // Limits a person could spread over several instances are counted where every instance sees them.
@@ -193,12 +194,14 @@ struct BackgroundWork: LifecycleHandler {
             // conversations) and the time-based automation rules'.
             let routing = RoutingScanner(store: services.store, router: services.availability.router)
             let automation = services.automation
+            let followUps = services.followUps
             let lease = TaskLease(name: "desk-timers", owner: services.cluster.instanceID, duration: 3 * RoutingScanner.interval)
             let store = services.store
             tasks.add(Task {
                 await lease.run(every: RoutingScanner.interval, store: store, {
                     try await routing.scan()
                     try await automation.scanTimers()
+                    try await followUps.scan()
                 },
                                 onError: { logger.warning("routing or rule timers failed", metadata: ["error": "\($0)"]) })
             })

@@ -306,7 +306,8 @@ enum AuthPages {
     /// The notifications a person may also get by email, with what the account page calls them.
     static func emailedKinds(_ t: Localizer) -> [(AgentNotification.Kind, String)] {
         [(.assigned, t("account.notify.assigned")), (.mention, t("account.notify.mention")), (.slaWarning, t("account.notify.sla_warning")),
-         (.slaBreach, t("account.notify.sla_breach")), (.overCapacity, t("account.notify.over_capacity"))]
+         (.slaBreach, t("account.notify.sla_breach")), (.overCapacity, t("account.notify.over_capacity")),
+         (.reminder, t("account.notify.reminder")), (.unanswered, t("account.notify.unanswered"))]
     }
 
     struct PreferencesForm: Content { var name: String; var language: String; var time_zone: String }

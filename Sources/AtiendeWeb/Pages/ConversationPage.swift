@@ -19,6 +19,8 @@ enum ConversationPage {
         var canned: [CannedResponse] = []
         /// The macros the agent may run (the whole page only).
         var macros: [Macro] = []
+        /// Reminders and follow-up messages still to come (the whole page only).
+        var followUps: [FollowUp] = []
     }
 
     static let timelineLimit = 500
@@ -59,6 +61,8 @@ enum ConversationPage {
         var model = try await model(req, desk: desk)
         model.canned = try await req.atiende.canned.usable(workspace: desk.workspaceID, user: desk.userID, on: req.db)
         model.macros = try await req.atiende.macros.usable(workspace: desk.workspaceID, user: desk.userID, on: req.db)
+        model.followUps = try await desk.scope.query(FollowUp.self, on: req.db).filter(\.$conversationID == (try model.conversation.requireID()))
+            .filter(\.$doneAt == nil).sort(\.$dueAt).all()
         let rows = try await req.atiende.inbox.rows(workspace: desk.workspaceID, user: desk.userID, filter: listFilter)
         let title = "#\(model.conversation.number) · \(model.contact.name ?? desk.t("contact.unnamed"))"
         let pane = Node<HTML.BodyContext>.element(named: "nav", nodes: [
@@ -84,7 +88,8 @@ enum ConversationPage {
                 timeline(desk, model),
                 templateForm(desk, c, now: model.now),
                 MacrosPage.runner(desk, model.macros, conversation: c.number),
-                composer(desk, c, through: replyInboxes(desk, model), canned: model.canned, reachable: reachable(desk, model))),
+                composer(desk, c, through: replyInboxes(desk, model), canned: model.canned, reachable: reachable(desk, model)),
+                FollowUpsPart.view(desk, c, model.followUps)),
             customer(desk, model))
     }
 
@@ -274,6 +279,10 @@ enum ConversationPage {
         case .rule: return t("activity.rule", change.value ?? "")
         case .ruleFailed: return t("activity.rule_failed", change.value ?? "")
         case .rulesPaused: return t("activity.rules_paused", change.value ?? "")
+        case .reminder: return t("activity.reminder", desk.memberName(change.value.flatMap(UUID.init(uuidString:))) ?? t("message.system"))
+        case .followUpSkipped: return t("activity.follow_up_skipped")
+        case .followUpFailed: return t("activity.follow_up_failed", change.value ?? "")
+        case .resurfaced: return t("activity.resurfaced", change.value ?? "")
         case .requeued, .handedOn:
             let agent = desk.memberName(change.value.flatMap(UUID.init(uuidString:))) ?? t("conversation.unassigned")
             return t("activity.\(change.change.rawValue)", agent)

@@ -245,12 +245,14 @@ function showNoteMode() {
 document.getElementById('note-toggle')?.addEventListener('change', showNoteMode);
 document.getElementById('composer')?.addEventListener('reset', () => setTimeout(showNoteMode));
 
-// Snooze presets: an hour from now, tomorrow at 9:00, next Monday at 9:00 — in this browser's time zone.
+// Snooze and reminder presets: an hour from now, tomorrow at 9:00, in 3 days at 9:00, next Monday at 9:00 — in this
+// browser's time zone.
 function snoozeTime(preset) {
   const at = new Date();
   if (preset === 'hour') return new Date(at.getTime() + 3600 * 1000);
   at.setHours(9, 0, 0, 0);
   if (preset === 'tomorrow') at.setDate(at.getDate() + 1);
+  else if (preset === '3days') at.setDate(at.getDate() + 3);
   else at.setDate(at.getDate() + ((8 - at.getDay()) % 7 || 7));
   return at;
 }
@@ -266,8 +268,8 @@ labelSnoozePresets();
 document.addEventListener('click', (event) => {
   const button = event.target.closest?.('[data-snooze]');
   if (!button) return;
-  button.form.querySelector('[name="snoozed_until"]').value = localInput(snoozeTime(button.dataset.snooze));
-  button.form.requestSubmit();
+  button.form.querySelector(`[name="${button.dataset.target || 'snoozed_until'}"]`).value = localInput(snoozeTime(button.dataset.snooze));
+  if (button.dataset.submit !== '0') button.form.requestSubmit();
 });
 
 // Suggestions while typing in the composer: "@" offers the colleagues to mention, "/" the canned responses. Arrows
