@@ -17,6 +17,8 @@ public struct AutomationReaction: Reaction {
         var conversationID: UUID
         var trigger: RuleTrigger
         var text: String?
+        /// The conversation as the change left it, when the change carries it.
+        var snapshot: ConversationSnapshot? = nil
     }
 
     public func react(to changes: [DomainChange], in tx: WriteTransaction) async throws {
@@ -31,8 +33,12 @@ public struct AutomationReaction: Reaction {
             switch change {
             case .messagesReceived(let arrivals):
                 for arrival in arrivals where !arrival.automatic {
-                    if arrival.opened { fired[arrival.workspaceID, default: []].append(.init(conversationID: arrival.conversationID, trigger: .conversationCreated, text: arrival.text)) }
-                    fired[arrival.workspaceID, default: []].append(.init(conversationID: arrival.conversationID, trigger: .messageReceived, text: arrival.text))
+                    if arrival.opened {
+                        fired[arrival.workspaceID, default: []].append(.init(conversationID: arrival.conversationID, trigger: .conversationCreated,
+                                                                             text: arrival.text, snapshot: arrival.conversation))
+                    }
+                    fired[arrival.workspaceID, default: []].append(.init(conversationID: arrival.conversationID, trigger: .messageReceived,
+                                                                         text: arrival.text, snapshot: arrival.conversation))
                     entered[arrival.workspaceID, default: []].append((arrival.conversationID, .unansweredFor, tx.now))
                     if arrival.reopened { left[arrival.workspaceID, default: []].append((arrival.conversationID, .resolvedAgo)) }
                 }
@@ -43,7 +49,7 @@ public struct AutomationReaction: Reaction {
                 if change.priorityChanged { triggers.append(.priorityChanged) }
                 if change.assigneeChanged { triggers.append(.assigneeChanged) }
                 if change.labelsChanged { triggers.append(.labelsChanged) }
-                fired[change.workspaceID, default: []] += triggers.map { .init(conversationID: id, trigger: $0, text: nil) }
+                fired[change.workspaceID, default: []] += triggers.map { .init(conversationID: id, trigger: $0, text: nil, snapshot: change.after) }
                 if change.statusChanged {
                     for (status, trigger) in [(ConversationStatus.pending, RuleTrigger.pendingFor), (.resolved, .resolvedAgo)] {
                         if change.after.status == status { entered[change.workspaceID, default: []].append((id, trigger, tx.now)) }
@@ -70,18 +76,31 @@ public struct AutomationReaction: Reaction {
         }
     }
 
-    /// The workspace's active rules in order, read once per transaction.
-    static func rules(workspace workspaceID: UUID, in tx: WriteTransaction) async throws -> [AutomationRule] {
+    /// The workspace's active rules in order, compiled. Kept across transactions while the workspace's rules are the same
+    /// (how many, and the latest change — one cheap query per transaction), so a busy ingest does not decode 200 rules for
+    /// every round; any instance's change shows in that query, so several instances never run stale rules.
+    static func rules(workspace workspaceID: UUID, in tx: WriteTransaction) async throws -> [CompiledRule] {
         try await tx.memo("automation-rules:\(workspaceID)") {
-            try await AutomationRule.query(on: tx.db).filter(\.$workspace.$id == workspaceID).filter(\.$isActive == true)
-                .sort(\.$position).sort(\.$createdAt).all()
+            let row = try await tx.sql.raw("""
+                SELECT COUNT(*) AS rules, MAX(updated_at) AS changed FROM automation_rules WHERE workspace_id = \(bind: workspaceID)
+                """).first()
+            let version = "\(try row?.decode(column: "rules", as: Int.self) ?? 0):\(try row?.decode(column: "changed", as: Date?.self)?.timeIntervalSince1970 ?? 0)"
+            if let cached = RuleCache.shared.get(workspaceID, version: version) { return cached }
+            let compiled = try await AutomationRule.query(on: tx.db).filter(\.$workspace.$id == workspaceID).filter(\.$isActive == true)
+                .sort(\.$position).sort(\.$createdAt).all().map(CompiledRule.init)
+            RuleCache.shared.put(workspaceID, version: version, compiled)
+            return compiled
         }
     }
 
-    private func run(_ rules: [AutomationRule], for events: [Fired], workspace workspaceID: UUID, in tx: WriteTransaction) async throws {
+    private func run(_ rules: [CompiledRule], for events: [Fired], workspace workspaceID: UUID, in tx: WriteTransaction) async throws {
         let wanted = events.filter { event in rules.contains { $0.trigger == event.trigger } }
         guard !wanted.isEmpty else { return }
-        let facts = try await RuleFactsLoader.load(Set(wanted.map(\.conversationID)), workspace: workspaceID, in: tx)
+        // What the conditions need beyond the conversation the change carries: read for the whole round, only if asked.
+        var snapshots: [UUID: ConversationSnapshot] = [:]
+        for event in wanted { if let snapshot = event.snapshot { snapshots[event.conversationID] = snapshot } }
+        let facts = try await RuleFactsLoader.load(Set(wanted.map(\.conversationID)), known: snapshots, needs: .of(rules),
+                                                   workspace: workspaceID, on: tx.db, now: tx.now)
         for event in wanted {
             guard var fact = facts[event.conversationID] else { continue }
             fact.facts.text = event.text
@@ -89,28 +108,33 @@ public struct AutomationReaction: Reaction {
         }
     }
 
-    /// Rules in order on one conversation; the first that matches and stops ends the list.
-    func apply(_ rules: [AutomationRule], to fact: RuleFactsLoader.Loaded, trigger: RuleTrigger, in tx: WriteTransaction) async throws {
+    /// Rules in order on one conversation; the first that matches and stops ends the list. The conversation is read
+    /// only once a rule matches (most messages match none).
+    func apply(_ rules: [CompiledRule], to fact: RuleFactsLoader.Loaded, trigger: RuleTrigger, in tx: WriteTransaction) async throws {
         try await RuleRunner.inCascade {
             var facts = fact.facts
+            let id = facts.conversation.id
             var conversation = fact.conversation
-            let id = try conversation.requireID()
-            for rule in rules where !(RuleRunner.Context.cascade?.has(rule.id ?? UUID(), id) ?? false) {
-                facts.conversation = conversation.snapshot
-                guard facts.matches(rule.conditions) else { continue }
-                let ran = try await runner.run(rule, on: conversation, trigger: trigger, in: tx)
-                if ran && rule.stops { break }
+            for compiled in rules where !(RuleRunner.Context.cascade?.has(compiled.id, id) ?? false) {
+                guard facts.matches(compiled.conditions) else { continue }
+                if conversation == nil { conversation = try await Conversation.find(id, on: tx.db) }
+                guard let current = conversation else { return }
+                let ran = try await runner.run(compiled.rule, on: current, trigger: trigger, in: tx)
+                if ran && compiled.rule.stops { break }
                 // What it changed (and what that set off) is what the next rule sees.
-                if ran, let fresh = try await Conversation.find(id, on: tx.db) { conversation = fresh }
+                if ran, let fresh = try await Conversation.find(id, on: tx.db) {
+                    conversation = fresh
+                    facts.conversation = fresh.snapshot
+                }
             }
         }
     }
 
     /// Due times of the time-based rules: set when a conversation enters the state (pending, unanswered, resolved), gone
     /// when it leaves it; one per rule and conversation, so each fires once.
-    private func keepTimers(_ rules: [AutomationRule], entered: [(UUID, RuleTrigger, Date)], left: [(UUID, RuleTrigger)],
+    private func keepTimers(_ rules: [CompiledRule], entered: [(UUID, RuleTrigger, Date)], left: [(UUID, RuleTrigger)],
                             in tx: WriteTransaction) async throws {
-        let timed = rules.filter(\.trigger.isTimed)
+        let timed = rules.filter(\.trigger.isTimed).map(\.rule)
         guard !timed.isEmpty else { return }
         for (conversationID, trigger) in left {
             let ids = timed.filter { $0.trigger == trigger }.compactMap(\.id)
@@ -135,34 +159,82 @@ public struct AutomationReaction: Reaction {
     }
 }
 
-/// What the rules' conditions need of many conversations, in a few queries.
+/// What the rules' conditions need of many conversations, in a few queries — and only what they need.
 enum RuleFactsLoader {
     struct Loaded {
-        var conversation: Conversation
+        /// Read up front only when the change did not carry the conversation; else when a rule matches.
+        var conversation: Conversation?
         var facts: RuleFacts
     }
 
-    static func load(_ ids: Set<UUID>, workspace workspaceID: UUID, in tx: WriteTransaction) async throws -> [UUID: Loaded] {
-        try await load(ids, workspace: workspaceID, on: tx.db, now: tx.now)
+    /// Which of the conditions look past the conversation itself.
+    struct Needs {
+        var contact = false
+        var inbox = false
+
+        static func of(_ rules: [CompiledRule]) -> Needs {
+            var needs = Needs()
+            for rule in rules {
+                for condition in rule.conditions.conditions {
+                    switch condition.source.field {
+                    case .contactLabel, .contactAttribute: needs.contact = true
+                    case .language, .businessHours: needs.inbox = true
+                    default: break
+                    }
+                }
+            }
+            return needs
+        }
+
+        static let all = Needs(contact: true, inbox: true)
     }
 
-    static func load(_ ids: Set<UUID>, workspace workspaceID: UUID, on db: any Database, now: Date) async throws -> [UUID: Loaded] {
+    static func load(_ ids: Set<UUID>, workspace workspaceID: UUID, in tx: WriteTransaction) async throws -> [UUID: Loaded] {
+        try await load(ids, known: [:], needs: .all, workspace: workspaceID, on: tx.db, now: tx.now)
+    }
+
+    static func load(_ ids: Set<UUID>, known: [UUID: ConversationSnapshot] = [:], needs: Needs = .all, workspace workspaceID: UUID,
+                     on db: any Database, now: Date) async throws -> [UUID: Loaded] {
         guard !ids.isEmpty else { return [:] }
-        let conversations = try await Conversation.query(on: db).filter(\.$workspace.$id == workspaceID).filter(\.$id ~~ ids).all()
-        let contacts = Dictionary(uniqueKeysWithValues: try await Contact.query(on: db).filter(\.$id ~~ Set(conversations.map(\.$contact.id))).all()
-            .map { ($0.id ?? UUID(), $0) })
-        let inboxes = Dictionary(uniqueKeysWithValues: try await Inbox.query(on: db).filter(\.$id ~~ Set(conversations.map(\.$inbox.id))).all()
-            .map { ($0.id ?? UUID(), $0) })
-        let fallback = try await Workspace.find(workspaceID, on: db)?.defaultLanguage ?? "es"
+        let missing = ids.subtracting(known.keys)
+        let read = missing.isEmpty ? [] : try await Conversation.query(on: db).filter(\.$workspace.$id == workspaceID).filter(\.$id ~~ missing).all()
+        var snapshots = known
+        for conversation in read { snapshots[try conversation.requireID()] = conversation.snapshot }
+        let models = Dictionary(uniqueKeysWithValues: read.map { ($0.id ?? UUID(), $0) })
+        var contacts: [UUID: Contact] = [:]
+        if needs.contact {
+            for contact in try await Contact.query(on: db).filter(\.$id ~~ Set(snapshots.values.map(\.contactID))).all() { contacts[contact.id ?? UUID()] = contact }
+        }
+        var inboxes: [UUID: Inbox] = [:]
+        var fallback = "es"
+        if needs.inbox {
+            for inbox in try await Inbox.query(on: db).filter(\.$id ~~ Set(snapshots.values.map(\.inboxID))).all() { inboxes[inbox.id ?? UUID()] = inbox }
+            fallback = try await Workspace.find(workspaceID, on: db)?.defaultLanguage ?? "es"
+        }
         var loaded: [UUID: Loaded] = [:]
-        for conversation in conversations {
-            let contact = contacts[conversation.$contact.id]
-            let inbox = inboxes[conversation.$inbox.id]
-            loaded[try conversation.requireID()] = Loaded(conversation: conversation, facts: RuleFacts(
-                conversation: conversation.snapshot, text: nil, language: inbox?.settings.language ?? fallback,
+        for (id, snapshot) in snapshots {
+            let contact = contacts[snapshot.contactID]
+            let inbox = inboxes[snapshot.inboxID]
+            loaded[id] = Loaded(conversation: models[id], facts: RuleFacts(
+                conversation: snapshot, text: nil, language: inbox?.settings.language ?? fallback,
                 contactLabels: contact?.labels ?? [], contactAttributes: contact?.attributes ?? [:],
                 openNow: inbox?.businessHours?.isOpen(at: now) ?? true))
         }
         return loaded
+    }
+}
+
+/// Compiled rules by workspace, with the version they were read at.
+final class RuleCache: @unchecked Sendable {
+    static let shared = RuleCache()
+    private var entries: [UUID: (version: String, rules: [CompiledRule])] = [:]
+    private let lock = NSLock()
+
+    func get(_ workspace: UUID, version: String) -> [CompiledRule]? {
+        lock.withLock { entries[workspace].flatMap { $0.version == version ? $0.rules : nil } }
+    }
+
+    func put(_ workspace: UUID, version: String, _ rules: [CompiledRule]) {
+        lock.withLock { entries[workspace] = (version, rules) }
     }
 }

@@ -138,16 +138,92 @@ extension AutomationRule {
     }
 }
 
+/// A rule's conditions made ready to test many conversations: values folded (case and accents) and patterns compiled
+/// once, when the rules are read, not for every message.
+struct CompiledConditions: @unchecked Sendable {
+    struct Condition {
+        var source: RuleCondition
+        var folded: String
+        /// The folded value as bytes, for the substring test every message makes.
+        var foldedBytes: [UInt8]
+        /// The value lower-cased, for the equality tests.
+        var lowered: String
+        /// The value as an id (inbox, assignee, team).
+        var id: UUID?
+        var regex: NSRegularExpression?
+    }
+
+    var match: RuleConditions.Match
+    var conditions: [Condition]
+
+    init(_ conditions: RuleConditions) {
+        match = conditions.match
+        self.conditions = conditions.conditions.map { condition in
+            let folded = RuleFacts.fold(condition.value ?? "")
+            return Condition(source: condition, folded: folded, foldedBytes: Array(folded.utf8), lowered: (condition.value ?? "").lowercased(),
+                             id: condition.value.flatMap(UUID.init(uuidString:)),
+                             regex: condition.op == .matches ? try? NSRegularExpression(pattern: condition.value ?? "", options: [.caseInsensitive]) : nil)
+        }
+    }
+}
+
+/// A rule as the reactions use it: the record, and its conditions compiled.
+struct CompiledRule: Sendable {
+    var rule: AutomationRule
+    var conditions: CompiledConditions
+    var id: UUID { rule.id ?? UUID() }
+    var trigger: RuleTrigger { rule.trigger }
+
+    init(_ rule: AutomationRule) {
+        self.rule = rule
+        conditions = CompiledConditions(rule.conditions)
+    }
+}
+
 /// What a rule's conditions look at in one conversation.
 struct RuleFacts {
     var conversation: ConversationSnapshot
-    var text: String?
+    /// The message that set the rules off (folded once, for every rule that looks at it).
+    var text: String? { didSet { foldedText = text.map(Self.fold); foldedBytes = foldedText.map { Array($0.utf8) } ?? [] } }
     var language: String
     var contactLabels: [String]
     var contactAttributes: [String: String]
     var openNow: Bool
+    private(set) var foldedText: String?
+    private(set) var foldedBytes: [UInt8] = []
 
-    func matches(_ conditions: RuleConditions) -> Bool {
+    init(conversation: ConversationSnapshot, text: String?, language: String, contactLabels: [String], contactAttributes: [String: String],
+         openNow: Bool) {
+        self.conversation = conversation
+        self.text = text
+        self.language = language
+        self.contactLabels = contactLabels.map(Self.fold)
+        self.contactAttributes = contactAttributes
+        self.openNow = openNow
+        self.foldedText = text.map(Self.fold)
+        self.foldedBytes = foldedText.map { Array($0.utf8) } ?? []
+    }
+
+    /// Whether `needle` occurs in `haystack` (bytes of folded text): the test every rule makes of every message, kept
+    /// off Foundation's slower string search.
+    static func occurs(_ needle: [UInt8], in haystack: [UInt8]) -> Bool {
+        guard !needle.isEmpty else { return true }
+        guard haystack.count >= needle.count else { return false }
+        let first = needle[0]
+        var i = 0
+        let last = haystack.count - needle.count
+        while i <= last {
+            if haystack[i] == first {
+                var j = 1
+                while j < needle.count && haystack[i + j] == needle[j] { j += 1 }
+                if j == needle.count { return true }
+            }
+            i += 1
+        }
+        return false
+    }
+
+    func matches(_ conditions: CompiledConditions) -> Bool {
         guard !conditions.conditions.isEmpty else { return true }
         switch conditions.match {
         case .all: return conditions.conditions.allSatisfy(holds)
@@ -155,40 +231,59 @@ struct RuleFacts {
         }
     }
 
+    func matches(_ conditions: RuleConditions) -> Bool { matches(CompiledConditions(conditions)) }
+
     static func fold(_ text: String) -> String { text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil) }
 
-    func holds(_ condition: RuleCondition) -> Bool {
+    func holds(_ compiled: CompiledConditions.Condition) -> Bool {
+        let condition = compiled.source
         let value = condition.value ?? ""
         let c = conversation
         func equal(_ actual: String?) -> Bool {
             switch condition.op {
-            case .is: actual?.lowercased() == value.lowercased()
-            case .isNot: actual?.lowercased() != value.lowercased()
+            case .is: actual?.lowercased() == compiled.lowered
+            case .isNot: actual?.lowercased() != compiled.lowered
             case .isSet: actual != nil
             case .isNotSet: actual == nil
             default: false
             }
         }
-        func list(_ items: [String]) -> Bool {
-            let folded = items.map(Self.fold)
+        func same(_ actual: UUID?) -> Bool {
             switch condition.op {
-            case .has: return folded.contains(Self.fold(value))
-            case .hasNot: return !folded.contains(Self.fold(value))
+            case .is: actual != nil && actual == compiled.id
+            case .isNot: actual == nil || actual != compiled.id
+            case .isSet: actual != nil
+            case .isNotSet: actual == nil
+            default: false
+            }
+        }
+        /// Names Atiende writes in lower case (a channel, status, priority): compared as they are.
+        func named(_ actual: String) -> Bool {
+            switch condition.op {
+            case .is: actual == compiled.lowered
+            case .isNot: actual != compiled.lowered
+            default: false
+            }
+        }
+        func list(_ folded: [String]) -> Bool {
+            switch condition.op {
+            case .has: return folded.contains(compiled.folded)
+            case .hasNot: return !folded.contains(compiled.folded)
             default: return false
             }
         }
         switch condition.field {
-        case .inbox: return equal(c.inboxID.uuidString)
-        case .channel: return equal(c.channel.rawValue)
+        case .inbox: return same(c.inboxID)
+        case .channel: return named(c.channel.rawValue)
         case .language: return equal(language)
-        case .status: return equal(c.status.rawValue)
-        case .assignee: return equal(c.assigneeID?.uuidString)
-        case .team: return equal(c.teamID?.uuidString)
-        case .label: return list(c.labels)
+        case .status: return named(c.status.rawValue)
+        case .assignee: return same(c.assigneeID)
+        case .team: return same(c.teamID)
+        case .label: return c.labels.isEmpty ? condition.op == .hasNot : list(c.labels.map(Self.fold))
         case .contactLabel: return list(contactLabels)
         case .businessHours: return (value == "open") == openNow
         case .priority:
-            guard condition.op == .atLeast else { return equal(c.priority.rawValue) }
+            guard condition.op == .atLeast else { return named(c.priority.rawValue) }
             return (Priority(rawValue: value).map { c.priority.rank >= $0.rank }) ?? false
         case .messageCount:
             guard let number = Int(value) else { return false }
@@ -201,17 +296,17 @@ struct RuleFacts {
         case .contactAttribute:
             let actual = condition.key.flatMap { contactAttributes[$0] }
             switch condition.op {
-            case .contains: return actual.map { Self.fold($0).contains(Self.fold(value)) } ?? false
+            case .contains: return actual.map { Self.fold($0).contains(compiled.folded) } ?? false
             default: return equal(actual)
             }
         case .text:
-            guard let text else { return false }
+            guard let text, foldedText != nil else { return false }
             switch condition.op {
-            case .contains: return Self.fold(text).contains(Self.fold(value))
-            case .notContains: return !Self.fold(text).contains(Self.fold(value))
+            case .contains: return Self.occurs(compiled.foldedBytes, in: foldedBytes)
+            case .notContains: return !Self.occurs(compiled.foldedBytes, in: foldedBytes)
             case .matches:
-                // Checked when saved; the text is bounded, so a pattern cannot run away.
-                guard let regex = try? NSRegularExpression(pattern: value, options: [.caseInsensitive]) else { return false }
+                // Compiled when the rules are read; the text is bounded, so a pattern cannot run away.
+                guard let regex = compiled.regex else { return false }
                 let bounded = String(text.prefix(4000))
                 return regex.firstMatch(in: bounded, range: NSRange(bounded.startIndex..., in: bounded)) != nil
             default: return false

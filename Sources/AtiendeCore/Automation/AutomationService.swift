@@ -217,6 +217,7 @@ public struct AutomationService: Sendable {
             .sort(\.$lastMessageAt, .descending).limit(5000).all().compactMap(\.id)
         let facts = try await RuleFactsLoader.load(Set(ids), workspace: workspaceID, on: db, now: store.clock.now())
         let needsText = valid.conditions.contains { $0.field == .text }
+        let compiled = CompiledConditions(valid)
         var texts: [UUID: [String]] = [:]
         if needsText, !ids.isEmpty {
             for message in try await Message.query(on: db).filter(\.$conversation.$id ~~ ids).filter(\.$kind == .incoming)
@@ -229,7 +230,7 @@ public struct AutomationService: Sendable {
             guard let loaded = facts[id] else { continue }
             var fact = loaded.facts
             let candidates: [String?] = needsText ? (texts[id] ?? []).map(Optional.some) : [nil]
-            if candidates.contains(where: { text in fact.text = text; return fact.matches(valid) }) { numbers.append(loaded.conversation.number) }
+            if candidates.contains(where: { text in fact.text = text; return fact.matches(compiled) }) { numbers.append(loaded.facts.conversation.number) }
         }
         return numbers.sorted(by: >)
     }
@@ -249,14 +250,14 @@ public struct AutomationService: Sendable {
                     SELECT id, rule_id, conversation_id FROM rule_timers WHERE id IN (\(SQLList(timers.map { SQLBind($0) })))
                     """).all()
                 try await tx.sql.raw("DELETE FROM rule_timers WHERE id IN (\(SQLList(timers.map { SQLBind($0) })))").run()
-                let rules = Dictionary(uniqueKeysWithValues: try await AutomationReaction.rules(workspace: workspaceID, in: tx).map { ($0.id ?? UUID(), $0) })
+                let rules = Dictionary(uniqueKeysWithValues: try await AutomationReaction.rules(workspace: workspaceID, in: tx).map { ($0.id, $0) })
                 let conversationIDs = Set(try rows.map { try $0.decode(column: "conversation_id", as: UUID.self) })
                 let facts = try await RuleFactsLoader.load(conversationIDs, workspace: workspaceID, in: tx)
                 var count = 0
                 for row in rows {
                     guard let rule = rules[try row.decode(column: "rule_id", as: UUID.self)],
                           let fact = facts[try row.decode(column: "conversation_id", as: UUID.self)] else { continue }
-                    let c = fact.conversation
+                    let c = fact.facts.conversation
                     let still = switch rule.trigger {
                     case .pendingFor: c.status == .pending
                     case .resolvedAgo: c.status == .resolved

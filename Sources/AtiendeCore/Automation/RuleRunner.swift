@@ -13,10 +13,11 @@ struct RuleRunner: Sendable {
     /// each runs at most once per conversation in one cascade — its own actions never set it off again, and what a rule
     /// sets off in another rule does not come back around.
     final class Cascade: @unchecked Sendable {
-        private var ran: Set<String> = []
+        struct Key: Hashable { var rule: UUID; var conversation: UUID }
+        private var ran: Set<Key> = []
         private let lock = NSLock()
-        func first(_ rule: UUID, _ conversation: UUID) -> Bool { lock.withLock { ran.insert("\(rule):\(conversation)").inserted } }
-        func has(_ rule: UUID, _ conversation: UUID) -> Bool { lock.withLock { ran.contains("\(rule):\(conversation)") } }
+        func first(_ rule: UUID, _ conversation: UUID) -> Bool { lock.withLock { ran.insert(Key(rule: rule, conversation: conversation)).inserted } }
+        func has(_ rule: UUID, _ conversation: UUID) -> Bool { lock.withLock { ran.contains(Key(rule: rule, conversation: conversation)) } }
     }
 
     enum Context {

@@ -85,7 +85,7 @@ enum IngestBatch {
         let arrivals = step.plans.indices.map { n in
             DomainChange.Arrival(conversationID: step.conversations[n].id, workspaceID: step.plans[n].item.workspaceID,
                                  inboxID: step.plans[n].item.inboxID, opened: step.opened[n], reopened: step.reactivated[n] != nil,
-                                 automatic: step.plans[n].item.automatic, text: step.plans[n].item.text)
+                                 automatic: step.plans[n].item.automatic, text: step.plans[n].item.text, conversation: step.conversations[n])
         }
         try await tx.react(.messagesReceived(arrivals))
         try await step.appendEvents()

@@ -29,6 +29,8 @@ public enum DomainChange: Sendable {
         public var automatic: Bool
         /// The message's text (automation rules match it).
         public var text: String = ""
+        /// The conversation as the round left it (what rules look at, without reading it again).
+        public var conversation: ConversationSnapshot? = nil
     }
 
     public struct ConversationChange: Sendable {

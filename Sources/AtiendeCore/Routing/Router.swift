@@ -58,6 +58,8 @@ public struct Router: Sendable {
     }
 
     /// The chosen member for one conversation, counted in `candidates` at once (the next decision sees the new load).
+    /// `now` must grow with every pick of a round (`assign` adds a microsecond each time), so that whoever was picked
+    /// last is last in line, also among people picked in the same round.
     static func pick(_ channel: ChannelKind, language: String, policy: AssignmentPolicy, from candidates: inout [Candidate],
                      excluding: UUID?, now: Date) -> UUID? {
         let all = candidates
@@ -90,13 +92,14 @@ public struct Router: Sendable {
         guard inboxes.values.contains(where: { $0.assignment.assigns }) else { return 0 }
         let fallback = try await Workspace.find(workspaceID, on: tx.db)?.defaultLanguage ?? "es"
         var candidates = try await candidates(workspace: workspaceID, now: now, in: tx)
-        var chosen: Set<UUID> = []
+        var chosen: [UUID: Date] = [:]
         var assigned = 0
         for conversation in waiting {
             guard let inbox = inboxes[conversation.$inbox.id], inbox.assignment.assigns else { continue }
             let policy = inbox.assignment
+            let turn = now.addingTimeInterval(Double(assigned) / 1_000_000)
             guard let agent = Self.pick(conversation.channel, language: inbox.settings.language ?? fallback, policy: policy,
-                                        from: &candidates, excluding: excluding[try conversation.requireID()], now: now) else { continue }
+                                        from: &candidates, excluding: excluding[try conversation.requireID()], now: turn) else { continue }
             _ = try await ConversationService.change(conversation, .init(assigneeID: .some(agent)), actor: nil, in: tx)
             if let minutes = policy.noReplyMinutes {
                 try await tx.sql.raw("""
@@ -104,13 +107,12 @@ public struct Router: Sendable {
                     WHERE id = \(bind: try conversation.requireID())
                     """).run()
             }
-            chosen.insert(agent)
+            chosen[agent] = turn
             assigned += 1
         }
-        if !chosen.isEmpty {
+        for (agent, turn) in chosen {
             try await tx.sql.raw("""
-                UPDATE memberships SET last_assigned_at = \(bind: now)
-                WHERE workspace_id = \(bind: workspaceID) AND user_id IN (\(SQLList(chosen.map { SQLBind($0) })))
+                UPDATE memberships SET last_assigned_at = \(bind: turn) WHERE workspace_id = \(bind: workspaceID) AND user_id = \(bind: agent)
                 """).run()
         }
         return assigned
