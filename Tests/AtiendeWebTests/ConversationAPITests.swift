@@ -310,7 +310,7 @@ struct ConversationAPITests {
             let slug = try #require(try await Workspace.find(workspace.id, on: app.store.db)).slug
             let (browser, _) = try await Browser.signedIn(app, as: workspace.adminID)
             let page = try await browser.get("/app/\(slug)/conversations/1").text
-            for line in ["Admin la asignó a Admin", "Admin la pasó al equipo Nivel 2", "Admin cambió la prioridad a", "Admin agregó la etiqueta vip",
+            for line in ["Admin tomó la conversación", "Admin la pasó al equipo Nivel 2", "Admin cambió la prioridad a", "Admin agregó la etiqueta vip",
                          "Admin resolvió la conversación", "Admin reabrió la conversación", "Admin la pospuso hasta"] {
                 #expect(page.contains(line), "\(line)")
             }

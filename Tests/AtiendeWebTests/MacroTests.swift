@@ -46,6 +46,9 @@ struct MacroTests {
             #expect(activity.contains { $0.change == .status && $0.value == "resolved" })
             #expect(try await Macro.find(UUID(uuidString: macroID), on: app.store.db)?.useCount == 1)
             #expect(try await CannedResponse.find(UUID(uuidString: cannedID), on: app.store.db)?.useCount == 1)
+            // The canned response the macro sends cannot be deleted from under it.
+            let delete = try await app.request(.DELETE, "\(workspace.path)/canned-responses/\(cannedID)", token: workspace.token)
+            #expect(delete.status == 409 && delete.text.contains("Envío y cerrar"), "\(delete.text)")
         }
     }
 

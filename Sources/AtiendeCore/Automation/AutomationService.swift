@@ -56,6 +56,12 @@ public struct AutomationService: Sendable {
         try await store.write { tx in
             try await tx.sql.raw("DELETE FROM rule_timers WHERE rule_id = \(bind: id)").run()
             try await rule.delete(on: tx.db)
+            // The rest keep their order, numbered 1, 2, 3…
+            for (index, other) in try await AutomationRule.query(on: tx.db).filter(\.$workspace.$id == rule.$workspace.id)
+                .sort(\.$position).sort(\.$createdAt).all().enumerated() where other.position != index + 1 {
+                other.position = index + 1
+                try await other.save(on: tx.db)
+            }
             try await EventLog.append(.automationRuleDeleted, workspace: rule.$workspace.id, actor: actor, payload: RecordEventPayload(id: id, name: rule.name), in: tx)
         }
     }

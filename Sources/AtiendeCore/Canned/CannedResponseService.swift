@@ -42,9 +42,19 @@ public struct CannedResponseService: Sendable {
         try await save(response, changes: changes, event: .cannedResponseUpdated, actor: actor)
     }
 
+    /// A response a macro or a rule sends is not deleted from under it: the answer names who uses it.
     public func delete(_ response: CannedResponse, actor: UUID) async throws {
         let id = try response.requireID()
         try await store.write { tx in
+            let needle = id.uuidString
+            let macros = try await Macro.query(on: tx.db).filter(\.$workspace.$id == response.$workspace.id).all()
+                .filter { $0.actions.reply?.cannedResponseID == id }.map(\.name)
+            let rules = try await AutomationRule.query(on: tx.db).filter(\.$workspace.$id == response.$workspace.id).all()
+                .filter { $0.actions.contains { $0.type == .sendCanned && $0.value?.uppercased() == needle } }.map(\.name)
+            if let user = (macros + rules).first {
+                throw AtiendeError(.conflict, code: "canned_in_use", "/\(response.shortcut) is sent by “\(user)”: change that first",
+                                   parameters: ["name": user, "shortcut": response.shortcut])
+            }
             try await response.delete(on: tx.db)
             try await EventLog.append(.cannedResponseDeleted, workspace: response.$workspace.id, actor: actor,
                                       payload: RecordEventPayload(id: id, name: response.shortcut), in: tx)

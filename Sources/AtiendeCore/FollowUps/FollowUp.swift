@@ -51,7 +51,7 @@ public struct FollowUpService: Sendable {
         return try await store.write { tx in
             let conversation = try await ConversationService.lockedConversation(conversationID, workspace: workspaceID, in: tx)
             guard due > tx.now, due < tx.now.addingTimeInterval(366 * 86_400) else {
-                throw AtiendeError.invalid("choose a time in the coming year", code: "invalid_follow_up")
+                throw AtiendeError.invalid("choose a time later than now and within a year", code: "invalid_follow_up")
             }
             let followUp = FollowUp()
             followUp.$workspace.id = workspaceID

@@ -25,7 +25,7 @@ public struct MemberRouting: Codable, Sendable, Equatable {
     public func validated() throws -> MemberRouting {
         for (channel, value) in capacity {
             guard channel == "*" || ChannelKind(rawValue: channel) != nil, (0...1000).contains(value) else {
-                throw AtiendeError.invalid("capacity is a number from 0 to 1000 per channel (or '*')", code: "invalid_capacity")
+                throw AtiendeError.invalid("capacity is a number from 0 to 1000 per channel (or '*')", code: "invalid_member_capacity")
             }
         }
         let languages = Array(Set(languages.map { $0.lowercased() })).sorted()

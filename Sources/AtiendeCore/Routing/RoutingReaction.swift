@@ -27,7 +27,8 @@ public struct RoutingReaction: Reaction {
                     && (change.assigneeChanged || change.after.status != .open)
                 let waits = change.after.assigneeID == nil && change.after.status == .open && (change.assigneeChanged || change.statusChanged)
                 if gave || waits { freed.insert(change.workspaceID) }
-                if waits, change.assigneeChanged, let previous = change.before.assigneeID { excluding[change.after.id] = previous }
+                // Someone who lets a conversation go does not get it straight back (the one who had it, or who released it).
+                if waits, change.assigneeChanged, let previous = change.actor ?? change.before.assigneeID { excluding[change.after.id] = previous }
             case .replied(let reply):
                 if reply.conversation.assigneeID == reply.author { answered.append(reply.conversation.id) }
             default: continue

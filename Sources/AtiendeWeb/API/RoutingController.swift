@@ -57,7 +57,7 @@ enum RoutingController {
         let body = try req.decodeJSON(RoutingBody.self)
         let known = Set(req.atiende.channels.kinds.map(\.rawValue) + ["*"])
         if let unknown = body.capacity?.keys.first(where: { !known.contains($0) }) {
-            throw AtiendeError.invalid("capacity is per channel this instance has ('\(unknown)' is none) or '*'", code: "invalid_capacity")
+            throw AtiendeError.invalid("capacity is per channel this instance has ('\(unknown)' is none) or '*'", code: "invalid_member_capacity")
         }
         _ = try await req.atiende.availability.setRouting(MemberRouting(capacity: body.capacity ?? [:], languages: body.languages ?? []),
                                                           user: user, workspace: scope.workspaceID, actor: scope.userID)

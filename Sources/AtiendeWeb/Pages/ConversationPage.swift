@@ -266,7 +266,7 @@ enum ConversationPage {
             return t("activity.status.\(status)", who)
         case .assignee:
             guard let name = desk.memberName(change.value.flatMap(UUID.init(uuidString:))) else { return t("activity.unassigned", who) }
-            return t("activity.assigned", who, name)
+            return name == who ? t("activity.took", who) : t("activity.assigned", who, name)
         case .team:
             guard let id = change.value.flatMap(UUID.init(uuidString:)), let team = desk.teams.first(where: { $0.id == id }) else {
                 return t("activity.no_team", who)

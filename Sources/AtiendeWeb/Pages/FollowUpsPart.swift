@@ -5,6 +5,12 @@ import Plot
 /// Beside the composer: what is still to come on the conversation (reminders, scheduled follow-up messages, each
 /// cancellable), "remind me" with presets, and a follow-up message at a time — not sent if the customer writes first.
 enum FollowUpsPart {
+    /// The customer's language (the inbox's, else the workspace's), for what is written to them.
+    static func customer(_ desk: Desk, _ c: Conversation) -> Localizer {
+        let code = desk.inboxes.first { $0.id == c.$inbox.id }?.settings.language ?? desk.workspace.defaultLanguage
+        return Localizer(Localizer.Language(rawValue: code) ?? desk.t.language)
+    }
+
     static func view(_ desk: Desk, _ c: Conversation, _ pending: [FollowUp]) -> Node<HTML.BodyContext> {
         let t = desk.t
         let api = ConversationPage.apiPath(desk, c.number) + "/follow-ups"
@@ -39,7 +45,7 @@ enum FollowUpsPart {
                       .p(.class("hint"), .text(t("follow_up.schedule_hint"))),
                       when("due_at"),
                       .label(.span(.text(t("follow_up.message"))),
-                             .textBox(.name("text"), .required(true), .attribute(named: "rows", value: "3"), .text(t("follow_up.default_text")))),
+                             .textBox(.name("text"), .required(true), .attribute(named: "rows", value: "3"), .text(customer(desk, c)("follow_up.default_text")))),
                       .button(.type(.submit), .class("primary"), .text(t("follow_up.schedule_button"))),
                       SettingsPages.formError())]))
     }

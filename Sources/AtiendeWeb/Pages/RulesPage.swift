@@ -22,7 +22,8 @@ enum RulesPage {
                     let path = api + "/" + (rule.id?.uuidString.lowercased() ?? "")
                     return .tr(.class(rule.isActive ? "" : "inactive"),
                         .td(.text(String(rule.position))),
-                        .td(.text(rule.name), .if(rule.stops, .span(.class("hint"), .text(" · " + t("rules.stops_short"))))),
+                        .td(.text(rule.name), .if(rule.stops, .span(.class("hint"), .text(" · " + t("rules.stops_short")))),
+                            .if(!rule.isActive, .span(.class("badge"), .text(t("rules.off"))))),
                         .td(.text(when(t, rule))),
                         .td(.text(rule.actions.map { t("rules.action.\($0.type.rawValue)") + ($0.value.map { " " + shown($0, desk: desk, canned: canned) } ?? "") }
                             .joined(separator: " · "))),
@@ -30,9 +31,9 @@ enum RulesPage {
                         .td(.form(.class("inline"), .data("api", path), .data("method", "PATCH"), .data("then", "reload"),
                                   .field(.type(.hidden), .name("is_active"), .value(rule.isActive ? "false" : "true"), .data("type", "bool-value")),
                                   .button(.type(.submit), .text(t(rule.isActive ? "rules.turn_off" : "rules.turn_on")))),
-                            .form(.class("inline"), .data("api", path), .data("method", "PATCH"), .data("then", "reload"),
-                                  .field(.type(.hidden), .name("position"), .value(String(max(0, rule.position - 1))), .data("type", "number-omit-empty")),
-                                  .button(.type(.submit), .aria("label", t("rules.earlier")), .text("↑"))),
+                            .if(rule.id != rules.first?.id, .form(.class("inline"), .data("api", path), .data("method", "PATCH"), .data("then", "reload"),
+                                  .field(.type(.hidden), .name("position"), .value(String(max(1, rule.position - 1))), .data("type", "number-omit-empty")),
+                                  .button(.type(.submit), .aria("label", t("rules.earlier")), .attribute(named: "title", value: t("rules.earlier")), .text("↑")))),
                             .form(.class("inline"), .data("api", path), .data("method", "DELETE"), .data("then", "reload"),
                                   .data("confirm", t("canned.delete_confirm", rule.name)),
                                   .button(.type(.submit), .class("danger"), .text(t("canned.delete"))))))
@@ -50,6 +51,9 @@ enum RulesPage {
 
     /// An action's value as people read it: a member's or team's name, a canned response's shortcut.
     static func shown(_ value: String, desk: Desk, canned: [CannedResponse]) -> String {
+        let t = desk.t
+        if let priority = Priority(rawValue: value) { return t("priority.\(priority.rawValue)") }
+        if let status = ConversationStatus(rawValue: value) { return t("status.\(status.rawValue)") }
         guard let id = UUID(uuidString: value) else { return value }
         return desk.memberName(id) ?? desk.teams.first { $0.id == id }?.name ?? canned.first { $0.id == id }.map { "/" + $0.shortcut } ?? value
     }
@@ -67,6 +71,8 @@ enum RulesPage {
             + desk.teams.map { ($0.id?.uuidString.lowercased() ?? "", t("rules.ref_team", $0.name)) }
             + desk.inboxes.map { ($0.id?.uuidString.lowercased() ?? "", t("rules.ref_inbox", $0.name)) }
             + canned.filter(\.isShared).map { ($0.id?.uuidString.lowercased() ?? "", "/" + $0.shortcut) }
+            + Priority.allCases.map { ($0.rawValue, t("rules.field.priority") + ": " + t("priority.\($0.rawValue)")) }
+            + [ConversationStatus.open, .pending, .resolved].map { ($0.rawValue, t("rules.field.status") + ": " + t("status.\($0.rawValue)")) }
         return .form(.class("stack rule-form"), .data("api", api), .data("method", "POST"), .data("then", "reload"),
             .label(.span(.text(t("rules.name"))), .field(.type(.text), .name("name"), .required(true), .attribute(named: "maxlength", value: "120"))),
             .label(.span(.text(t("rules.when"))), .element(named: "select", nodes: [.attribute(named: "name", value: "trigger")] + options(RuleTrigger.self, "rules.trigger", empty: false))),

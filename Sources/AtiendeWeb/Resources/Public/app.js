@@ -645,6 +645,9 @@ const bulk = (change) => bulkEach(async (number) => api('PATCH', conversationURL
 document.querySelector('[data-bulk-macro]')?.addEventListener('change', (event) => {
   const macro = event.target.value;
   if (!macro) return;
+  const picked = document.querySelectorAll('.pick:checked').length;
+  // It may write to several customers at once: asked first.
+  if (picked && !window.confirm(t('macros.confirm', event.target.selectedOptions[0].textContent, picked))) { event.target.value = ''; return; }
   bulkEach((number) => api('POST', `${conversationURL(number)}/macros/${macro}/run`)).then(() => { event.target.value = ''; });
 });
 
