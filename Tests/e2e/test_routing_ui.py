@@ -60,6 +60,10 @@ def test_macro_from_the_bulk_bar_applies_to_every_picked_conversation(make_serve
     for number in ("1", "3"):
         browser.find_element(By.CSS_SELECTOR, f'.row[data-number="{number}"] .pick').click()
     Select(browser.find_element(By.ID, "bulk-macro")).select_by_visible_text("Cerrar como resuelta")
+    # It may write to several customers: it asks first.
+    alert = wait(browser).until(EC.alert_is_present())
+    assert "2 conversaciones" in alert.text
+    alert.accept()
     wait(browser, 10).until(EC.text_to_be_present_in_element((By.ID, "toasts"), "2"))
     conversations = {c["number"]: c for c in server.api("GET", f"/api/v1/workspaces/{workspace}/conversations?status=open,resolved", token)[1]["data"]}
     assert [conversations[n]["status"] for n in (1, 2, 3)] == ["resolved", "open", "resolved"]
