@@ -186,6 +186,11 @@ struct RoutingTests {
             #expect(try await app.request(.PUT, "\(other.path)/users/\(desk.agents[0].id)/routing", token: other.token, json: ["capacity": ["api": 1]]).status == 404)
             let policy = try await app.request(.GET, path, token: desk.agents[0].token).json()
             #expect(policy["mode"] as? String == "manual")
+            // Its own team, with times: saved.
+            let mine = try await app.request(.POST, "\(desk.workspace.path)/teams", token: desk.workspace.token, json: ["name": "Nivel 2"]).json()["id"] as? String ?? ""
+            let saved = try await app.request(.PUT, path, token: desk.workspace.token,
+                                              json: ["mode": "manual", "team_id": mine, "match_language": false, "chat_handoff_minutes": 1, "no_reply_minutes": 1])
+            #expect(saved.status == 200, "\(saved.text)")
         }
     }
 }

@@ -31,5 +31,7 @@ def test_schemathesis_finds_no_server_errors(make_server, backend, tmp_path):
          "--max-time", SECONDS, "--max-examples", "50", "--workers", "2", "--seed", "1"],
         capture_output=True, text=True, timeout=int(SECONDS) + 240, cwd=tmp_path)  # its cache stays out of the tree
     print(run.stdout[-6000:])
+    if run.returncode != 0:
+        print("SERVERLOG", "\n".join(l for l in open(server.log).read().splitlines() if "rror" in l or "WARN" in l)[-5000:])
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     assert " passed" in run.stdout
