@@ -4,6 +4,7 @@ import AtiendeMail
 import AtiendeNetwork
 import FluentKit
 import Foundation
+import NIOConcurrencyHelpers
 import Logging
 import SQLKit
 
@@ -27,7 +28,7 @@ struct MailboxPoller: Sendable {
                 let inboxes = try await Inbox.query(on: services.store.db).filter(\.$channel == .email).filter(\.$isActive == true).all()
                 for inbox in inboxes where !(inbox.settings.values["imap_host"] ?? "").isEmpty {
                     do {
-                        try await poll(inbox)
+                        try await withDeadline(lease) { try await poll(inbox) }
                     } catch {
                         logger.warning("mailbox poll failed", metadata: ["inbox": "\(inbox.id?.uuidString ?? "")", "error": "\(error)"])
                     }
@@ -36,6 +37,29 @@ struct MailboxPoller: Sendable {
                 logger.warning("mailbox poller could not read inboxes", metadata: ["error": "\(error)"])
             }
             try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
+        }
+    }
+
+    struct PollTimedOut: Error, CustomStringConvertible {
+        var description: String { "the mailbox did not answer in time; the next poll starts again" }
+    }
+
+    /// A poll that hangs (a connection that neither answers nor closes) is left behind after the lease's time, so the
+    /// next poll starts over; what the stuck one stored is a duplicate by its Message-ID, stored once.
+    func withDeadline(_ seconds: TimeInterval, _ body: @escaping @Sendable () async throws -> Int) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let done = NIOLockedValueBox(false)
+            let finish = { @Sendable (result: Result<Void, any Error>) in
+                if done.withLockedValue({ was in defer { was = true }; return !was }) { continuation.resume(with: result) }
+            }
+            let timer = Task {
+                try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+                finish(.failure(PollTimedOut()))
+            }
+            Task {
+                do { _ = try await body(); finish(.success(())) } catch { finish(.failure(error)) }
+                timer.cancel()
+            }
         }
     }
 
