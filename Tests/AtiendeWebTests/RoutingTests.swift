@@ -191,6 +191,14 @@ struct RoutingTests {
             let saved = try await app.request(.PUT, path, token: desk.workspace.token,
                                               json: ["mode": "manual", "team_id": mine, "match_language": false, "chat_handoff_minutes": 1, "no_reply_minutes": 1])
             #expect(saved.status == 200, "\(saved.text)")
+            // The panel's "any member" and the bulk bar's "apply a macro…" submit an empty value, not their label.
+            let slug = try #require(try await Workspace.find(desk.workspace.id, on: app.store.db)).slug
+            let (admin, _) = try await Browser.signedIn(app, as: desk.workspace.adminID)
+            let settings = try await admin.get(SiteURL.settings(slug, .inboxes).path).text
+            #expect(settings.contains(#"<select name="team_id" data-type="omit-empty"><option value>"#))
+            #expect(try await app.request(.POST, "\(desk.workspace.path)/macros", token: desk.workspace.token,
+                                          json: ["name": "M", "actions": ["add_labels": ["x"]]]).status == 201)
+            #expect(try await admin.get("/app/\(slug)/inbox").text.contains(#"data-bulk-macro="1"><option value>"#))
         }
     }
 }

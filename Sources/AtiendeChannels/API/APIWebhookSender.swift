@@ -63,28 +63,8 @@ public struct APIWebhookSender: ChannelSender {
             to: .init(id: externalID, name: outbound.contact.name, email: outbound.contact.email, phone: outbound.contact.phone),
             agent: .init(id: outbound.message.senderID, name: outbound.agentName),
             text: outbound.message.text, sentAt: outbound.message.createdAt, attachments: outbound.message.attachments)
-        let data = try JSON.encoder.encode(body)
-        let timestamp = String(Int(clock.now().timeIntervalSince1970))
-
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "User-Agent", value: "Atiende-Webhook/1")
-        request.headers.add(name: APIChannel.timestampHeader, value: timestamp)
-        request.headers.add(name: APIChannel.signatureHeader, value: WebhookSignature.sign(secret: secret, timestamp: timestamp, body: data))
-        request.headers.add(name: "Idempotency-Key", value: outbound.message.id.uuidString)
-        request.body = .bytes(ByteBuffer(bytes: data))
-
-        let response: HTTPClientResponse
-        do {
-            response = try await http.execute(request, timeout: timeout)
-        } catch let refused as OutboundGuard.Refused {
-            throw JobFailure.permanent("webhook refused: \(refused.description)", code: .unreachable)
-        } catch let bad as GuardedHTTP.BadURL {
-            throw JobFailure.permanent(bad.description, code: .unreachable)
-        } catch {
-            throw JobFailure.temporary("webhook not reachable (\(ProviderHTTP.reason(error)))")
-        }
+        let response = try await SignedWebhook.post(try JSON.encoder.encode(body), to: url, secret: secret,
+                                                    idempotencyKey: outbound.message.id.uuidString, http: http, clock: clock, timeout: timeout)
         let responseBody = try? await response.body.collect(upTo: 64 * 1024)
         let status = response.status.code
         switch status {
@@ -94,12 +74,47 @@ public struct APIWebhookSender: ChannelSender {
                 providerID = (json["message_id"] as? String) ?? (json["id"] as? String)
             }
             return OutboundReceipt(providerMessageID: providerID.map { String($0.prefix(255)) })
-        case 408, 425, 429, 500..<600:
-            let retryAfter = response.headers.first(name: "Retry-After").flatMap(TimeInterval.init)
-            throw JobFailure.temporary("webhook answered \(status)", after: retryAfter)
         default:
-            let detail = responseBody.map { String(buffer: $0).prefix(200) } ?? ""
-            throw JobFailure.permanent("webhook answered \(status)\(detail.isEmpty ? "" : ": \(detail)")")
+            throw SignedWebhook.failure(response, body: responseBody)
+        }
+    }
+}
+
+/// How Atiende calls a webhook (an API inbox's, an automation rule's): a JSON POST through the outbound guard, signed
+/// like inbound posts (`X-Atiende-Signature` over `<timestamp>.<body>`), with an idempotency key; what fails is said as
+/// a job failure, temporary when trying again may help.
+enum SignedWebhook {
+    static func post(_ data: Data, to url: String, secret: String, idempotencyKey: String, http: GuardedHTTP, clock: any WallClock,
+                     timeout: TimeAmount) async throws -> HTTPClientResponse {
+        let timestamp = String(Int(clock.now().timeIntervalSince1970))
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "Atiende-Webhook/1")
+        request.headers.add(name: APIChannel.timestampHeader, value: timestamp)
+        request.headers.add(name: APIChannel.signatureHeader, value: WebhookSignature.sign(secret: secret, timestamp: timestamp, body: data))
+        request.headers.add(name: "Idempotency-Key", value: idempotencyKey)
+        request.body = .bytes(ByteBuffer(bytes: data))
+        do {
+            return try await http.execute(request, timeout: timeout)
+        } catch let refused as OutboundGuard.Refused {
+            throw JobFailure.permanent("webhook refused: \(refused.description)", code: .unreachable)
+        } catch let bad as GuardedHTTP.BadURL {
+            throw JobFailure.permanent(bad.description, code: .unreachable)
+        } catch {
+            throw JobFailure.temporary("webhook not reachable (\(ProviderHTTP.reason(error)))")
+        }
+    }
+
+    /// A status that is not 2xx: worth another try (408, 425, 429, 5xx, honouring Retry-After), or not.
+    static func failure(_ response: HTTPClientResponse, body: ByteBuffer?) -> JobFailure {
+        let status = response.status.code
+        switch status {
+        case 408, 425, 429, 500..<600:
+            return JobFailure.temporary("webhook answered \(status)", after: response.headers.first(name: "Retry-After").flatMap(TimeInterval.init))
+        default:
+            let detail = body.map { String(buffer: $0).prefix(200) } ?? ""
+            return JobFailure.permanent("webhook answered \(status)\(detail.isEmpty ? "" : ": \(detail)")")
         }
     }
 }

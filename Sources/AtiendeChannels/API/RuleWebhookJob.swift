@@ -39,30 +39,10 @@ public struct RuleWebhookJob: JobHandler {
         }
         let data = try JSON.encoder.encode(Body(rule: .init(id: payload.ruleID, name: rule.name), trigger: payload.trigger,
                                                 conversation: conversation.snapshot))
-        let timestamp = String(Int(store.clock.now().timeIntervalSince1970))
-        var request = HTTPClientRequest(url: payload.url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "User-Agent", value: "Atiende-Webhook/1")
-        request.headers.add(name: APIChannel.timestampHeader, value: timestamp)
-        request.headers.add(name: APIChannel.signatureHeader, value: WebhookSignature.sign(secret: secret, timestamp: timestamp, body: data))
-        request.headers.add(name: "Idempotency-Key", value: job.id.uuidString)
-        request.body = .bytes(ByteBuffer(bytes: data))
-        let response: HTTPClientResponse
-        do {
-            response = try await http.execute(request, timeout: timeout)
-        } catch let refused as OutboundGuard.Refused {
-            throw JobFailure.permanent("webhook refused: \(refused.description)", code: .unreachable)
-        } catch let bad as GuardedHTTP.BadURL {
-            throw JobFailure.permanent(bad.description, code: .unreachable)
-        } catch {
-            throw JobFailure.temporary(ProviderHTTP.reason(error), code: .unreachable)
-        }
-        switch response.status.code {
-        case 200..<300: return
-        case 408, 425, 429, 500..<600: throw JobFailure.temporary("webhook answered \(response.status.code)")
-        default: throw JobFailure.permanent("webhook answered \(response.status.code)")
+        let response = try await SignedWebhook.post(data, to: payload.url, secret: secret, idempotencyKey: job.id.uuidString, http: http,
+                                                    clock: store.clock, timeout: timeout)
+        guard (200..<300).contains(response.status.code) else {
+            throw SignedWebhook.failure(response, body: try? await response.body.collect(upTo: 64 * 1024))
         }
     }
-
 }
