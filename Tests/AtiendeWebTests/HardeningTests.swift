@@ -42,6 +42,15 @@ struct HardeningTests {
         }
     }
 
+    @Test("Work that ends after shutdown (a socket closing as the server stops) gets an error, never a crash")
+    func lateWork() async throws {
+        let app = try await TestApp.start()
+        let store = app.store
+        try await app.stop()
+        // Before, `app.db` was force-unwrapped here and the process died (a visitor's socket closing during shutdown).
+        await #expect(throws: (any Error).self) { try await store.sql.raw("SELECT 1 AS one").run() }
+    }
+
     @Test("A connection that never finishes its headers is cut after the idle timeout")
     func unfinishedHeaders() async throws {
         try await withApp(environment: ["ATIENDE_IDLE_TIMEOUT_SECONDS": "1"]) { app in

@@ -40,7 +40,13 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     app.middleware.use(APIErrorMiddleware())
 
     let logger = app.logger
-    let store = Store(dialect: dialect, clock: clock, logger: logger, mailsNotifications: config.systemMail != nil) { [unowned app] in app.db }
+    // Once the application has shut down, Fluent has no database to give (`app.db` would crash). Work that ends late —
+    // a socket closing as the server stops — gets this one instead, whose pool is closed: its query fails, and is logged.
+    let afterShutdown = app.db, databases = app.databases, group = app.eventLoopGroup
+    let pageSizeLimit = app.fluent.pagination.pageSizeLimit
+    let store = Store(dialect: dialect, clock: clock, logger: logger, mailsNotifications: config.systemMail != nil) {
+        databases.database(logger: logger, on: group.any(), pageSizeLimit: pageSizeLimit) ?? afterShutdown
+    }
     if dialect == .sqlite {
         // WAL lets readers work while the single writer commits; FULL makes every acknowledged commit durable.
         try await store.sql.raw("PRAGMA journal_mode = WAL").run()
