@@ -67,6 +67,41 @@ struct ConversationAPITests {
         }
     }
 
+    @Test("Cursor pages over rows written at the same instant (one transaction's rows share their time) miss none and repeat none")
+    func tiedPages() async throws {
+        // A time with microseconds, as PostgreSQL keeps them: before, the cursor's time came back a microsecond off there,
+        // and every row tied with the page's last one was skipped (150 mails imported in two rounds listed as 101).
+        let instant = 1_796_139_846.000_002_1
+        try await withApp(clock: ManualClock(Date(timeIntervalSince1970: instant))) { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await workspace.apiInbox(app)
+            for i in 0..<7 { #expect(try await inbox.post(app, APIInbox.message("t-\(i)", from: ["id": "c-\(i)"]), timestamp: Int(instant)).status == 200) }
+            for i in 0..<6 { #expect(try await inbox.post(app, APIInbox.message("again-\(i)", from: ["id": "c-0"]), timestamp: Int(instant)).status == 200) }
+
+            func walk(_ path: String, _ key: String) async throws -> [String] {
+                var seen: [String] = [], cursor: String?
+                repeat {
+                    let separator = path.contains("?") ? "&" : "?"
+                    let answer = try await app.request(.GET, path + separator + "limit=2" + (cursor.map { "&cursor=\($0)" } ?? ""), token: workspace.token)
+                    #expect(answer.status == 200, "\(path): \(answer.text)")
+                    let json = try answer.json()
+                    seen += (json["data"] as? [[String: Any]] ?? []).compactMap { $0[key].map { "\($0)" } }
+                    cursor = json["next_cursor"] as? String
+                } while cursor != nil && seen.count < 100
+                return seen
+            }
+            let conversations = "\(workspace.path)/conversations"
+            for sort in ["last_activity", "waiting_longest"] {
+                let numbers = try await walk("\(conversations)?sort=\(sort)", "number")
+                #expect(numbers.count == 7 && Set(numbers).count == 7, "\(sort): \(numbers)")
+            }
+            let contacts = try await walk("\(workspace.path)/contacts", "id")
+            #expect(contacts.count == 7 && Set(contacts).count == 7, "contacts: \(contacts)")
+            let messages = try await walk("\(conversations)/1/messages", "id")
+            #expect(messages.count == 7 && Set(messages).count == 7, "messages: \(messages)")
+        }
+    }
+
     @Test("contacts: search, update with identities, and invalid input refused")
     func contacts() async throws {
         try await withApp { app in

@@ -281,11 +281,15 @@ def test_connection_dropped_mid_fetch_reimports_nothing(make_server, backend, do
             threading.Thread(target=pipe, args=(upstream, client, True), daemon=True).start()
 
     threading.Thread(target=accept, daemon=True).start()
-    server = make_server(env={"ATIENDE_IMAP_POLL_SECONDS": "1"})
+    server = make_server(env={"ATIENDE_IMAP_POLL_SECONDS": "1", "LOG_LEVEL": "info"})
     token, workspace = server.setup_workspace()
     server.start()
     email_inbox(server, token, workspace, listener.getsockname()[1])
-    until(lambda: messages(server, token, workspace)[1] == 150, seconds=60, message="all 150 imported")
+    try:
+        until(lambda: messages(server, token, workspace)[1] == 150, seconds=60, message="all 150 imported")
+    except AssertionError as failure:
+        raise AssertionError(f"{failure}: {messages(server, token, workspace)[1]} stored; {state}; the server said:\n"
+                             + open(server.log).read()[-6000:]) from None
     assert state["cut"] and state["connections"] >= 2, state
     time.sleep(2.5)
     assert messages(server, token, workspace)[1] == 150, "nothing imported twice"

@@ -23,11 +23,7 @@ enum ContactsController {
                 """ as SQLQueryString))
         }
         if let cursor = try Cursor.decode(req.query[String.self, at: "cursor"]) {
-            let date = try cursor.date(), id = try cursor.uuid()
-            query.group(.or) { or in
-                or.filter(\.$createdAt < date)
-                or.group(.and) { $0.filter(\.$createdAt == date).filter(\.$id < id) }
-            }
+            query.filter(.sql(try cursor.after(Contact.schema, "created_at", key: "id", try cursor.uuid(), descending: true)))
         }
         let rows = try await query.sort(\.$createdAt, .descending).sort(\.$id, .descending).with(\.$identities).limit(limit + 1).all()
         let page = Array(rows.prefix(limit))

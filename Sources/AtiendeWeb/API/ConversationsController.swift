@@ -56,7 +56,10 @@ enum ConversationsController {
     static func apply(_ sort: Sort, cursor: Cursor?, to query: QueryBuilder<Conversation>) throws -> QueryBuilder<Conversation> {
         switch sort {
         case .lastActivity:
-            if let cursor { try keyset(query, \.$lastMessageAt, try cursor.date(), number: cursor.int(cursor.key), descending: true) }
+            if let cursor {
+                query.filter(.sql(try cursor.after(Conversation.schema, "last_message_at", key: "number", try cursor.int(cursor.key),
+                                                   descending: true, scope: "workspace_id")))
+            }
             return query.sort(\.$lastMessageAt, .descending).sort(\.$number, .descending)
         case .newest:
             if let cursor { query.filter(\.$number < (try cursor.int(cursor.key))) }
@@ -67,11 +70,8 @@ enum ConversationsController {
         case .waitingLongest:
             query.filter(\.$waitingSince != nil)
             if let cursor {
-                let date = try cursor.date(), number = try cursor.int(cursor.key)
-                query.group(.or) { or in
-                    or.filter(\.$waitingSince > date)
-                    or.group(.and) { $0.filter(\.$waitingSince == date).filter(\.$number > number) }
-                }
+                query.filter(.sql(try cursor.after(Conversation.schema, "waiting_since", key: "number", try cursor.int(cursor.key),
+                                                   descending: false, scope: "workspace_id")))
             }
             return query.sort(\.$waitingSince, .ascending).sort(\.$number, .ascending)
         case .priority:
@@ -157,11 +157,7 @@ enum ConversationsController {
         let limit = try req.pageLimit()
         let query = scope.query(Message.self, on: req.db).filter(\.$conversation.$id == (try conversation.requireID()))
         if let cursor = try Cursor.decode(req.query[String.self, at: "cursor"]) {
-            let date = try cursor.date(), id = try cursor.uuid()
-            query.group(.or) { or in
-                or.filter(\.$createdAt > date)
-                or.group(.and) { $0.filter(\.$createdAt == date).filter(\.$id > id) }
-            }
+            query.filter(.sql(try cursor.after(Message.schema, "created_at", key: "id", try cursor.uuid(), descending: false)))
         }
         let rows = try await query.sort(\.$createdAt, .ascending).sort(\.$id, .ascending).with(\.$attachments).limit(limit + 1).all()
         let page = Array(rows.prefix(limit))

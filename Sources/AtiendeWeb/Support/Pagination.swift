@@ -1,5 +1,6 @@
 import AtiendeCore
 import Foundation
+import SQLKit
 import Vapor
 
 /// A page of results and the cursor of the next one (`null` on the last page).
@@ -41,6 +42,24 @@ struct Cursor: Codable, Sendable {
     func date() throws -> Date {
         guard let seconds = Double(value) else { throw AtiendeError.invalid("cursor does not fit this sort", code: "invalid_cursor") }
         return Date(timeIntervalSince1970: seconds)
+    }
+
+    /// The rows after this cursor's row in the order (`column`, then the unique `key`), both descending or both ascending.
+    /// The row's own `column` is read in SQL rather than taken from the cursor: a time that went through the cursor's
+    /// text and back can land a microsecond off the stored one on PostgreSQL, and then the rows tied with it — rows
+    /// written in one transaction share their time — would be skipped at the page's edge. The cursor's time stands in
+    /// only if the row is gone. `scope` names a column the key is unique within (a workspace's conversation numbers).
+    func after(_ table: String, _ column: String, key: String, _ keyValue: some Encodable & Sendable, descending: Bool,
+               scope: String? = nil) throws -> SQLQueryString {
+        let date = try self.date()
+        var anchor: SQLQueryString = "SELECT a.\(ident: column) FROM \(ident: table) a WHERE a.\(ident: key) = \(bind: keyValue)"
+        if let scope { anchor = anchor + " AND a.\(ident: scope) = \(ident: table).\(ident: scope)" }
+        let value: SQLQueryString = "COALESCE((\(anchor)), \(bind: date))"
+        let order = descending ? "<" : ">"
+        return """
+            (\(ident: table).\(ident: column) \(unsafeRaw: order) \(value)
+             OR (\(ident: table).\(ident: column) = \(value) AND \(ident: table).\(ident: key) \(unsafeRaw: order) \(bind: keyValue)))
+            """
     }
 
     func int(_ raw: String) throws -> Int {
