@@ -102,6 +102,15 @@ public struct RuleAction: Codable, Sendable, Equatable {
         case sendCanned = "send_canned", sendMessage = "send_message", addNote = "add_note", mention, sendWebhook = "send_webhook"
         /// Back to the top of the queue (its last activity now), its agent alerted — or, with nobody on it, the supervisors.
         case resurface
+
+        /// Whether the action changes nothing about the conversation a rule's condition reads but what it sets itself
+        /// (no owner, status or message that routing, service levels or other rules react to by changing it further).
+        var changesOnlyItself: Bool {
+            switch self {
+            case .addLabel, .removeLabel, .setPriority, .sendWebhook: true
+            default: false
+            }
+        }
     }
 
     public var type: Kind

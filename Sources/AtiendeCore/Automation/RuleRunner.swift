@@ -15,9 +15,22 @@ struct RuleRunner: Sendable {
     final class Cascade: @unchecked Sendable {
         struct Key: Hashable { var rule: UUID; var conversation: UUID }
         private var ran: Set<Key> = []
+        private var runs: [UUID: Int] = [:]
+        /// Conversations opened in this transaction: they have no earlier rule runs to count.
+        private var opened: Set<UUID> = []
         private let lock = NSLock()
-        func first(_ rule: UUID, _ conversation: UUID) -> Bool { lock.withLock { ran.insert(Key(rule: rule, conversation: conversation)).inserted } }
+        func first(_ rule: UUID, _ conversation: UUID) -> Bool {
+            lock.withLock {
+                guard ran.insert(Key(rule: rule, conversation: conversation)).inserted else { return false }
+                runs[conversation, default: 0] += 1
+                return true
+            }
+        }
         func has(_ rule: UUID, _ conversation: UUID) -> Bool { lock.withLock { ran.contains(Key(rule: rule, conversation: conversation)) } }
+        /// How many rules this cascade ran on the conversation so far.
+        func runs(on conversation: UUID) -> Int { lock.withLock { runs[conversation] ?? 0 } }
+        func opened(_ conversations: some Sequence<UUID>) { lock.withLock { opened.formUnion(conversations) } }
+        func isNew(_ conversation: UUID) -> Bool { lock.withLock { opened.contains(conversation) } }
     }
 
     enum Context {
@@ -38,29 +51,33 @@ struct RuleRunner: Sendable {
         let ruleID = try rule.requireID()
         let conversationID = try conversation.requireID()
         guard Context.cascade?.first(ruleID, conversationID) ?? true else { return false }
-        let recent = try await tx.sql.raw("""
-            SELECT COUNT(*) AS runs FROM messages
-            WHERE conversation_id = \(bind: conversationID) AND kind = 'activity' AND sender_type = 'system'
-              AND created_at > \(bind: tx.now.addingTimeInterval(-60)) AND text LIKE '%"change":"rule"%'
-            """).first()?.decode(column: "runs", as: Int.self) ?? 0
+        let recent = if let cascade = Context.cascade, cascade.isNew(conversationID) { cascade.runs(on: conversationID) - 1 }
+            else { try await runsInLastMinute(conversationID, in: tx) }
         if recent >= Self.perMinute {
             try await pause(rule, conversation: conversation, in: tx)
             return false
         }
         try await ActivityLogReaction.write(.init(change: .rule, value: rule.name), conversation: conversation, actor: nil, in: tx)
-        do {
-            for action in rule.actions {
-                do {
-                    try await perform(action, of: rule, on: conversation, trigger: trigger, in: tx)
-                } catch let refused as AtiendeError {
-                    // Refused before anything was written: said where people look, and the next action goes on.
-                    try await ActivityLogReaction.write(.init(change: .ruleFailed, value: "\(rule.name): \(refused.message)"),
-                                                        conversation: conversation, actor: nil, in: tx)
-                }
+        for action in rule.actions {
+            do {
+                try await perform(action, of: rule, on: conversation, trigger: trigger, in: tx)
+            } catch let refused as AtiendeError {
+                // Refused before anything was written: said where people look, and the next action goes on.
+                try await ActivityLogReaction.write(.init(change: .ruleFailed, value: "\(rule.name): \(refused.message)"),
+                                                    conversation: conversation, actor: nil, in: tx)
             }
         }
         try await tx.sql.raw("UPDATE automation_rules SET run_count = run_count + 1 WHERE id = \(bind: ruleID)").run()
         return true
+    }
+
+    /// Rule runs on the conversation in the last minute, from its timeline (the runs of earlier transactions too).
+    private func runsInLastMinute(_ conversationID: UUID, in tx: WriteTransaction) async throws -> Int {
+        try await tx.sql.raw("""
+            SELECT COUNT(*) AS runs FROM messages
+            WHERE conversation_id = \(bind: conversationID) AND kind = 'activity' AND sender_type = 'system'
+              AND created_at > \(bind: tx.now.addingTimeInterval(-60)) AND text LIKE '%"change":"rule"%'
+            """).first()?.decode(column: "runs", as: Int.self) ?? 0
     }
 
     /// Once a minute at most: the line saying rules are paused here, and the event that alerts whoever watches.
