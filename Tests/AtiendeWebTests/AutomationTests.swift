@@ -67,6 +67,8 @@ struct AutomationTests {
             #expect(lines.filter { $0.change == .rule && $0.value == "Nota por mensaje" }.count == RuleRunner.perMinute)
             #expect(lines.filter { $0.change == .rulesPaused }.count == 1)
             #expect(try await Event.query(on: app.store.db).filter(\.$type == "automation.paused").count() == 1)
+            let storm = try #require(try await AutomationRule.query(on: app.store.db).filter(\.$name == "Nota por mensaje").first())
+            #expect(storm.runCount == RuleRunner.perMinute, "counted once per run, never for a paused one")
         }
     }
 

@@ -22,7 +22,7 @@ public struct AutomationReaction: Reaction {
     }
 
     public func react(to changes: [DomainChange], in tx: WriteTransaction) async throws {
-        try await RuleRunner.inCascade { try await handle(changes, in: tx) }
+        try await RuleRunner.inCascade(in: tx) { try await handle(changes, in: tx) }
     }
 
     private func handle(_ changes: [DomainChange], in tx: WriteTransaction) async throws {
@@ -112,7 +112,7 @@ public struct AutomationReaction: Reaction {
     /// Rules in order on one conversation; the first that matches and stops ends the list. The conversation is read
     /// only once a rule matches (most messages match none).
     func apply(_ rules: [CompiledRule], to fact: RuleFactsLoader.Loaded, trigger: RuleTrigger, in tx: WriteTransaction) async throws {
-        try await RuleRunner.inCascade {
+        try await RuleRunner.inCascade(in: tx) {
             var facts = fact.facts
             let id = facts.conversation.id
             var conversation = fact.conversation

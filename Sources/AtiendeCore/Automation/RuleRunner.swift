@@ -31,6 +31,15 @@ struct RuleRunner: Sendable {
         func runs(on conversation: UUID) -> Int { lock.withLock { runs[conversation] ?? 0 } }
         func opened(_ conversations: some Sequence<UUID>) { lock.withLock { opened.formUnion(conversations) } }
         func isNew(_ conversation: UUID) -> Bool { lock.withLock { opened.contains(conversation) } }
+
+        /// Runs per rule, counted into `run_count` once when the cascade ends (one statement per rule, not per run).
+        private var counted: [UUID: Int] = [:]
+        func count(_ rule: UUID) { lock.withLock { counted[rule, default: 0] += 1 } }
+        func saveCounts(in tx: WriteTransaction) async throws {
+            for (rule, runs) in lock.withLock({ counted }) {
+                try await tx.sql.raw("UPDATE automation_rules SET run_count = run_count + \(bind: runs) WHERE id = \(bind: rule)").run()
+            }
+        }
     }
 
     enum Context {
@@ -38,9 +47,12 @@ struct RuleRunner: Sendable {
     }
 
     /// Runs `body` inside a cascade: the one under way, or a new one.
-    static func inCascade<T>(_ body: () async throws -> T) async rethrows -> T {
+    static func inCascade<T>(in tx: WriteTransaction, _ body: () async throws -> T) async throws -> T {
         if Context.cascade != nil { return try await body() }
-        return try await Context.$cascade.withValue(Cascade()) { try await body() }
+        let cascade = Cascade()
+        let result = try await Context.$cascade.withValue(cascade) { try await body() }
+        try await cascade.saveCounts(in: tx)
+        return result
     }
 
     let router: Router
@@ -67,7 +79,8 @@ struct RuleRunner: Sendable {
                                                     conversation: conversation, actor: nil, in: tx)
             }
         }
-        try await tx.sql.raw("UPDATE automation_rules SET run_count = run_count + 1 WHERE id = \(bind: ruleID)").run()
+        if let cascade = Context.cascade { cascade.count(ruleID) }
+        else { try await tx.sql.raw("UPDATE automation_rules SET run_count = run_count + 1 WHERE id = \(bind: ruleID)").run() }
         return true
     }
 
