@@ -71,9 +71,10 @@ def shot(driver, name, backend):
 
 
 def wait(driver, seconds=5):
-    # Live regions replace their elements: an element gone stale meanwhile is looked for again.
-    from selenium.common.exceptions import StaleElementReferenceException
-    return WebDriverWait(driver, seconds, poll_frequency=0.05, ignored_exceptions=(StaleElementReferenceException,))
+    # Live regions replace their elements, and pages reload: an element gone stale meanwhile (which Chromium may also
+    # report as a node that "does not belong to the document") is looked for again.
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+    return WebDriverWait(driver, seconds, poll_frequency=0.05, ignored_exceptions=(StaleElementReferenceException, WebDriverException))
 
 
 def sign_in(driver, server, email="admin@example.com", password=PASSWORD):

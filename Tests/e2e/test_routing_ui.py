@@ -106,3 +106,27 @@ def test_rule_written_on_its_page_is_previewed_then_runs(make_server, backend, b
     assert server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1", token)[1]["priority"] == "none"
     browser.get(server.base + "/app/tienda/conversations/2")
     assert "Se aplicó la regla «Urgentes arriba»" in browser.find_element(By.ID, "timeline").text
+
+    # Edited on its page: the form comes filled in; what is changed replaces the rule, and the list shows it.
+    browser.get(server.base + "/app/tienda/settings/rules")
+    rule_row = [r for r in browser.find_elements(By.CSS_SELECTOR, ".settings table tbody tr") if "Urgentes arriba" in r.text][0]
+    rule_row.find_element(By.LINK_TEXT, "Editar").click()
+    form = wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "form.rule-form[data-method=PATCH]")))
+    assert "Editar la regla «Urgentes arriba»" in browser.find_element(By.ID, "rule-form").text
+    assert Select(form.find_element(By.NAME, "trigger")).first_selected_option.get_attribute("value") == "message_received"
+    condition = form.find_elements(By.CSS_SELECTOR, "[data-rows='conditions.conditions'] [data-row]")[0]
+    assert condition.find_element(By.NAME, "value").get_attribute("value") == "urgente"
+    assert Select(condition.find_element(By.NAME, "op")).first_selected_option.get_attribute("value") == "contains"
+    name = form.find_element(By.NAME, "name")
+    name.clear()
+    name.send_keys("Urgentes y etiquetados")
+    second = form.find_elements(By.CSS_SELECTOR, "[data-rows='actions'] [data-row]")[1]
+    Select(second.find_element(By.NAME, "type")).select_by_value("add_label")
+    second.find_element(By.NAME, "value").send_keys("urgente")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".settings table"), "Urgentes y etiquetados"))
+    assert "Crear regla" in browser.find_element(By.ID, "rule-form").text, "back to the list, with the empty form"
+    status, rules = server.api("GET", f"/api/v1/workspaces/{workspace}/automation-rules", token)
+    edited = [r for r in rules if r["name"] == "Urgentes y etiquetados"][0]
+    assert [a["type"] for a in edited["actions"]] == ["set_priority", "add_label"], edited
+    assert edited["conditions"]["conditions"][0]["value"] == "urgente", edited

@@ -8,7 +8,7 @@ import Vapor
 enum RulesPage {
     static let rows = 3
 
-    static func view(_ desk: Desk, _ rules: [AutomationRule], canned: [CannedResponse]) -> Node<HTML.BodyContext> {
+    static func view(_ desk: Desk, _ rules: [AutomationRule], editing: AutomationRule? = nil, canned: [CannedResponse]) -> Node<HTML.BodyContext> {
         let t = desk.t
         let api = SettingsPages.apiBase(desk) + "/automation-rules"
         return .group(
@@ -28,7 +28,9 @@ enum RulesPage {
                         .td(.text(rule.actions.map { t("rules.action.\($0.type.rawValue)") + ($0.value.map { " " + shown($0, desk: desk, canned: canned) } ?? "") }
                             .joined(separator: " · "))),
                         .td(.text(String(rule.runCount))),
-                        .td(.form(.class("inline"), .data("api", path), .data("method", "PATCH"), .data("then", "reload"),
+                        .td(.a(.class("button"), .href(SiteURL.settings(desk.slug, .rules).path + "?edit=" + (rule.id?.uuidString.lowercased() ?? "") + "#rule-form"),
+                               .text(t("canned.edit"))),
+                            .form(.class("inline"), .data("api", path), .data("method", "PATCH"), .data("then", "reload"),
                                   .field(.type(.hidden), .name("is_active"), .value(rule.isActive ? "false" : "true"), .data("type", "bool-value")),
                                   .button(.type(.submit), .text(t(rule.isActive ? "rules.turn_off" : "rules.turn_on")))),
                             .if(rule.id != rules.first?.id, .form(.class("inline"), .data("api", path), .data("method", "PATCH"), .data("then", "reload"),
@@ -38,8 +40,8 @@ enum RulesPage {
                                   .data("confirm", t("canned.delete_confirm", rule.name)),
                                   .button(.type(.submit), .class("danger"), .text(t("canned.delete"))))))
                 })),
-            .h2(.text(t("rules.create"))),
-            form(desk, api: api, canned: canned))
+            .h2(.id("rule-form"), .text(editing.map { t("rules.editing", $0.name) } ?? t("rules.create"))),
+            form(desk, api: api, canned: canned, rule: editing))
     }
 
     static func when(_ t: Localizer, _ rule: AutomationRule) -> String {
@@ -58,14 +60,23 @@ enum RulesPage {
         return desk.memberName(id) ?? desk.teams.first { $0.id == id }?.name ?? canned.first { $0.id == id }.map { "/" + $0.shortcut } ?? value
     }
 
-    static func form(_ desk: Desk, api: String, canned: [CannedResponse]) -> Node<HTML.BodyContext> {
+    /// The form that writes a new rule, or with `rule` edits that one (every part replaced by what the form holds).
+    static func form(_ desk: Desk, api: String, canned: [CannedResponse], rule: AutomationRule? = nil) -> Node<HTML.BodyContext> {
         let t = desk.t
-        func option(_ value: String, _ text: String) -> Node<HTML.BodyContext> {
-            .element(named: "option", nodes: [.attribute(named: "value", value: value, ignoreIfValueIsEmpty: false), .text(text)])
+        func option(_ value: String, _ text: String, selected: String? = nil) -> Node<HTML.FormContext> {
+            .element(named: "option", nodes: [.attribute(named: "value", value: value, ignoreIfValueIsEmpty: false), .text(text)]
+                     + (selected == value ? [.attribute(named: "selected", value: "selected")] : []))
         }
-        func options<T: RawRepresentable & CaseIterable>(_ type: T.Type, _ prefix: String, empty: Bool = true) -> [Node<HTML.BodyContext>] where T.RawValue == String {
-            (empty ? [option("", "—")] : []) + T.allCases.map { option($0.rawValue, t("\(prefix).\($0.rawValue)")) }
+        func options<T: RawRepresentable & CaseIterable>(_ type: T.Type, _ prefix: String, empty: Bool = true, selected: String? = nil) -> [Node<HTML.FormContext>] where T.RawValue == String {
+            (empty ? [option("", "—")] : []) + T.allCases.map { option($0.rawValue, t("\(prefix).\($0.rawValue)"), selected: selected) }
         }
+        func text(_ name: String, _ label: String, _ value: String?, list: Bool = false) -> Node<HTML.FormContext> {
+            .field(.type(.text), .name(name), .aria("label", label), .placeholder(label), .value(value ?? ""),
+                   .attribute(named: "list", value: list ? "rule-references" : ""))
+        }
+        let conditions = rule?.conditions.conditions ?? []
+        let actions = rule?.actions ?? []
+        let path = rule.map { api + "/" + ($0.id?.uuidString.lowercased() ?? "") } ?? api
         // What a value may name, offered as the admin types: members, teams, inboxes, shared canned responses.
         let references = desk.members.map { ($0.user.id?.uuidString.lowercased() ?? "", t("rules.ref_member", $0.user.name)) }
             + desk.teams.map { ($0.id?.uuidString.lowercased() ?? "", t("rules.ref_team", $0.name)) }
@@ -73,36 +84,58 @@ enum RulesPage {
             + canned.filter(\.isShared).map { ($0.id?.uuidString.lowercased() ?? "", "/" + $0.shortcut) }
             + Priority.allCases.map { ($0.rawValue, t("rules.field.priority") + ": " + t("priority.\($0.rawValue)")) }
             + [ConversationStatus.open, .pending, .resolved].map { ($0.rawValue, t("rules.field.status") + ": " + t("status.\($0.rawValue)")) }
-        return .form(.class("stack rule-form"), .data("api", api), .data("method", "POST"), .data("then", "reload"),
-            .label(.span(.text(t("rules.name"))), .field(.type(.text), .name("name"), .required(true), .attribute(named: "maxlength", value: "120"))),
-            .label(.span(.text(t("rules.when"))), .element(named: "select", nodes: [.attribute(named: "name", value: "trigger")] + options(RuleTrigger.self, "rules.trigger", empty: false))),
-            .label(.span(.text(t("rules.after_minutes"))), .field(.type(.number), .name("after_minutes"), .data("type", "number-omit-empty"),
-                                                                  .attribute(named: "min", value: "1"), .attribute(named: "max", value: "129600"))),
-            .label(.span(.text(t("rules.match"))),
-                   .element(named: "select", nodes: [.attribute(named: "name", value: "conditions.match"), option("all", t("rules.match_all")),
-                                                     option("any", t("rules.match_any"))])),
-            .element(named: "fieldset", nodes: [.class("rows"), .attribute(named: "data-rows", value: "conditions.conditions"),
-                .element(named: "legend", nodes: [.text(t("rules.conditions"))])] + (0..<rows).map { _ in
-                .div(.class("rule-row"), .data("row", "1"),
-                     .element(named: "select", nodes: [.attribute(named: "name", value: "field"), .aria("label", t("rules.field"))] + options(RuleCondition.Field.self, "rules.field")),
-                     .element(named: "select", nodes: [.attribute(named: "name", value: "op"), .aria("label", t("rules.op"))] + options(RuleCondition.Op.self, "rules.op")),
-                     .field(.type(.text), .name("value"), .aria("label", t("rules.value")), .placeholder(t("rules.value")), .attribute(named: "list", value: "rule-references")),
-                     .field(.type(.text), .name("key"), .aria("label", t("rules.key")), .placeholder(t("rules.key"))))
-            }),
-            .element(named: "fieldset", nodes: [.class("rows"), .attribute(named: "data-rows", value: "actions"),
-                .element(named: "legend", nodes: [.text(t("rules.actions"))])] + (0..<rows).map { _ in
-                .div(.class("rule-row"), .data("row", "1"),
-                     .element(named: "select", nodes: [.attribute(named: "name", value: "type"), .aria("label", t("rules.action"))] + options(RuleAction.Kind.self, "rules.action")),
-                     .field(.type(.text), .name("value"), .aria("label", t("rules.value")), .placeholder(t("rules.value")), .attribute(named: "list", value: "rule-references")),
-                     .field(.type(.text), .name("text"), .aria("label", t("rules.text")), .placeholder(t("rules.text"))))
-            }),
-            .element(named: "datalist", nodes: [.id("rule-references")] + references.map { value, label in
-                .element(named: "option", nodes: [.attribute(named: "value", value: value), .attribute(named: "label", value: label)])
-            }),
-            .label(.field(.type(.checkbox), .name("stops"), .data("type", "bool")), .text(" " + t("rules.stops"))),
-            .div(.class("composer-tools"),
-                 .button(.type(.button), .data("preview", api + "/preview"), .text(t("rules.preview"))),
-                 .button(.type(.submit), .class("primary"), .text(t("rules.create")))),
+        let conditionRows: [Node<HTML.FormContext>] = (0..<max(rows, conditions.count + 1)).map { index in
+            let condition = conditions.indices.contains(index) ? conditions[index] : nil
+            let field: [Node<HTML.FormContext>] = [.attribute(named: "name", value: "field"), .aria("label", t("rules.field"))]
+                + options(RuleCondition.Field.self, "rules.field", selected: condition?.field.rawValue)
+            let op: [Node<HTML.FormContext>] = [.attribute(named: "name", value: "op"), .aria("label", t("rules.op"))]
+                + options(RuleCondition.Op.self, "rules.op", selected: condition?.op.rawValue)
+            return .div(.class("rule-row"), .data("row", "1"), .element(named: "select", nodes: field), .element(named: "select", nodes: op),
+                        text("value", t("rules.value"), condition?.value, list: true), text("key", t("rules.key"), condition?.key))
+        }
+        let actionRows: [Node<HTML.FormContext>] = (0..<max(rows, actions.count + 1)).map { index in
+            let action = actions.indices.contains(index) ? actions[index] : nil
+            let type: [Node<HTML.FormContext>] = [.attribute(named: "name", value: "type"), .aria("label", t("rules.action"))]
+                + options(RuleAction.Kind.self, "rules.action", selected: action?.type.rawValue)
+            return .div(.class("rule-row"), .data("row", "1"), .element(named: "select", nodes: type),
+                        text("value", t("rules.value"), action?.value, list: true), text("text", t("rules.text"), action?.text))
+        }
+        let conditionSet: Node<HTML.FormContext> = .element(named: "fieldset", nodes: [.class("rows"), .attribute(named: "data-rows", value: "conditions.conditions"),
+            .element(named: "legend", nodes: [.text(t("rules.conditions"))])] + conditionRows)
+        let actionSet: Node<HTML.FormContext> = .element(named: "fieldset", nodes: [.class("rows"), .attribute(named: "data-rows", value: "actions"),
+            .element(named: "legend", nodes: [.text(t("rules.actions"))])] + actionRows)
+        let back = SiteURL.settings(desk.slug, .rules).path
+        let trigger: [Node<HTML.FormContext>] = [.attribute(named: "name", value: "trigger")]
+            + options(RuleTrigger.self, "rules.trigger", empty: false, selected: rule?.trigger.rawValue)
+        let match: [Node<HTML.FormContext>] = [.attribute(named: "name", value: "conditions.match"),
+                                               option("all", t("rules.match_all"), selected: rule?.conditions.match.rawValue),
+                                               option("any", t("rules.match_any"), selected: rule?.conditions.match.rawValue)]
+        let datalist: Node<HTML.FormContext> = .element(named: "datalist", nodes: [.id("rule-references")] + references.map { value, label in
+            .element(named: "option", nodes: [.attribute(named: "value", value: value), .attribute(named: "label", value: label)])
+        })
+        let name: Node<HTML.FormContext> = .label(.span(.text(t("rules.name"))), .field(.type(.text), .name("name"), .required(true),
+                                                                                          .attribute(named: "maxlength", value: "120"), .value(rule?.name ?? "")))
+        let after: Node<HTML.FormContext> = .label(.span(.text(t("rules.after_minutes"))),
+            .field(.type(.number), .name("after_minutes"), .data("type", "number-omit-empty"), .attribute(named: "min", value: "1"),
+                   .attribute(named: "max", value: "129600"), .value(rule?.afterMinutes.map(String.init) ?? "")))
+        let stops: Node<HTML.FormContext> = .label(.field(.type(.checkbox), .name("stops"), .data("type", "bool"),
+                                                          .attribute(named: "checked", value: rule?.stops == true ? "checked" : "")),
+                                                   .text(" " + t("rules.stops")))
+        let tools: Node<HTML.FormContext> = .div(.class("composer-tools"),
+            .button(.type(.button), .data("preview", api + "/preview"), .text(t("rules.preview"))),
+            .button(.type(.submit), .class("primary"), .text(t(rule == nil ? "rules.create" : "common.save"))),
+            .if(rule != nil, .a(.href(back), .text(t("rules.cancel")))))
+        return .form(.class("stack rule-form"), .data("api", path), .data("method", rule == nil ? "POST" : "PATCH"),
+            .data("then", rule == nil ? "reload" : "go"), .data("href", back),
+            name,
+            .label(.span(.text(t("rules.when"))), .element(named: "select", nodes: trigger)),
+            after,
+            .label(.span(.text(t("rules.match"))), .element(named: "select", nodes: match)),
+            conditionSet,
+            actionSet,
+            datalist,
+            stops,
+            tools,
             .p(.class("preview-result"), .role("status")),
             SettingsPages.formError())
     }

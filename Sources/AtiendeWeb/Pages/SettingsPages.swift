@@ -31,7 +31,9 @@ enum SettingsPages {
             content = ServiceSettingsPage.view(desk, policies: policies, saved: req.query[String.self, at: "saved"] != nil)
         case .rules:
             let rules = try await desk.scope.query(AutomationRule.self, on: req.db).sort(\.$position).sort(\.$createdAt).all()
-            content = RulesPage.view(desk, rules, canned: try await req.atiende.canned.usable(workspace: desk.workspaceID, user: desk.userID, on: req.db))
+            let editing = req.query[String.self, at: "edit"].flatMap(UUID.init(uuidString:)).flatMap { id in rules.first { $0.id == id } }
+            content = RulesPage.view(desk, rules, editing: editing,
+                                     canned: try await req.atiende.canned.usable(workspace: desk.workspaceID, user: desk.userID, on: req.db))
         }
         return HTMLPage(html: Layout.desk(desk, title: t("settings.\(section.rawValue)"), page: "settings", .div(.class("settings"), content)))
     }

@@ -159,6 +159,7 @@ document.addEventListener('submit', async (event) => {
     // Done with a field inside a live region: let go of it, so the region shows what was saved.
     if (form.closest('[data-live]') && form.contains(document.activeElement)) document.activeElement.blur();
     if (form.dataset.then === 'reload') { location.reload(); return; }
+    if (form.dataset.then === 'go') { location.href = form.dataset.href; return; }
     if (form.dataset.then === 'secret') { showSecret(data, form); return; }
     if (form.dataset.then === 'detail') {
       const result = form.querySelector('.form-result');
