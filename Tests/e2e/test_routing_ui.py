@@ -130,3 +130,40 @@ def test_rule_written_on_its_page_is_previewed_then_runs(make_server, backend, b
     edited = [r for r in rules if r["name"] == "Urgentes y etiquetados"][0]
     assert [a["type"] for a in edited["actions"]] == ["set_priority", "add_label"], edited
     assert edited["conditions"]["conditions"][0]["value"] == "urgente", edited
+
+
+def test_times_are_read_on_the_agents_own_clock(make_server, backend, browser):
+    """An agent whose account is in Tokyo, at a browser on another clock: 'tomorrow at 9:00' and a typed time mean 9:00
+    and that time in Tokyo, as the pages show them."""
+    import datetime
+    import re
+    server = make_server()
+    out = server.command("setup", "--workspace", "Tienda", "--email", "admin@example.com", "--password", "secreto-largo-1",
+                         "--time-zone", "Asia/Tokyo")
+    workspace = re.search(r"\(id ([0-9a-f-]{36})\)", out).group(1)
+    token = server.command("token", "create", "--email", "admin@example.com").strip().splitlines()[-1]
+    server.start()
+    inbox = server.create_api_inbox(token, workspace)
+    server.post_inbound(inbox, {"message_id": "tz-1", "from": {"id": "c-1", "name": "Ana"}, "text": "Hola"})
+    sign_in(browser, server)
+    assert browser.execute_script("return new Date('2026-12-02T00:00:00Z').getTimezoneOffset()") != -540, "the browser must not be on Tokyo's clock"
+    browser.get(server.base + "/app/tienda/conversations/1")
+    live(browser)
+    browser.find_element(By.CSS_SELECTOR, "#remind-me summary").click()
+    browser.find_element(By.CSS_SELECTOR, '#remind-me [data-snooze="tomorrow"]').click()
+    browser.find_element(By.CSS_SELECTOR, "#remind-me button[type=submit]").click()
+    wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#follow-ups .pending li")))
+    status, items = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1/follow-ups", token)
+    items = items["data"] if isinstance(items, dict) else items
+    due = datetime.datetime.fromisoformat(items[0]["due_at"].replace("Z", "+00:00")).astimezone(datetime.timezone(datetime.timedelta(hours=9)))
+    tomorrow = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=9))).date() + datetime.timedelta(days=1)
+    assert (due.date(), due.hour, due.minute) == (tomorrow, 9, 0), items
+    assert "9:00" in browser.find_element(By.CSS_SELECTOR, "#follow-ups .pending li").text
+
+    # A time typed into 'snooze until' is Tokyo's too.
+    field = browser.find_element(By.ID, "snooze-until")
+    browser.execute_script("arguments[0].value = '2027-01-15T10:30'", field)
+    field.find_element(By.XPATH, "./ancestor::form").find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(browser, 5).until(EC.text_to_be_present_in_element((By.ID, "status-badge"), "Pospuesta"))
+    status, conversation = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1", token)
+    assert conversation["snoozed_until"].startswith("2027-01-15T01:30:00"), conversation

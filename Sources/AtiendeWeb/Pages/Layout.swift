@@ -44,7 +44,7 @@ enum Layout {
             .body(
                 .data("page", page), .data("lang", t.language.rawValue), .data("workspace", desk.slug),
                 .data("workspace-id", desk.workspaceID.uuidString.lowercased()), .data("user-id", desk.userID.uuidString.lowercased()),
-                .data("last-event", String(desk.lastEventID)),
+                .data("last-event", String(desk.lastEventID)), .data("time-zone", desk.timeZone.identifier),
                 .a(.class("skip"), .href("#main"), .text(t("nav.skip"))),
                 topBar(desk),
                 .div(.id("live-banner"), .class("banner"), .role("status"), .attribute(named: "hidden", value: "hidden"), .text(t("live.reconnecting"))),

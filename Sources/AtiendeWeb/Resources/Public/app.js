@@ -97,7 +97,7 @@ async function formPayload(form) {
     } else if (type === 'omit-empty') {
       if (value.trim() !== '') payload[el.name] = value.trim();
     } else if (type === 'datetime') {
-      payload[el.name] = value ? new Date(value).toISOString().replace(/\.\d{3}Z$/, 'Z') : null;
+      payload[el.name] = value ? fromWallClock(Date.parse(value + 'Z')).toISOString().replace(/\.\d{3}Z$/, 'Z') : null;
     } else if (el.type === 'checkbox') {
       if (el.checked) payload[el.name] = value;
     } else {
@@ -246,23 +246,37 @@ function showNoteMode() {
 document.getElementById('note-toggle')?.addEventListener('change', showNoteMode);
 document.getElementById('composer')?.addEventListener('reset', () => setTimeout(showNoteMode));
 
-// Snooze and reminder presets: an hour from now, tomorrow at 9:00, in 3 days at 9:00, next Monday at 9:00 — in this
-// browser's time zone.
-function snoozeTime(preset) {
-  const at = new Date();
-  if (preset === 'hour') return new Date(at.getTime() + 3600 * 1000);
-  at.setHours(9, 0, 0, 0);
-  if (preset === 'tomorrow') at.setDate(at.getDate() + 1);
-  else if (preset === '3days') at.setDate(at.getDate() + 3);
-  else at.setDate(at.getDate() + ((8 - at.getDay()) % 7 || 7));
-  return at;
+// Times as the agent's own clock reads them: the time zone of their account, which every page shows, not this
+// browser's. `wallClock` gives an instant's reading as a UTC timestamp of the same fields; `fromWallClock` the instant
+// at which the clock reads those fields (twice around, for the hour a clock change moves).
+const timeZone = body.dataset.timeZone || undefined;
+const clockParts = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric',
+  hour: 'numeric', minute: 'numeric', second: 'numeric' });
+function wallClock(date) {
+  const p = Object.fromEntries(clockParts.formatToParts(date).map((part) => [part.type, Number(part.value)]));
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour % 24, p.minute, p.second);
 }
-const localInput = (date) => new Date(date.getTime() - date.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+function fromWallClock(fields) {
+  let guess = fields;
+  for (let i = 0; i < 2; i++) guess += fields - wallClock(new Date(guess));
+  return new Date(guess);
+}
+// Snooze and reminder presets: an hour from now, tomorrow at 9:00, in 3 days at 9:00, next Monday at 9:00.
+function snoozeTime(preset) {
+  if (preset === 'hour') return new Date(Date.now() + 3600 * 1000);
+  const at = new Date(wallClock(new Date()));
+  at.setUTCHours(9, 0, 0, 0);
+  if (preset === 'tomorrow') at.setUTCDate(at.getUTCDate() + 1);
+  else if (preset === '3days') at.setUTCDate(at.getUTCDate() + 3);
+  else at.setUTCDate(at.getUTCDate() + ((8 - at.getUTCDay()) % 7 || 7));
+  return fromWallClock(at.getTime());
+}
+const localInput = (date) => new Date(wallClock(date)).toISOString().slice(0, 16);
 // Each says until when (again after the head is re-read live).
 function labelSnoozePresets() {
   for (const button of document.querySelectorAll('[data-snooze]')) {
     button.title = snoozeTime(button.dataset.snooze)
-      .toLocaleString(body.dataset.lang, { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+      .toLocaleString(body.dataset.lang, { timeZone, weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
   }
 }
 labelSnoozePresets();
