@@ -131,6 +131,16 @@ def test_rule_written_on_its_page_is_previewed_then_runs(make_server, backend, b
     assert [a["type"] for a in edited["actions"]] == ["set_priority", "add_label"], edited
     assert edited["conditions"]["conditions"][0]["value"] == "urgente", edited
 
+    # On a phone the table stacks its cells: each says which column it is.
+    browser.set_window_size(400, 900)
+    try:
+        browser.get(server.base + "/app/tienda/settings/rules")
+        cell = browser.find_elements(By.CSS_SELECTOR, ".settings table tbody tr td")[1]
+        shown = browser.execute_script("return getComputedStyle(arguments[0], '::before').content", cell)
+        assert shown == '"Nombre"', shown
+    finally:
+        browser.set_window_size(1366, 900)
+
 
 def test_times_are_read_on_the_agents_own_clock(make_server, backend, browser):
     """An agent whose account is in Tokyo, at a browser on another clock: 'tomorrow at 9:00' and a typed time mean 9:00

@@ -280,6 +280,18 @@ function labelSnoozePresets() {
   }
 }
 labelSnoozePresets();
+
+// On a phone a table stacks its cells, one card per row: each cell carries its column's name to show above it.
+function labelCells(root = document) {
+  for (const table of root.querySelectorAll('table.grid')) {
+    const names = [...table.querySelectorAll('thead th')].map((th) => th.textContent.trim());
+    for (const row of table.querySelectorAll('tbody tr')) {
+      [...row.children].forEach((cell, i) => { if (names[i]) cell.dataset.label = names[i]; });
+    }
+  }
+}
+labelCells();
+
 document.addEventListener('click', (event) => {
   const button = event.target.closest?.('[data-snooze]');
   if (!button) return;
@@ -518,6 +530,7 @@ async function readRegion(name) {
   for (const box of region.querySelectorAll('.pick')) box.checked = picked.has(box.value);
   if (cursor) region.querySelector(`.row[data-number="${cursor}"]`)?.classList.add('cursor');
   labelSnoozePresets();
+  labelCells(region);
 }
 
 // The regions an event concerns on this page.
