@@ -77,6 +77,26 @@ struct ClusterTests {
         }
     }
 
+    @Test("A rule written on one instance applies there at once, and on the others within a second")
+    func rulesAcrossInstances() async throws {
+        try await withApp { a in
+            try await Self.withSecondInstance(a) { b in
+                let workspace = try await WorkspaceFixture.make(a)
+                let inbox = try await workspace.apiInbox(a)
+                // Both have read the workspace's rules (the default one) and keep them compiled.
+                #expect(try await inbox.post(a, APIInbox.message("m0", from: ["id": "c0"])).status == 200)
+                #expect(try await inbox.post(b, APIInbox.message("m1", from: ["id": "c1"])).status == 200)
+                _ = try await AutomationTests.rule(a, workspace, ["name": "Etiquetar", "trigger": "message_received",
+                                                                  "actions": [["type": "add_label", "value": "visto"]]])
+                #expect(try await inbox.post(a, APIInbox.message("m2", from: ["id": "c2"])).status == 200)
+                try await Task.sleep(for: .seconds(RuleCache.trust + 0.2))
+                #expect(try await inbox.post(b, APIInbox.message("m3", from: ["id": "c3"])).status == 200)
+                let labels = try await Conversation.query(on: a.store.db).filter(\.$workspace.$id == workspace.id).sort(\.$number).all().map(\.labels)
+                #expect(labels == [[], [], ["visto"], ["visto"]])
+            }
+        }
+    }
+
     @Test("Rate limits hold across instances: guesses spread over A and B are counted together")
     func rateLimitsAcrossInstances() async throws {
         try await withApp { a in

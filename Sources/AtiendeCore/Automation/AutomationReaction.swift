@@ -77,19 +77,21 @@ public struct AutomationReaction: Reaction {
         }
     }
 
-    /// The workspace's active rules in order, compiled. Kept across transactions while the workspace's rules are the same
-    /// (how many, and the latest change — one cheap query per transaction), so a busy ingest does not decode 200 rules for
-    /// every round; any instance's change shows in that query, so several instances never run stale rules.
+    /// The workspace's active rules in order, compiled. Kept across transactions while the workspace's rules are the same,
+    /// so a busy ingest does not decode 200 rules for every round: a change made here is seen at once (the service
+    /// forgets the cached rules when it commits); whether another instance changed them is asked at most once per
+    /// `RuleCache.trust` (how many, and the latest change — one cheap query), so they apply everywhere within a second.
     static func rules(workspace workspaceID: UUID, in tx: WriteTransaction) async throws -> [CompiledRule] {
         try await tx.memo("automation-rules:\(workspaceID)") {
+            if let trusted = tx.store.ruleCache.trusted(workspaceID) { return trusted }
             let row = try await tx.sql.raw("""
                 SELECT COUNT(*) AS rules, MAX(updated_at) AS changed FROM automation_rules WHERE workspace_id = \(bind: workspaceID)
                 """).first()
             let version = "\(try row?.decode(column: "rules", as: Int.self) ?? 0):\(try row?.decode(column: "changed", as: Date?.self)?.timeIntervalSince1970 ?? 0)"
-            if let cached = RuleCache.shared.get(workspaceID, version: version) { return cached }
+            if let cached = tx.store.ruleCache.get(workspaceID, version: version) { return cached }
             let compiled = try await AutomationRule.query(on: tx.db).filter(\.$workspace.$id == workspaceID).filter(\.$isActive == true)
                 .sort(\.$position).sort(\.$createdAt).all().map(CompiledRule.init)
-            RuleCache.shared.put(workspaceID, version: version, compiled)
+            tx.store.ruleCache.put(workspaceID, version: version, compiled)
             return compiled
         }
     }
@@ -237,17 +239,30 @@ enum RuleFactsLoader {
     }
 }
 
-/// Compiled rules by workspace, with the version they were read at.
+/// Compiled rules by workspace, with the version they were read at and when that version was last confirmed.
 final class RuleCache: @unchecked Sendable {
-    static let shared = RuleCache()
-    private var entries: [UUID: (version: String, rules: [CompiledRule])] = [:]
+    /// Seconds the cached rules are used without asking whether another instance changed them.
+    static let trust: TimeInterval = 1
+    private var entries: [UUID: (version: String, rules: [CompiledRule], confirmed: TimeInterval)] = [:]
     private let lock = NSLock()
+    /// Time that only moves forward (not the store's clock, which tests hold still).
+    private var uptime: TimeInterval { ProcessInfo.processInfo.systemUptime }
+
+    func trusted(_ workspace: UUID) -> [CompiledRule]? {
+        lock.withLock { entries[workspace].flatMap { uptime - $0.confirmed < Self.trust ? $0.rules : nil } }
+    }
 
     func get(_ workspace: UUID, version: String) -> [CompiledRule]? {
-        lock.withLock { entries[workspace].flatMap { $0.version == version ? $0.rules : nil } }
+        lock.withLock {
+            guard let entry = entries[workspace], entry.version == version else { return nil }
+            entries[workspace]?.confirmed = uptime
+            return entry.rules
+        }
     }
 
     func put(_ workspace: UUID, version: String, _ rules: [CompiledRule]) {
-        lock.withLock { entries[workspace] = (version, rules) }
+        lock.withLock { entries[workspace] = (version, rules, uptime) }
     }
+
+    func forget(_ workspace: UUID) { _ = lock.withLock { entries.removeValue(forKey: workspace) } }
 }

@@ -63,6 +63,8 @@ public struct AutomationService: Sendable {
                 try await other.save(on: tx.db)
             }
             try await EventLog.append(.automationRuleDeleted, workspace: rule.$workspace.id, actor: actor, payload: RecordEventPayload(id: id, name: rule.name), in: tx)
+            let workspaceID = rule.$workspace.id
+            tx.onCommit { [store] in store.ruleCache.forget(workspaceID) }
         }
     }
 
@@ -115,6 +117,7 @@ public struct AutomationService: Sendable {
             if rule.isActive, rule.trigger.isTimed { try await Self.backfill(rule, in: tx) }
             try await EventLog.append(event, workspace: workspaceID, actor: actor,
                                       payload: RecordEventPayload(id: id, name: rule.name, detail: rule.trigger.rawValue, changes: changed), in: tx)
+            tx.onCommit { [store] in store.ruleCache.forget(workspaceID) }
         }
     }
 

@@ -21,6 +21,8 @@ public final class Store: Sendable {
     public let mailsNotifications: Bool
     /// What happens, in the same transaction, after each domain change (`WriteTransaction.react`).
     public let reactions = Reactions.standard
+    /// The workspaces' automation rules, compiled (`AutomationReaction.rules`).
+    let ruleCache = RuleCache()
     let logger: Logger
     private let database: @Sendable () -> any Database
     private let sqliteWriter: SQLiteWriter?
