@@ -169,6 +169,31 @@ struct RoutingTests {
         }
     }
 
+    @Test("who lets a conversation go does not get it back from routing for half an hour, not even from the scan")
+    func releaseHold() async throws {
+        let clock = ManualClock(Date())
+        try await withApp(clock: clock) { app in
+            let desk = try await Self.desk(app, agents: 1, policy: ["mode": "round_robin"])
+            let agent = desk.agents[0]
+            try await Self.arrive(app, desk, 1...1)
+            #expect(try await Self.owners(app, desk.workspace) == [agent.id])
+            let released = try await app.request(.PATCH, "\(desk.workspace.path)/conversations/1", token: agent.token, json: ["assignee_id": NSNull()])
+            #expect(released.status == 200, "\(released.text)")
+            #expect(try await Self.owners(app, desk.workspace) == [nil])
+            // The scan that hands out waiting conversations (every 10 s) keeps it from them too.
+            let scanner = RoutingScanner(store: app.store, router: app.services.availability.router)
+            clock.advance(by: 60)
+            try await app.services.availability.seen(agent.id, workspace: desk.workspace.id)
+            _ = try await scanner.scan()
+            #expect(try await Self.owners(app, desk.workspace) == [nil])
+            // Half an hour later, with nobody else, it is theirs again.
+            clock.advance(by: Router.releaseHold)
+            try await app.services.availability.seen(agent.id, workspace: desk.workspace.id)
+            _ = try await scanner.scan()
+            #expect(try await Self.owners(app, desk.workspace) == [agent.id])
+        }
+    }
+
     @Test("policies and routing refuse what does not belong: another workspace's team, a bad capacity, an unknown mode")
     func refusals() async throws {
         try await withApp { app in

@@ -69,6 +69,9 @@ public struct ConversationService: Sendable {
                     guard member != nil else { throw AtiendeError(.notFound, code: "member_not_found", "assignee_id is not a member of this workspace") }
                 }
                 changed["assignee_id"] = conversation.$assignee.id?.uuidString ?? ""
+                // Whoever lets it go (or the agent it is taken from) does not get it straight back from routing.
+                conversation.releasedBy = assignee == nil ? actor ?? conversation.$assignee.id : nil
+                conversation.releasedAt = assignee == nil ? now : nil
                 conversation.$assignee.id = assignee
             }
             if let team = changes.teamID, team != conversation.$team.id {

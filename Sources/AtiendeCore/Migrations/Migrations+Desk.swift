@@ -150,3 +150,16 @@ struct AddAlwaysAnswerRule: AsyncMigration {
         try await sql.raw(#"DELETE FROM automation_rules WHERE "trigger" = 'unanswered_for' AND actions = '[{"type":"resurface"}]'"#).run()
     }
 }
+
+/// Who last let a conversation go, and when: routing keeps it from them for a while.
+struct AddConversationRelease: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("conversations").field("released_by", .uuid).update()
+        try await db.schema("conversations").field("released_at", .datetime).update()
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema("conversations").deleteField("released_at").update()
+        try await db.schema("conversations").deleteField("released_by").update()
+    }
+}

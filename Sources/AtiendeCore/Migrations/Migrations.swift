@@ -31,6 +31,7 @@ public enum AtiendeMigrations {
         CreateAutomation(),
         CreateFollowUps(),
         AddAlwaysAnswerRule(),
+        AddConversationRelease(),
     ]
 }
 

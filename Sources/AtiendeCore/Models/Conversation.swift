@@ -49,6 +49,10 @@ public final class Conversation: Model, @unchecked Sendable {
     @OptionalField(key: "sla_next_alert_at") public var slaNextAlertAt: Date?
     /// When an assigned conversation goes back to the queue if its agent has not answered (the inbox's no-reply time).
     @OptionalField(key: "reply_due_at") public var replyDueAt: Date?
+    /// Who last let the conversation go (unassigned it, or had it taken away for not replying), and when: routing does
+    /// not hand it back to them for `Router.releaseHold`.
+    @OptionalField(key: "released_by") public var releasedBy: UUID?
+    @OptionalField(key: "released_at") public var releasedAt: Date?
 
     @Children(for: \.$conversation) public var messages: [Message]
 

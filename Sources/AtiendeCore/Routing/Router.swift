@@ -77,10 +77,13 @@ public struct Router: Sendable {
         return candidates[chosen].userID
     }
 
+    /// How long a conversation is kept from the person who let it go (or had it taken away for not replying).
+    static let releaseHold: TimeInterval = 30 * 60
+
     /// Assigns the open, unassigned ones of `conversations` by their inboxes' policies, oldest waiting first; returns how
-    /// many got an owner. `excluding` keeps a conversation from going back to whoever just had it.
+    /// many got an owner. A conversation does not go back to whoever let it go within `releaseHold`.
     @discardableResult
-    func assign(_ conversationIDs: [UUID], workspace workspaceID: UUID, excluding: [UUID: UUID] = [:], in tx: WriteTransaction) async throws -> Int {
+    func assign(_ conversationIDs: [UUID], workspace workspaceID: UUID, in tx: WriteTransaction) async throws -> Int {
         guard !conversationIDs.isEmpty else { return 0 }
         let now = tx.now
         let waiting = try await Conversation.query(on: tx.db).filter(\.$workspace.$id == workspaceID).filter(\.$id ~~ conversationIDs)
@@ -99,7 +102,7 @@ public struct Router: Sendable {
             let policy = inbox.assignment
             let turn = now.addingTimeInterval(Double(assigned) / 1_000_000)
             guard let agent = Self.pick(conversation.channel, language: inbox.settings.language ?? fallback, policy: policy,
-                                        from: &candidates, excluding: excluding[try conversation.requireID()], now: turn) else { continue }
+                                        from: &candidates, excluding: Self.heldFrom(conversation, now: now), now: turn) else { continue }
             _ = try await ConversationService.change(conversation, .init(assigneeID: .some(agent)), actor: nil, in: tx)
             if let minutes = policy.noReplyMinutes {
                 try await tx.sql.raw("""
@@ -121,7 +124,7 @@ public struct Router: Sendable {
     /// The workspace's waiting conversations (open, nobody's, in an inbox that assigns), oldest first, handed out while
     /// someone has room: after a member comes online or frees up.
     @discardableResult
-    func drain(workspace workspaceID: UUID, excluding: [UUID: UUID] = [:], in tx: WriteTransaction) async throws -> Int {
+    func drain(workspace workspaceID: UUID, in tx: WriteTransaction) async throws -> Int {
         let inboxes = try await Inbox.query(on: tx.db).filter(\.$workspace.$id == workspaceID).filter(\.$assignmentJSON != nil).all()
             .filter { $0.isActive && $0.assignment.assigns }
         guard !inboxes.isEmpty else { return 0 }
@@ -131,6 +134,12 @@ public struct Router: Sendable {
               AND inbox_id IN (\(SQLList(inboxes.map { SQLBind($0.id ?? UUID()) })))
             ORDER BY COALESCE(waiting_since, created_at), number LIMIT 200
             """).all().map { try $0.decode(column: "id", as: UUID.self) }
-        return try await assign(waiting, workspace: workspaceID, excluding: excluding, in: tx)
+        return try await assign(waiting, workspace: workspaceID, in: tx)
+    }
+
+    /// Who the conversation is kept from now: whoever let it go less than `releaseHold` ago.
+    static func heldFrom(_ conversation: Conversation, now: Date) -> UUID? {
+        guard let at = conversation.releasedAt, now.timeIntervalSince(at) < releaseHold else { return nil }
+        return conversation.releasedBy
     }
 }

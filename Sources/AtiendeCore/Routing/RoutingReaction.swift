@@ -13,7 +13,6 @@ public struct RoutingReaction: Reaction {
     public func react(to changes: [DomainChange], in tx: WriteTransaction) async throws {
         var arrived: [UUID: [UUID]] = [:]
         var freed: Set<UUID> = []
-        var excluding: [UUID: UUID] = [:]
         var answered: [UUID] = []
         for change in changes {
             switch change {
@@ -27,8 +26,6 @@ public struct RoutingReaction: Reaction {
                     && (change.assigneeChanged || change.after.status != .open)
                 let waits = change.after.assigneeID == nil && change.after.status == .open && (change.assigneeChanged || change.statusChanged)
                 if gave || waits { freed.insert(change.workspaceID) }
-                // Someone who lets a conversation go does not get it straight back (the one who had it, or who released it).
-                if waits, change.assigneeChanged, let previous = change.actor ?? change.before.assigneeID { excluding[change.after.id] = previous }
             case .replied(let reply):
                 if reply.conversation.assigneeID == reply.author { answered.append(reply.conversation.id) }
             default: continue
@@ -44,7 +41,7 @@ public struct RoutingReaction: Reaction {
             try await router.assign(ids, workspace: workspaceID, in: tx)
         }
         for workspaceID in freed {
-            try await router.drain(workspace: workspaceID, excluding: excluding, in: tx)
+            try await router.drain(workspace: workspaceID, in: tx)
         }
     }
 }
