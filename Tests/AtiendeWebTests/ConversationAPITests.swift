@@ -339,7 +339,8 @@ struct ConversationAPITests {
             let path = "\(workspace.path)/conversations/1"
             for change: [String: Any] in [["assignee_id": workspace.adminID.uuidString], ["team_id": try team.json()["id"] as? String ?? ""],
                                           ["priority": "urgent"], ["labels": ["vip"]], ["status": "resolved"], ["status": "open"],
-                                          ["status": "snoozed", "snoozed_until": "2030-01-02T09:00:00Z"]] {
+                                          ["status": "snoozed", "snoozed_until": "2030-01-02T09:00:00Z"],
+                                          ["status": "snoozed", "snoozed_until": "2030-02-03T09:00:00Z"]] {
                 #expect(try await app.request(.PATCH, path, token: workspace.token, json: change).status == 200)
             }
             let slug = try #require(try await Workspace.find(workspace.id, on: app.store.db)).slug
@@ -349,6 +350,9 @@ struct ConversationAPITests {
                          "Admin resolvió la conversación", "Admin reabrió la conversación", "Admin la pospuso hasta"] {
                 #expect(page.contains(line), "\(line)")
             }
+            // Snoozed again, until another time: a line of its own, and the badge says until when.
+            #expect(page.components(separatedBy: "Admin la pospuso hasta").count == 3)
+            #expect(page.contains("Pospuesta · hasta 03-02-2030"), "the badge says until when")
             // Activity lines are no messages of the customer's or ours: not counted, not found by search.
             #expect(try await Conversation.query(on: app.store.db).first()?.messageCount == 1)
             #expect(try await app.services.search.search("resolved", workspace: workspace.id).messages.isEmpty)

@@ -46,7 +46,7 @@ struct ActivityLogReaction: Reaction {
         for change in changes {
             guard case .conversationChanged(let change) = change else { continue }
             var lines: [ConversationActivity] = []
-            if change.statusChanged {
+            if change.statusChanged || change.snoozeMoved {
                 lines.append(.init(change: .status, value: change.after.status.rawValue,
                                    until: change.after.status == .snoozed ? change.after.snoozedUntil : nil))
             }

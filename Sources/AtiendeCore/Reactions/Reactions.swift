@@ -44,6 +44,8 @@ public enum DomainChange: Sendable {
         public var teamChanged: Bool { before.teamID != after.teamID }
         public var priorityChanged: Bool { before.priority != after.priority }
         public var labelsChanged: Bool { before.labels != after.labels }
+        /// Snoozed again, until another time.
+        public var snoozeMoved: Bool { before.status == .snoozed && after.status == .snoozed && before.snoozedUntil != after.snoozedUntil }
     }
 
     public struct Reply: Sendable {

@@ -121,7 +121,8 @@ enum ConversationPage {
         }
         return .group(
             .h1(desk.badge(c.channel), .text(" #\(c.number) · \(model.contact.name ?? t("contact.unnamed"))"),
-                .span(.class("badge status"), .id("status-badge"), .text(t("status.\(c.status.rawValue)")))),
+                .span(.class("badge status"), .id("status-badge"), .text(t("status.\(c.status.rawValue)")
+                      + (c.status == .snoozed ? c.snoozedUntil.map { " · " + t("conversation.until", desk.format.dateTime($0)) } ?? "" : "")))),
             .if(c.subject != nil, .p(.class("subject"), .text(c.subject ?? ""))),
             .p(.class("sla-line"),
                .unwrap(c.firstResponseDueAt) { SLABadge.node($0, desk: desk, label: t("sla.first_response")) },
