@@ -104,6 +104,47 @@ struct AutomationTests {
         try await app.stop()
     }
 
+    @Test("values given by the names people read are stored as what they name, and shown back by those names to be edited")
+    func valuesByName() async throws {
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            _ = try await workspace.apiInbox(app, name: "Tienda web")
+            let (agentID, _) = try await workspace.member(app, role: .agent)
+            let agentName = try #require(try await User.find(agentID, on: app.store.db)).name
+            let canned = try await app.request(.POST, "\(workspace.path)/canned-responses", token: workspace.token,
+                                               json: ["shortcut": "envio", "title": "Envío", "shared": true, "variants": ["es": "Hola"]]).json()["id"] as? String
+            let made = try await Self.rule(app, workspace, [
+                "name": "Por nombre", "trigger": "message_received",
+                "conditions": ["match": "all", "conditions": [["field": "priority", "op": "is", "value": "Urgente"],
+                                                              ["field": "business_hours", "op": "is", "value": "cerrado"],
+                                                              ["field": "inbox", "op": "is", "value": "tienda WEB"]]],
+                "actions": [["type": "set_priority", "value": "Alta"], ["type": "assign_agent", "value": agentName.uppercased()],
+                            ["type": "send_canned", "value": "/envio"], ["type": "set_status", "value": "Pending"]]])
+            let conditions = try #require((made["conditions"] as? [String: Any])?["conditions"] as? [[String: Any]])
+            #expect(conditions.map { $0["value"] as? String }.prefix(2) == ["urgent", "closed"])
+            #expect(UUID(uuidString: conditions[2]["value"] as? String ?? "") != nil)
+            let actions = try #require(made["actions"] as? [[String: Any]]).map { $0["value"] as? String }
+            #expect(actions == ["high", agentID.uuidString, canned?.uppercased(), "pending"], "\(actions)")
+
+            // The page shows them back by name, so saving the form again keeps them.
+            let slug = try #require(try await Workspace.find(workspace.id, on: app.store.db)).slug
+            let (browser, _) = try await Browser.signedIn(app, as: workspace.adminID)
+            let page = try await browser.get("/app/\(slug)/settings/rules?edit=\(made["id"] as? String ?? "")").text
+            for shown in [#"value="Urgente""#, #"value="cerrado""#, #"value="Tienda web""#, #"value="Alta""#, "value=\"\(agentName)\"", #"value="/envio""#] {
+                #expect(page.contains(shown), "\(shown)")
+            }
+            #expect(!page.contains(agentID.uuidString), "no ids for a person to read")
+
+            // A name that stands for nothing is refused, saying which action in the page's language.
+            let refused = try await app.request(.POST, "\(workspace.path)/automation-rules", token: workspace.token, json: [
+                "name": "Mal", "trigger": "message_received", "actions": [["type": "set_priority", "value": "altísima"]]])
+            #expect(refused.status == 400)
+            #expect((try refused.json()["error"] as? [String: Any])?["code"] as? String == "invalid_action")
+            let message = ErrorPages.message(code: "invalid_action", fallback: "", parameters: ["action": "rules.action.set_priority"], t: Localizer(.es))
+            #expect(message.contains("«Poner prioridad»"), "\(message)")
+        }
+    }
+
     @Test("preview lists what the conditions matched in the last 7 days; bad ids, patterns and targets are refused")
     func previewAndRefusals() async throws {
         try await withApp { app in
@@ -134,6 +175,8 @@ struct AutomationTests {
                 (["name": "x", "trigger": "message_received", "actions": [["type": "send_message", "text": "Hola {{cliente}}"]]], 400),
                 (["name": "x", "trigger": "message_received", "actions": [["type": "send_webhook", "value": "ftp://x"]]], 400),
                 (["name": "x", "trigger": "whenever", "actions": [["type": "add_label", "value": "a"]]], 400),
+                // Another workspace's canned response by its shortcut is no name here.
+                (["name": "x", "trigger": "message_received", "actions": [["type": "send_canned", "value": "/x"]]], 404),
             ]
             for (body, status) in cases {
                 let answer = try await app.request(.POST, "\(workspace.path)/automation-rules", token: workspace.token, json: body)

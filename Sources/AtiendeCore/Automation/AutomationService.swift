@@ -148,18 +148,22 @@ public struct AutomationService: Sendable {
         }
         for condition in conditions.conditions {
             let value = condition.value ?? ""
-            let bad = { (why: String) in AtiendeError.invalid("condition \(condition.field.rawValue): \(why)", code: "invalid_condition") }
+            let named = ["field": "rules.field.\(condition.field.rawValue)"]
+            let bad = { (why: String) in AtiendeError.invalid("condition \(condition.field.rawValue): \(why)", code: "invalid_condition", parameters: named) }
             switch condition.field {
             case .inbox:
                 guard let id = UUID(uuidString: value), try await Inbox.query(on: db).filter(\.$workspace.$id == workspaceID).filter(\.$id == id).count() == 1
-                else { throw AtiendeError(.notFound, code: "inbox_not_found", "condition inbox: not an inbox of this workspace") }
+                else { throw AtiendeError(.notFound, code: "inbox_not_found", "condition inbox: not an inbox of this workspace", parameters: named) }
             case .assignee, .team:
                 if [.isSet, .isNotSet].contains(condition.op) { continue }
                 guard let id = UUID(uuidString: value) else { throw bad("a member's or team's id") }
                 let found = condition.field == .assignee
                     ? try await Membership.query(on: db).filter(\.$workspace.$id == workspaceID).filter(\.$user.$id == id).count()
                     : try await Team.query(on: db).filter(\.$workspace.$id == workspaceID).filter(\.$id == id).count()
-                guard found == 1 else { throw AtiendeError(.notFound, code: "member_not_found", "condition \(condition.field.rawValue): not of this workspace") }
+                guard found == 1 else {
+                    throw AtiendeError(.notFound, code: condition.field == .assignee ? "member_not_found" : "team_not_found",
+                                       "condition \(condition.field.rawValue): not of this workspace", parameters: named)
+                }
             case .priority: guard Priority(rawValue: value) != nil else { throw bad("none, low, medium, high or urgent") }
             case .status: guard ConversationStatus(rawValue: value) != nil else { throw bad("a status") }
             case .messageCount: guard Int(value) != nil else { throw bad("a whole number") }
@@ -181,21 +185,22 @@ public struct AutomationService: Sendable {
         var checked: [RuleAction] = []
         for var action in actions {
             let value = action.value ?? ""
-            let bad = { (why: String) in AtiendeError.invalid("action \(action.type.rawValue): \(why)", code: "invalid_action") }
+            let named = ["action": "rules.action.\(action.type.rawValue)"]
+            let bad = { (why: String) in AtiendeError.invalid("action \(action.type.rawValue): \(why)", code: "invalid_action", parameters: named) }
             switch action.type {
             case .assignAgent, .mention:
                 guard let id = UUID(uuidString: value),
                       try await Membership.query(on: db).filter(\.$workspace.$id == workspaceID).filter(\.$user.$id == id).count() == 1
-                else { throw AtiendeError(.notFound, code: "member_not_found", "action \(action.type.rawValue): not a member of this workspace") }
+                else { throw AtiendeError(.notFound, code: "member_not_found", "action \(action.type.rawValue): not a member of this workspace", parameters: named) }
                 action.value = id.uuidString
             case .assignTeam:
                 guard let id = UUID(uuidString: value), try await Team.query(on: db).filter(\.$workspace.$id == workspaceID).filter(\.$id == id).count() == 1
-                else { throw AtiendeError(.notFound, code: "team_not_found", "action assign_team: not a team of this workspace") }
+                else { throw AtiendeError(.notFound, code: "team_not_found", "action assign_team: not a team of this workspace", parameters: named) }
                 action.value = id.uuidString
             case .sendCanned:
                 guard let id = UUID(uuidString: value),
                       try await CannedResponse.query(on: db).filter(\.$workspace.$id == workspaceID).filter(\.$id == id).filter(\.$ownerID == nil).count() == 1
-                else { throw AtiendeError(.notFound, code: "canned_response_not_found", "action send_canned: not a shared canned response of this workspace") }
+                else { throw AtiendeError(.notFound, code: "canned_response_not_found", "action send_canned: not a shared canned response of this workspace", parameters: named) }
                 action.value = id.uuidString
             case .addLabel, .removeLabel: action.value = try ConversationService.normalizeLabels([value]).first
             case .setPriority: guard Priority(rawValue: value) != nil else { throw bad("none, low, medium, high or urgent") }

@@ -45,9 +45,10 @@ enum AutomationController {
             case afterMinutes = "after_minutes", isActive = "is_active"
         }
 
-        var draft: AutomationService.Draft {
-            .init(name: name, trigger: trigger, afterMinutes: afterMinutes.map { .some($0) }, conditions: conditions, actions: actions,
-                  stops: stops, isActive: isActive, position: position)
+        /// What the service is asked to save, with values given by name turned into what they name.
+        func draft(_ names: RuleValueNames) -> AutomationService.Draft {
+            .init(name: name, trigger: trigger, afterMinutes: afterMinutes.map { .some($0) }, conditions: names.resolve(conditions),
+                  actions: names.resolve(actions), stops: stops, isActive: isActive, position: position)
         }
     }
 
@@ -61,7 +62,8 @@ enum AutomationController {
         let input = try req.decodeJSON(Input.self)
         try await checkWebhooks(input.actions, req)
         let secret = SecretToken.make(prefix: "whsec_")
-        let rule = try await req.atiende.automation.create(input.draft, secret: try req.atiende.secrets.seal(["secret": secret]),
+        let names = try await RuleValueNames(workspace: scope.workspaceID, on: req.db)
+        let rule = try await req.atiende.automation.create(input.draft(names), secret: try req.atiende.secrets.seal(["secret": secret]),
                                                           workspace: scope.workspaceID, actor: scope.userID)
         return try json(body(rule, secret: secret), status: .created)
     }
@@ -71,7 +73,7 @@ enum AutomationController {
         let rule = try await scope.find(AutomationRule.self, try req.uuidParameter("ruleId", "automation rule"), on: req.db)
         let input = try req.decodeJSON(Input.self)
         try await checkWebhooks(input.actions, req)
-        try await req.atiende.automation.update(rule, input.draft, actor: scope.userID)
+        try await req.atiende.automation.update(rule, input.draft(try await RuleValueNames(workspace: scope.workspaceID, on: req.db)), actor: scope.userID)
         return try json(body(rule))
     }
 
@@ -96,7 +98,8 @@ enum AutomationController {
     static func preview(_ req: Request) async throws -> Response {
         let scope = try req.scope
         let input = try req.decodeJSON(PreviewInput.self)
-        let numbers = try await req.atiende.automation.preview(input.conditions, trigger: input.trigger ?? .messageReceived, workspace: scope.workspaceID)
+        let names = try await RuleValueNames(workspace: scope.workspaceID, on: req.db)
+        let numbers = try await req.atiende.automation.preview(names.resolve(input.conditions) ?? input.conditions, trigger: input.trigger ?? .messageReceived, workspace: scope.workspaceID)
         return try json(PreviewBody(count: numbers.count, numbers: Array(numbers.prefix(100))))
     }
 

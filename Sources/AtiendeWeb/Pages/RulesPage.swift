@@ -77,13 +77,14 @@ enum RulesPage {
         let conditions = rule?.conditions.conditions ?? []
         let actions = rule?.actions ?? []
         let path = rule.map { api + "/" + ($0.id?.uuidString.lowercased() ?? "") } ?? api
-        // What a value may name, offered as the admin types: members, teams, inboxes, shared canned responses.
-        let references = desk.members.map { ($0.user.id?.uuidString.lowercased() ?? "", t("rules.ref_member", $0.user.name)) }
-            + desk.teams.map { ($0.id?.uuidString.lowercased() ?? "", t("rules.ref_team", $0.name)) }
-            + desk.inboxes.map { ($0.id?.uuidString.lowercased() ?? "", t("rules.ref_inbox", $0.name)) }
-            + canned.filter(\.isShared).map { ($0.id?.uuidString.lowercased() ?? "", "/" + $0.shortcut) }
-            + Priority.allCases.map { ($0.rawValue, t("rules.field.priority") + ": " + t("priority.\($0.rawValue)")) }
-            + [ConversationStatus.open, .pending, .resolved].map { ($0.rawValue, t("rules.field.status") + ": " + t("status.\($0.rawValue)")) }
+        // What a value may name, offered as the admin types, by the names the rule accepts (`RuleValueNames`).
+        let references = desk.members.map { ($0.user.name, t("rules.ref_member", $0.user.email)) }
+            + desk.teams.map { ($0.name, t("rules.ref_team", $0.name)) }
+            + desk.inboxes.map { ($0.name, t("rules.ref_inbox", $0.name)) }
+            + canned.filter(\.isShared).map { ("/" + $0.shortcut, $0.title) }
+            + Priority.allCases.map { (t("priority.\($0.rawValue)"), t("rules.field.priority")) }
+            + [ConversationStatus.open, .pending, .resolved].map { (t("status.\($0.rawValue)"), t("rules.field.status")) }
+            + ["open", "closed"].map { (t("rules.hours.\($0)"), t("rules.field.business_hours")) }
         let conditionRows: [Node<HTML.FormContext>] = (0..<max(rows, conditions.count + 1)).map { index in
             let condition = conditions.indices.contains(index) ? conditions[index] : nil
             let field: [Node<HTML.FormContext>] = [.attribute(named: "name", value: "field"), .aria("label", t("rules.field"))]
@@ -91,14 +92,18 @@ enum RulesPage {
             let op: [Node<HTML.FormContext>] = [.attribute(named: "name", value: "op"), .aria("label", t("rules.op"))]
                 + options(RuleCondition.Op.self, "rules.op", selected: condition?.op.rawValue)
             return .div(.class("rule-row"), .data("row", "1"), .element(named: "select", nodes: field), .element(named: "select", nodes: op),
-                        text("value", t("rules.value"), condition?.value, list: true), text("key", t("rules.key"), condition?.key))
+                        text("value", t("rules.value"), condition.flatMap { RuleValueNames.display($0.value, RuleValueNames.kind(of: $0.field), desk: desk, canned: canned) },
+                             list: true),
+                        text("key", t("rules.key"), condition?.key))
         }
         let actionRows: [Node<HTML.FormContext>] = (0..<max(rows, actions.count + 1)).map { index in
             let action = actions.indices.contains(index) ? actions[index] : nil
             let type: [Node<HTML.FormContext>] = [.attribute(named: "name", value: "type"), .aria("label", t("rules.action"))]
                 + options(RuleAction.Kind.self, "rules.action", selected: action?.type.rawValue)
             return .div(.class("rule-row"), .data("row", "1"), .element(named: "select", nodes: type),
-                        text("value", t("rules.value"), action?.value, list: true), text("text", t("rules.text"), action?.text))
+                        text("value", t("rules.value"), action.flatMap { RuleValueNames.display($0.value, RuleValueNames.kind(of: $0.type), desk: desk, canned: canned) },
+                             list: true),
+                        text("text", t("rules.text"), action?.text))
         }
         let conditionSet: Node<HTML.FormContext> = .element(named: "fieldset", nodes: [.class("rows"), .attribute(named: "data-rows", value: "conditions.conditions"),
             .element(named: "legend", nodes: [.text(t("rules.conditions"))])] + conditionRows)
