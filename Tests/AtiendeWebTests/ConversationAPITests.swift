@@ -350,6 +350,8 @@ struct ConversationAPITests {
                          "Admin resolvió la conversación", "Admin reabrió la conversación", "Admin la pospuso hasta"] {
                 #expect(page.contains(line), "\(line)")
             }
+            // The customer's external id as the integrator knows it, with the inbox it belongs to (not the inbox's id).
+            #expect(page.contains("ID externo</span> c-1 · ") && !page.contains(":c-1"))
             // Snoozed again, until another time: a line of its own, and the badge says until when.
             #expect(page.components(separatedBy: "Admin la pospuso hasta").count == 3)
             #expect(page.contains("Pospuesta · hasta 03-02-2030"), "the badge says until when")

@@ -41,7 +41,7 @@ enum CustomerPanel {
         return .group(
             .h2(.a(.href(SiteURL.contact(desk.slug, contactID).path), .text(contact.name ?? t("contact.unnamed")))),
             .ul(.class("identities"), .aria("label", t("customer.identities")), .forEach(identities) { identity in
-                .li(.span(.class("kind"), .text(t("identity.\(identity.kind.rawValue)"))), .text(" " + shown(identity)))
+                .li(.span(.class("kind"), .text(t("identity.\(identity.kind.rawValue)"))), .text(" " + shown(identity, inboxes: desk.inboxes)))
             }, .forEach(typed(contact, identities: identities)) { label, value in
                 .li(.class("typed"), .span(.class("kind"), .text(t(label))), .text(" " + value),
                     .span(.class("hint"), .text(" · " + t("customer.typed"))))
@@ -214,7 +214,15 @@ extension CustomerPanel {
         }
     }
 
-    static func shown(_ identity: ContactIdentity) -> String {
-        identity.kind == .visitor && identity.value.count > 12 ? String(identity.value.prefix(8)) + "…" : identity.value
+    /// An identity as people read it: a visitor's long token shortened; an external id without the inbox it is scoped to
+    /// (stored as `inbox-id:external-id`), which is named instead.
+    static func shown(_ identity: ContactIdentity, inboxes: [Inbox] = []) -> String {
+        if identity.kind == .visitor && identity.value.count > 12 { return String(identity.value.prefix(8)) + "…" }
+        if identity.kind == .external, let colon = identity.value.firstIndex(of: ":"),
+           let inbox = UUID(uuidString: String(identity.value[..<colon])) {
+            let external = String(identity.value[identity.value.index(after: colon)...])
+            return external + (inboxes.first { $0.id == inbox }.map { " · " + $0.name } ?? "")
+        }
+        return identity.value
     }
 }

@@ -276,7 +276,8 @@ const localInput = (date) => new Date(wallClock(date)).toISOString().slice(0, 16
 function labelSnoozePresets() {
   for (const button of document.querySelectorAll('[data-snooze]')) {
     button.title = snoozeTime(button.dataset.snooze)
-      .toLocaleString(body.dataset.lang, { timeZone, weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+      // As the pages write times (the server's medium date and short time, in the same locale).
+      .toLocaleString(body.dataset.lang === 'es' ? 'es-CL' : 'en-US', { timeZone, dateStyle: 'medium', timeStyle: 'short' });
   }
 }
 labelSnoozePresets();
