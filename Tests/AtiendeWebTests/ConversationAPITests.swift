@@ -235,6 +235,29 @@ struct ConversationAPITests {
         }
     }
 
+    @Test("An inbox's secret, policy and name changed all at once: every request answers, none is a deadlock's 500")
+    func concurrentInboxWrites() async throws {
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await workspace.apiInbox(app)
+            let path = "\(workspace.path)/inboxes/\(inbox.id.uuidString)"
+            var statuses: [Int] = []
+            for round in 0..<12 {
+                let answers = try await withThrowingTaskGroup(of: Int.self) { group in
+                    group.addTask { try await app.request(.POST, path + "/rotate-secret", token: workspace.token).status }
+                    group.addTask { try await app.request(.PUT, path + "/assignment", token: workspace.token,
+                                                          json: ["mode": round.isMultiple(of: 2) ? "round_robin" : "manual"]).status }
+                    group.addTask { try await app.request(.PATCH, path, token: workspace.token, json: ["name": "ERP \(round)"]).status }
+                    group.addTask { try await app.request(.PUT, "\(workspace.path)/users/\(workspace.adminID.uuidString)/availability",
+                                                          token: workspace.token, json: ["status": round.isMultiple(of: 2) ? "busy" : "online"]).status }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                statuses += answers
+            }
+            #expect(statuses.allSatisfy { (200..<300).contains($0) }, "\(statuses)")
+        }
+    }
+
     @Test("teams and members: create, replace members, keep the last admin")
     func teamsAndMembers() async throws {
         try await withApp { app in

@@ -103,6 +103,7 @@ public struct AccountService: Sendable {
         }
         let token = SecretToken.make(prefix: "inv_")
         return try await store.write { tx in
+            try await tx.lockWorkspace(workspaceID)
             let existing = try await Membership.query(on: tx.db).join(User.self, on: \Membership.$user.$id == \User.$id)
                 .filter(\.$workspace.$id == workspaceID).filter(User.self, \.$email == email).first()
             guard existing == nil else {

@@ -54,6 +54,7 @@ public struct AutomationService: Sendable {
     public func delete(_ rule: AutomationRule, actor: UUID) async throws {
         let id = try rule.requireID()
         try await store.write { tx in
+            try await tx.lockWorkspace(rule.$workspace.id)
             try await tx.sql.raw("DELETE FROM rule_timers WHERE rule_id = \(bind: id)").run()
             try await rule.delete(on: tx.db)
             // The rest keep their order, numbered 1, 2, 3…

@@ -46,6 +46,7 @@ public struct CannedResponseService: Sendable {
     public func delete(_ response: CannedResponse, actor: UUID) async throws {
         let id = try response.requireID()
         try await store.write { tx in
+            try await tx.lockWorkspace(response.$workspace.id)
             let needle = id.uuidString
             let macros = try await Macro.query(on: tx.db).filter(\.$workspace.$id == response.$workspace.id).all()
                 .filter { $0.actions.reply?.cannedResponseID == id }.map(\.name)

@@ -71,6 +71,7 @@ public struct FollowUpService: Sendable {
     public func cancel(_ followUp: FollowUp, actor: UUID) async throws {
         guard followUp.doneAt == nil else { throw AtiendeError(.conflict, code: "follow_up_done", "this follow-up is already done") }
         try await store.write { tx in
+            try await tx.lockWorkspace(followUp.$workspace.id)
             followUp.doneAt = tx.now
             followUp.outcome = .cancelled
             try await followUp.save(on: tx.db)

@@ -71,6 +71,7 @@ public struct InboxService: Sendable {
     /// Stores a new signing or identity secret (sealed by the caller); the old one stops working at commit.
     public func replaceSecrets(of inbox: Inbox, sealed: Data, actor: UUID) async throws {
         try await store.write { tx in
+            try await tx.lockWorkspace(inbox.$workspace.id)
             inbox.sealedSecrets = sealed
             try await inbox.save(on: tx.db)
             try await EventLog.append(.inboxSecretRotated, workspace: inbox.$workspace.id, actor: actor,

@@ -31,6 +31,7 @@ public struct MacroService: Sendable {
     public func delete(_ macro: Macro, actor: UUID) async throws {
         let id = try macro.requireID()
         try await store.write { tx in
+            try await tx.lockWorkspace(macro.$workspace.id)
             try await macro.delete(on: tx.db)
             try await EventLog.append(.macroDeleted, workspace: macro.$workspace.id, actor: actor, payload: RecordEventPayload(id: id, name: macro.name), in: tx)
         }
