@@ -24,7 +24,7 @@ enum RulesPage {
                         .td(.text(String(rule.position))),
                         .td(.text(rule.name), .if(rule.stops, .span(.class("hint"), .text(" · " + t("rules.stops_short")))),
                             .if(!rule.isActive, .span(.class("badge"), .text(t("rules.off"))))),
-                        .td(.text(when(t, rule))),
+                        .td(.text(when(desk, rule, canned: canned))),
                         .td(.text(rule.actions.map { t("rules.action.\($0.type.rawValue)") + ($0.value.map { " " + shown($0, desk: desk, canned: canned) } ?? "") }
                             .joined(separator: " · "))),
                         .td(.text(String(rule.runCount))),
@@ -44,11 +44,18 @@ enum RulesPage {
             form(desk, api: api, canned: canned, rule: editing))
     }
 
-    static func when(_ t: Localizer, _ rule: AutomationRule) -> String {
+    /// When the rule runs, in words: its trigger, and each condition ("Texto contiene «pedido» y Bandeja es «ERP»").
+    static func when(_ desk: Desk, _ rule: AutomationRule, canned: [CannedResponse]) -> String {
+        let t = desk.t
         let trigger = t("rules.trigger.\(rule.trigger.rawValue)")
         let after = rule.afterMinutes.map { " " + t("rules.after", $0) } ?? ""
-        let conditions = rule.conditions.conditions.count
-        return trigger + after + (conditions > 0 ? " · " + t(rule.conditions.match == .all ? "rules.if_all" : "rules.if_any", conditions) : "")
+        let conditions = rule.conditions.conditions.map { condition in
+            let value = RuleValueNames.display(condition.value, RuleValueNames.kind(of: condition.field), desk: desk, canned: canned)
+            return [t("rules.field.\(condition.field.rawValue)") + (condition.key.map { " \($0)" } ?? ""), t("rules.op.\(condition.op.rawValue)"),
+                    value.map { $0.isEmpty ? "" : "«\($0)»" } ?? ""].filter { !$0.isEmpty }.joined(separator: " ")
+        }
+        let joined = conditions.joined(separator: t(rule.conditions.match == .all ? "rules.and" : "rules.or"))
+        return trigger + after + (joined.isEmpty ? "" : " · " + joined)
     }
 
     /// An action's value as people read it: a member's or team's name, a canned response's shortcut.

@@ -41,6 +41,7 @@ function toast(text, kind = 'info') {
   item.setAttribute('role', kind === 'error' ? 'alert' : 'status');
   item.textContent = text;
   box.append(item);
+  while (box.children.length > 3) box.firstElementChild.remove();  // the latest few, not a pile
   setTimeout(() => item.remove(), 6000);
 }
 
@@ -170,8 +171,9 @@ document.addEventListener('submit', async (event) => {
     toast(t('common.saved'));
     refreshSoon();
   } catch (failure) {
+    // Said once: beside the form when it has a place for it, else as a toast.
     if (error) error.textContent = failure.message;
-    toast(failure.message, 'error');
+    else toast(failure.message, 'error');
     form.dispatchEvent(new CustomEvent('refused'));
     // A refused change leaves the controls showing what is stored, not what was tried.
     if (form.dataset.autosubmit) for (const select of form.querySelectorAll('select')) {
@@ -210,7 +212,15 @@ document.addEventListener('click', async (event) => {
   try {
     const draft = await formPayload(form);
     const result = await api('POST', button.dataset.preview, { trigger: draft.trigger, conditions: draft.conditions });
-    out.textContent = result.count ? t('rules.preview_found', result.count, result.numbers.map((n) => `#${n}`).join(', ')) : t('rules.preview_none');
+    out.textContent = result.count ? t('rules.preview_found', result.count, '') : t('rules.preview_none');
+    // Each conversation a link, to look at what the rule would have done to.
+    result.numbers.forEach((number, i) => {
+      if (i) out.append(', ');
+      const link = document.createElement('a');
+      link.href = `/app/${body.dataset.workspace}/conversations/${number}`;
+      link.textContent = `#${number}`;
+      out.append(link);
+    });
   } catch (failure) {
     out.textContent = failure.message;
   }
