@@ -422,7 +422,7 @@ def test_three_pane_desk_at_three_widths_note_mode_and_snooze_presets(make_serve
 
     # Labels as chips: one added from the box (the workspace's labels offered as it is typed), then removed by its ×.
     # (The head is a live region: the note's own events may re-read it under the test's hands, as after any change.)
-    assert browser.find_element(By.ID, "labels").get_attribute("list") == "known-labels"
+    assert settled(lambda: browser.find_element(By.ID, "labels").get_attribute("list")) == "known-labels"
     settled(lambda: browser.find_element(By.ID, "labels").send_keys("vip\n"))
     wait(browser, 5).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".labels"), "#vip"))
     settled(lambda: browser.find_element(By.CSS_SELECTOR, ".labels .chip-remove").click())
