@@ -72,7 +72,8 @@ struct ConversationAPITests {
         // A time with microseconds, as PostgreSQL keeps them: before, the cursor's time came back a microsecond off there,
         // and every row tied with the page's last one was skipped (150 mails imported in two rounds listed as 101).
         let instant = 1_796_139_846.000_002_1
-        try await withApp(clock: ManualClock(Date(timeIntervalSince1970: instant))) { app in
+        let clock = ManualClock(Date(timeIntervalSince1970: instant))
+        try await withApp(clock: clock) { app in
             let workspace = try await WorkspaceFixture.make(app)
             let inbox = try await workspace.apiInbox(app)
             for i in 0..<7 { #expect(try await inbox.post(app, APIInbox.message("t-\(i)", from: ["id": "c-\(i)"]), timestamp: Int(instant)).status == 200) }
@@ -99,6 +100,18 @@ struct ConversationAPITests {
             #expect(contacts.count == 7 && Set(contacts).count == 7, "contacts: \(contacts)")
             let messages = try await walk("\(conversations)/1/messages", "id")
             #expect(messages.count == 7 && Set(messages).count == 7, "messages: \(messages)")
+
+            // The page's last conversation gets a message before the next page is asked for: the next page goes on
+            // from where the first ended (it does not start over from the top).
+            let first = try await app.request(.GET, "\(conversations)?limit=3", token: workspace.token).json()
+            let shown = (first["data"] as? [[String: Any]] ?? []).compactMap { $0["number"] as? Int }
+            let anchor = try #require(shown.last)
+            clock.advance(by: 60)
+            #expect(try await inbox.post(app, APIInbox.message("later", from: ["id": "c-\(anchor - 1)"]),
+                                         timestamp: Int(instant) + 60).status == 200)
+            let next = try await app.request(.GET, "\(conversations)?limit=10&cursor=\(first["next_cursor"] as? String ?? "")", token: workspace.token).json()
+            let rest = (next["data"] as? [[String: Any]] ?? []).compactMap { $0["number"] as? Int }
+            #expect(Set(shown).isDisjoint(with: rest) && Set(shown + rest).count == 7, "\(shown) then \(rest)")
         }
     }
 

@@ -23,7 +23,8 @@ enum ContactsController {
                 """ as SQLQueryString))
         }
         if let cursor = try Cursor.decode(req.query[String.self, at: "cursor"]) {
-            query.filter(.sql(try cursor.after(Contact.schema, "created_at", key: "id", try cursor.uuid(), descending: true)))
+            query.filter(.sql(try cursor.after(Contact.schema, "created_at", key: "id", try cursor.uuid(), descending: true,
+                                               dialect: req.atiende.store.dialect)))
         }
         let rows = try await query.sort(\.$createdAt, .descending).sort(\.$id, .descending).with(\.$identities).limit(limit + 1).all()
         let page = Array(rows.prefix(limit))

@@ -38,7 +38,7 @@ enum ConversationsController {
             query = query.filter(.sql(labelFilter(label.lowercased(), dialect: req.atiende.store.dialect)))
         }
         let cursor = try Cursor.decode(req.query[String.self, at: "cursor"])
-        query = try apply(sort, cursor: cursor, to: query)
+        query = try apply(sort, cursor: cursor, dialect: req.atiende.store.dialect, to: query)
         let rows = try await query.limit(limit + 1).all()
         let page = Array(rows.prefix(limit))
         let next = rows.count > limit ? page.last.map { cursorFor($0, sort: sort).encoded } : nil
@@ -53,12 +53,12 @@ enum ConversationsController {
         }
     }
 
-    static func apply(_ sort: Sort, cursor: Cursor?, to query: QueryBuilder<Conversation>) throws -> QueryBuilder<Conversation> {
+    static func apply(_ sort: Sort, cursor: Cursor?, dialect: DatabaseDialect, to query: QueryBuilder<Conversation>) throws -> QueryBuilder<Conversation> {
         switch sort {
         case .lastActivity:
             if let cursor {
                 query.filter(.sql(try cursor.after(Conversation.schema, "last_message_at", key: "number", try cursor.int(cursor.key),
-                                                   descending: true, scope: "workspace_id")))
+                                                   descending: true, dialect: dialect)))
             }
             return query.sort(\.$lastMessageAt, .descending).sort(\.$number, .descending)
         case .newest:
@@ -71,7 +71,7 @@ enum ConversationsController {
             query.filter(\.$waitingSince != nil)
             if let cursor {
                 query.filter(.sql(try cursor.after(Conversation.schema, "waiting_since", key: "number", try cursor.int(cursor.key),
-                                                   descending: false, scope: "workspace_id")))
+                                                   descending: false, dialect: dialect)))
             }
             return query.sort(\.$waitingSince, .ascending).sort(\.$number, .ascending)
         case .priority:
@@ -157,7 +157,8 @@ enum ConversationsController {
         let limit = try req.pageLimit()
         let query = scope.query(Message.self, on: req.db).filter(\.$conversation.$id == (try conversation.requireID()))
         if let cursor = try Cursor.decode(req.query[String.self, at: "cursor"]) {
-            query.filter(.sql(try cursor.after(Message.schema, "created_at", key: "id", try cursor.uuid(), descending: false)))
+            query.filter(.sql(try cursor.after(Message.schema, "created_at", key: "id", try cursor.uuid(), descending: false,
+                                               dialect: req.atiende.store.dialect)))
         }
         let rows = try await query.sort(\.$createdAt, .ascending).sort(\.$id, .ascending).with(\.$attachments).limit(limit + 1).all()
         let page = Array(rows.prefix(limit))

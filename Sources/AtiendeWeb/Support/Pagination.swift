@@ -45,20 +45,20 @@ struct Cursor: Codable, Sendable {
     }
 
     /// The rows after this cursor's row in the order (`column`, then the unique `key`), both descending or both ascending.
-    /// The row's own `column` is read in SQL rather than taken from the cursor: a time that went through the cursor's
-    /// text and back can land a microsecond off the stored one on PostgreSQL, and then the rows tied with it — rows
-    /// written in one transaction share their time — would be skipped at the page's edge. The cursor's time stands in
-    /// only if the row is gone. `scope` names a column the key is unique within (a workspace's conversation numbers).
+    /// PostgreSQL keeps times in whole microseconds and truncates the one it is given: the cursor's time, back from its
+    /// text, may fall a hair short of the stored one and be taken for the microsecond before — and then the rows tied
+    /// with it (rows written in one transaction share their time) would be skipped at the page's edge. So there the
+    /// cursor's time is given as the middle of its microsecond. SQLite keeps the time exactly as the cursor carries it.
     func after(_ table: String, _ column: String, key: String, _ keyValue: some Encodable & Sendable, descending: Bool,
-               scope: String? = nil) throws -> SQLQueryString {
-        let date = try self.date()
-        var anchor: SQLQueryString = "SELECT a.\(ident: column) FROM \(ident: table) a WHERE a.\(ident: key) = \(bind: keyValue)"
-        if let scope { anchor = anchor + " AND a.\(ident: scope) = \(ident: table).\(ident: scope)" }
-        let value: SQLQueryString = "COALESCE((\(anchor)), \(bind: date))"
+               dialect: DatabaseDialect) throws -> SQLQueryString {
+        var date = try self.date()
+        if dialect == .postgres {
+            date = Date(timeIntervalSince1970: ((date.timeIntervalSince1970 * 1_000_000).rounded() + 0.5) / 1_000_000)
+        }
         let order = descending ? "<" : ">"
         return """
-            (\(ident: table).\(ident: column) \(unsafeRaw: order) \(value)
-             OR (\(ident: table).\(ident: column) = \(value) AND \(ident: table).\(ident: key) \(unsafeRaw: order) \(bind: keyValue)))
+            (\(ident: table).\(ident: column) \(unsafeRaw: order) \(bind: date)
+             OR (\(ident: table).\(ident: column) = \(bind: date) AND \(ident: table).\(ident: key) \(unsafeRaw: order) \(bind: keyValue)))
             """
     }
 
