@@ -32,7 +32,7 @@ public struct AutomationReaction: Reaction {
         for change in changes {
             switch change {
             case .messagesReceived(let arrivals):
-                RuleRunner.Context.cascade?.opened(arrivals.filter(\.opened).map(\.conversationID))
+                await RuleRunner.Runs.of(tx).opened(arrivals.filter(\.opened).map(\.conversationID))
                 for arrival in arrivals where !arrival.automatic {
                     if arrival.opened {
                         fired[arrival.workspaceID, default: []].append(.init(conversationID: arrival.conversationID, trigger: .conversationCreated,
@@ -120,27 +120,25 @@ public struct AutomationReaction: Reaction {
             var conversation = fact.conversation
             /// Whether something besides the last rule's own changes may have moved the stored conversation.
             var stale = false
+            let runs = await RuleRunner.Runs.of(tx)
             for compiled in rules where !(RuleRunner.Context.cascade?.has(compiled.id, id) ?? false) {
-                guard facts.matches(compiled.conditions) else { continue }
-                if conversation == nil || stale {
-                    conversation = try await Conversation.find(id, on: tx.db)
-                    if let fresh = conversation, stale {
-                        stale = false
-                        facts.conversation = fresh.snapshot
-                        guard facts.matches(compiled.conditions) else { continue }
-                    }
+                if stale, let fresh = try await Conversation.find(id, on: tx.db) {
+                    conversation = fresh
+                    facts.conversation = fresh.snapshot
+                    stale = false
                 }
+                guard facts.matches(compiled.conditions) else { continue }
+                if conversation == nil { conversation = try await Conversation.find(id, on: tx.db) }
                 guard let current = conversation else { return }
-                let before = RuleRunner.Context.cascade?.runs(on: id) ?? 0
+                let before = runs.on(id)
                 let ran = try await runner.run(compiled.rule, on: current, trigger: trigger, in: tx)
                 if ran && compiled.rule.stops { break }
                 guard ran else { continue }
                 // What it changed is what the next rule sees. Its own changes are on `current` already; when they may have
-                // set off more (another rule ran, a status or owner changed and routing or service levels reacted), the
-                // conversation is read again before the next rule acts on it.
+                // set off more (another rule ran, a status or owner changed and routing reacted), the conversation is read
+                // again before the next rule is looked at.
                 facts.conversation = current.snapshot
-                let more = (RuleRunner.Context.cascade?.runs(on: id) ?? 0) > before + 1
-                stale = more || !compiled.rule.actions.allSatisfy(\.type.changesOnlyItself)
+                stale = runs.on(id) > before + 1 || !compiled.rule.actions.allSatisfy(\.type.changesOnlyItself)
             }
         }
     }

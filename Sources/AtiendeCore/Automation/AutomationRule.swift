@@ -103,8 +103,9 @@ public struct RuleAction: Codable, Sendable, Equatable {
         /// Back to the top of the queue (its last activity now), its agent alerted — or, with nobody on it, the supervisors.
         case resurface
 
-        /// Whether the action changes nothing about the conversation a rule's condition reads but what it sets itself
-        /// (no owner, status or message that routing, service levels or other rules react to by changing it further).
+        /// Whether the action changes nothing a rule's condition reads but what it sets itself: no owner, status or message
+        /// that routing or other rules react to by changing the conversation further (a priority moves only its
+        /// service-level deadlines, which no condition reads).
         var changesOnlyItself: Bool {
             switch self {
             case .addLabel, .removeLabel, .setPriority, .sendWebhook: true

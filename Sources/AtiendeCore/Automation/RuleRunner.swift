@@ -15,28 +15,35 @@ struct RuleRunner: Sendable {
     final class Cascade: @unchecked Sendable {
         struct Key: Hashable { var rule: UUID; var conversation: UUID }
         private var ran: Set<Key> = []
-        private var runs: [UUID: Int] = [:]
-        /// Conversations opened in this transaction: they have no earlier rule runs to count.
+        private let lock = NSLock()
+        func first(_ rule: UUID, _ conversation: UUID) -> Bool { lock.withLock { ran.insert(Key(rule: rule, conversation: conversation)).inserted } }
+        func has(_ rule: UUID, _ conversation: UUID) -> Bool { lock.withLock { ran.contains(Key(rule: rule, conversation: conversation)) } }
+    }
+
+    /// What one transaction's rule runs add up to, over all its cascades (routing's assignment of a new conversation
+    /// sets off rules in a cascade of its own, before the message's): runs per conversation, for the per-minute limit
+    /// of conversations opened in the transaction (they have no earlier runs to count); and runs per rule, written into
+    /// `run_count` once when a cascade ends.
+    final class Runs: @unchecked Sendable {
+        private var byConversation: [UUID: Int] = [:]
+        private var byRule: [UUID: Int] = [:]
         private var opened: Set<UUID> = []
         private let lock = NSLock()
-        func first(_ rule: UUID, _ conversation: UUID) -> Bool {
-            lock.withLock {
-                guard ran.insert(Key(rule: rule, conversation: conversation)).inserted else { return false }
-                runs[conversation, default: 0] += 1
-                return true
-            }
-        }
-        func has(_ rule: UUID, _ conversation: UUID) -> Bool { lock.withLock { ran.contains(Key(rule: rule, conversation: conversation)) } }
-        /// How many rules this cascade ran on the conversation so far.
-        func runs(on conversation: UUID) -> Int { lock.withLock { runs[conversation] ?? 0 } }
-        func opened(_ conversations: some Sequence<UUID>) { lock.withLock { opened.formUnion(conversations) } }
-        func isNew(_ conversation: UUID) -> Bool { lock.withLock { opened.contains(conversation) } }
 
-        /// Runs per rule, counted into `run_count` once when the cascade ends (one statement per rule, not per run).
-        private var counted: [UUID: Int] = [:]
-        func count(_ rule: UUID) { lock.withLock { counted[rule, default: 0] += 1 } }
-        func saveCounts(in tx: WriteTransaction) async throws {
-            for (rule, runs) in lock.withLock({ counted }) {
+        static func of(_ tx: WriteTransaction) async -> Runs { await tx.memo("rule-runs") { Runs() } }
+
+        func opened(_ conversations: some Sequence<UUID>) { lock.withLock { opened.formUnion(conversations) } }
+        /// Runs on the conversation in this transaction, when it was opened in it (nil: count its timeline).
+        func sofar(on conversation: UUID) -> Int? { lock.withLock { opened.contains(conversation) ? byConversation[conversation] ?? 0 : nil } }
+        func ran(_ rule: UUID, on conversation: UUID) {
+            lock.withLock { byConversation[conversation, default: 0] += 1; byRule[rule, default: 0] += 1 }
+        }
+        func on(_ conversation: UUID) -> Int { lock.withLock { byConversation[conversation] ?? 0 } }
+
+        /// Adds the runs counted since the last time to each rule's `run_count`.
+        func save(in tx: WriteTransaction) async throws {
+            let counted = lock.withLock { defer { byRule = [:] }; return byRule }
+            for (rule, runs) in counted {
                 try await tx.sql.raw("UPDATE automation_rules SET run_count = run_count + \(bind: runs) WHERE id = \(bind: rule)").run()
             }
         }
@@ -49,9 +56,8 @@ struct RuleRunner: Sendable {
     /// Runs `body` inside a cascade: the one under way, or a new one.
     static func inCascade<T>(in tx: WriteTransaction, _ body: () async throws -> T) async throws -> T {
         if Context.cascade != nil { return try await body() }
-        let cascade = Cascade()
-        let result = try await Context.$cascade.withValue(cascade) { try await body() }
-        try await cascade.saveCounts(in: tx)
+        let result = try await Context.$cascade.withValue(Cascade()) { try await body() }
+        try await Runs.of(tx).save(in: tx)
         return result
     }
 
@@ -62,9 +68,11 @@ struct RuleRunner: Sendable {
     func run(_ rule: AutomationRule, on conversation: Conversation, trigger: RuleTrigger, in tx: WriteTransaction) async throws -> Bool {
         let ruleID = try rule.requireID()
         let conversationID = try conversation.requireID()
-        guard Context.cascade?.first(ruleID, conversationID) ?? true else { return false }
-        let recent = if let cascade = Context.cascade, cascade.isNew(conversationID) { cascade.runs(on: conversationID) - 1 }
-            else { try await runsInLastMinute(conversationID, in: tx) }
+        // Always inside a cascade (`AutomationReaction.apply`).
+        guard Context.cascade?.first(ruleID, conversationID) == true else { return false }
+        let runs = await Runs.of(tx)
+        let recent: Int
+        if let sofar = runs.sofar(on: conversationID) { recent = sofar } else { recent = try await runsInLastMinute(conversationID, in: tx) }
         if recent >= Self.perMinute {
             try await pause(rule, conversation: conversation, in: tx)
             return false
@@ -79,8 +87,7 @@ struct RuleRunner: Sendable {
                                                     conversation: conversation, actor: nil, in: tx)
             }
         }
-        if let cascade = Context.cascade { cascade.count(ruleID) }
-        else { try await tx.sql.raw("UPDATE automation_rules SET run_count = run_count + 1 WHERE id = \(bind: ruleID)").run() }
+        runs.ran(ruleID, on: conversationID)
         return true
     }
 

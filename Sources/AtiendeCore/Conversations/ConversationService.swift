@@ -69,8 +69,8 @@ public struct ConversationService: Sendable {
                     guard member != nil else { throw AtiendeError(.notFound, code: "member_not_found", "assignee_id is not a member of this workspace") }
                 }
                 changed["assignee_id"] = conversation.$assignee.id?.uuidString ?? ""
-                // Whoever lets it go (or the agent it is taken from) does not get it straight back from routing.
-                conversation.releasedBy = assignee == nil ? actor ?? conversation.$assignee.id : nil
+                // The person who had it (let it go, or had it taken away) does not get it straight back from routing.
+                conversation.releasedBy = assignee == nil ? conversation.$assignee.id ?? actor : nil
                 conversation.releasedAt = assignee == nil ? now : nil
                 conversation.$assignee.id = assignee
             }

@@ -54,6 +54,7 @@ public enum WorkspaceService {
         let code = (rawCode ?? "").trimmingCharacters(in: .whitespaces)
         guard code.count <= 4, code.allSatisfy(\.isNumber) else { throw AtiendeError.invalid("the country code is 1 to 4 digits", code: "invalid_country_code") }
         try await store.write { tx in
+            try await tx.lockWorkspace(try workspace.requireID())
             var changes: [String] = []
             if workspace.name != name { changes.append("name") }
             if workspace.defaultLanguage != language { changes.append("language") }
