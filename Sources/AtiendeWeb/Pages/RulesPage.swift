@@ -25,7 +25,10 @@ enum RulesPage {
                         .td(.text(rule.name), .if(rule.stops, .span(.class("hint"), .text(" · " + t("rules.stops_short")))),
                             .if(!rule.isActive, .span(.class("badge"), .text(t("rules.off"))))),
                         .td(.text(when(desk, rule, canned: canned))),
-                        .td(.text(rule.actions.map { t("rules.action.\($0.type.rawValue)") + ($0.value.map { " " + shown($0, desk: desk, canned: canned) } ?? "") }
+                        .td(.text(rule.actions.map { action in
+                                t("rules.action.\(action.type.rawValue)")
+                                    + (RuleValueNames.display(action.value, RuleValueNames.kind(of: action.type), desk: desk, canned: canned).map { " " + $0 } ?? "")
+                            }
                             .joined(separator: " · "))),
                         .td(.text(String(rule.runCount))),
                         .td(.a(.class("button"), .href(SiteURL.settings(desk.slug, .rules).path + "?edit=" + (rule.id?.uuidString.lowercased() ?? "") + "#rule-form"),
@@ -56,15 +59,6 @@ enum RulesPage {
         }
         let joined = conditions.joined(separator: t(rule.conditions.match == .all ? "rules.and" : "rules.or"))
         return trigger + after + (joined.isEmpty ? "" : " · " + joined)
-    }
-
-    /// An action's value as people read it: a member's or team's name, a canned response's shortcut.
-    static func shown(_ value: String, desk: Desk, canned: [CannedResponse]) -> String {
-        let t = desk.t
-        if let priority = Priority(rawValue: value) { return t("priority.\(priority.rawValue)") }
-        if let status = ConversationStatus(rawValue: value) { return t("status.\(status.rawValue)") }
-        guard let id = UUID(uuidString: value) else { return value }
-        return desk.memberName(id) ?? desk.teams.first { $0.id == id }?.name ?? canned.first { $0.id == id }.map { "/" + $0.shortcut } ?? value
     }
 
     /// The form that writes a new rule, or with `rule` edits that one (every part replaced by what the form holds).
