@@ -110,7 +110,8 @@ struct AutomationTests {
             let workspace = try await WorkspaceFixture.make(app)
             _ = try await workspace.apiInbox(app, name: "Tienda web")
             let (agentID, _) = try await workspace.member(app, role: .agent)
-            let agentName = try #require(try await User.find(agentID, on: app.store.db)).name
+            let agent = try #require(try await User.find(agentID, on: app.store.db))
+            let agentName = agent.name
             let canned = try await app.request(.POST, "\(workspace.path)/canned-responses", token: workspace.token,
                                                json: ["shortcut": "envio", "title": "Envío", "shared": true, "variants": ["es": "Hola"]]).json()["id"] as? String
             let made = try await Self.rule(app, workspace, [
@@ -130,7 +131,7 @@ struct AutomationTests {
             let slug = try #require(try await Workspace.find(workspace.id, on: app.store.db)).slug
             let (browser, _) = try await Browser.signedIn(app, as: workspace.adminID)
             let page = try await browser.get("/app/\(slug)/settings/rules?edit=\(made["id"] as? String ?? "")").text
-            for shown in [#"value="Urgente""#, #"value="cerrado""#, #"value="Tienda web""#, #"value="Alta""#, "value=\"\(agentName)\"", #"value="/envio""#] {
+            for shown in [#"value="Urgente""#, #"value="cerrado""#, #"value="Tienda web""#, #"value="Alta""#, "value=\"\(agent.email)\"", #"value="/envio""#] {
                 #expect(page.contains(shown), "\(shown)")
             }
             #expect(!page.contains(agentID.uuidString), "no ids for a person to read")
@@ -140,6 +141,14 @@ struct AutomationTests {
                 "name": "Mal", "trigger": "message_received", "actions": [["type": "set_priority", "value": "altísima"]]])
             #expect(refused.status == 400)
             #expect((try refused.json()["error"] as? [String: Any])?["code"] as? String == "invalid_action")
+            // A name two inboxes share names neither: refused as such, and shown back by id rather than by that name.
+            _ = try await workspace.apiInbox(app, name: "Duplicada")
+            _ = try await workspace.apiInbox(app, name: "duplicada")
+            let ambiguous = try await app.request(.POST, "\(workspace.path)/automation-rules", token: workspace.token, json: [
+                "name": "Ambigua", "trigger": "message_received", "actions": [["type": "add_label", "value": "x"]],
+                "conditions": ["match": "all", "conditions": [["field": "inbox", "op": "is", "value": "Duplicada"]]]])
+            let ambiguousCode = (try ambiguous.json()["error"] as? [String: Any])?["code"] as? String
+            #expect(ambiguous.status == 400 && ambiguousCode == "ambiguous_name", "\(ambiguous.text)")
             let message = ErrorPages.message(code: "invalid_action", fallback: "", parameters: ["action": "rules.action.set_priority"], t: Localizer(.es))
             #expect(message.contains("«Poner prioridad»"), "\(message)")
         }

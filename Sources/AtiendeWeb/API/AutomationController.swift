@@ -46,9 +46,9 @@ enum AutomationController {
         }
 
         /// What the service is asked to save, with values given by name turned into what they name.
-        func draft(_ names: RuleValueNames) -> AutomationService.Draft {
-            .init(name: name, trigger: trigger, afterMinutes: afterMinutes.map { .some($0) }, conditions: names.resolve(conditions),
-                  actions: names.resolve(actions), stops: stops, isActive: isActive, position: position)
+        func draft(_ names: RuleValueNames) throws -> AutomationService.Draft {
+            .init(name: name, trigger: trigger, afterMinutes: afterMinutes.map { .some($0) }, conditions: try names.resolve(conditions),
+                  actions: try names.resolve(actions), stops: stops, isActive: isActive, position: position)
         }
     }
 
@@ -63,7 +63,7 @@ enum AutomationController {
         try await checkWebhooks(input.actions, req)
         let secret = SecretToken.make(prefix: "whsec_")
         let names = try await RuleValueNames(workspace: scope.workspaceID, on: req.db)
-        let rule = try await req.atiende.automation.create(input.draft(names), secret: try req.atiende.secrets.seal(["secret": secret]),
+        let rule = try await req.atiende.automation.create(try input.draft(names), secret: try req.atiende.secrets.seal(["secret": secret]),
                                                           workspace: scope.workspaceID, actor: scope.userID)
         return try json(body(rule, secret: secret), status: .created)
     }
@@ -73,7 +73,7 @@ enum AutomationController {
         let rule = try await scope.find(AutomationRule.self, try req.uuidParameter("ruleId", "automation rule"), on: req.db)
         let input = try req.decodeJSON(Input.self)
         try await checkWebhooks(input.actions, req)
-        try await req.atiende.automation.update(rule, input.draft(try await RuleValueNames(workspace: scope.workspaceID, on: req.db)), actor: scope.userID)
+        try await req.atiende.automation.update(rule, try input.draft(try await RuleValueNames(workspace: scope.workspaceID, on: req.db)), actor: scope.userID)
         return try json(body(rule))
     }
 
@@ -99,7 +99,7 @@ enum AutomationController {
         let scope = try req.scope
         let input = try req.decodeJSON(PreviewInput.self)
         let names = try await RuleValueNames(workspace: scope.workspaceID, on: req.db)
-        let numbers = try await req.atiende.automation.preview(names.resolve(input.conditions) ?? input.conditions, trigger: input.trigger ?? .messageReceived, workspace: scope.workspaceID)
+        let numbers = try await req.atiende.automation.preview(try names.resolve(input.conditions) ?? input.conditions, trigger: input.trigger ?? .messageReceived, workspace: scope.workspaceID)
         return try json(PreviewBody(count: numbers.count, numbers: Array(numbers.prefix(100))))
     }
 

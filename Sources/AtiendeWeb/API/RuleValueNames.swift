@@ -67,7 +67,8 @@ struct RuleValueNames {
     }
 
     /// The stored value for what was typed: itself when it is already one, else what its name stands for.
-    func resolve(_ value: String?, _ kind: Kind) -> String? {
+    /// `value` as stored; a name two things share is refused (`parameters` say which action or condition).
+    func resolve(_ value: String?, _ kind: Kind, _ parameters: [String: String]) throws -> String? {
         guard let value, kind != .free, !value.isEmpty else { return value }
         if UUID(uuidString: value) != nil { return value }
         switch kind {
@@ -76,20 +77,30 @@ struct RuleValueNames {
         case .hours where ["open", "closed"].contains(value): return value
         default: break
         }
-        guard let found = names[kind]?[Self.fold(value)], !found.isEmpty else { return value }
+        guard let found = names[kind]?[Self.fold(value)] else { return value }
+        guard !found.isEmpty else {
+            throw AtiendeError.invalid("'\(value)' names more than one; pick one from the suggestions", code: "ambiguous_name",
+                                       parameters: parameters.merging(["name": value]) { $1 })
+        }
         return found
     }
 
-    func resolve(_ conditions: RuleConditions?) -> RuleConditions? {
-        conditions.map { set in
-            var set = set
-            set.conditions = set.conditions.map { var c = $0; c.value = resolve(c.value, Self.kind(of: c.field)); return c }
-            return set
+    func resolve(_ conditions: RuleConditions?) throws -> RuleConditions? {
+        guard var set = conditions else { return nil }
+        set.conditions = try set.conditions.map { condition in
+            var c = condition
+            c.value = try resolve(c.value, Self.kind(of: c.field), ["field": "rules.field.\(c.field.rawValue)"])
+            return c
         }
+        return set
     }
 
-    func resolve(_ actions: [RuleAction]?) -> [RuleAction]? {
-        actions?.map { var a = $0; a.value = resolve(a.value, Self.kind(of: a.type)); return a }
+    func resolve(_ actions: [RuleAction]?) throws -> [RuleAction]? {
+        try actions?.map { action in
+            var a = action
+            a.value = try resolve(a.value, Self.kind(of: a.type), ["action": "rules.action.\(a.type.rawValue)"])
+            return a
+        }
     }
 
     /// A stored value as the rules page shows it to be edited: the name it was given by.
@@ -98,9 +109,12 @@ struct RuleValueNames {
         let t = desk.t
         let id = UUID(uuidString: value)
         switch kind {
-        case .member: return id.flatMap { desk.memberName($0) } ?? value
+        // By what names it alone: a member by email; an inbox by name unless another has it too.
+        case .member: return desk.members.first { $0.user.id == id }?.user.email ?? value
         case .team: return desk.teams.first { $0.id == id }?.name ?? value
-        case .inbox: return desk.inboxes.first { $0.id == id }?.name ?? value
+        case .inbox:
+            guard let name = desk.inboxes.first(where: { $0.id == id })?.name else { return value }
+            return desk.inboxes.filter { fold($0.name) == fold(name) }.count == 1 ? name : value
         case .canned: return canned.first { $0.id == id }.map { "/" + $0.shortcut } ?? value
         case .priority: return Priority(rawValue: value).map { t("priority.\($0.rawValue)") } ?? value
         case .status: return ConversationStatus(rawValue: value).map { t("status.\($0.rawValue)") } ?? value

@@ -79,7 +79,7 @@ enum RulesPage {
         let actions = rule?.actions ?? []
         let path = rule.map { api + "/" + ($0.id?.uuidString.lowercased() ?? "") } ?? api
         // What a value may name, offered as the admin types, by the names the rule accepts (`RuleValueNames`).
-        let references = desk.members.map { ($0.user.name, t("rules.ref_member", $0.user.email)) }
+        let references = desk.members.map { ($0.user.email, t("rules.ref_member", $0.user.name)) }
             + desk.teams.map { ($0.name, t("rules.ref_team", $0.name)) }
             + desk.inboxes.map { ($0.name, t("rules.ref_inbox", $0.name)) }
             + canned.filter(\.isShared).map { ("/" + $0.shortcut, $0.title) }
