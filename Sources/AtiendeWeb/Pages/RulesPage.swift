@@ -31,7 +31,7 @@ enum RulesPage {
                             }
                             .joined(separator: " · "))),
                         .td(.text(String(rule.runCount))),
-                        .td(.a(.class("button"), .href(SiteURL.settings(desk.slug, .rules).path + "?edit=" + (rule.id?.uuidString.lowercased() ?? "") + "#rule-form"),
+                        .td(.a(.class("button"), .href(SiteURL.settings(desk.slug, .rules).path(query: [("edit", rule.id?.uuidString.lowercased() ?? "")]) + "#rule-form"),
                                .text(t("canned.edit"))),
                             .form(.class("inline"), .data("api", path), .data("method", "PATCH"), .data("then", "reload"),
                                   .field(.type(.hidden), .name("is_active"), .value(rule.isActive ? "false" : "true"), .data("type", "bool-value")),
