@@ -53,6 +53,8 @@ public enum EventType: String, Sendable, CaseIterable {
     case automationPaused = "automation.paused"
     case followUpScheduled = "follow_up.scheduled"
     case followUpCancelled = "follow_up.cancelled"
+    case surveySent = "survey.sent"
+    case surveyAnswered = "survey.answered"
 }
 
 /// What a configuration event says: which record, what it is called, and which of its fields changed — never a secret.

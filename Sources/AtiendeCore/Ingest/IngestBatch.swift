@@ -85,10 +85,11 @@ enum IngestBatch {
         let arrivals = step.plans.indices.map { n in
             DomainChange.Arrival(conversationID: step.conversations[n].id, workspaceID: step.plans[n].item.workspaceID,
                                  inboxID: step.plans[n].item.inboxID, opened: step.opened[n], reopened: step.reactivated[n] != nil,
-                                 automatic: step.plans[n].item.automatic, text: step.plans[n].item.text, conversation: step.conversations[n])
+                                 automatic: step.quiet(n), text: step.plans[n].item.text, conversation: step.conversations[n])
         }
         try await tx.react(.messagesReceived(arrivals))
         try await step.appendEvents()
+        try await step.recordSurveyAnswers()
         tx.store.logger.trace("ingest round", metadata: [
             "n": "\(step.plans.count)", "us": "\((DispatchTime.now().uptimeNanoseconds - started) / 1000)"])
         return (step.results + step.finished(), step.postponed)

@@ -1,3 +1,4 @@
+import FluentKit
 import Foundation
 import SQLKit
 
@@ -30,6 +31,11 @@ struct IngestRound {
     var reactivated: [Int: ConversationStatus] = [:]
     var newConversationsByWorkspace: [UUID: Int] = [:]
     var messages: [MessageSnapshot] = []
+    /// Per plan: the survey its message answers (a number on the survey's scale, sent to a customer who was asked).
+    var surveyAnswers: [Int: (survey: UUID, score: Int, comment: String?)] = [:]
+
+    /// Joins its conversation without making anyone wait: a machine's message, or a survey's answer.
+    func quiet(_ n: Int) -> Bool { plans[n].item.automatic || surveyAnswers[n] != nil }
 
     init(tx: WriteTransaction) {
         self.tx = tx
@@ -192,14 +198,21 @@ struct IngestRound {
             }
         }
 
+        let asked = try await surveysAwaiting()
         for (n, plan) in plans.enumerated() {
             let target = plan.item.conversationID.flatMap { targets[$0] }.flatMap { $0.workspaceID == plan.item.workspaceID ? $0.conversation : nil }
-            let found = target ?? IngestBatch.choose(candidates["\(plan.item.inboxID):\(plan.contactID)"] ?? [], hint: plan.item.threadHint,
-                                         reopenAfter: now.addingTimeInterval(-plan.item.reopenWindow))
+            var found = target ?? IngestBatch.choose(candidates["\(plan.item.inboxID):\(plan.contactID)"] ?? [], hint: plan.item.threadHint,
+                                                     reopenAfter: now.addingTimeInterval(-plan.item.reopenWindow))
+            // A number on the scale of the survey the customer was just sent answers it, in the survey's conversation.
+            if let survey = asked["\(plan.item.inboxID):\(plan.contactID)"], target == nil || target?.id == survey.conversation.id,
+               let answer = SurveyAnswerText.parse(plan.item.text, kind: survey.kind) {
+                found = survey.conversation
+                surveyAnswers[n] = (survey.id, answer.score, answer.comment)
+            }
             if var conversation = found {
                 // Automatic mail (an out-of-office) joins the thread but is no answer of the customer's: it neither
-                // reopens the conversation nor makes the customer wait.
-                if !plan.item.automatic {
+                // reopens the conversation nor makes the customer wait. Nor does a survey's answer.
+                if !quiet(n) {
                     if conversation.status != .open { reactivated[n] = conversation.status }
                     conversation.status = .open
                     conversation.snoozedUntil = nil
@@ -224,6 +237,37 @@ struct IngestRound {
         }
     }
 
+    /// The surveys waiting for an answer from the customers of this round's messages that read as a score, by
+    /// "inbox:contact" (the latest sent each), with their conversations. No query unless a message is a number.
+    func surveysAwaiting() async throws -> [String: (id: UUID, kind: Survey.Kind, conversation: ConversationSnapshot)] {
+        let numeric = plans.filter { !$0.newContact && !$0.item.automatic && SurveyAnswerText.parse($0.item.text, kind: .nps) != nil }
+        guard !numeric.isEmpty else { return [:] }
+        let rows = try await sql.raw("""
+            SELECT id, kind, inbox_id, contact_id, conversation_id, sent_at FROM surveys
+            WHERE status = 'sent' AND sent_at >= \(bind: now.addingTimeInterval(-Survey.changeWindow))
+              AND (\(IngestBatch.or(Dictionary(grouping: numeric, by: \.item.inboxID).map { inbox, plans in
+                  "(inbox_id = \(bind: inbox) AND contact_id IN (\(IngestBatch.list(plans.map(\.contactID)))))"
+              })))
+            """).all()
+        var latest: [String: (id: UUID, kind: Survey.Kind, conversation: UUID, sent: Date)] = [:]
+        for row in rows {
+            guard let kind = Survey.Kind(rawValue: try row.decode(column: "kind", as: String.self)) else { continue }
+            let key = "\(try row.decode(column: "inbox_id", as: UUID.self)):\(try row.decode(column: "contact_id", as: UUID.self))"
+            let sent = try row.decode(column: "sent_at", as: Date.self)
+            if let earlier = latest[key], earlier.sent > sent { continue }
+            latest[key] = (try row.decode(column: "id", as: UUID.self), kind, try row.decode(column: "conversation_id", as: UUID.self), sent)
+        }
+        guard !latest.isEmpty else { return [:] }
+        var conversations: [UUID: ConversationSnapshot] = [:]
+        for row in try await sql.raw("""
+            SELECT \(unsafeRaw: IngestSQL.conversationColumns) FROM conversations WHERE id IN (\(IngestBatch.list(latest.values.map(\.conversation))))
+            """).all() {
+            let conversation = try IngestSQL.conversation(row, dialect: tx.store.dialect)
+            conversations[conversation.id] = conversation
+        }
+        return latest.compactMapValues { survey in conversations[survey.conversation].map { (survey.id, survey.kind, $0) } }
+    }
+
     /// Numbers for new conversations, gap-free: one counter step per workspace.
     mutating func number() async throws {
         var nextNumber: [UUID: Int] = [:]
@@ -243,8 +287,8 @@ struct IngestRound {
         try await IngestSQL.insertConversations(conversations.indices.filter { opened[$0] }.map { n in
             (conversations[n], plans[n].item.workspaceID, now)
         }, dialect: tx.store.dialect, on: sql)
-        let touched = conversations.indices.filter { !opened[$0] && !plans[$0].item.automatic }.map { conversations[$0].id }
-        let touchedAutomatically = conversations.indices.filter { !opened[$0] && plans[$0].item.automatic }.map { conversations[$0].id }
+        let touched = conversations.indices.filter { !opened[$0] && !quiet($0) }.map { conversations[$0].id }
+        let touchedAutomatically = conversations.indices.filter { !opened[$0] && quiet($0) }.map { conversations[$0].id }
         if !touchedAutomatically.isEmpty {
             try await sql.raw("""
                 UPDATE conversations SET last_message_at = \(bind: now), updated_at = \(bind: now), message_count = message_count + 1
@@ -319,6 +363,14 @@ struct IngestRound {
                                 payload: try EventLog.json(MessageEventPayload(conversation: conversations[n], message: messages[n]))))
         }
         try await EventLog.appendAll(events, in: tx)
+    }
+
+    /// The surveys this round's messages answered (few: one statement each is fine).
+    func recordSurveyAnswers() async throws {
+        for answer in surveyAnswers.values {
+            guard let survey = try await Survey.find(answer.survey, on: tx.db) else { continue }
+            try await SurveyService.record(survey, score: answer.score, comment: answer.comment, in: tx)
+        }
     }
 
     /// What each stored message became.

@@ -22,4 +22,6 @@ public struct JobKind: RawRepresentable, Hashable, Sendable, CustomStringConvert
     public static let notificationMail = JobKind(rawValue: "notification.email")
     /// An automation rule's signed webhook.
     public static let ruleWebhook = JobKind(rawValue: "automation.webhook")
+    /// A survey's question, sent in its conversation's channel.
+    public static let surveySend = JobKind(rawValue: "survey.send")
 }

@@ -163,3 +163,44 @@ struct AddConversationRelease: AsyncMigration {
         try await db.schema("conversations").deleteField("released_by").update()
     }
 }
+
+/// Surveys: what each inbox asks (`inboxes.survey`), each survey put to a customer, and the message that asks it.
+struct CreateSurveys: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("inboxes").field("survey", .string).update()
+        try await db.schema("messages").field("survey", .string).update()
+        try await db.schema("surveys")
+            .id()
+            .field("workspace_id", .uuid, .required, .references("workspaces", "id", onDelete: .cascade))
+            .field("conversation_id", .uuid, .required, .references("conversations", "id", onDelete: .cascade))
+            .field("contact_id", .uuid, .required)
+            .field("inbox_id", .uuid, .required)
+            .field("channel", .string, .required)
+            .field("kind", .string, .required)
+            .field("status", .string, .required)
+            .field("language", .string, .required)
+            .field("token_hash", .string, .required)
+            .field("requested_by", .uuid)
+            .field("agent_id", .uuid)
+            .field("team_id", .uuid)
+            .field("contact_reason", .string)
+            .field("message_id", .uuid)
+            .field("score", .int)
+            .field("first_score", .int)
+            .field("comment", .string)
+            .field("created_at", .datetime, .required)
+            .field("sent_at", .datetime)
+            .field("answered_at", .datetime)
+            .unique(on: "token_hash")
+            .create()
+        try await db.createIndex("surveys_conversation", on: "surveys", "conversation_id", "status")
+        try await db.createIndex("surveys_contact", on: "surveys", "workspace_id", "contact_id", "created_at")
+        try await db.createIndex("surveys_answered", on: "surveys", "workspace_id", "answered_at")
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema("surveys").delete()
+        try await db.schema("messages").deleteField("survey").update()
+        try await db.schema("inboxes").deleteField("survey").update()
+    }
+}

@@ -32,6 +32,7 @@ public enum AtiendeMigrations {
         CreateFollowUps(),
         AddAlwaysAnswerRule(),
         AddConversationRelease(),
+        CreateSurveys(),
     ]
 }
 

@@ -82,6 +82,8 @@ public final class Message: Model, @unchecked Sendable {
     @OptionalField(key: "sent_at") public var sentAt: Date?
     /// `MessageTemplate` as JSON when the message was sent as a provider-approved template.
     @OptionalField(key: "template") public var templateJSON: String?
+    /// `SurveyPrompt` as JSON when the message asks a survey's question.
+    @OptionalField(key: "survey") public var surveyJSON: String?
     @Field(key: "created_at") public var createdAt: Date
     @Field(key: "updated_at") public var updatedAt: Date
 

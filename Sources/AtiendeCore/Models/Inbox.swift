@@ -23,6 +23,8 @@ public final class Inbox: Model, @unchecked Sendable {
     @OptionalField(key: "auto_replies") public var autoRepliesJSON: String?
     /// `AssignmentPolicy` as JSON; nil = manual.
     @OptionalField(key: "assignment") public var assignmentJSON: String?
+    /// `SurveyPolicy` as JSON; nil = no survey.
+    @OptionalField(key: "survey") public var surveyJSON: String?
 
     @Timestamp(key: "created_at", on: .create) public var createdAt: Date?
     @Timestamp(key: "updated_at", on: .update) public var updatedAt: Date?

@@ -81,9 +81,11 @@ public struct MessageSnapshot: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var attachments: [AttachmentSnapshot]
     public var template: MessageTemplate?
+    /// The survey this message asks, when it does.
+    public var survey: SurveyPrompt? = nil
 
     enum CodingKeys: String, CodingKey {
-        case id, kind, text, attachments, template
+        case id, kind, text, attachments, template, survey
         case conversationID = "conversation_id", senderType = "sender_type", senderID = "sender_id"
         case providerMessageID = "provider_message_id", deliveryStatus = "delivery_status"
         case deliveryError = "delivery_error", deliveryErrorCode = "delivery_error_code", deliveryAttempt = "delivery_attempt"
@@ -100,7 +102,7 @@ extension Message {
             text: text, providerMessageID: providerMessageID, deliveryStatus: deliveryStatus,
             deliveryError: deliveryError, deliveryErrorCode: deliveryErrorCode.flatMap(DeliveryFailure.Code.init(rawValue:)),
             deliveryAttempt: deliveryAttempt, sentAt: sentAt, createdAt: createdAt, attachments: files.map(\.snapshot),
-            template: JSON.decode(MessageTemplate.self, from: templateJSON))
+            template: JSON.decode(MessageTemplate.self, from: templateJSON), survey: JSON.decode(SurveyPrompt.self, from: surveyJSON))
     }
 }
 

@@ -26,6 +26,10 @@ public struct ConversationActivity: Codable, Sendable, Equatable {
         case followUpFailed = "follow_up_failed"
         /// Unanswered past the inbox's threshold (`value`: minutes): back at the top of the queue, its agent alerted.
         case resurfaced
+        /// A survey was sent (`value`: csat or nps).
+        case surveySent = "survey_sent"
+        /// The customer answered a survey (`value`: "csat:4").
+        case surveyAnswered = "survey_answered"
     }
     public var change: Kind
     /// The new value: a status, a user or team id, a priority, a label (nil: unassigned, no team).

@@ -18,6 +18,8 @@ public enum DomainChange: Sendable {
     case contactLogged(conversationID: UUID, workspaceID: UUID, resolved: Bool)
     /// A service-level warning or breach fell due and was recorded.
     case serviceLevelAlert(ServiceLevelAlert)
+    /// A customer answered a survey, or changed their answer.
+    case surveyAnswered(SurveyAnswer)
 
     /// One stored customer message.
     public struct Arrival: Sendable {
@@ -54,6 +56,12 @@ public enum DomainChange: Sendable {
         public var message: MessageSnapshot
         /// The agent who wrote it; nil when Atiende did (an automation rule).
         public var author: UUID?
+    }
+
+    public struct SurveyAnswer: Sendable {
+        public var survey: SurveySnapshot
+        /// The score before this answer changed it (nil: the first answer).
+        public var previousScore: Int?
     }
 
     public struct ServiceLevelAlert: Sendable {

@@ -24,6 +24,7 @@ public struct AtiendeServices: Sendable {
     public let availability: AvailabilityService
     public let automation: AutomationService
     public let followUps: FollowUpService
+    public let surveys: SurveyService
     public let inboxService: InboxService
     public let policies: ServiceLevelPolicyService
     public let search: SearchService

@@ -106,6 +106,7 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
         JobKind.autoReply: AutoReplyJob(store: store),
         JobKind.serviceLevelRetarget: RetargetJob(store: store),
         JobKind.serviceLevelNotice: DeferredNoticeJob(store: store),
+        JobKind.surveySend: SurveySendJob(store: store, publicURL: config.publicURL),
         JobKind.ruleWebhook: RuleWebhookJob(store: store, secrets: secrets, http: outboundHTTP, timeout: .seconds(Int64(config.webhookTimeoutSeconds))),
     ]
     if let mail = config.systemMail {
@@ -122,6 +123,8 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     store.reactions.register(RoutingReaction(router: router))
     let automation = AutomationReaction(router: router, conversations: conversations)
     store.reactions.register(automation)
+    let sendable = Set(senders.keys)
+    store.reactions.register(SurveyReaction(sendable: sendable))
     app.atiende = AtiendeServices(
         config: config, store: store, ingest: ingest, email: EmailIntake(store: store, ingest: ingest), conversations: conversations,
         contacts: ContactService(store: store), files: files, secrets: secrets, jobs: jobs, hub: hub,
@@ -130,6 +133,7 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
         macros: MacroService(store: store, conversations: conversations), availability: AvailabilityService(store: store, router: router),
         automation: AutomationService(store: store, reaction: automation),
         followUps: FollowUpService(store: store, conversations: conversations),
+        surveys: SurveyService(store: store, sendable: sendable),
         inboxService: InboxService(store: store), policies: ServiceLevelPolicyService(store: store), search: SearchService(store: store),
         inbox: InboxQuery(store: store), presence: presence, cluster: cluster, channels: channels,
         // Limits a person could spread over several instances are counted where every instance sees them.

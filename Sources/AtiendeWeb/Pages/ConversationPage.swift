@@ -21,6 +21,9 @@ enum ConversationPage {
         var macros: [Macro] = []
         /// Reminders and follow-up messages still to come (the whole page only).
         var followUps: [FollowUp] = []
+        /// The conversation's surveys, newest first, and whether its channel can carry one (the whole page only).
+        var surveys: [Survey] = []
+        var canSurvey = false
     }
 
     static let timelineLimit = 500
@@ -63,6 +66,8 @@ enum ConversationPage {
         model.macros = try await req.atiende.macros.usable(workspace: desk.workspaceID, user: desk.userID, on: req.db)
         model.followUps = try await desk.scope.query(FollowUp.self, on: req.db).filter(\.$conversationID == (try model.conversation.requireID()))
             .filter(\.$doneAt == nil).sort(\.$dueAt).all()
+        model.surveys = try await req.atiende.surveys.surveys(conversation: try model.conversation.requireID(), workspace: desk.workspaceID)
+        model.canSurvey = req.atiende.channels[model.conversation.channel]?.sender != nil
         let rows = try await req.atiende.inbox.rows(workspace: desk.workspaceID, user: desk.userID, filter: listFilter)
         let title = "#\(model.conversation.number) · \(model.contact.name ?? desk.t("contact.unnamed"))"
         let pane = Node<HTML.BodyContext>.element(named: "nav", nodes: [
@@ -89,7 +94,8 @@ enum ConversationPage {
                 templateForm(desk, c, now: model.now),
                 MacrosPage.runner(desk, model.macros, conversation: c.number),
                 composer(desk, c, through: replyInboxes(desk, model), canned: model.canned, reachable: reachable(desk, model)),
-                FollowUpsPart.view(desk, c, model.followUps)),
+                FollowUpsPart.view(desk, c, model.followUps),
+                SurveysPart.view(desk, c, model.surveys, canSend: model.canSurvey)),
             customer(desk, model))
     }
 
@@ -284,6 +290,11 @@ enum ConversationPage {
         case .followUpSkipped: return t("activity.follow_up_skipped")
         case .followUpFailed: return t("activity.follow_up_failed", change.value ?? "")
         case .resurfaced: return t("activity.resurfaced", change.value ?? "")
+        case .surveySent: return t("activity.survey_sent", t("survey.kind.\(change.value ?? "csat")"))
+        case .surveyAnswered:
+            let parts = (change.value ?? "").split(separator: ":").map(String.init)
+            guard parts.count == 2, let kind = Survey.Kind(rawValue: parts[0]) else { return t("activity.survey_answered", "?", "") }
+            return t("activity.survey_answered", "\(parts[1])/\(kind.scale.upperBound)", t("survey.kind.\(kind.rawValue)"))
         case .requeued, .handedOn:
             let agent = desk.memberName(change.value.flatMap(UUID.init(uuidString:))) ?? t("conversation.unassigned")
             return t("activity.\(change.change.rawValue)", agent)

@@ -54,5 +54,8 @@ enum PageRoutes {
         get(.helpContact(""), ContactFormPage.show)
         get(.mailView("", UUID()), MailViewPage.show)
         post(.helpContact(""), maxSize: "30mb", ContactFormPage.submit)
+        get(.survey(""), SurveyPage.show)
+        get(.surveyScore("", 0), SurveyPage.score)
+        post(.survey(""), maxSize: "16kb", SurveyPage.submit)
     }
 }

@@ -65,7 +65,8 @@ enum SettingsPages {
                                   .field(.type(.hidden), .name("is_active"), .value(box.isActive ? "false" : "true"), .data("type", "bool-value")),
                                   .button(.type(.submit), .text(t(box.isActive ? "inbox.deactivate" : "inbox.activate")))),
                             .unwrap(descriptor) { editInbox($0, box, api: api, t: t) },
-                            assignment(desk, box, api: api)))
+                            assignment(desk, box, api: api),
+                            .if(descriptor?.sender != nil, survey(desk, box, api: api))))
                 })),
             .h2(.text(t("inbox.create"))),
             .form(.class("stack"), .data("api", apiBase(desk) + "/inboxes"), .data("method", "POST"), .data("then", "secret"),
@@ -135,6 +136,39 @@ enum SettingsPages {
                          .text(" " + t("assignment.match_language"))),
                   minutes("no_reply_minutes", t("assignment.no_reply"), policy.noReplyMinutes),
                   .if(box.channel == .webchat, minutes("chat_handoff_minutes", t("assignment.handoff"), policy.chatHandoffMinutes)),
+                  .button(.type(.submit), .class("primary"), .text(t("common.save"))),
+                  formError())])
+    }
+
+    /// What the inbox asks its customers after helping them (CSAT or NPS), when, how often, and who wins detractors back.
+    static func survey(_ desk: Desk, _ box: Inbox, api: String) -> Node<HTML.BodyContext> {
+        let t = desk.t
+        let policy = box.surveyPolicy
+        let number = { (name: String, label: String, value: Int, max: Int) -> Node<HTML.FormContext> in
+            .label(.span(.text(label)), .field(.type(.number), .name(name), .data("type", "number-omit-empty"), .attribute(named: "min", value: "0"),
+                                              .attribute(named: "max", value: String(max)), .value(String(value))))
+        }
+        let kinds: Node<HTML.LabelContext> = .dropdown(.name("kind"), .data("type", "omit-empty"),
+            .option(.value(""), .text(t("survey.kind.none")), .selected(policy.kind == nil)),
+            .forEach(Survey.Kind.allCases) { kind in .option(.value(kind.rawValue), .text(t("survey.kind.\(kind.rawValue)")), .selected(kind == policy.kind)) })
+        let triggers: Node<HTML.LabelContext> = .dropdown(.name("trigger"), .forEach(SurveyPolicy.Trigger.allCases) { trigger in
+            .option(.value(trigger.rawValue), .text(t("survey.trigger.\(trigger.rawValue)")), .selected(trigger == policy.trigger))
+        })
+        let people: Node<HTML.LabelContext> = .dropdown(.name("detractor_user_id"), .data("type", "omit-empty"),
+            .option(.value(""), .text(t("survey.detractor.agent"))),
+            .forEach(desk.members) { member in
+                .option(.value(member.user.id?.uuidString.lowercased() ?? ""), .text(member.user.name), .selected(member.user.id == policy.detractorUserID))
+            })
+        let summary = policy.kind.map { t("survey.kind.\($0.rawValue)") } ?? t("survey.kind.none")
+        return .element(named: "details", nodes: [.class("edit-survey"),
+            .element(named: "summary", nodes: [.text(t("survey.title") + ": " + summary)]),
+            .form(.class("stack"), .data("api", api + "/survey"), .data("method", "PUT"), .data("then", "reload"),
+                  .label(.span(.text(t("survey.kind"))), kinds),
+                  .label(.span(.text(t("survey.trigger"))), triggers),
+                  number("delay_minutes", t("survey.delay"), policy.delayMinutes, 10_080),
+                  number("once_per_days", t("survey.once_per_days"), policy.oncePerDays, 365),
+                  .label(.span(.text(t("survey.detractor"))), people),
+                  .p(.class("hint"), .text(t("survey.hint"))),
                   .button(.type(.submit), .class("primary"), .text(t("common.save"))),
                   formError())])
     }

@@ -29,6 +29,9 @@ enum SiteURL: Equatable {
     case helpContact(String)
     /// An email shown from its kept original (an `original.eml` attachment).
     case mailView(String, UUID)
+    /// A survey answered from its email's links, without signing in: the token, and the score clicked.
+    case survey(String)
+    case surveyScore(String, Int)
 
     private enum Segment { case fixed(String), parameter(String, String) }
 
@@ -58,6 +61,8 @@ enum SiteURL: Equatable {
         case .settings(let ws, let section): [.fixed("app"), .parameter("workspace", ws), .fixed("settings"), .fixed(section.rawValue)]
         case .asset(let name): [.fixed("assets"), .parameter("file", name)]
         case .helpContact(let ws): [.fixed("help"), .parameter("workspace", ws), .fixed("contact")]
+        case .survey(let token): [.fixed("survey"), .parameter("token", token)]
+        case .surveyScore(let token, let score): [.fixed("survey"), .parameter("token", token), .parameter("score", String(score))]
         case .mailView(let ws, let id): [.fixed("app"), .parameter("workspace", ws), .fixed("mail"), .parameter("attachmentId", id.uuidString.lowercased())]
         }
     }

@@ -22,6 +22,7 @@ enum WidgetController {
         widget.on(.POST, "typing", body: .collect(maxSize: "1kb"), use: typing)
         widget.on(.POST, "read", body: .collect(maxSize: "1kb"), use: read)
         widget.on(.POST, "contact", body: .collect(maxSize: "4kb"), use: contact)
+        widget.on(.POST, "survey", body: .collect(maxSize: "8kb"), use: survey)
         widget.on(.GET, "attachments", ":attachmentId", use: attachment)
         widget.on(.GET, "socket", use: socket)
         routes.on(.GET, "widget.js", use: script)
@@ -244,6 +245,27 @@ enum WidgetController {
         }
         if !visitor.verified { try await req.atiende.contacts.rememberUnverifiedEmail(email, contact: last.$contact.id) }
         return Response(status: .noContent)
+    }
+
+    struct SurveyAnswer: Decodable {
+        var surveyID: UUID
+        var score: Int
+        var comment: String?
+        enum CodingKeys: String, CodingKey { case score, comment, surveyID = "survey_id" }
+    }
+
+    /// `POST …/survey`: the visitor's answer to a survey asked in their chat (changed as often as they like for a week).
+    static func survey(_ req: Request) async throws -> Response {
+        let target = try await target(req)
+        let visitor = try visitorSession(req, target)
+        let body = try req.decodeJSON(SurveyAnswer.self)
+        let conversations = try await WidgetWire.conversations(inbox: target.inboxID, thread: visitor.thread, on: req.db).compactMap(\.id)
+        guard let survey = try await Survey.query(on: req.db).filter(\.$id == body.surveyID).filter(\.$inboxID == target.inboxID).first(),
+              conversations.contains(survey.conversationID)
+        else { throw AtiendeError.notFound("survey") }
+        try await req.atiende.surveys.answer(survey, score: body.score, comment: body.comment, keepComment: body.comment == nil)
+        struct Answered: Encodable { var score: Int?; var comment: String? }
+        return try json(Answered(score: survey.score, comment: survey.comment))
     }
 
     // MARK: typing, read receipts, files

@@ -26,7 +26,9 @@ enum WidgetWire {
         var attachments: [File]
         /// The id the widget gave the visitor's message, so the tab that sent it replaces its "sending" line.
         var clientID: String?
-        enum CodingKeys: String, CodingKey { case id, from, text, status, author, attachments, createdAt = "created_at", clientID = "client_id" }
+        /// The survey the message asks: the widget shows its scale as buttons.
+        var survey: SurveyButtons?
+        enum CodingKeys: String, CodingKey { case id, from, text, status, author, attachments, survey, createdAt = "created_at", clientID = "client_id" }
 
         init(_ m: MessageSnapshot, author: String?) {
             id = m.id
@@ -39,7 +41,17 @@ enum WidgetWire {
                 clientID = provider.split(separator: ":").last.map(String.init)
             }
             attachments = m.attachments.map { File(id: $0.id, filename: $0.filename, contentType: $0.contentType, size: $0.size) }
+            survey = m.survey.map { SurveyButtons(id: $0.id, kind: $0.kind, min: $0.kind.scale.lowerBound, max: $0.kind.scale.upperBound, score: nil) }
         }
+    }
+
+    struct SurveyButtons: Encodable, Sendable {
+        var id: UUID
+        var kind: Survey.Kind
+        var min: Int
+        var max: Int
+        /// The visitor's answer so far.
+        var score: Int?
     }
 
     /// Frames pushed over the visitor's WebSocket.
@@ -77,10 +89,16 @@ enum WidgetWire {
         guard !ids.isEmpty else { return [] }
         let messages = try await AtiendeCore.Message.query(on: db).filter(\.$conversation.$id ~~ ids)
             .filter(\.$kind ~~ [.incoming, .outgoing]).sort(\.$createdAt, .descending).limit(limit).with(\.$attachments).all()
+        let asked = messages.compactMap { JSON.decode(SurveyPrompt.self, from: $0.surveyJSON)?.id }
+        let scores = asked.isEmpty ? [:] : Dictionary(
+            try await Survey.query(on: db).filter(\.$id ~~ asked).all().compactMap { survey in survey.score.map { (survey.id!, $0) } },
+            uniquingKeysWith: { first, _ in first })
         var result: [Message] = []
         for message in messages.reversed() {
             let author = message.kind == .outgoing ? await names(message.senderID) : nil
-            result.append(Message(message.snapshot(attachments: message.attachments), author: author))
+            var wire = Message(message.snapshot(attachments: message.attachments), author: author)
+            if let id = wire.survey?.id { wire.survey?.score = scores[id] }
+            result.append(wire)
         }
         return result
     }

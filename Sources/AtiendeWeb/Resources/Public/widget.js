@@ -23,6 +23,8 @@
       attachment_type_not_allowed: 'Solo se pueden enviar imágenes (JPEG, PNG, GIF, WebP) y PDF.', attachment_too_large: 'El archivo es demasiado grande (máximo 10 MB).',
       invalid_email: 'Ese email no parece correcto.', required: 'Completa los campos para empezar.',
       unread: '{0} mensajes nuevos', unreadOne: '1 mensaje nuevo', newTitle: 'Nuevo mensaje',
+      rate: 'Tu respuesta', rated: 'Gracias: respondiste {0}. Puedes cambiarla.', comment: '¿Algo que quieras contarnos? (opcional)',
+      sendComment: 'Enviar comentario', commentSaved: 'Gracias por tu comentario.', survey_closed: 'Esta encuesta ya no recibe respuestas.',
     },
     en: {
       open: 'Open chat', close: 'Close chat', online: 'Online: we answer in moments', away: 'Nobody is online right now',
@@ -34,6 +36,8 @@
       attachment_type_not_allowed: 'Only images (JPEG, PNG, GIF, WebP) and PDF files can be sent.', attachment_too_large: 'The file is too large (10 MB at most).',
       invalid_email: 'That email does not look right.', required: 'Fill in the fields to start.',
       unread: '{0} new messages', unreadOne: '1 new message', newTitle: 'New message',
+      rate: 'Your answer', rated: 'Thank you: you answered {0}. You can change it.', comment: 'Anything you would like to tell us? (optional)',
+      sendComment: 'Send comment', commentSaved: 'Thank you for your comment.', survey_closed: 'This survey no longer takes answers.',
     },
   }[lang];
   const say = (key, arg) => (T[key] || key).replace('{0}', arg ?? '');
@@ -105,6 +109,11 @@
     .composer textarea { resize: none; height: 40px; max-height: 120px; }
     .composer .clip { background: #eaeef2; color: #1b1f24; }
     .error { color: #cf222e; font-size: 12px; padding: 0 12px 6px; }
+    .survey .scale { display: flex; flex-wrap: wrap; gap: 4px; margin-top: 6px; }
+    .survey .scale button { min-width: 32px; padding: 6px 8px; background: #eaeef2; color: #1b1f24; }
+    .survey .scale button.chosen { background: var(--c); color: #fff; }
+    .survey-status { font-size: 12px; margin-top: 4px; }
+    .survey-comment { display: flex; flex-direction: column; gap: 4px; margin-top: 6px; }
     .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
   `);
   root.adoptedStyleSheets = [sheet];
@@ -138,6 +147,9 @@
   function render(m) {
     const mine = m.from === 'visitor';
     let node = root.getElementById(`m-${m.id}`) || (m.client_id && root.getElementById(`m-${m.client_id}`));
+    // Polling brings the same messages again: an unchanged one keeps its node (and whatever is being typed in it).
+    const json = JSON.stringify(m);
+    if (node && node.dataset.json === json) return;
     const fresh = el('div', { class: `msg ${mine ? 'visitor' : 'team'}`, id: `m-${m.id || m.client_id}`, 'data-status': m.status });
     if (!mine) {
       const name = m.author?.name || say('team');
@@ -145,11 +157,49 @@
     }
     if (m.text) fresh.append(el('div', { class: 'body', text: m.text }));
     for (const a of m.attachments || []) fresh.append(attachment(a));
+    if (m.survey) fresh.append(surveyButtons(m));
+    fresh.dataset.json = json;
     const meta = m.status === 'sending' ? say('sending') : m.status === 'failed' ? `${say('failed')}: ${m.error || ''}`
       : `${m.created_at ? time(m.created_at) : ''}${mine && m.status === 'read' ? ' · ' + say('seen') : ''}`;
     fresh.append(el('div', { class: `meta${m.status === 'failed' ? ' failed' : ''}`, text: meta }));
     if (node) node.replaceWith(fresh); else log.append(fresh);
     log.scrollTop = log.scrollHeight;
+  }
+
+  // A survey's scale as buttons; the answer can be changed, and a comment added once there is one.
+  function surveyButtons(m) {
+    const survey = m.survey;
+    const box = el('div', { class: 'survey' });
+    const scale = el('div', { class: 'scale', role: 'group', 'aria-label': say('rate') });
+    const line = el('div', { class: 'survey-status', role: 'status' });
+    const answer = async (body) => {
+      try {
+        const saved = await call('POST', '/survey', { survey_id: survey.id, ...body });
+        survey.score = saved.score;
+        render(m);
+        return true;
+      } catch (error) { line.textContent = T[error.code] || error.message; return false; }
+    };
+    for (let n = survey.min; n <= survey.max; n++) {
+      scale.append(el('button', { type: 'button', class: n === survey.score ? 'chosen' : '', 'aria-pressed': String(n === survey.score),
+                                  'data-score': String(n), onclick: () => answer({ score: n }) }, String(n)));
+    }
+    box.append(scale, line);
+    if (survey.score != null) {
+      line.textContent = say('rated', survey.score);
+      const comment = el('textarea', { name: 'comment', 'aria-label': say('comment'), placeholder: say('comment'), maxlength: '2000' });
+      const form = el('form', { class: 'survey-comment' }, comment, el('button', { type: 'submit' }, say('sendComment')));
+      form.addEventListener('submit', async (event) => {
+        event.preventDefault();
+        if (!comment.value.trim()) return;
+        if (await answer({ score: survey.score, comment: comment.value })) {
+          const shown = root.querySelector(`#m-${m.id} .survey-status`);
+          if (shown) shown.textContent = say('commentSaved');
+        }
+      });
+      box.append(form);
+    }
+    return box;
   }
 
   function attachment(a) {
