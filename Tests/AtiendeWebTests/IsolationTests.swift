@@ -137,6 +137,7 @@ struct IsolationTests {
                 (.POST, "/macros", ["name": "Otra", "actions": ["assignee": their["userId"]!]], "assignee"),
                 (.POST, "/macros", ["name": "Otra", "actions": ["team": their["teamId"]!]], "team"),
                 (.PUT, "/inboxes/{inboxId}/assignment", ["mode": "round_robin", "team_id": their["teamId"]!], "team_id"),
+                (.PUT, "/inboxes/{inboxId}/survey", ["detractor_user_id": their["userId"]!], "detractor_user_id"),
             ]
             let counts = { () async throws -> [Int] in
                 [try await app.count(Inbox.self), try await app.count(Team.self), try await app.count(TeamMember.self),

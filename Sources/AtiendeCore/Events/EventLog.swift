@@ -53,6 +53,7 @@ public enum EventType: String, Sendable, CaseIterable {
     case automationPaused = "automation.paused"
     case followUpScheduled = "follow_up.scheduled"
     case followUpCancelled = "follow_up.cancelled"
+    case surveyScheduled = "survey.scheduled"
     case surveySent = "survey.sent"
     case surveyAnswered = "survey.answered"
 }

@@ -101,6 +101,8 @@ public struct SurveyService: Sendable {
         survey.requestedBy = requestedBy
         survey.createdAt = tx.now
         try await survey.create(on: tx.db)
+        try await EventLog.append(.surveyScheduled, workspace: survey.$workspace.id, conversation: survey.conversationID, actor: requestedBy,
+                                  payload: SurveyEventPayload(survey: try survey.snapshot), in: tx)
         try await JobQueue.enqueue(JobKind.surveySend, payload: SurveyPayload(surveyID: try survey.requireID()), workspace: survey.$workspace.id,
                                    runAt: delay > 0 ? tx.now.addingTimeInterval(delay) : nil, in: tx)
         return survey
