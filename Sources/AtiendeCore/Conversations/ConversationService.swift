@@ -235,6 +235,7 @@ public struct ConversationService: Sendable {
         let attachments = try await Self.attach(stored, to: message, in: tx)
         conversation.messageCount += 1
         conversation.updatedAt = now
+        let (waitedSince, firstResponse) = (isNote ? nil : conversation.waitingSince, !isNote && conversation.firstResponseAt == nil)
         if !isNote {
             conversation.lastMessageAt = now
             conversation.waitingSince = nil
@@ -246,7 +247,8 @@ public struct ConversationService: Sendable {
         let snapshot = message.snapshot(attachments: attachments)
         try await EventLog.append(.messageCreated, workspace: workspaceID, conversation: conversationID, actor: author,
                                   payload: MessageEventPayload(conversation: conversation.snapshot, message: snapshot), in: tx)
-        let reply = DomainChange.Reply(workspaceID: workspaceID, conversation: conversation.snapshot, message: snapshot, author: author)
+        let reply = DomainChange.Reply(workspaceID: workspaceID, conversation: conversation.snapshot, message: snapshot, author: author,
+                                       waitedSince: waitedSince, firstResponse: firstResponse)
         try await tx.react(isNote ? .noteAdded(reply) : .replied(reply))
         message.$attachments.value = attachments
         return message

@@ -85,7 +85,8 @@ enum IngestBatch {
         let arrivals = step.plans.indices.map { n in
             DomainChange.Arrival(conversationID: step.conversations[n].id, workspaceID: step.plans[n].item.workspaceID,
                                  inboxID: step.plans[n].item.inboxID, opened: step.opened[n], reopened: step.reactivated[n] != nil,
-                                 automatic: step.quiet(n), text: step.plans[n].item.text, conversation: step.conversations[n])
+                                 automatic: step.quiet(n), text: step.plans[n].item.text, conversation: step.conversations[n],
+                                 previousStatus: step.reactivated[n])
         }
         try await tx.react(.messagesReceived(arrivals))
         try await step.appendEvents()

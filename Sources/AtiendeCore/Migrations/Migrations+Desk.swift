@@ -204,3 +204,38 @@ struct CreateSurveys: AsyncMigration {
         try await db.schema("inboxes").deleteField("survey").update()
     }
 }
+
+/// Metrics recorded when things happen: hourly rollups, and what each conversation must remember for them.
+struct CreateMetricRollups: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        guard let sql = db as? any SQLDatabase else { return }
+        let float = sql.dialect.name == "postgresql" ? "DOUBLE PRECISION" : "REAL"
+        try await sql.raw("""
+            CREATE TABLE metric_rollups (
+                workspace_id UUID NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+                hour BIGINT NOT NULL,
+                metric TEXT NOT NULL,
+                bucket INTEGER NOT NULL,
+                inbox_id UUID NOT NULL,
+                channel TEXT NOT NULL,
+                team_id TEXT NOT NULL,
+                agent_id TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                count BIGINT NOT NULL,
+                total \(unsafeRaw: float) NOT NULL,
+                PRIMARY KEY (workspace_id, hour, metric, bucket, inbox_id, channel, team_id, agent_id, reason)
+            )
+            """).run()
+        try await sql.raw("ALTER TABLE conversations ADD COLUMN response_count INTEGER NOT NULL DEFAULT 0").run()
+        try await db.schema("conversations").field("first_resolved_at", .datetime).update()
+        try await db.schema("conversations").field("fcr_at", .datetime).update()
+        try await db.schema("conversations").field("fcr_dims", .string).update()
+    }
+
+    func revert(on db: any Database) async throws {
+        for column in ["fcr_dims", "fcr_at", "first_resolved_at", "response_count"] {
+            try await db.schema("conversations").deleteField(FieldKey(stringLiteral: column)).update()
+        }
+        try await db.schema("metric_rollups").delete()
+    }
+}

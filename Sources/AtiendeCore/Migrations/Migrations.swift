@@ -33,6 +33,7 @@ public enum AtiendeMigrations {
         AddAlwaysAnswerRule(),
         AddConversationRelease(),
         CreateSurveys(),
+        CreateMetricRollups(),
     ]
 }
 

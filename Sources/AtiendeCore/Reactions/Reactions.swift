@@ -33,6 +33,8 @@ public enum DomainChange: Sendable {
         public var text: String = ""
         /// The conversation as the round left it (what rules look at, without reading it again).
         public var conversation: ConversationSnapshot? = nil
+        /// The status the message brought it back from, when it did (resolved, pending, snoozed).
+        public var previousStatus: ConversationStatus? = nil
     }
 
     public struct ConversationChange: Sendable {
@@ -56,9 +58,14 @@ public enum DomainChange: Sendable {
         public var message: MessageSnapshot
         /// The agent who wrote it; nil when Atiende did (an automation rule).
         public var author: UUID?
+        /// Since when the customer had been waiting, when this reply ended the wait.
+        public var waitedSince: Date? = nil
+        /// Whether it is the conversation's first answer.
+        public var firstResponse: Bool = false
     }
 
     public struct SurveyAnswer: Sendable {
+        public var workspaceID: UUID
         public var survey: SurveySnapshot
         /// The score before this answer changed it (nil: the first answer).
         public var previousScore: Int?

@@ -128,7 +128,7 @@ public struct SurveyService: Sendable {
         let line = ConversationActivity(change: .surveyAnswered, value: "\(survey.kind.rawValue):\(score)")
         try await ActivityLogReaction.write(line, workspace: survey.$workspace.id, conversation: survey.conversationID, inbox: survey.inboxID,
                                             actor: nil, in: tx)
-        let answer = DomainChange.SurveyAnswer(survey: try survey.snapshot, previousScore: previous)
+        let answer = DomainChange.SurveyAnswer(workspaceID: survey.$workspace.id, survey: try survey.snapshot, previousScore: previous)
         try await EventLog.append(.surveyAnswered, workspace: survey.$workspace.id, conversation: survey.conversationID,
                                   payload: SurveyEventPayload(survey: answer.survey), in: tx)
         try await tx.react(.surveyAnswered(answer))

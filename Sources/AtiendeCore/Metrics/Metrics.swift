@@ -1,0 +1,134 @@
+import Foundation
+import SQLKit
+
+/// What the desk measures, recorded when it happens into hourly rollups (`metric_rollups`): one row per hour ×
+/// inbox × channel × team × agent × contact reason × metric (× histogram bucket for times). Reports add rows up;
+/// nothing scans messages when a report is opened. `docs/metrics.md` defines each one.
+public enum Metric: String, Sendable, CaseIterable, Codable {
+    case created, resolved, reopened, replies, fcr
+    /// Times, as histograms (`bucket`), with their sum in seconds.
+    case firstResponse = "first_response", nextResponse = "next_response", resolution
+    case csatAnswers = "csat_answers", csatSatisfied = "csat_satisfied"
+    case npsAnswers = "nps_answers", npsPromoters = "nps_promoters", npsDetractors = "nps_detractors"
+    /// Service-level breaches; `bucket` is the clock (0 first response, 1 next response, 2 resolution).
+    case slaBreaches = "sla_breaches"
+
+    public var isTime: Bool { [.firstResponse, .nextResponse, .resolution].contains(self) }
+}
+
+/// Who and where a measurement belongs to, as it was when it happened.
+public struct MetricDims: Hashable, Sendable {
+    public var inbox: UUID
+    public var channel: ChannelKind
+    public var team: UUID?
+    public var agent: UUID?
+    public var reason: String?
+
+    public init(inbox: UUID, channel: ChannelKind, team: UUID?, agent: UUID?, reason: String?) {
+        self.inbox = inbox
+        self.channel = channel
+        self.team = team
+        self.agent = agent
+        self.reason = reason.flatMap { $0.isEmpty ? nil : String($0.prefix(120)) }
+    }
+
+    public init(_ c: ConversationSnapshot, agent: UUID?? = nil) {
+        self.init(inbox: c.inboxID, channel: c.channel, team: c.teamID, agent: agent ?? c.assigneeID, reason: c.contactReason)
+    }
+
+    /// As one text, for a conversation to remember where its first-contact resolution was counted.
+    var encoded: String {
+        [inbox.uuidString, channel.rawValue, team?.uuidString ?? "", agent?.uuidString ?? "", reason ?? ""].joined(separator: "|")
+    }
+
+    init?(encoded: String) {
+        let parts = encoded.split(separator: "|", maxSplits: 4, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 5, let inbox = UUID(uuidString: parts[0]), let channel = ChannelKind(rawValue: parts[1]) else { return nil }
+        self.init(inbox: inbox, channel: channel, team: UUID(uuidString: parts[2]), agent: UUID(uuidString: parts[3]), reason: parts[4])
+    }
+}
+
+/// Times in buckets 10% wide: exact counts, and a median or p90 within 5% of the exact one (the bucket's middle).
+public enum TimeHistogram {
+    static let ratio = 1.1
+
+    /// 0 for under a second; then ⌊log₁.₁ s⌋ + 1.
+    public static func bucket(_ seconds: Double) -> Int {
+        seconds < 1 ? 0 : Int((log(seconds) / log(ratio)).rounded(.down)) + 1
+    }
+
+    /// The middle of a bucket (geometric), in seconds.
+    public static func value(_ bucket: Int) -> Double {
+        bucket == 0 ? 0.5 : pow(ratio, Double(bucket) - 0.5)
+    }
+
+    /// The q-th quantile (0…1) of counts by bucket: the bucket of the ⌈q·n⌉-th smallest time.
+    public static func quantile(_ q: Double, of counts: [Int: Int]) -> Double? {
+        let total = counts.values.reduce(0, +)
+        guard total > 0 else { return nil }
+        let rank = max(1, Int((q * Double(total)).rounded(.up)))
+        var seen = 0
+        for bucket in counts.keys.sorted() {
+            seen += counts[bucket] ?? 0
+            if seen >= rank { return value(bucket) }
+        }
+        return nil
+    }
+}
+
+/// Changes to rollups gathered in a transaction, written with one upsert per call.
+public struct MetricDeltas: Sendable {
+    struct Key: Hashable {
+        var workspace: UUID
+        var hour: Int64
+        var metric: Metric
+        var bucket: Int
+        var dims: MetricDims
+    }
+    private(set) var rows: [Key: (count: Int64, total: Double)] = [:]
+
+    public init() {}
+
+    public var isEmpty: Bool { rows.isEmpty }
+
+    public static func hour(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 / 3600).rounded(.down)) }
+
+    public mutating func count(_ metric: Metric, _ dims: MetricDims, workspace: UUID, at date: Date, by n: Int64 = 1, bucket: Int = -1) {
+        let key = Key(workspace: workspace, hour: Self.hour(date), metric: metric, bucket: bucket, dims: dims)
+        rows[key, default: (0, 0)].count += n
+    }
+
+    public mutating func time(_ metric: Metric, _ seconds: Double, _ dims: MetricDims, workspace: UUID, at date: Date) {
+        let seconds = max(0, seconds)
+        let key = Key(workspace: workspace, hour: Self.hour(date), metric: metric, bucket: TimeHistogram.bucket(seconds), dims: dims)
+        rows[key, default: (0, 0)].count += 1
+        rows[key, default: (0, 0)].total += seconds
+    }
+
+    /// Adds everything to the rollups: rows that exist grow, new ones are inserted.
+    public func write(on sql: any SQLDatabase) async throws {
+        let changed = rows.filter { $0.value.count != 0 || $0.value.total != 0 }
+        guard !changed.isEmpty else { return }
+        for chunk in Array(changed).chunked(400) {
+            let values: [SQLQueryString] = chunk.map { key, value in
+                """
+                (\(bind: key.workspace), \(bind: key.hour), \(bind: key.metric.rawValue), \(bind: key.bucket), \(bind: key.dims.inbox),
+                 \(bind: key.dims.channel.rawValue), \(bind: key.dims.team?.uuidString.lowercased() ?? ""),
+                 \(bind: key.dims.agent?.uuidString.lowercased() ?? ""), \(bind: key.dims.reason ?? ""), \(bind: value.count), \(bind: value.total))
+                """
+            }
+            try await sql.raw("""
+                INSERT INTO metric_rollups (workspace_id, hour, metric, bucket, inbox_id, channel, team_id, agent_id, reason, count, total)
+                VALUES \(values.joined(separator: ", "))
+                ON CONFLICT (workspace_id, hour, metric, bucket, inbox_id, channel, team_id, agent_id, reason)
+                DO UPDATE SET count = metric_rollups.count + excluded.count, total = metric_rollups.total + excluded.total
+                """).run()
+        }
+    }
+}
+
+extension Array {
+    func chunked(_ size: Int) -> [[Element]] {
+        stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
+    }
+}

@@ -1,0 +1,105 @@
+import FluentKit
+import Foundation
+import SQLKit
+
+/// Records the metrics of every change in the transaction that made it: the happenings of all changes together, the
+/// state of only the conversations that need it read in one query, and one upsert of the rollups.
+public struct MetricsReaction: Reaction {
+    public init() {}
+
+    public func react(to changes: [DomainChange], in tx: WriteTransaction) async throws {
+        var happenings: [(workspace: UUID, conversation: UUID, happening: MetricRecorder.Happening)] = []
+        let now = tx.now
+        for change in changes {
+            switch change {
+            case .messagesReceived(let arrivals):
+                for arrival in arrivals {
+                    guard let c = arrival.conversation else { continue }
+                    if arrival.opened { happenings.append((arrival.workspaceID, c.id, .created(MetricDims(c), at: now))) }
+                    if !arrival.automatic, arrival.previousStatus == .resolved {
+                        happenings.append((arrival.workspaceID, c.id, .reopened(MetricDims(c), at: now)))
+                    }
+                }
+            case .conversationChanged(let change) where change.statusChanged:
+                let done: Set<ConversationStatus> = [.resolved, .closed]
+                let c = change.after
+                if !done.contains(change.before.status), done.contains(c.status) {
+                    happenings.append((change.workspaceID, c.id, .resolved(MetricDims(c), at: now, createdAt: c.createdAt)))
+                } else if change.before.status == .resolved, !done.contains(c.status), change.actor != nil {
+                    happenings.append((change.workspaceID, c.id, .reopened(MetricDims(c), at: now)))
+                }
+            case .replied(let reply):
+                guard let author = reply.author, reply.message.kind == .outgoing else { continue }
+                let c = reply.conversation
+                happenings.append((reply.workspaceID, c.id, .replied(MetricDims(c, agent: .some(author)), at: now, waitedSince: reply.waitedSince,
+                                                                     first: reply.firstResponse, createdAt: c.createdAt)))
+            case .contactLogged(let id, let workspace, _):
+                guard let c = try await Conversation.query(on: tx.db).filter(\.$workspace.$id == workspace).filter(\.$id == id).first()?.snapshot
+                else { continue }
+                happenings += MetricsRebuild.logged(c).map { (workspace, id, $0) }
+            case .surveyAnswered(let answer):
+                let survey = answer.survey
+                guard let score = survey.score, let sent = survey.sentAt else { continue }
+                happenings.append((answer.workspaceID, survey.conversationID, .surveyAnswered(MetricDims(survey), kind: survey.kind, score: score,
+                                                                                     previous: answer.previousScore, sentAt: sent)))
+            case .serviceLevelAlert(let alert) where alert.alert == .breach:
+                let subject = alert.subject
+                guard let c = try await Conversation.query(on: tx.db).filter(\.$workspace.$id == subject.workspaceID)
+                    .filter(\.$id == subject.id).first()?.snapshot else { continue }
+                happenings.append((subject.workspaceID, subject.id, .slaBreach(MetricDims(c), clock: alert.clock.metricBucket, at: now)))
+            default:
+                continue
+            }
+        }
+        guard !happenings.isEmpty else { return }
+        let stateful = Set(happenings.filter { MetricRecorder.needsState($0.happening) }.map(\.conversation))
+        var states = try await MetricStates.load(Array(stateful), on: tx.sql)
+        let loaded = states
+        var deltas = MetricDeltas()
+        for entry in happenings {
+            var state = states[entry.conversation] ?? MetricRecorder.State()
+            MetricRecorder.apply(entry.happening, workspace: entry.workspace, state: &state, to: &deltas)
+            if stateful.contains(entry.conversation) { states[entry.conversation] = state }
+        }
+        try await MetricStates.save(states.filter { loaded[$0.key] != $0.value }, on: tx.sql)
+        try await deltas.write(on: tx.sql)
+    }
+}
+
+extension MetricDims {
+    /// A survey's answer belongs to whoever handled the conversation when it was sent.
+    init(_ survey: SurveySnapshot) {
+        self.init(inbox: survey.inboxID, channel: survey.channel, team: survey.teamID, agent: survey.agentID, reason: survey.contactReason)
+    }
+}
+
+/// Conversations' metric state, kept on their rows (`response_count`, `first_resolved_at`, `fcr_at`, `fcr_dims`).
+enum MetricStates {
+    static func load(_ ids: [UUID], on sql: any SQLDatabase) async throws -> [UUID: MetricRecorder.State] {
+        guard !ids.isEmpty else { return [:] }
+        var states: [UUID: MetricRecorder.State] = [:]
+        for chunk in ids.chunked(500) {
+            for row in try await sql.raw("""
+                SELECT id, response_count, first_resolved_at, fcr_at, fcr_dims FROM conversations WHERE id IN (\(IngestBatch.list(chunk)))
+                """).all() {
+                var state = MetricRecorder.State()
+                state.responseCount = try row.decode(column: "response_count", as: Int.self)
+                state.firstResolvedAt = try row.decode(column: "first_resolved_at", as: Date?.self)
+                state.fcrAt = try row.decode(column: "fcr_at", as: Date?.self)
+                state.fcrDims = try row.decode(column: "fcr_dims", as: String?.self)
+                states[try row.decode(column: "id", as: UUID.self)] = state
+            }
+        }
+        return states
+    }
+
+    static func save(_ states: [UUID: MetricRecorder.State], on sql: any SQLDatabase) async throws {
+        for (id, state) in states {
+            try await sql.raw("""
+                UPDATE conversations SET response_count = \(bind: state.responseCount), first_resolved_at = \(bind: state.firstResolvedAt),
+                    fcr_at = \(bind: state.fcrAt), fcr_dims = \(bind: state.fcrDims)
+                WHERE id = \(bind: id)
+                """).run()
+        }
+    }
+}

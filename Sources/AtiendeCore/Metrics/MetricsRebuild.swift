@@ -1,0 +1,116 @@
+import FluentKit
+import Foundation
+import SQLKit
+
+/// `atiende metrics rebuild`: the rollups computed again from the event log, through the same `MetricRecorder` the
+/// live recording uses. Events are read page by page; the last ones, and the swap of the rollups, in one transaction
+/// holding the workspace's lock, so nothing recorded meanwhile is lost or counted twice.
+public enum MetricsRebuild {
+    /// The happenings of a logged call or visit: opened, and resolved at once when it was.
+    static func logged(_ c: ConversationSnapshot) -> [MetricRecorder.Happening] {
+        var happenings: [MetricRecorder.Happening] = [.created(MetricDims(c), at: c.createdAt)]
+        if [.resolved, .closed].contains(c.status) { happenings.append(.resolved(MetricDims(c), at: c.createdAt, createdAt: c.createdAt)) }
+        return happenings
+    }
+
+    /// What the replay remembers of each conversation between its events.
+    struct Tracked {
+        var snapshot: ConversationSnapshot
+        var state = MetricRecorder.State()
+    }
+
+    struct Replay {
+        let workspace: UUID
+        var conversations: [UUID: Tracked] = [:]
+        var scores: [UUID: Int] = [:]
+        var deltas = MetricDeltas()
+        var lastSeq: Int64 = 0
+        var count = 0
+
+        mutating func apply(_ happening: MetricRecorder.Happening, _ id: UUID) {
+            var state = conversations[id]?.state ?? MetricRecorder.State()
+            MetricRecorder.apply(happening, workspace: workspace, state: &state, to: &deltas)
+            conversations[id]?.state = state
+        }
+
+        mutating func replay(_ event: Event) {
+            lastSeq = event.seq
+            count += 1
+            let at = event.createdAt
+            guard let type = EventType(rawValue: event.type) else { return }
+            switch type {
+            case .conversationCreated:
+                guard let c = JSON.decode(ConversationEventPayload.self, from: event.payload)?.conversation else { return }
+                conversations[c.id] = Tracked(snapshot: c)
+                if [.phone, .inPerson].contains(c.channel), c.firstResponseAt != nil {
+                    for happening in MetricsRebuild.logged(c) { apply(happening, c.id) }
+                } else {
+                    apply(.created(MetricDims(c), at: at), c.id)
+                }
+            case .conversationReopened, .conversationResolved, .conversationStatusChanged, .conversationUpdated, .conversationAssigned:
+                guard let payload = JSON.decode(ConversationEventPayload.self, from: event.payload) else { return }
+                let c = payload.conversation
+                let before = payload.changes?["status"].flatMap(ConversationStatus.init(rawValue:))
+                conversations[c.id, default: Tracked(snapshot: c)].snapshot = c
+                guard let before else { return }
+                let done: Set<ConversationStatus> = [.resolved, .closed]
+                if !done.contains(before), done.contains(c.status) {
+                    apply(.resolved(MetricDims(c), at: at, createdAt: c.createdAt), c.id)
+                } else if before == .resolved, !done.contains(c.status), type == .conversationReopened || event.actorID != nil {
+                    // The customer wrote (ingest says reopened), or a person reopened it.
+                    apply(.reopened(MetricDims(c), at: at), c.id)
+                }
+            case .messageCreated:
+                guard let payload = JSON.decode(MessageEventPayload.self, from: event.payload) else { return }
+                let c = payload.conversation, m = payload.message
+                let previous = conversations[c.id]?.snapshot
+                conversations[c.id, default: Tracked(snapshot: c)].snapshot = c
+                // A logged call's own message is part of its logging.
+                if [.phone, .inPerson].contains(c.channel), m.createdAt == c.createdAt { return }
+                guard m.kind == .outgoing, m.senderType == .agent, let author = m.senderID else { return }
+                apply(.replied(MetricDims(c, agent: .some(author)), at: at, waitedSince: previous?.waitingSince,
+                               first: previous?.firstResponseAt == nil && c.firstResponseAt != nil, createdAt: c.createdAt), c.id)
+            case .surveyAnswered:
+                guard let survey = JSON.decode(SurveyEventPayload.self, from: event.payload)?.survey, let score = survey.score,
+                      let sent = survey.sentAt else { return }
+                apply(.surveyAnswered(MetricDims(survey), kind: survey.kind, score: score, previous: scores[survey.id], sentAt: sent),
+                      survey.conversationID)
+                scores[survey.id] = score
+            case .slaBreached:
+                guard let id = event.conversationID, let c = conversations[id]?.snapshot,
+                      let alert = JSON.decode(ServiceLevelScanner.AlertPayload.self, from: event.payload) else { return }
+                apply(.slaBreach(MetricDims(c), clock: alert.clock.metricBucket, at: at), id)
+            default:
+                return
+            }
+        }
+    }
+
+    /// Rebuilds one workspace's rollups; returns how many events were read.
+    @discardableResult
+    public static func run(workspace: UUID, store: Store, pageSize: Int = 5_000) async throws -> Int {
+        var replay = Replay(workspace: workspace)
+        while true {
+            let page = try await EventLog.after(replay.lastSeq, workspace: workspace, limit: pageSize, on: store.db)
+            for event in page { replay.replay(event) }
+            if page.count < pageSize { break }
+        }
+        return try await store.write { [replay] tx in
+            var replay = replay
+            try await tx.lockWorkspace(workspace)
+            while true {
+                let page = try await EventLog.after(replay.lastSeq, workspace: workspace, limit: pageSize, on: tx.db)
+                for event in page { replay.replay(event) }
+                if page.count < pageSize { break }
+            }
+            try await tx.sql.raw("DELETE FROM metric_rollups WHERE workspace_id = \(bind: workspace)").run()
+            try await tx.sql.raw("""
+                UPDATE conversations SET response_count = 0, first_resolved_at = NULL, fcr_at = NULL, fcr_dims = NULL
+                WHERE workspace_id = \(bind: workspace)
+                """).run()
+            try await MetricStates.save(replay.conversations.compactMapValues { $0.state == MetricRecorder.State() ? nil : $0.state }, on: tx.sql)
+            try await replay.deltas.write(on: tx.sql)
+            return replay.count
+        }
+    }
+}
