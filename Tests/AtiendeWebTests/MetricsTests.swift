@@ -149,6 +149,52 @@ struct MetricsTests {
         }
     }
 
+    @Test("the reports page shows the figures to supervisors (not agents), its CSV is its table, hostile reasons stay text, a bad period is a 400")
+    func reportsPage() async throws {
+        let clock = ManualClock(Date())
+        try await withApp(clock: clock) { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let (agent, agentToken) = try await workspace.member(app, role: .agent)
+            let (supervisor, _) = try await workspace.member(app, role: .supervisor)
+            let inbox = try await workspace.apiInbox(app)
+            for i in 1...3 {
+                #expect(try await inbox.post(app, APIInbox.message("m\(i)", from: ["id": "c\(i)"]), timestamp: Int(clock.now().timeIntervalSince1970)).status == 200)
+            }
+            clock.advance(by: 90)
+            #expect(try await app.request(.POST, "\(workspace.path)/conversations/1/messages", token: agentToken, json: ["text": "Hola"]).status == 201)
+            #expect(try await app.request(.PATCH, "\(workspace.path)/conversations/1", token: workspace.token,
+                                          json: ["assignee_id": agent.uuidString, "status": "resolved",
+                                                 "contact_reason": "=HYPERLINK(\"http://x\")<script>alert(1)</script>"]).status == 200)
+            let (browser, _) = try await Browser.signedIn(app, as: supervisor)
+            let slug = try #require(try await Workspace.find(workspace.id, on: app.store.db)?.slug)
+            let page = try await browser.get("/app/\(slug)/reports?period=7d")
+            #expect(page.status == 200)
+            #expect(page.text.contains("<svg class=\"chart\"") && page.text.contains("id=\"table-overview\""))
+            #expect(!page.text.contains("<script>alert(1)"), "a contact reason is text in the page and in the chart")
+            let csv = try await browser.get("/app/\(slug)/reports?period=7d&format=csv&table=overview")
+            #expect(csv.status == 200 && csv.headers.first(name: .contentType)?.hasPrefix("text/csv") == true)
+            let lines = csv.text.split(separator: "\r\n").map(String.init)
+            #expect(lines.first == "Indicador,Este período,Período anterior")
+            #expect(lines.contains("Creadas,3,0") && lines.contains("Resueltas,1,0"), "\(lines)")
+            let reasons = try await browser.get("/app/\(slug)/reports?period=7d&format=csv&table=by_reason")
+            #expect(reasons.text.contains("\"'=HYPERLINK(\"\"http://x\"\")<script>alert(1)</script>\""), "a formula is not a formula in a spreadsheet: \(reasons.text)")
+            #expect(try await browser.get("/app/\(slug)/reports?period=1y").status == 400)
+            #expect(try await browser.get("/app/\(slug)/reports?from=2026-12-10&to=2026-12-01").status == 400)
+            #expect(try await browser.get("/app/\(slug)/reports?format=csv&table=nope").status == 400)
+            let (agentBrowser, _) = try await Browser.signedIn(app, as: agent)
+            #expect(try await agentBrowser.get("/app/\(slug)/reports").status == 403)
+
+            let overview = try await app.request(.GET, "\(workspace.path)/reports/overview?period=today", token: workspace.token).json()
+            let figures = try #require(overview["figures"] as? [String: Any])
+            #expect(figures["created"] as? Int == 3 && figures["resolved"] as? Int == 1 && figures["replies"] as? Int == 1)
+            #expect(((figures["first_response"] as? [String: Any])?["mean"] as? Double) == 90)
+            #expect(try await app.request(.GET, "\(workspace.path)/reports/overview", token: agentToken).status == 403)
+            let byAgent = try await app.request(.GET, "\(workspace.path)/reports/breakdown?by=agent", token: workspace.token).array()
+            #expect(byAgent.contains { $0["value"] as? String == agent.uuidString.lowercased() })
+            #expect(try await app.request(.GET, "\(workspace.path)/reports/breakdown?by=mood", token: workspace.token).status == 400)
+        }
+    }
+
     /// The metrics of `docs/metrics.md`, computed the slow way: each conversation's messages and timeline walked in order.
     static func fromRawRows(_ app: TestApp, workspace: UUID) async throws -> [String: (Int64, Double)] {
         var result: [String: (Int64, Double)] = [:]

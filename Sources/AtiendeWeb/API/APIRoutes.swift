@@ -130,6 +130,13 @@ enum APIRoutes {
                      summary: "Set how an inbox hands out its conversations: manual, round-robin or least-loaded, a team, languages, hand-off and no-reply times",
                      tag: "Routing", security: .member(.admin), requestSchema: "AssignmentPolicy", responseSchema: "AssignmentPolicy",
                      handler: RoutingController.setPolicy),
+            // Reports
+            Endpoint(method: .GET, path: "\(workspace)/reports/overview", operationID: "reportOverview",
+                     summary: "A period's figures (volume, response and resolution times with median and p90, FCR, reopen rate, CSAT, NPS, SLA compliance) and the previous period's; period=today|7d|30d|90d or from/to (days), filters channel, inbox_id, team_id, agent_id",
+                     tag: "Reports", security: .member(.supervisor), responseSchema: "ReportOverview", handler: ReportsController.overview),
+            Endpoint(method: .GET, path: "\(workspace)/reports/breakdown", operationID: "reportBreakdown",
+                     summary: "The same figures per channel, inbox, team, agent or contact reason (by=…)", tag: "Reports", security: .member(.supervisor),
+                     responseSchema: "[ReportRow]", handler: ReportsController.breakdown),
             // Surveys
             Endpoint(method: .GET, path: "\(workspace)/inboxes/{inboxId}/survey", operationID: "getSurveyPolicy",
                      summary: "What an inbox asks its customers (CSAT or NPS) and when", tag: "Surveys", security: .member(.agent),

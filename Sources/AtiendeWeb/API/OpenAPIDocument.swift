@@ -121,6 +121,7 @@ enum OpenAPIDocument {
     static var uuid: [String: Any] { ["type": "string", "format": "uuid"] }
     static var dateTime: [String: Any] { ["type": "string", "format": "date-time"] }
     static var integer: [String: Any] { ["type": "integer"] }
+    static var number: [String: Any] { ["type": "number"] }
     static var boolean: [String: Any] { ["type": "boolean"] }
     static var encodedFiles: [String: Any] {
         ["type": "array", "items": object(["filename": string, "content_type": string, "data": ["type": "string", "contentEncoding": "base64"]],
@@ -218,6 +219,17 @@ enum OpenAPIDocument {
                                           "stops": boolean, "is_active": boolean, "position": integer]),
             "AutomationPreview": object(["trigger": enumeration(RuleTrigger.self), "conditions": ref("RuleConditions")], required: ["conditions"]),
             "AutomationPreviewResult": object(["count": integer, "numbers": ["type": "array", "items": integer]]),
+            "ReportTime": object(["count": integer, "median": nullable(number), "p90": nullable(number), "mean": nullable(number)]),
+            "ReportFigures": object(["created": integer, "resolved": integer, "reopened": integer, "replies": integer, "fcr": integer,
+                                     "resolution_rate": nullable(number), "fcr_rate": nullable(number), "reopen_rate": nullable(number),
+                                     "replies_per_resolved": nullable(number), "first_response": ref("ReportTime"), "next_response": ref("ReportTime"),
+                                     "resolution": ref("ReportTime"), "csat_answers": integer, "csat": nullable(number), "nps_answers": integer,
+                                     "nps_promoters": integer, "nps_detractors": integer, "nps": nullable(number),
+                                     "first_response_breaches": integer, "first_response_compliance": nullable(number)]),
+            "ReportPeriod": object(["from": dateTime, "to": dateTime]),
+            "ReportOverview": object(["period": ref("ReportPeriod"), "figures": ref("ReportFigures"), "previous_period": ref("ReportPeriod"),
+                                      "previous": ref("ReportFigures")]),
+            "ReportRow": object(["value": string, "figures": ref("ReportFigures")]),
             "SurveyPolicy": object(["kind": nullable(enumeration(Survey.Kind.self)), "trigger": enumeration(SurveyPolicy.Trigger.self),
                                     "delay_minutes": ["type": "integer", "minimum": 0, "maximum": 10080],
                                     "once_per_days": ["type": "integer", "minimum": 0, "maximum": 365], "detractor_user_id": nullable(uuid)]),

@@ -9,6 +9,7 @@ public enum AtiendeCommands {
         app.asyncCommands.use(TokenCommand(), as: "token")
         app.asyncCommands.use(DemoCommand(), as: "demo")
         app.asyncCommands.use(ServiceLevelCommand(), as: "sla")
+        app.asyncCommands.use(MetricsCommand(), as: "metrics")
         app.asyncCommands.use(MailCommand(), as: "mail")
     }
 }

@@ -39,6 +39,7 @@ enum PageRoutes {
         get(.canned(""), CannedResponsesPage.show)
         get(.availability(""), TeamBoardPage.show)
         get(.macros(""), MacrosPage.show)
+        get(.reports(""), ReportsPage.show)
         get(.contact("", UUID()), ContactPages.show)
         post(.logContact("", UUID()), ContactPages.log)
         get(.search(""), SearchPage.show)

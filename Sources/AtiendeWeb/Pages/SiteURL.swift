@@ -15,6 +15,7 @@ enum SiteURL: Equatable {
     case canned(String)
     case availability(String)
     case macros(String)
+    case reports(String)
     case contact(String, UUID)
     case logContact(String, UUID)
     case search(String)
@@ -51,6 +52,7 @@ enum SiteURL: Equatable {
         case .canned(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("canned")]
         case .availability(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("availability")]
         case .macros(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("macros")]
+        case .reports(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("reports")]
         case .contact(let ws, let id): [.fixed("app"), .parameter("workspace", ws), .fixed("contacts"), .parameter("contactId", id.uuidString.lowercased())]
         case .logContact(let ws, let id): [.fixed("app"), .parameter("workspace", ws), .fixed("contacts"), .parameter("contactId", id.uuidString.lowercased()), .fixed("log")]
         case .search(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("search")]
