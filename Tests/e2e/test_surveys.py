@@ -1,0 +1,111 @@
+"""Surveys and reports in real Chromium, against the built binary: an admin turns CSAT on for a live chat inbox in
+its settings, a chat is answered and resolved in the agent workspace, the visitor rates it in the widget, and the
+supervisor sees the answer in the conversation and in the reports page, whose CSV is its table."""
+import csv
+import io
+import urllib.request
+
+from test_agent_ui import browser, live, make_browser, shot, sign_in, wait  # noqa: F401 (browser is a fixture)
+from test_widget import in_widget, open_chat, say, shop, until, widget, widget_text  # noqa: F401 (shop is a fixture)
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import Select  # noqa: E402
+
+
+def fetch(driver, url):
+    """A GET with the browser's own session cookie, as a click on a download link makes it."""
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in driver.get_cookies())
+    request = urllib.request.Request(url, headers={"Cookie": cookie})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, response.headers.get("Content-Type", ""), response.read().decode()
+
+
+def test_widget_rating_reaches_reports(make_server, backend, browser, shop):
+    server = make_server()
+    token, workspace = server.setup_workspace()
+    server.start()
+    status, inbox = server.api("POST", f"/api/v1/workspaces/{workspace}/inboxes", token, {"name": "Chat Tienda", "channel": "webchat"})
+    assert status == 201, inbox
+    shop.update(server=server.base, inbox=inbox["id"])
+
+    # The admin turns the survey on in the inbox's settings.
+    sign_in(browser, server)
+    browser.get(server.base + "/app/tienda/settings/inboxes")
+    panel = browser.find_element(By.CSS_SELECTOR, "details.edit-survey")
+    panel.find_element(By.TAG_NAME, "summary").click()
+    Select(panel.find_element(By.NAME, "kind")).select_by_value("csat")
+    panel.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(browser, 5).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "details.edit-survey summary"), "CSAT"))
+    status, policy = server.api("GET", f"/api/v1/workspaces/{workspace}/inboxes/{inbox['id']}/survey", token)
+    assert policy["kind"] == "csat" and policy["trigger"] == "resolved", policy
+
+    visitor = make_browser()
+    try:
+        open_chat(visitor, shop)
+        say(visitor, "Hola, mi pedido no llega")
+        browser.get(server.base + "/app/tienda/conversations/1")
+        live(browser)
+        wait(browser, 5).until(EC.text_to_be_present_in_element((By.ID, "timeline"), "mi pedido no llega"))
+        browser.find_element(By.ID, "claim").click()
+        wait(browser, 5).until(EC.invisibility_of_element_located((By.ID, "claim")))
+        browser.find_element(By.ID, "reply-text").send_keys("Ya va en camino, llega mañana")
+        browser.find_element(By.CSS_SELECTOR, "#composer button[type=submit]").click()
+        until(lambda: "llega mañana" in widget_text(visitor, ".msg.team"), message="the reply")
+        browser.find_element(By.XPATH, "//form[input[@name='status' and @value='resolved']]/button").click()
+        wait(browser, 5).until(EC.text_to_be_present_in_element((By.ID, "status-badge"), "Resuelta"))
+
+        # The survey arrives in the chat as buttons; the visitor picks 2 and adds a comment.
+        in_widget(visitor, ".survey .scale button", seconds=15)
+        assert "¿Cómo calificarías la atención" in widget_text(visitor, ".msg.team")
+        assert [b.text for b in widget(visitor).find_elements(By.CSS_SELECTOR, ".survey .scale button")] == ["1", "2", "3", "4", "5"]
+        widget(visitor).find_element(By.CSS_SELECTOR, ".survey .scale button[data-score='2']").click()
+        until(lambda: "respondiste 2" in widget_text(visitor, ".survey-status"), message="the answer saved")
+        box = in_widget(visitor, ".survey-comment textarea")[0]
+        box.send_keys("Tardaron mucho en responder")
+        widget(visitor).find_element(By.CSS_SELECTOR, ".survey-comment button").click()
+        until(lambda: "Gracias por tu comentario" in widget_text(visitor, ".survey-status"), message="the comment saved")
+        shot(visitor, "survey-widget-es", backend)
+    finally:
+        visitor.quit()
+
+    # The supervisor (the admin here) sees the answer on the conversation, and a follow-up to win the customer back.
+    status, surveys = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1/surveys", token)
+    assert surveys[0]["score"] == 2 and surveys[0]["comment"] == "Tardaron mucho en responder", surveys
+    status, follow_ups = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1/follow-ups", token)
+    assert any(f["kind"] == "reminder" and f["text"].startswith("CSAT 2/5") for f in follow_ups), follow_ups
+    browser.get(server.base + "/app/tienda/conversations/1")
+    wait(browser, 5).until(EC.text_to_be_present_in_element((By.ID, "surveys"), "2/5"))
+    assert "Tardaron mucho en responder" in browser.find_element(By.ID, "surveys").text
+    assert "El cliente respondió 2/5" in browser.find_element(By.ID, "timeline").text
+
+    # The reports page: the figures, a chart over its table, and a CSV that is the table.
+    browser.find_element(By.LINK_TEXT, "Informes").click()
+    wait(browser, 5).until(EC.presence_of_element_located((By.ID, "table-overview")))
+    Select(browser.find_element(By.NAME, "period")).select_by_value("today")
+    browser.find_element(By.CSS_SELECTOR, ".report-filters button[type=submit]").click()
+    wait(browser, 5).until(EC.url_contains("period=today"))
+    rows = [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+            for tr in browser.find_elements(By.CSS_SELECTOR, "#table-overview tbody tr")]
+    figures = {row[0]: row[1] for row in rows}
+    assert figures["Creadas"] == "1" and figures["Resueltas"] == "1" and figures["CSAT %"] == "0.0", figures
+    assert "Tardaron mucho en responder" in browser.find_element(By.ID, "table-comments").text
+    assert browser.find_elements(By.CSS_SELECTOR, "#report-volume svg.chart rect")
+    shot(browser, "reports-es", backend)
+    link = browser.find_element(By.CSS_SELECTOR, "#report-overview a.csv").get_attribute("href")
+    status, kind, text = fetch(browser, link)
+    assert status == 200 and kind.startswith("text/csv"), kind
+    assert list(csv.reader(io.StringIO(text)))[1:] == rows
+
+    # In English, at phone width, the page still reads.
+    browser.get(server.base + "/app/tienda/reports?period=today&lang=en")
+    browser.set_window_size(390, 844)
+    try:
+        browser.get(server.base + "/account")
+        Select(browser.find_element(By.NAME, "language")).select_by_value("en")
+        browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        browser.get(server.base + "/app/tienda/reports?period=today")
+        wait(browser, 5).until(EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Reports"))
+        assert "First response (median)" in browser.find_element(By.ID, "table-overview").text
+        shot(browser, "reports-en-phone", backend)
+    finally:
+        browser.set_window_size(1280, 900)
