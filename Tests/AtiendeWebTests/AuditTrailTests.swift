@@ -44,8 +44,18 @@ struct AuditTrailTests {
             try await app.store.write { tx in
                 try await ConversationService.recordDelivery(failedID, status: .failed, failure: DeliveryFailure(.failed, "test"), in: tx)
             }
+            // A customer at risk, to handle.
+            let conversation = try #require(try await Conversation.query(on: app.store.db).filter(\.$workspace.$id == workspace.id).first())
+            let risk = AtRiskEntry()
+            risk.$workspace.id = workspace.id
+            risk.contactID = conversation.$contact.id
+            risk.conversationID = try conversation.requireID()
+            risk.kind = .angry
+            risk.detail = "pesimo"
+            risk.createdAt = Date()
+            try await app.store.write { tx in try await risk.create(on: tx.db) }
             let w = workspace.path
-            var ids: [String: String] = ["admin": workspace.adminID.uuidString, "failed": failedID.uuidString, "inbox": inbox.id.uuidString, "member": memberID.uuidString, "job": try job.requireID().uuidString,
+            var ids: [String: String] = ["atRisk": try risk.requireID().uuidString, "admin": workspace.adminID.uuidString, "failed": failedID.uuidString, "inbox": inbox.id.uuidString, "member": memberID.uuidString, "job": try job.requireID().uuidString,
                                          "contact": try contacts[0].requireID().uuidString, "other": try contacts[1].requireID().uuidString]
             func path(_ template: String) -> String {
                 ids.reduce(template) { $0.replacingOccurrences(of: "{\($1.key)}", with: $1.value) }
@@ -92,6 +102,8 @@ struct AuditTrailTests {
                 Step(operation: "setSurveyPolicy", method: .PUT, path: "/inboxes/{inbox}/survey", body: ["kind": "nps", "trigger": "manual"],
                      event: "inbox.updated"),
                 Step(operation: "sendSurvey", method: .POST, path: "/conversations/1/surveys", body: ["kind": "csat"], event: "survey.scheduled"),
+                Step(operation: "handleAtRisk", method: .POST, path: "/at-risk/{atRisk}/handle", body: ["action": "apologized"],
+                     event: "at_risk.handled"),
                 Step(operation: "claimConversation", method: .POST, path: "/conversations/2/claim", body: nil, event: "conversation.assigned"),
                 Step(operation: "createAutomationRule", method: .POST, path: "/automation-rules",
                      body: ["name": "VIP", "trigger": "message_received", "actions": [["type": "add_label", "value": "vip"]]],

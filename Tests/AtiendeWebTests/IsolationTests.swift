@@ -24,7 +24,16 @@ struct IsolationTests {
         let job = Job(workspaceID: workspace.id, kind: "channel.send", payload: "{}", runAt: Date(), maxAttempts: 1, at: Date())
         job.deadAt = Date()
         try await app.store.write { tx in try await job.create(on: tx.db) }
+        let risk = AtRiskEntry()
+        risk.$workspace.id = workspace.id
+        risk.contactID = try contact.requireID()
+        risk.conversationID = try conversation.requireID()
+        risk.kind = .angry
+        risk.detail = "pesimo"
+        risk.createdAt = Date()
+        try await app.store.write { tx in try await risk.create(on: tx.db) }
         return [
+            "entryId": try risk.requireID().uuidString,
             "workspaceId": workspace.id.uuidString, "inboxId": inbox.id.uuidString, "contactId": try contact.requireID().uuidString,
             "userId": memberID.uuidString, "teamId": try team.json()["id"] as? String ?? "", "number": String(conversation.number),
             "attachmentId": try attachment.requireID().uuidString, "jobId": try job.requireID().uuidString,

@@ -56,6 +56,7 @@ public enum EventType: String, Sendable, CaseIterable {
     case surveyScheduled = "survey.scheduled"
     case surveySent = "survey.sent"
     case surveyAnswered = "survey.answered"
+    case atRiskHandled = "at_risk.handled"
 }
 
 /// What a configuration event says: which record, what it is called, and which of its fields changed — never a secret.

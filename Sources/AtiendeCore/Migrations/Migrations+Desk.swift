@@ -239,3 +239,29 @@ struct CreateMetricRollups: AsyncMigration {
         try await db.schema("metric_rollups").delete()
     }
 }
+
+/// The at-risk list: one entry per conversation and reason for worry.
+struct CreateAtRisk: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("at_risk")
+            .id()
+            .field("workspace_id", .uuid, .required, .references("workspaces", "id", onDelete: .cascade))
+            .field("contact_id", .uuid, .required)
+            .field("conversation_id", .uuid, .required, .references("conversations", "id", onDelete: .cascade))
+            .field("kind", .string, .required)
+            .field("detail", .string, .required)
+            .field("reason", .string)
+            .field("created_at", .datetime, .required)
+            .field("handled_at", .datetime)
+            .field("handled_by", .uuid)
+            .field("action", .string)
+            .field("note", .string)
+            .unique(on: "conversation_id", "kind")
+            .create()
+        try await db.createIndex("at_risk_workspace", on: "at_risk", "workspace_id", "created_at")
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema("at_risk").delete()
+    }
+}

@@ -34,6 +34,7 @@ public enum AtiendeMigrations {
         AddConversationRelease(),
         CreateSurveys(),
         CreateMetricRollups(),
+        CreateAtRisk(),
     ]
 }
 

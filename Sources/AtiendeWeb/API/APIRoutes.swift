@@ -137,6 +137,13 @@ enum APIRoutes {
             Endpoint(method: .GET, path: "\(workspace)/reports/breakdown", operationID: "reportBreakdown",
                      summary: "The same figures per channel, inbox, team, agent or contact reason (by=…)", tag: "Reports", security: .member(.supervisor),
                      responseSchema: "[ReportRow]", handler: ReportsController.breakdown),
+            Endpoint(method: .GET, path: "\(workspace)/at-risk", operationID: "listAtRisk",
+                     summary: "Customers at risk (detractors, low CSAT, breached SLAs, repeated contacts, angry messages): status=open|handled|all, days=1…366",
+                     tag: "Reports", security: .member(.supervisor), responseSchema: "[AtRiskEntry]", handler: AtRiskController.list),
+            Endpoint(method: .POST, path: "\(workspace)/at-risk/{entryId}/handle", operationID: "handleAtRisk",
+                     summary: "Record what was done for an at-risk customer (called_back, compensated, apologized, fixed, other) and a note",
+                     tag: "Reports", security: .member(.supervisor), requestSchema: "AtRiskHandle", responseSchema: "AtRiskEntry",
+                     handler: AtRiskController.handle),
             // Surveys
             Endpoint(method: .GET, path: "\(workspace)/inboxes/{inboxId}/survey", operationID: "getSurveyPolicy",
                      summary: "What an inbox asks its customers (CSAT or NPS) and when", tag: "Surveys", security: .member(.agent),

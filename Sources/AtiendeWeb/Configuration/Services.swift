@@ -25,6 +25,7 @@ public struct AtiendeServices: Sendable {
     public let automation: AutomationService
     public let followUps: FollowUpService
     public let surveys: SurveyService
+    public let atRisk: AtRiskService
     public let inboxService: InboxService
     public let policies: ServiceLevelPolicyService
     public let search: SearchService

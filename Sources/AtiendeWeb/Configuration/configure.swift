@@ -126,6 +126,7 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     let sendable = Set(senders.keys)
     store.reactions.register(SurveyReaction(sendable: sendable))
     store.reactions.register(MetricsReaction())
+    store.reactions.register(AtRiskReaction())
     app.atiende = AtiendeServices(
         config: config, store: store, ingest: ingest, email: EmailIntake(store: store, ingest: ingest), conversations: conversations,
         contacts: ContactService(store: store), files: files, secrets: secrets, jobs: jobs, hub: hub,
@@ -134,7 +135,7 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
         macros: MacroService(store: store, conversations: conversations), availability: AvailabilityService(store: store, router: router),
         automation: AutomationService(store: store, reaction: automation),
         followUps: FollowUpService(store: store, conversations: conversations),
-        surveys: SurveyService(store: store, sendable: sendable),
+        surveys: SurveyService(store: store, sendable: sendable), atRisk: AtRiskService(store: store),
         inboxService: InboxService(store: store), policies: ServiceLevelPolicyService(store: store), search: SearchService(store: store),
         inbox: InboxQuery(store: store), presence: presence, cluster: cluster, channels: channels,
         // Limits a person could spread over several instances are counted where every instance sees them.

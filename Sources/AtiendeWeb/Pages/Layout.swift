@@ -150,6 +150,7 @@ enum Layout {
                 .li(.a(.href(SiteURL.macros(desk.slug).path), .text(t("macros.title")))),
                 .if(desk.role >= .supervisor, .li(.a(.href(SiteURL.availability(desk.slug).path), .text(t("board.title"))))),
                 .if(desk.role >= .supervisor, .li(.a(.href(SiteURL.reports(desk.slug).path), .text(t("reports.title"))))),
+                .if(desk.role >= .supervisor, .li(.a(.href(SiteURL.atRisk(desk.slug).path), .text(t("at_risk.title"))))),
                 .if(desk.role >= .admin, .group(
                     .li(.a(.href(SiteURL.settings(desk.slug, .inboxes).path), .text(t("settings.inboxes")))),
                     .li(.a(.href(SiteURL.settings(desk.slug, .users).path), .text(t("settings.users")))),

@@ -40,6 +40,7 @@ enum PageRoutes {
         get(.availability(""), TeamBoardPage.show)
         get(.macros(""), MacrosPage.show)
         get(.reports(""), ReportsPage.show)
+        get(.atRisk(""), AtRiskPage.show)
         get(.contact("", UUID()), ContactPages.show)
         post(.logContact("", UUID()), ContactPages.log)
         get(.search(""), SearchPage.show)

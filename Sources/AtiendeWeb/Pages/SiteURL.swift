@@ -16,6 +16,7 @@ enum SiteURL: Equatable {
     case availability(String)
     case macros(String)
     case reports(String)
+    case atRisk(String)
     case contact(String, UUID)
     case logContact(String, UUID)
     case search(String)
@@ -53,6 +54,7 @@ enum SiteURL: Equatable {
         case .availability(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("availability")]
         case .macros(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("macros")]
         case .reports(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("reports")]
+        case .atRisk(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("at-risk")]
         case .contact(let ws, let id): [.fixed("app"), .parameter("workspace", ws), .fixed("contacts"), .parameter("contactId", id.uuidString.lowercased())]
         case .logContact(let ws, let id): [.fixed("app"), .parameter("workspace", ws), .fixed("contacts"), .parameter("contactId", id.uuidString.lowercased()), .fixed("log")]
         case .search(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("search")]
