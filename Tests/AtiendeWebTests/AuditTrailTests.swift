@@ -54,8 +54,16 @@ struct AuditTrailTests {
             risk.detail = "pesimo"
             risk.createdAt = Date()
             try await app.store.write { tx in try await risk.create(on: tx.db) }
+            // Two requests of a member's, waiting for the admin's decision.
+            var pending: [String] = []
+            for _ in 0..<2 {
+                let request = try await app.services.compensations.grant(.init(kind: .refund, amount: 999, unit: "USD", reason: "x", message: nil),
+                                                                          conversation: try conversation.requireID(), workspace: workspace.id,
+                                                                          actor: memberID, role: .agent)
+                pending.append(try request.requireID().uuidString)
+            }
             let w = workspace.path
-            var ids: [String: String] = ["atRisk": try risk.requireID().uuidString, "admin": workspace.adminID.uuidString, "failed": failedID.uuidString, "inbox": inbox.id.uuidString, "member": memberID.uuidString, "job": try job.requireID().uuidString,
+            var ids: [String: String] = ["pendingA": pending[0], "pendingB": pending[1], "atRisk": try risk.requireID().uuidString, "admin": workspace.adminID.uuidString, "failed": failedID.uuidString, "inbox": inbox.id.uuidString, "member": memberID.uuidString, "job": try job.requireID().uuidString,
                                          "contact": try contacts[0].requireID().uuidString, "other": try contacts[1].requireID().uuidString]
             func path(_ template: String) -> String {
                 ids.reduce(template) { $0.replacingOccurrences(of: "{\($1.key)}", with: $1.value) }
@@ -104,6 +112,12 @@ struct AuditTrailTests {
                 Step(operation: "sendSurvey", method: .POST, path: "/conversations/1/surveys", body: ["kind": "csat"], event: "survey.scheduled"),
                 Step(operation: "handleAtRisk", method: .POST, path: "/at-risk/{atRisk}/handle", body: ["action": "apologized"],
                      event: "at_risk.handled"),
+                Step(operation: "setCompensationPolicy", method: .PUT, path: "/compensation-policy",
+                     body: ["limits": [["role": "agent", "unit": "USD", "per_grant": 10, "per_month": 20]]], event: "workspace.updated"),
+                Step(operation: "grantCompensation", method: .POST, path: "/conversations/1/compensations",
+                     body: ["kind": "credit", "amount": 5, "unit": "USD", "reason": "demora"], event: "compensation.granted"),
+                Step(operation: "approveCompensation", method: .POST, path: "/compensations/{pendingA}/approve", body: nil, event: "compensation.approved"),
+                Step(operation: "rejectCompensation", method: .POST, path: "/compensations/{pendingB}/reject", body: nil, event: "compensation.rejected"),
                 Step(operation: "claimConversation", method: .POST, path: "/conversations/2/claim", body: nil, event: "conversation.assigned"),
                 Step(operation: "createAutomationRule", method: .POST, path: "/automation-rules",
                      body: ["name": "VIP", "trigger": "message_received", "actions": [["type": "add_label", "value": "vip"]]],

@@ -32,7 +32,11 @@ struct IsolationTests {
         risk.detail = "pesimo"
         risk.createdAt = Date()
         try await app.store.write { tx in try await risk.create(on: tx.db) }
+        let compensation = try await app.services.compensations.grant(.init(kind: .refund, amount: 999, unit: "USD", reason: "x", message: nil),
+                                                                       conversation: try conversation.requireID(), workspace: workspace.id,
+                                                                       actor: memberID, role: .agent)
         return [
+            "compensationId": try compensation.requireID().uuidString,
             "entryId": try risk.requireID().uuidString,
             "workspaceId": workspace.id.uuidString, "inboxId": inbox.id.uuidString, "contactId": try contact.requireID().uuidString,
             "userId": memberID.uuidString, "teamId": try team.json()["id"] as? String ?? "", "number": String(conversation.number),

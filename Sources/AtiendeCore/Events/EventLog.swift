@@ -57,6 +57,10 @@ public enum EventType: String, Sendable, CaseIterable {
     case surveySent = "survey.sent"
     case surveyAnswered = "survey.answered"
     case atRiskHandled = "at_risk.handled"
+    case compensationGranted = "compensation.granted"
+    case compensationRequested = "compensation.requested"
+    case compensationApproved = "compensation.approved"
+    case compensationRejected = "compensation.rejected"
 }
 
 /// What a configuration event says: which record, what it is called, and which of its fields changed — never a secret.

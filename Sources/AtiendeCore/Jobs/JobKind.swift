@@ -24,4 +24,6 @@ public struct JobKind: RawRepresentable, Hashable, Sendable, CustomStringConvert
     public static let ruleWebhook = JobKind(rawValue: "automation.webhook")
     /// A survey's question, sent in its conversation's channel.
     public static let surveySend = JobKind(rawValue: "survey.send")
+    /// A compensation given, sent to an API inbox's webhook (the integrator applies it).
+    public static let compensationWebhook = JobKind(rawValue: "compensation.webhook")
 }

@@ -265,3 +265,35 @@ struct CreateAtRisk: AsyncMigration {
         try await db.schema("at_risk").delete()
     }
 }
+
+/// Compensations given to customers, and each workspace's limits per role.
+struct CreateCompensations: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("workspaces").field("compensation", .string).update()
+        try await db.schema("compensations")
+            .id()
+            .field("workspace_id", .uuid, .required, .references("workspaces", "id", onDelete: .cascade))
+            .field("conversation_id", .uuid, .required, .references("conversations", "id", onDelete: .cascade))
+            .field("contact_id", .uuid, .required)
+            .field("kind", .string, .required)
+            .field("amount_cents", .int64, .required)
+            .field("unit", .string, .required)
+            .field("reason", .string, .required)
+            .field("message", .string)
+            .field("status", .string, .required)
+            .field("requested_by", .uuid, .required)
+            .field("decided_by", .uuid)
+            .field("decided_at", .datetime)
+            .field("decision_note", .string)
+            .field("created_at", .datetime, .required)
+            .create()
+        try await db.createIndex("compensations_workspace", on: "compensations", "workspace_id", "created_at")
+        try await db.createIndex("compensations_conversation", on: "compensations", "conversation_id")
+        try await db.createIndex("compensations_contact", on: "compensations", "contact_id")
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema("compensations").delete()
+        try await db.schema("workspaces").deleteField("compensation").update()
+    }
+}

@@ -35,6 +35,7 @@ public enum AtiendeMigrations {
         CreateSurveys(),
         CreateMetricRollups(),
         CreateAtRisk(),
+        CreateCompensations(),
     ]
 }
 

@@ -52,6 +52,10 @@ public final class AgentNotification: Model, @unchecked Sendable {
         case reminder
         /// A customer message went unanswered past the inbox's threshold (the "always answer" rule).
         case unanswered
+        /// A compensation above someone's limits waits for a supervisor's decision.
+        case compensationRequested = "compensation_requested"
+        /// One's compensation request was approved or rejected.
+        case compensationDecided = "compensation_decided"
     }
 
     @ID(key: .id) public var id: UUID?

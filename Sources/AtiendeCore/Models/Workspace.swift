@@ -12,6 +12,8 @@ public final class Workspace: Model, @unchecked Sendable {
     @Field(key: "time_zone") public var timeZone: String
     /// Country calling code used to put local phone numbers in E.164 (e.g. "56" for Chile).
     @OptionalField(key: "default_country_code") public var defaultCountryCode: String?
+    /// `CompensationPolicy` as JSON; nil = the standard limits.
+    @OptionalField(key: "compensation") public var compensationJSON: String?
 
     @Timestamp(key: "created_at", on: .create) public var createdAt: Date?
     @Timestamp(key: "updated_at", on: .update) public var updatedAt: Date?

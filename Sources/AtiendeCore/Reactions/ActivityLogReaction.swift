@@ -30,6 +30,13 @@ public struct ConversationActivity: Codable, Sendable, Equatable {
         case surveySent = "survey_sent"
         /// The customer answered a survey (`value`: "csat:4").
         case surveyAnswered = "survey_answered"
+        /// A compensation was given (`value`: what, how much, why), by its granter or the supervisor who approved it.
+        case compensationGiven = "compensation_given"
+        /// A compensation above the granter's limits waits for a supervisor.
+        case compensationRequested = "compensation_requested"
+        case compensationRejected = "compensation_rejected"
+        /// The customer could not be told of a compensation in the channel (`value`: why).
+        case compensationNotTold = "compensation_not_told"
     }
     public var change: Kind
     /// The new value: a status, a user or team id, a priority, a label (nil: unassigned, no team).

@@ -26,6 +26,7 @@ public struct AtiendeServices: Sendable {
     public let followUps: FollowUpService
     public let surveys: SurveyService
     public let atRisk: AtRiskService
+    public let compensations: CompensationService
     public let inboxService: InboxService
     public let policies: ServiceLevelPolicyService
     public let search: SearchService

@@ -107,6 +107,8 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
         JobKind.serviceLevelRetarget: RetargetJob(store: store),
         JobKind.serviceLevelNotice: DeferredNoticeJob(store: store),
         JobKind.surveySend: SurveySendJob(store: store, publicURL: config.publicURL),
+        JobKind.compensationWebhook: CompensationWebhookJob(store: store, secrets: secrets, http: outboundHTTP,
+                                                            timeout: .seconds(Int64(config.webhookTimeoutSeconds))),
         JobKind.ruleWebhook: RuleWebhookJob(store: store, secrets: secrets, http: outboundHTTP, timeout: .seconds(Int64(config.webhookTimeoutSeconds))),
     ]
     if let mail = config.systemMail {
@@ -136,6 +138,7 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
         automation: AutomationService(store: store, reaction: automation),
         followUps: FollowUpService(store: store, conversations: conversations),
         surveys: SurveyService(store: store, sendable: sendable), atRisk: AtRiskService(store: store),
+        compensations: CompensationService(store: store, conversations: conversations),
         inboxService: InboxService(store: store), policies: ServiceLevelPolicyService(store: store), search: SearchService(store: store),
         inbox: InboxQuery(store: store), presence: presence, cluster: cluster, channels: channels,
         // Limits a person could spread over several instances are counted where every instance sees them.

@@ -307,7 +307,8 @@ enum AuthPages {
     static func emailedKinds(_ t: Localizer) -> [(AgentNotification.Kind, String)] {
         [(.assigned, t("account.notify.assigned")), (.mention, t("account.notify.mention")), (.slaWarning, t("account.notify.sla_warning")),
          (.slaBreach, t("account.notify.sla_breach")), (.overCapacity, t("account.notify.over_capacity")),
-         (.reminder, t("account.notify.reminder")), (.unanswered, t("account.notify.unanswered"))]
+         (.reminder, t("account.notify.reminder")), (.unanswered, t("account.notify.unanswered")),
+         (.compensationRequested, t("account.notify.compensation_requested")), (.compensationDecided, t("account.notify.compensation_decided"))]
     }
 
     struct PreferencesForm: Content { var name: String; var language: String; var time_zone: String }

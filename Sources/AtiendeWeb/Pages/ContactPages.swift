@@ -27,12 +27,25 @@ enum CustomerPanel {
         return (contact, identities, history, duplicates)
     }
 
+    /// What was done for the customer and what they said of it: compensations and survey answers, newest first.
+    struct Care {
+        var compensations: [Compensation] = []
+        var surveys: [Survey] = []
+    }
+
+    static func care(_ contactID: UUID, desk: Desk, on db: any Database) async throws -> Care {
+        Care(compensations: try await desk.scope.query(Compensation.self, on: db).filter(\.$contactID == contactID)
+                .sort(\.$createdAt, .descending).limit(50).all(),
+             surveys: try await desk.scope.query(Survey.self, on: db).filter(\.$contactID == contactID).filter(\.$score != nil)
+                .sort(\.$answeredAt, .descending).limit(20).all())
+    }
+
     static func apiPath(_ desk: Desk, _ contactID: UUID) -> String {
         "/api/v1/workspaces/\(desk.workspaceID.uuidString.lowercased())/contacts/\(contactID.uuidString.lowercased())"
     }
 
     static func view(_ desk: Desk, contact: Contact, identities: [ContactIdentity], history: [Conversation],
-                     duplicates: [(suggestion: DuplicateSuggestion, other: Contact)], current: Int?) -> Node<HTML.BodyContext> {
+                     duplicates: [(suggestion: DuplicateSuggestion, other: Contact)], current: Int?, care: Care = Care()) -> Node<HTML.BodyContext> {
         let t = desk.t
         let contactID = contact.id ?? UUID()
         let field = { (name: String, label: String, value: String?) -> Node<HTML.FormContext> in
@@ -77,7 +90,13 @@ enum CustomerPanel {
                         .span(.class("badge status"), .text(t("status.\(c.status.rawValue)"))),
                         .text(" " + desk.format.dateTime(c.lastMessageAt)),
                         .if(c.contactReason != nil, .span(.class("reason"), .text(" · " + (c.contactReason ?? "")))))
-                }))
+                })),
+            .if(!care.surveys.isEmpty, .section(.class("customer-surveys"),
+                .h3(.text(t("customer.surveys"))),
+                .ul(.forEach(care.surveys) { .li(.text(SurveysPart.line(desk, $0))) }))),
+            .if(!care.compensations.isEmpty, .section(.class("customer-compensations"),
+                .h3(.text(t("customer.compensations"))),
+                .ul(.forEach(care.compensations) { .li(.text(CompensationsPart.line(desk, $0))) })))
         )
     }
 }
@@ -134,10 +153,12 @@ enum ContactPages {
             throw AtiendeError.notFound("contact")
         }
         let (contact, identities, history, duplicates) = try await CustomerPanel.load(id, desk: desk, on: req.db)
+        let care = try await CustomerPanel.care(id, desk: desk, on: req.db)
         let phoneInboxes = desk.inboxes.filter { ($0.channel == .phone || $0.channel == .inPerson) && $0.isActive }
         let content: Node<HTML.BodyContext> = .div(.class("contact-page"),
             .div(.class("customer wide"), .data("live", "customer"), .id("customer"),
-                 CustomerPanel.view(desk, contact: contact, identities: identities, history: history, duplicates: duplicates, current: nil)),
+                 CustomerPanel.view(desk, contact: contact, identities: identities, history: history, duplicates: duplicates, current: nil,
+                                    care: care)),
             .section(.class("log-contact"),
                 .h2(.text(t("log.title"))),
                 phoneInboxes.isEmpty ? .p(.class("hint"), .text(t("log.no_inbox"))) :

@@ -24,6 +24,8 @@ enum ConversationPage {
         /// The conversation's surveys, newest first, and whether its channel can carry one (the whole page only).
         var surveys: [Survey] = []
         var canSurvey = false
+        /// The customer's compensations and survey answers (the customer panel).
+        var care = CustomerPanel.Care()
     }
 
     static let timelineLimit = 500
@@ -42,8 +44,10 @@ enum ConversationPage {
             return Model(conversation: conversation, contact: contact, identities: [], messages: recent.reversed(), history: [], duplicates: [], now: now)
         }
         let (contact, identities, history, duplicates) = try await CustomerPanel.load(conversation.$contact.id, desk: desk, on: req.db)
-        return Model(conversation: conversation, contact: contact, identities: identities, messages: recent.reversed(),
-                     history: history, duplicates: duplicates, now: now)
+        var model = Model(conversation: conversation, contact: contact, identities: identities, messages: recent.reversed(),
+                          history: history, duplicates: duplicates, now: now)
+        model.care = try await CustomerPanel.care(conversation.$contact.id, desk: desk, on: req.db)
+        return model
     }
 
     static func show(_ req: Request) async throws -> HTMLPage {
@@ -95,7 +99,8 @@ enum ConversationPage {
                 MacrosPage.runner(desk, model.macros, conversation: c.number),
                 composer(desk, c, through: replyInboxes(desk, model), canned: model.canned, reachable: reachable(desk, model)),
                 FollowUpsPart.view(desk, c, model.followUps),
-                SurveysPart.view(desk, c, model.surveys, canSend: model.canSurvey)),
+                SurveysPart.view(desk, c, model.surveys, canSend: model.canSurvey),
+                CompensationsPart.view(desk, c, model.care.compensations.filter { $0.conversationID == c.id })),
             customer(desk, model))
     }
 
@@ -113,7 +118,7 @@ enum ConversationPage {
     static func customer(_ desk: Desk, _ model: Model) -> Node<HTML.BodyContext> {
         .aside(.id("customer"), .class("customer"), .data("live", "customer"), .aria("label", desk.t("customer.panel")),
                CustomerPanel.view(desk, contact: model.contact, identities: model.identities, history: model.history,
-                                  duplicates: model.duplicates, current: model.conversation.number))
+                                  duplicates: model.duplicates, current: model.conversation.number, care: model.care))
     }
 
     static func header(_ desk: Desk, _ model: Model) -> Node<HTML.BodyContext> {
@@ -290,6 +295,10 @@ enum ConversationPage {
         case .followUpSkipped: return t("activity.follow_up_skipped")
         case .followUpFailed: return t("activity.follow_up_failed", change.value ?? "")
         case .resurfaced: return t("activity.resurfaced", change.value ?? "")
+        case .compensationGiven: return t("activity.compensation_given", who, change.value ?? "")
+        case .compensationRequested: return t("activity.compensation_requested", who, change.value ?? "")
+        case .compensationRejected: return t("activity.compensation_rejected", who, change.value ?? "")
+        case .compensationNotTold: return t("activity.compensation_not_told", change.value ?? "")
         case .surveySent: return t("activity.survey_sent", t("survey.kind.\(change.value ?? "csat")"))
         case .surveyAnswered:
             let parts = (change.value ?? "").split(separator: ":").map(String.init)

@@ -60,7 +60,8 @@ enum ReportsPage {
         let commentTable = Table(id: "comments", title: t("reports.comments"),
                                  headers: [t("reports.answered"), t("reports.survey"), t("reports.score"), t("reports.comment"), "#"],
                                  rows: comments)
-        let tables = [overview, volume, heatTable, quality] + byTables + [commentTable]
+        let compensationTable = try await compensations(req, desk: desk, query: query)
+        let tables = [overview, volume, heatTable, quality] + byTables + [compensationTable, commentTable]
 
         if req.query[String.self, at: "format"] == "csv" {
             guard let name = req.query[String.self, at: "table"], let table = tables.first(where: { $0.id == name }) else {
@@ -92,6 +93,7 @@ enum ReportsPage {
                                                              (t("reports.resolved"), table.rows.map { Double($0[2]) ?? 0 })]),
                         csvBase: csvBase, t: t)
             },
+            section(compensationTable, csvBase: csvBase, t: t),
             section(commentTable, csvBase: csvBase, t: t))
         return try await HTMLPage(html: Layout.desk(desk, title: t("reports.title"), page: "reports", content)).encodeResponse(for: req)
     }
@@ -149,6 +151,32 @@ enum ReportsPage {
              survey.score.map { "\($0)/\(survey.kind.scale.upperBound)" } ?? "", survey.comment ?? "",
              numbers[survey.conversationID].map(String.init) ?? ""]
         }
+    }
+
+    /// Compensations asked for in the period, by who asked, what and in which unit: how many were given, for how much,
+    /// and how many wait or were rejected.
+    static func compensations(_ req: Request, desk: Desk, query: ReportQuery) async throws -> Table {
+        let t = desk.t
+        var found = desk.scope.query(Compensation.self, on: req.db).filter(\.$createdAt >= query.period.from).filter(\.$createdAt < query.period.to)
+        if let agent = query.filter.agent { found = found.filter(\.$requestedBy == agent) }
+        var groups: [String: (agent: String, kind: String, unit: String, given: Int, cents: Int64, pending: Int, rejected: Int)] = [:]
+        for item in try await found.all() {
+            let agent = desk.memberName(item.requestedBy) ?? item.requestedBy.uuidString
+            let key = "\(agent)|\(item.kind.rawValue)|\(item.unit)"
+            var group = groups[key] ?? (agent, t("compensation.kind.\(item.kind.rawValue)"), item.unit, 0, 0, 0, 0)
+            switch item.status {
+            case .granted, .approved: group.given += 1; group.cents += item.amountCents
+            case .pending: group.pending += 1
+            case .rejected: group.rejected += 1
+            }
+            groups[key] = group
+        }
+        return Table(id: "compensations", title: t("reports.compensations"),
+                     headers: [t("reports.dimension.agent"), t("compensation.kind"), t("compensation.unit"), t("reports.given"), t("reports.total"),
+                               t("reports.pending"), t("reports.rejected")],
+                     rows: groups.keys.sorted().compactMap { groups[$0] }.map { g in
+                         [g.agent, g.kind, g.unit, String(g.given), SVGChart.number(Double(g.cents) / 100), String(g.pending), String(g.rejected)]
+                     })
     }
 
     static func percent(_ value: Double?) -> String { value.map { String(format: "%.1f", $0) } ?? "—" }

@@ -347,7 +347,37 @@ enum SettingsPages {
                   .label(.span(.text(t("account.time_zone"))), AuthPages.timeZoneInput(ws.timeZone)),
                   .label(.span(.text(t("workspace.country_code"))),
                          .field(.type(.text), .name("country_code"), .value(ws.defaultCountryCode ?? ""), .attribute(named: "pattern", value: "[0-9]{0,4}"))),
-                  .button(.type(.submit), .class("primary"), .text(t("common.save")))))
+                  .button(.type(.submit), .class("primary"), .text(t("common.save")))),
+            compensationLimits(desk))
+    }
+
+    /// Each role's compensation limits, one row per role and unit; empty rows to add more (a row without a unit is left out).
+    static func compensationLimits(_ desk: Desk) -> Node<HTML.BodyContext> {
+        let t = desk.t
+        let limits = desk.workspace.compensationPolicy.limits
+        func row(_ limit: CompensationPolicy.Limit?) -> Node<HTML.FormContext> {
+            let amount = { (cents: Int64?) in cents.map { SVGChart.number(Double($0) / 100) } ?? "" }
+            return .div(.class("row"), .data("row", "1"),
+                .label(.span(.text(t("compensation.unit"))),
+                       .field(.type(.text), .name("unit"), .value(limit?.unit ?? ""), .attribute(named: "maxlength", value: "5"))),
+                .label(.span(.text(t("compensation.role"))),
+                       .dropdown(.name("role"), .forEach(Role.allCases) { .option(.value($0.rawValue), .text(t("role.\($0.rawValue)")), .selected($0 == limit?.role)) })),
+                .label(.span(.text(t("compensation.per_grant"))),
+                       .field(.type(.number), .name("per_grant"), .value(amount(limit?.perGrantCents)), .attribute(named: "min", value: "0"),
+                              .attribute(named: "step", value: "0.01"))),
+                .label(.span(.text(t("compensation.per_month"))),
+                       .field(.type(.number), .name("per_month"), .value(amount(limit?.perMonthCents)), .attribute(named: "min", value: "0"),
+                              .attribute(named: "step", value: "0.01"))))
+        }
+        let rows: [CompensationPolicy.Limit?] = limits.map { $0 } + [nil, nil]
+        return .section(.class("compensation-limits"), .id("compensation-limits"),
+            .h2(.text(t("compensation.limits"))),
+            .p(.class("hint"), .text(t("compensation.limits_hint"))),
+            .form(.class("stack"), .data("api", apiBase(desk) + "/compensation-policy"), .data("method", "PUT"), .data("then", "reload"),
+                  .element(named: "fieldset", nodes: [.class("rows"), .attribute(named: "data-rows", value: "limits"),
+                                                      .forEach(rows) { row($0) }]),
+                  .button(.type(.submit), .class("primary"), .text(t("common.save"))),
+                  formError()))
     }
 
     struct WorkspaceForm: Content { var name: String; var language: String; var time_zone: String; var country_code: String? }
