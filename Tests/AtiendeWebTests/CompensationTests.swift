@@ -79,7 +79,7 @@ struct CompensationTests {
             let (browser, _) = try await Browser.signedIn(app, as: supervisor)
             let slug = try #require(try await Workspace.find(workspace.id, on: app.store.db)?.slug)
             let csv = try await browser.get("/app/\(slug)/reports?period=today&format=csv&table=compensations")
-            #expect(csv.text.contains("agent,Descuento,USD,7,1199.9,1,1"), "\(csv.text)")
+            #expect(csv.text.contains("agent,Descuento,USD,7,\"1199,90\",1,1"), "\(csv.text)")
             let conversation = try await browser.get("/app/\(slug)/conversations/1")
             #expect(conversation.text.contains("Compensaciones") && conversation.text.contains("pedida por agent, aprobada por supervisor"))
         }

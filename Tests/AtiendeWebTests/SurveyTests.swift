@@ -105,7 +105,7 @@ struct SurveyTests {
         }
     }
 
-    @Test("an email survey's links answer once without signing in, another click changes the score, a forged link finds nothing")
+    @Test("an email survey's link opens its score, chosen, and records nothing until sent; sending again changes it; a forged link finds nothing")
     func emailLinks() async throws {
         try await withApp(environment: ["ATIENDE_PUBLIC_URL": "https://desk.example.com"]) { app in
             let workspace = try await WorkspaceFixture.make(app)
@@ -120,21 +120,63 @@ struct SurveyTests {
             let link = try #require(message.text.split(separator: "\n").first { $0.hasPrefix("9: ") }.map { String($0.dropFirst(3)) })
             #expect(link.hasPrefix("https://desk.example.com/survey/") && link.hasSuffix("/9"))
             let path = String(link.dropFirst("https://desk.example.com".count))
-            let first = try await app.request(.GET, path)
-            #expect(first.status == 200 && first.text.contains("Tu respuesta: 9 de 10"), "\(first.text.prefix(400))")
-            #expect(try await app.request(.GET, path).status == 200, "the same click again is the same answer")
+            let base = String(path.dropLast(2))
+            let customer = Browser(app)
+
+            // A mail scanner opens every link (GET or HEAD): nothing is recorded.
+            for score in [9, 1] {
+                let opened = try await customer.get(base + "/\(score)")
+                #expect(opened.status == 200 && opened.text.contains("value=\"\(score)\" required=\"required\" checked=\"checked\""), "\(opened.text.prefix(300))")
+            }
+            #expect(try await app.request(.HEAD, path).status == 200)
+            #expect(try await Survey.find(survey.id, on: app.store.db)?.score == nil)
+
+            // The customer sends it: recorded once; sent again, changed.
+            let page = try await customer.get(path)
+            let csrf = try #require(Browser.csrf(in: page))
+            let sent = try await customer.post(base, form: [("_csrf", csrf), ("score", "9"), ("comment", "Muy amables")])
+            #expect(sent.status == 200 && sent.text.contains("Tu respuesta: 9 de 10"), "\(sent.text.prefix(400))")
+            #expect(try await customer.post(base, form: [("_csrf", csrf), ("score", "9"), ("comment", "Muy amables")]).status == 200)
             #expect(try await Message.query(on: app.store.db).filter(\.$kind == .activity).all()
                 .compactMap { JSON.decode(ConversationActivity.self, from: $0.text) }.filter { $0.change == .surveyAnswered }.count == 1)
-            let changed = try await app.request(.GET, String(path.dropLast()) + "3")
-            #expect(changed.status == 200)
+            #expect(try await customer.post(base, form: [("_csrf", csrf), ("score", "3"), ("comment", "Lo pensé mejor")]).status == 200)
             let after = try #require(try await Survey.find(survey.id, on: app.store.db))
-            #expect(after.score == 3 && after.firstScore == 9)
-            #expect(try await app.request(.GET, String(path.dropLast()) + "11").status == 400)
-            let forged = try await app.request(.GET, "/survey/s" + String(repeating: "A", count: 32) + "/9")
-            #expect(forged.status == 404)
+            #expect(after.score == 3 && after.firstScore == 9 && after.comment == "Lo pensé mejor")
+            #expect(try await customer.post(base, form: [("_csrf", csrf), ("score", "11")]).status == 400)
+            #expect(try await customer.get(base + "/11").status == 400)
+            let forged = try await customer.get("/survey/s" + String(repeating: "A", count: 32) + "/9")
+            #expect(forged.status == 404 && forged.text.contains("Este enlace de encuesta no es válido"))
             #expect(try await Survey.find(survey.id, on: app.store.db)?.score == 3)
-            // Only a detractor's first fall makes a follow-up: 9 → 3 did, once.
-            #expect(try await FollowUp.query(on: app.store.db).count() == 0, "nobody handled it and no one is set: no follow-up")
+            // 9 → 3 makes a detractor: nobody handled it and nobody is set, so the first supervisor or admin gets the follow-up.
+            let followUp = try #require(try await FollowUp.query(on: app.store.db).first())
+            #expect(followUp.userID == workspace.adminID && followUp.text == "NPS 3/10: Lo pensé mejor")
+        }
+    }
+
+    @Test("a detractor who corrects the answer within minutes cancels the win-back follow-up still to come")
+    func correctedDetractor() async throws {
+        let clock = ManualClock(Date())
+        try await withApp(clock: clock) { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await workspace.apiInbox(app)
+            #expect(try await app.request(.PUT, "\(workspace.path)/inboxes/\(inbox.id.uuidString)/survey", token: workspace.token, json: ["kind": "csat"]).status == 200)
+            #expect(try await inbox.post(app, APIInbox.message("m1", from: ["id": "c1"]), timestamp: Int(clock.now().timeIntervalSince1970)).status == 200)
+            #expect(try await app.request(.PATCH, "\(workspace.path)/conversations/1", token: workspace.token, json: ["status": "resolved"]).status == 200)
+            try await Self.drain(app) { try await Self.survey(app, number: 1)?.status == .sent }
+            #expect(try await inbox.post(app, APIInbox.message("m2", from: ["id": "c1"], text: "9.5"), timestamp: Int(clock.now().timeIntervalSince1970)).status == 200)
+            #expect(try await Self.survey(app, number: 1)?.score == nil, "a decimal is no answer on the scale")
+            #expect(try await app.request(.PATCH, "\(workspace.path)/conversations/1", token: workspace.token, json: ["status": "resolved"]).status == 200)
+            let survey = try #require(try await Self.survey(app, number: 1))
+            try await app.services.surveys.answer(survey, score: 1, comment: nil)
+            let followUp = try #require(try await FollowUp.query(on: app.store.db).first())
+            #expect(followUp.doneAt == nil && followUp.dueAt > clock.now())
+            clock.advance(by: 120)
+            try await app.services.surveys.answer(survey, score: 4, comment: nil)
+            let cancelled = try #require(try await FollowUp.find(followUp.id, on: app.store.db))
+            #expect(cancelled.outcome == .cancelled)
+            clock.advance(by: 3600)
+            #expect(try await app.services.followUps.scan() == 0, "nothing comes due")
+            #expect(try await Conversation.query(on: app.store.db).filter(\.$number == 1).first()?.status == .resolved)
         }
     }
 }

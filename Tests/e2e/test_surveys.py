@@ -65,6 +65,10 @@ def test_widget_rating_reaches_reports(make_server, backend, browser, shop):
         widget(visitor).find_element(By.CSS_SELECTOR, ".survey-comment button").click()
         until(lambda: "Gracias por tu comentario" in widget_text(visitor, ".survey-status"), message="the comment saved")
         shot(visitor, "survey-widget-es", backend)
+        # A reload keeps the answer chosen.
+        visitor.refresh()
+        in_widget(visitor, ".launcher")[0].click()
+        until(lambda: widget_text(visitor, ".survey .scale button.chosen") == "2", message="the answer after a reload")
     finally:
         visitor.quit()
 
@@ -87,7 +91,7 @@ def test_widget_rating_reaches_reports(make_server, backend, browser, shop):
     rows = [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
             for tr in browser.find_elements(By.CSS_SELECTOR, "#table-overview tbody tr")]
     figures = {row[0]: row[1] for row in rows}
-    assert figures["Creadas"] == "1" and figures["Resueltas"] == "1" and figures["CSAT %"] == "0.0", figures
+    assert figures["Creadas"] == "1" and figures["Resueltas"] == "1" and figures["CSAT %"] == "0,0", figures
     assert "Tardaron mucho en responder" in browser.find_element(By.ID, "table-comments").text
     assert browser.find_elements(By.CSS_SELECTOR, "#report-volume svg.chart rect")
     shot(browser, "reports-es", backend)
@@ -97,15 +101,69 @@ def test_widget_rating_reaches_reports(make_server, backend, browser, shop):
     assert list(csv.reader(io.StringIO(text)))[1:] == rows
 
     # In English, at phone width, the page still reads.
-    browser.get(server.base + "/app/tienda/reports?period=today&lang=en")
     browser.set_window_size(390, 844)
     try:
         browser.get(server.base + "/account")
         Select(browser.find_element(By.NAME, "language")).select_by_value("en")
         browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        wait(browser, 5).until(EC.url_contains("saved=1"))
         browser.get(server.base + "/app/tienda/reports?period=today")
         wait(browser, 5).until(EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Reports"))
         assert "First response (median)" in browser.find_element(By.ID, "table-overview").text
         shot(browser, "reports-en-phone", backend)
     finally:
         browser.set_window_size(1280, 900)
+
+
+def test_compensation_above_the_limit_waits_for_approval(make_server, backend, browser):
+    """An agent compensates a customer above their limit from the conversation: it waits; the supervisor approves it from
+    the same conversation; only then the customer is told, and it is recorded in the customer's history."""
+    from test_agent_ui import accept_invitation
+    server = make_server()
+    token, workspace = server.setup_workspace()
+    server.start()
+    inbox = server.create_api_inbox(token, workspace)
+    server.post_inbound(inbox, {"message_id": "k-1", "from": {"id": "c-1", "name": "Lucía"}, "text": "Llegó roto, es inaceptable"})
+    status, invited = server.api("POST", f"/api/v1/workspaces/{workspace}/users", token, {"email": "diego@example.com", "role": "agent"})
+    assert status == 201
+    agent = make_browser()
+    try:
+        accept_invitation(agent, invited["invitation_url"], "Diego", "otra clave larga")
+        agent.get(server.base + "/app/tienda/conversations/1")
+        panel = agent.find_element(By.ID, "compensate")
+        panel.find_element(By.TAG_NAME, "summary").click()
+        # Diego reads the desk in English (his browser's language when he joined).
+        assert "up to 200 USD at a time" in panel.text
+        Select(panel.find_element(By.NAME, "kind")).select_by_value("refund")
+        panel.find_element(By.NAME, "amount").send_keys("250")
+        panel.find_element(By.NAME, "reason").send_keys("Producto dañado en el envío")
+        panel.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait(agent, 5).until(EC.text_to_be_present_in_element((By.ID, "compensations"), "waiting for approval"))
+        assert "Refund 250 USD" in agent.find_element(By.ID, "compensations").text
+        assert not agent.find_elements(By.CSS_SELECTOR, "#compensations form[data-api$='/approve']"), "nobody approves their own request"
+        shot(agent, "compensation-pending-en", backend)
+    finally:
+        agent.quit()
+    status, messages = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1/messages", token)
+    assert not any(m["kind"] == "outgoing" for m in messages["data"]), "the customer is not told before approval"
+
+    # The supervisor (the admin) gets a notification and approves from the conversation.
+    sign_in(browser, server)
+    browser.get(server.base + "/app/tienda/notifications")
+    assert "pide aprobar una compensación en #1" in browser.find_element(By.TAG_NAME, "main").text
+    browser.get(server.base + "/app/tienda/conversations/1")
+    browser.find_element(By.CSS_SELECTOR, "#compensations form[data-api$='/approve'] button").click()
+    wait(browser, 5).until(EC.text_to_be_present_in_element((By.ID, "compensations"), "aprobada por admin"))
+    wait(browser, 5).until(EC.text_to_be_present_in_element((By.ID, "timeline"), "Te otorgamos un reembolso de 250 USD"))
+    assert "Reembolso 250 USD" in browser.find_element(By.ID, "customer").text, "in the customer's history"
+    # The angry first message put the customer on the at-risk list; the supervisor records what was done.
+    browser.find_element(By.LINK_TEXT, "Clientes en riesgo").click()
+    wait(browser, 5).until(EC.presence_of_element_located((By.ID, "at-risk-list")))
+    row = browser.find_element(By.CSS_SELECTOR, "#at-risk-list tbody tr")
+    assert "Suena enojado" in row.text and "inaceptable" in row.text, row.text
+    Select(row.find_element(By.NAME, "action")).select_by_value("compensated")
+    row.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(browser, 5).until(EC.text_to_be_present_in_element((By.TAG_NAME, "main"), "Nadie en riesgo"))
+    browser.get(server.base + "/app/tienda/at-risk?status=handled")
+    assert "Se le compensó" in browser.find_element(By.ID, "at-risk-list").text
+    shot(browser, "at-risk-es", backend)

@@ -52,11 +52,16 @@ public enum Webchat {
         public var userID: String?
         public var email: String?
         public var expires: Int
+        /// The language the visitor's page speaks (es, en): what the team's automatic messages use.
+        public var language: String?
 
-        enum CodingKeys: String, CodingKey { case inboxID = "i", thread = "t", visitorKey = "v", userID = "u", email = "e", expires = "x" }
+        enum CodingKeys: String, CodingKey {
+            case inboxID = "i", thread = "t", visitorKey = "v", userID = "u", email = "e", expires = "x", language = "l"
+        }
 
-        public init(inboxID: UUID, token: String, verifiedUserID: String?, verifiedEmail: String?, now: Date) {
+        public init(inboxID: UUID, token: String, verifiedUserID: String?, verifiedEmail: String?, now: Date, language: String? = nil) {
             self.inboxID = inboxID
+            self.language = language
             visitorKey = Webchat.visitorKey(token)
             userID = verifiedUserID
             email = verifiedEmail

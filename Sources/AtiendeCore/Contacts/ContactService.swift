@@ -130,6 +130,21 @@ public struct ContactService: Sendable {
         }
     }
 
+    /// The language a channel saw the customer use (the widget's page): kept as the `language` attribute, which the
+    /// desk's own messages to them (surveys) follow.
+    public func rememberLanguage(_ language: String, contact contactID: UUID) async throws {
+        guard ["es", "en"].contains(language) else { return }
+        try await store.write { tx in
+            guard let contact = try await Contact.find(contactID, on: tx.db), contact.attributes["language"] != language else { return }
+            contact.attributes["language"] = language
+            contact.updatedAt = tx.now
+            try await contact.save(on: tx.db)
+            let identities = try await contact.$identities.get(on: tx.db)
+            try await EventLog.append(.contactUpdated, workspace: contact.$workspace.id,
+                                      payload: ContactEventPayload(contact: contact.snapshot(identities: identities)), in: tx)
+        }
+    }
+
     /// Moves everything of `sourceID` to `targetID`: identities, conversations, messages. Nothing is deleted;
     /// the source stays as a pointer to the target and the merge is recorded as an event.
     public func merge(_ sourceID: UUID, into targetID: UUID, workspace workspaceID: UUID, actor: UUID?) async throws -> Contact {

@@ -188,6 +188,7 @@ struct CreateSurveys: AsyncMigration {
             .field("score", .int)
             .field("first_score", .int)
             .field("comment", .string)
+            .field("follow_up_id", .uuid)
             .field("created_at", .datetime, .required)
             .field("sent_at", .datetime)
             .field("answered_at", .datetime)

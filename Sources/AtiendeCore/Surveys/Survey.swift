@@ -51,6 +51,8 @@ public final class Survey: Model, @unchecked Sendable {
     /// The first answer's score, kept when the customer changes it (a detractor who later answers higher was won back).
     @OptionalField(key: "first_score") public var firstScore: Int?
     @OptionalField(key: "comment") public var comment: String?
+    /// The follow-up given to win back a detractor, while the answer stands.
+    @OptionalField(key: "follow_up_id") public var followUpID: UUID?
     @Field(key: "created_at") public var createdAt: Date
     @OptionalField(key: "sent_at") public var sentAt: Date?
     @OptionalField(key: "answered_at") public var answeredAt: Date?
@@ -87,7 +89,7 @@ public struct SurveyPolicy: Codable, Sendable, Equatable {
     public var delayMinutes: Int
     /// At most one survey per contact in this many days (0: every resolution).
     public var oncePerDays: Int
-    /// Who is given a follow-up to win back a detractor (nil: the conversation's agent, else nobody).
+    /// Who is given a follow-up to win back a detractor (nil: the agent who handled it, else the first supervisor).
     public var detractorUserID: UUID?
 
     public init(kind: Survey.Kind? = nil, trigger: Trigger = .resolved, delayMinutes: Int = 0, oncePerDays: Int = 30,
@@ -108,8 +110,13 @@ public struct SurveyPolicy: Codable, Sendable, Equatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         kind = try c.decodeIfPresent(Survey.Kind.self, forKey: .kind)
         trigger = try c.decodeIfPresent(Trigger.self, forKey: .trigger) ?? .resolved
-        delayMinutes = try c.decodeIfPresent(Int.self, forKey: .delayMinutes) ?? 0
-        oncePerDays = try c.decodeIfPresent(Int.self, forKey: .oncePerDays) ?? 30
+        func whole(_ key: CodingKeys, _ fallback: Int, _ code: String, _ message: String) throws -> Int {
+            guard c.contains(key), try !c.decodeNil(forKey: key) else { return fallback }
+            guard let value = try? c.decode(Int.self, forKey: key) else { throw AtiendeError.invalid(message, code: code) }
+            return value
+        }
+        delayMinutes = try whole(.delayMinutes, 0, "invalid_survey_delay", "delay_minutes is a whole number from 0 to 10080 (a week)")
+        oncePerDays = try whole(.oncePerDays, 30, "invalid_survey_frequency", "once_per_days is a whole number from 0 to 365")
         detractorUserID = try c.decodeIfPresent(UUID.self, forKey: .detractorUserID)
     }
 
@@ -125,10 +132,10 @@ public struct SurveyPolicy: Codable, Sendable, Equatable {
     /// A delay of at most a week, a limit of at most a year.
     func validated() throws -> SurveyPolicy {
         guard (0...10_080).contains(delayMinutes) else {
-            throw AtiendeError.invalid("delay_minutes is 0 to 10080 (a week)", code: "invalid_survey_policy")
+            throw AtiendeError.invalid("delay_minutes is a whole number from 0 to 10080 (a week)", code: "invalid_survey_delay")
         }
         guard (0...365).contains(oncePerDays) else {
-            throw AtiendeError.invalid("once_per_days is 0 to 365", code: "invalid_survey_policy")
+            throw AtiendeError.invalid("once_per_days is a whole number from 0 to 365", code: "invalid_survey_frequency")
         }
         return self
     }
@@ -156,6 +163,8 @@ public enum SurveyAnswerText {
         let digits = trimmed.prefix { $0.isASCII && $0.isNumber }
         guard (1...2).contains(digits.count), let score = Int(digits), kind.scale.contains(score) else { return nil }
         var rest = trimmed.dropFirst(digits.count)
+        // "9.5", "7,5": a decimal is no score on the scale.
+        if let mark = rest.first, ".,".contains(mark), rest.dropFirst().first?.isNumber == true { return nil }
         // "4/5", "9 de 10", "8 out of 10": the scale's end written after the score is no comment.
         for suffix in ["/\(kind.scale.upperBound)", " de \(kind.scale.upperBound)", " out of \(kind.scale.upperBound)", " of \(kind.scale.upperBound)"]
         where rest.lowercased().hasPrefix(suffix) {

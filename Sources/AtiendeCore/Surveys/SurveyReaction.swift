@@ -40,26 +40,47 @@ public struct SurveyReaction: Reaction {
         _ = try await SurveyService.create(kind, for: conversation, inbox: inbox, delay: Double(policy.delayMinutes) * 60, requestedBy: nil, in: tx)
     }
 
-    /// A detractor, newly: a follow-up due now for the inbox's chosen person, else the agent who handled it.
+    /// A detractor, newly: a follow-up for the inbox's chosen person, else the agent who handled it, else the first
+    /// supervisor — due after `SurveyReaction.changeGrace`, so a customer who corrects a mis-click changes nothing. An
+    /// answer that is no longer a detractor's cancels the follow-up still to come.
     private func answered(_ answer: DomainChange.SurveyAnswer, in tx: WriteTransaction) async throws {
         let survey = answer.survey
-        guard let score = survey.score, survey.kind.isDetractor(score), !(answer.previousScore.map(survey.kind.isDetractor) ?? false),
-              let inbox = try await Inbox.find(survey.inboxID, on: tx.db),
-              let user = inbox.surveyPolicy.detractorUserID ?? survey.agentID
-        else { return }
+        guard let score = survey.score, let stored = try await Survey.find(survey.id, on: tx.db) else { return }
+        let detractor = survey.kind.isDetractor(score), wasDetractor = answer.previousScore.map(survey.kind.isDetractor) ?? false
+        if !detractor, wasDetractor, let id = stored.followUpID,
+           let followUp = try await FollowUp.query(on: tx.db).filter(\.$id == id).filter(\.$doneAt == nil).first() {
+            followUp.doneAt = tx.now
+            followUp.outcome = .cancelled
+            try await followUp.save(on: tx.db)
+            try await EventLog.append(.followUpCancelled, workspace: answer.workspaceID, conversation: survey.conversationID,
+                                      payload: FollowUpService.Payload(id: id, kind: .reminder, dueAt: followUp.dueAt, number: nil), in: tx)
+            return
+        }
+        guard detractor, !wasDetractor, let inbox = try await Inbox.find(survey.inboxID, on: tx.db) else { return }
+        var owner = inbox.surveyPolicy.detractorUserID ?? survey.agentID
+        if owner == nil {
+            owner = try await Membership.query(on: tx.db).filter(\.$workspace.$id == answer.workspaceID).filter(\.$role ~~ [.supervisor, .admin])
+                .sort(\.$role, .descending).first()?.$user.id
+        }
+        guard let user = owner else { return }
         let followUp = FollowUp()
-        followUp.$workspace.id = inbox.$workspace.id
+        followUp.$workspace.id = answer.workspaceID
         followUp.conversationID = survey.conversationID
         followUp.userID = user
         followUp.kind = .reminder
-        followUp.dueAt = tx.now
+        followUp.dueAt = tx.now.addingTimeInterval(Self.changeGrace)
         followUp.text = String(("\(survey.kind.rawValue.uppercased()) \(score)/\(survey.kind.scale.upperBound)"
                                 + (survey.comment.map { ": " + $0 } ?? "")).prefix(500))
         followUp.createdAt = tx.now
         try await followUp.create(on: tx.db)
-        try await EventLog.append(.followUpScheduled, workspace: inbox.$workspace.id, conversation: survey.conversationID,
-                                  payload: FollowUpService.Payload(id: try followUp.requireID(), kind: .reminder, dueAt: tx.now, number: nil), in: tx)
+        stored.followUpID = try followUp.requireID()
+        try await stored.save(on: tx.db)
+        try await EventLog.append(.followUpScheduled, workspace: answer.workspaceID, conversation: survey.conversationID,
+                                  payload: FollowUpService.Payload(id: try followUp.requireID(), kind: .reminder, dueAt: followUp.dueAt, number: nil), in: tx)
     }
+
+    /// How long a detractor's follow-up waits, in case the customer changes the answer.
+    public static let changeGrace: TimeInterval = 600
 }
 
 /// The `survey.send` job: the survey's question goes out in its conversation's channel, as a message from Atiende, with
@@ -96,7 +117,8 @@ public struct SurveySendJob: JobHandler {
             let links = survey.channel == .email ? publicURL.map { "\($0)/survey/\(token)" } : nil
             let message = Message(workspaceID: survey.$workspace.id, conversationID: survey.conversationID, inboxID: survey.inboxID,
                                   kind: .outgoing, senderType: .system, senderID: nil,
-                                  text: SurveyText.message(survey.kind, language: survey.language, links: links), at: tx.now)
+                                  text: SurveyText.message(survey.kind, language: survey.language, links: links, buttons: survey.channel == .webchat),
+                                  at: tx.now)
             message.deliveryStatus = .queued
             message.surveyJSON = try EventLog.json(SurveyPrompt(id: try survey.requireID(), kind: survey.kind))
             try await message.create(on: tx.db)
@@ -139,8 +161,12 @@ public enum SurveyText {
         }
     }
 
-    public static func message(_ kind: Survey.Kind, language: String, links: String?) -> String {
+    public static func message(_ kind: Survey.Kind, language: String, links: String?, buttons: Bool = false) -> String {
         let en = language == "en"
+        if buttons {
+            // The widget shows the scale as buttons under the question.
+            return question(kind, language: language) + "\n" + (en ? "Choose from \(kind.scale.lowerBound) to \(kind.scale.upperBound):" : "Elige del \(kind.scale.lowerBound) al \(kind.scale.upperBound):")
+        }
         let (low, high) = ends(kind, language: language)
         let scale = kind.scale
         if let links {
@@ -149,12 +175,13 @@ public enum SurveyText {
                 return "\(score)\(name): \(links)/\(score)"
             }
             return question(kind, language: language) + "\n\n"
-                + (en ? "Choose your answer with one click:" : "Elige tu respuesta con un clic:") + "\n" + lines.joined(separator: "\n")
+                + (en ? "Choose your answer:" : "Elige tu respuesta:") + "\n" + lines.joined(separator: "\n")
                 + "\n\n" + (en ? "You can change it within 7 days." : "Puedes cambiarla durante 7 días.")
         }
+        let example = kind == .csat ? "4" : "9"
         let how = en
-            ? "Reply with a number from \(scale.lowerBound) (\(low)) to \(scale.upperBound) (\(high)); add a comment if you like."
-            : "Responde con un número del \(scale.lowerBound) (\(low)) al \(scale.upperBound) (\(high)); si quieres, agrega un comentario."
+            ? "Reply with a number from \(scale.lowerBound) (\(low)) to \(scale.upperBound) (\(high)); add a comment in the same message if you like, for example: “\(example), very kind”."
+            : "Responde con un número del \(scale.lowerBound) (\(low)) al \(scale.upperBound) (\(high)); si quieres, agrega un comentario en el mismo mensaje, por ejemplo: «\(example), muy amables»."
         return question(kind, language: language) + "\n" + how
     }
 }

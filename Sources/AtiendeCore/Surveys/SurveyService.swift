@@ -95,7 +95,9 @@ public struct SurveyService: Sendable {
         survey.channel = conversation.channel
         survey.kind = kind
         survey.status = .scheduled
-        survey.language = inbox.settings.language ?? workspace?.defaultLanguage ?? "es"
+        // The customer's own language when a channel saw it, else the inbox's, else the workspace's.
+        let spoken = try await Contact.find(conversation.$contact.id, on: tx.db)?.attributes["language"].flatMap { ["es", "en"].contains($0) ? $0 : nil }
+        survey.language = spoken ?? inbox.settings.language ?? workspace?.defaultLanguage ?? "es"
         // The token is made when the survey is sent; until then nothing can answer it.
         survey.tokenHash = SecretToken.sha256Hex(SecretToken.make(prefix: "unsent_"))
         survey.requestedBy = requestedBy
@@ -125,9 +127,12 @@ public struct SurveyService: Sendable {
         survey.status = .answered
         survey.answeredAt = tx.now
         try await survey.save(on: tx.db)
-        let line = ConversationActivity(change: .surveyAnswered, value: "\(survey.kind.rawValue):\(score)")
-        try await ActivityLogReaction.write(line, workspace: survey.$workspace.id, conversation: survey.conversationID, inbox: survey.inboxID,
-                                            actor: nil, in: tx)
+        // The timeline says what the customer answered; a comment added to the same score is no new answer.
+        if previous != score {
+            let line = ConversationActivity(change: .surveyAnswered, value: "\(survey.kind.rawValue):\(score)")
+            try await ActivityLogReaction.write(line, workspace: survey.$workspace.id, conversation: survey.conversationID, inbox: survey.inboxID,
+                                                actor: nil, in: tx)
+        }
         let answer = DomainChange.SurveyAnswer(workspaceID: survey.$workspace.id, survey: try survey.snapshot, previousScore: previous)
         try await EventLog.append(.surveyAnswered, workspace: survey.$workspace.id, conversation: survey.conversationID,
                                   payload: SurveyEventPayload(survey: answer.survey), in: tx)

@@ -13,7 +13,7 @@ struct ReportQuery: Sendable {
     var from: String
     var to: String
 
-    static let periods = ["today", "7d", "30d", "90d"]
+    static let periods = ["today", "7d", "30d", "90d", "custom"]
 
     static func day(_ date: Date, in zone: TimeZone) -> String {
         let formatter = DateFormatter()
@@ -24,6 +24,11 @@ struct ReportQuery: Sendable {
     }
 
     static func parse(_ req: Request, workspace: Workspace, now: Date) throws -> ReportQuery {
+        try parse({ req.query[String.self, at: $0] }, workspace: workspace, now: now)
+    }
+
+    /// `period=custom` takes `from` and `to` (both, `to` not before `from`, at most a year); the other periods ignore them.
+    static func parse(_ value: (String) -> String?, workspace: Workspace, now: Date) throws -> ReportQuery {
         let zone = TimeZone(identifier: workspace.timeZone) ?? .gmt
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone
@@ -32,34 +37,34 @@ struct ReportQuery: Sendable {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = zone
         formatter.dateFormat = "yyyy-MM-dd"
-        let fromText = (req.query[String.self, at: "from"] ?? "").trimmingCharacters(in: .whitespaces)
-        let toText = (req.query[String.self, at: "to"] ?? "").trimmingCharacters(in: .whitespaces)
-        var name = req.query[String.self, at: "period"] ?? "7d"
+        let fromText = (value("from") ?? "").trimmingCharacters(in: .whitespaces)
+        let toText = (value("to") ?? "").trimmingCharacters(in: .whitespaces)
+        // A link with dates and no period (the API's older form) is a custom period.
+        let name = value("period") ?? (fromText.isEmpty && toText.isEmpty ? "7d" : "custom")
+        guard periods.contains(name) else {
+            throw AtiendeError.invalid("period is one of today, 7d, 30d, 90d or custom (with from and to)", code: "invalid_period")
+        }
         let start: Date, end: Date
-        if !fromText.isEmpty || !toText.isEmpty {
+        if name == "custom" {
             guard let from = formatter.date(from: fromText), let to = formatter.date(from: toText) else {
-                throw AtiendeError.invalid("from and to are days written as 2026-12-01", code: "invalid_period")
+                throw AtiendeError.invalid("a custom period needs from and to, days written as 2026-12-01", code: "invalid_period_dates")
             }
-            guard let after = calendar.date(byAdding: .day, value: 1, to: to), after > from,
-                  after.timeIntervalSince(from) <= 367 * 86_400 else {
-                throw AtiendeError.invalid("to is on or after from, at most a year later", code: "invalid_period")
+            guard let after = calendar.date(byAdding: .day, value: 1, to: to), after > from, after.timeIntervalSince(from) <= 367 * 86_400 else {
+                throw AtiendeError.invalid("to is on or after from, at most a year later", code: "invalid_period_order")
             }
-            (start, end, name) = (from, after, "custom")
+            (start, end) = (from, after)
         } else {
-            guard periods.contains(name) else {
-                throw AtiendeError.invalid("period is one of today, 7d, 30d, 90d (or give from and to)", code: "invalid_period")
-            }
             let days = name == "today" ? 1 : Int(name.dropLast()) ?? 7
             end = calendar.date(byAdding: .day, value: 1, to: today) ?? now
             start = calendar.date(byAdding: .day, value: -days, to: end) ?? now
         }
         func uuid(_ key: String) throws -> UUID? {
-            guard let raw = req.query[String.self, at: key], !raw.isEmpty else { return nil }
+            guard let raw = value(key), !raw.isEmpty else { return nil }
             guard let id = UUID(uuidString: raw) else { throw AtiendeError.invalid("\(key) is not an id", code: "invalid_filter") }
             return id
         }
         var channel: ChannelKind?
-        if let raw = req.query[String.self, at: "channel"], !raw.isEmpty {
+        if let raw = value("channel"), !raw.isEmpty {
             guard let kind = ChannelKind(rawValue: raw) else { throw AtiendeError.invalid("channel is not a channel name", code: "invalid_filter") }
             channel = kind
         }

@@ -16,6 +16,7 @@ enum CompensationsPart {
             .option(.value($0.rawValue), .text(t("compensation.kind.\($0.rawValue)")))
         })
         return .section(.class("compensations"), .id("compensations"), .aria("label", t("compensation.title")),
+            .h3(.text(t("compensation.title"))),
             .if(!compensations.isEmpty, .ul(.class("compensation-list"), .forEach(compensations) { item in
                 let id = item.id?.uuidString.lowercased() ?? ""
                 let canDecide = item.status == .pending && desk.role >= .supervisor && item.requestedBy != desk.userID

@@ -24,7 +24,16 @@ enum ReportsPage {
     static func show(_ req: Request) async throws -> Response {
         let desk = try await req.desk(minimum: .supervisor)
         let t = desk.t
-        let query = try ReportQuery.parse(req, workspace: desk.workspace, now: req.atiende.store.clock.now())
+        // A period the reader got wrong is said beside the filters, over the last 7 days, the other filters kept.
+        var problem: String?
+        let query: ReportQuery
+        do {
+            query = try ReportQuery.parse(req, workspace: desk.workspace, now: req.atiende.store.clock.now())
+        } catch let error as AtiendeError where error.code.hasPrefix("invalid_period") {
+            problem = t("reports.error.\(error.code)")
+            query = try ReportQuery.parse({ ["period", "from", "to"].contains($0) ? nil : req.query[String.self, at: $0] },
+                                          workspace: desk.workspace, now: req.atiende.store.clock.now())
+        }
         let report = MetricsReport(store: req.atiende.store)
         let workspace = desk.workspaceID
         let current = try await report.figures(workspace: workspace, period: query.period, filter: query.filter)
@@ -51,14 +60,14 @@ enum ReportsPage {
                             headers: [t("reports.day"), t("reports.csat_answers"), "CSAT %", t("reports.nps_answers"), "NPS"],
                             rows: zip(days, daily).map { day, values in
                                 let csatN = sum(values, .csatAnswers), npsN = sum(values, .npsAnswers)
-                                let csat = csatN > 0 ? percent(Double(sum(values, .csatSatisfied)) / Double(csatN) * 100) : "—"
+                                let csat = csatN > 0 ? percent(t, Double(sum(values, .csatSatisfied)) / Double(csatN) * 100) : "—"
                                 let nps = npsN > 0 ? String(Int(((Double(sum(values, .npsPromoters)) - Double(sum(values, .npsDetractors))) / Double(npsN) * 100).rounded())) : "—"
                                 return [day, String(csatN), csat, String(npsN), nps]
                             })
         let overview = overviewTable(t, current, previous)
         let byTables = breakdowns.map { key, rows in breakdownTable(desk, key: key, rows) }
         let commentTable = Table(id: "comments", title: t("reports.comments"),
-                                 headers: [t("reports.answered"), t("reports.survey"), t("reports.score"), t("reports.comment"), "#"],
+                                 headers: [t("reports.answered"), t("reports.survey"), t("reports.score"), t("reports.comment"), t("at_risk.conversation")],
                                  rows: comments)
         let compensationTable = try await compensations(req, desk: desk, query: query)
         let tables = [overview, volume, heatTable, quality] + byTables + [compensationTable, commentTable]
@@ -74,23 +83,24 @@ enum ReportsPage {
         let content: Node<HTML.BodyContext> = .div(.class("settings reports"),
             .h1(.text(t("reports.title"))),
             filterForm(desk, query),
+            .unwrap(problem) { .p(.class("form-error"), .role("alert"), .id("report-problem"), .text($0)) },
             .p(.class("hint"), .text(t("reports.period", query.from, query.to))),
             cards(t, current, previous),
             section(overview, csvBase: csvBase, t: t),
             section(volume, chart: SVGChart.bars(title: volume.title, categories: days.map { String($0.suffix(5)) },
-                                                 series: [(t("reports.created"), volume.rows.map { Double($0[1]) ?? 0 }),
-                                                          (t("reports.resolved"), volume.rows.map { Double($0[2]) ?? 0 })]),
+                                                 series: [(t("reports.created"), volume.rows.map { chartValue($0[1]) }),
+                                                          (t("reports.resolved"), volume.rows.map { chartValue($0[2]) })]),
                     csvBase: csvBase, t: t),
             section(heatTable, chart: SVGChart.heatmap(title: heatTable.title, rows: weekdays, columns: (0..<24).map { String(format: "%02d", $0) },
-                                                       values: heat), csvBase: csvBase, t: t),
+                                                       values: heat), csvBase: csvBase, t: t, matrix: true),
             section(quality, chart: SVGChart.bars(title: quality.title, categories: days.map { String($0.suffix(5)) },
-                                                  series: [("CSAT %", quality.rows.map { Double($0[2]) ?? 0 }),
-                                                           ("NPS", quality.rows.map { max(0, Double($0[4]) ?? 0) })]),
+                                                  series: [("CSAT %", quality.rows.map { chartValue($0[2]) }),
+                                                           ("NPS", quality.rows.map { chartValue($0[4]) })]),
                     csvBase: csvBase, t: t),
             .forEach(byTables) { table in
                 section(table, chart: SVGChart.bars(title: table.title, categories: table.rows.map { $0[0] },
-                                                    series: [(t("reports.created"), table.rows.map { Double($0[1]) ?? 0 }),
-                                                             (t("reports.resolved"), table.rows.map { Double($0[2]) ?? 0 })]),
+                                                    series: [(t("reports.created"), table.rows.map { chartValue($0[1]) }),
+                                                             (t("reports.resolved"), table.rows.map { chartValue($0[2]) })]),
                         csvBase: csvBase, t: t)
             },
             section(compensationTable, csvBase: csvBase, t: t),
@@ -149,7 +159,7 @@ enum ReportsPage {
         return found.map { survey in
             [survey.answeredAt.map(desk.format.dateTime) ?? "", survey.kind.rawValue.uppercased(),
              survey.score.map { "\($0)/\(survey.kind.scale.upperBound)" } ?? "", survey.comment ?? "",
-             numbers[survey.conversationID].map(String.init) ?? ""]
+             numbers[survey.conversationID].map { "#\($0)" } ?? ""]
         }
     }
 
@@ -175,11 +185,20 @@ enum ReportsPage {
                      headers: [t("reports.dimension.agent"), t("compensation.kind"), t("compensation.unit"), t("reports.given"), t("reports.total"),
                                t("reports.pending"), t("reports.rejected")],
                      rows: groups.keys.sorted().compactMap { groups[$0] }.map { g in
-                         [g.agent, g.kind, g.unit, String(g.given), SVGChart.number(Double(g.cents) / 100), String(g.pending), String(g.rejected)]
+                         [g.agent, g.kind, g.unit, String(g.given), (g.cents % 100 == 0 ? String(g.cents / 100) : decimal(t, Double(g.cents) / 100, digits: 2)), String(g.pending), String(g.rejected)]
                      })
     }
 
-    static func percent(_ value: Double?) -> String { value.map { String(format: "%.1f", $0) } ?? "—" }
+    /// A number as the reader writes it: "91,7" in Spanish, "91.7" in English.
+    static func decimal(_ t: Localizer, _ value: Double, digits: Int) -> String {
+        let text = String(format: "%.\(digits)f", value)
+        return t.language == .es ? text.replacingOccurrences(of: ".", with: ",") : text
+    }
+
+    static func percent(_ t: Localizer, _ value: Double?) -> String { value.map { decimal(t, $0, digits: 1) } ?? "—" }
+
+    /// A table's cell back as a number, for its chart.
+    static func chartValue(_ cell: String) -> Double { Double(cell.replacingOccurrences(of: ",", with: ".")) ?? 0 }
 
     static func duration(_ seconds: Double?, _ t: Localizer) -> String {
         guard let seconds else { return "—" }
@@ -198,20 +217,20 @@ enum ReportsPage {
             (t("reports.created"), { String($0.count(.created)) }),
             (t("reports.resolved"), { String($0.count(.resolved)) }),
             (t("reports.reopened"), { String($0.count(.reopened)) }),
-            (t("reports.resolution_rate"), { percent($0.resolutionRate.map { $0 * 100 }) }),
+            (t("reports.resolution_rate"), { percent(t, $0.resolutionRate.map { $0 * 100 }) }),
             (t("reports.first_response_median"), { duration($0.median(.firstResponse), t) }),
             (t("reports.first_response_p90"), { duration($0.p90(.firstResponse), t) }),
             (t("reports.next_response_median"), { duration($0.median(.nextResponse), t) }),
             (t("reports.resolution_median"), { duration($0.median(.resolution), t) }),
             (t("reports.resolution_p90"), { duration($0.p90(.resolution), t) }),
-            (t("reports.fcr_rate"), { percent($0.fcrRate.map { $0 * 100 }) }),
-            (t("reports.reopen_rate"), { percent($0.reopenRate.map { $0 * 100 }) }),
-            (t("reports.replies_per_resolved"), { $0.repliesPerResolved.map { String(format: "%.2f", $0) } ?? "—" }),
-            ("CSAT %", { percent($0.csat) }),
+            (t("reports.fcr_rate"), { percent(t, $0.fcrRate.map { $0 * 100 }) }),
+            (t("reports.reopen_rate"), { percent(t, $0.reopenRate.map { $0 * 100 }) }),
+            (t("reports.replies_per_resolved"), { $0.repliesPerResolved.map { decimal(t, $0, digits: 2) } ?? "—" }),
+            ("CSAT %", { percent(t, $0.csat) }),
             (t("reports.csat_answers"), { String($0.count(.csatAnswers)) }),
             ("NPS", { $0.nps.map { String(Int($0.rounded())) } ?? "—" }),
             (t("reports.nps_answers"), { String($0.count(.npsAnswers)) }),
-            (t("reports.sla_compliance"), { percent($0.firstResponseCompliance) }),
+            (t("reports.sla_compliance"), { percent(t, $0.firstResponseCompliance) }),
         ]
         return Table(id: "overview", title: t("reports.overview"), headers: [t("reports.figure"), t("reports.this_period"), t("reports.previous_period")],
                      rows: lines.map { [$0.0, $0.1(current), $0.1(previous)] })
@@ -236,7 +255,7 @@ enum ReportsPage {
                      rows: sorted.map { value, f in
                          [name(value), String(f.count(.created)), String(f.count(.resolved)), String(f.count(.replies)),
                           duration(f.median(.firstResponse), t), duration(f.p90(.firstResponse), t), duration(f.median(.resolution), t),
-                          percent(f.fcrRate.map { $0 * 100 }), percent(f.csat), f.nps.map { String(Int($0.rounded())) } ?? "—"]
+                          percent(t, f.fcrRate.map { $0 * 100 }), percent(t, f.csat), f.nps.map { String(Int($0.rounded())) } ?? "—"]
                      })
     }
 
@@ -250,14 +269,13 @@ enum ReportsPage {
 
     static func filterForm(_ desk: Desk, _ query: ReportQuery) -> Node<HTML.BodyContext> {
         let t = desk.t
-        let custom = query.name == "custom"
         return .form(.class("report-filters"), .method(.get), .action(SiteURL.reports(desk.slug).path),
             .label(.span(.text(t("reports.period_label"))),
                    .dropdown(.name("period"), .forEach(ReportQuery.periods) { name in
-                       .option(.value(name), .text(t("reports.period.\(name)")), .selected(!custom && name == query.name))
+                       .option(.value(name), .text(t("reports.period.\(name)")), .selected(name == query.name))
                    })),
-            .label(.span(.text(t("reports.from"))), .field(.type(.init(rawValue: "date") ?? .text), .name("from"), .value(custom ? query.from : ""))),
-            .label(.span(.text(t("reports.to"))), .field(.type(.init(rawValue: "date") ?? .text), .name("to"), .value(custom ? query.to : ""))),
+            .label(.span(.text(t("reports.from"))), .field(.type(.init(rawValue: "date") ?? .text), .name("from"), .value(query.from))),
+            .label(.span(.text(t("reports.to"))), .field(.type(.init(rawValue: "date") ?? .text), .name("to"), .value(query.to))),
             .label(.span(.text(t("reports.dimension.channel"))),
                    .dropdown(.name("channel"), .option(.value(""), .text(t("reports.all"))),
                              .forEach(Array(Set(desk.inboxes.map(\.channel))).sorted()) { kind in
@@ -283,8 +301,8 @@ enum ReportsPage {
             (t("reports.created"), String(current.count(.created)), String(previous.count(.created))),
             (t("reports.resolved"), String(current.count(.resolved)), String(previous.count(.resolved))),
             (t("reports.first_response_median"), duration(current.median(.firstResponse), t), duration(previous.median(.firstResponse), t)),
-            (t("reports.fcr_rate"), percent(current.fcrRate.map { $0 * 100 }), percent(previous.fcrRate.map { $0 * 100 })),
-            ("CSAT %", percent(current.csat), percent(previous.csat)),
+            (t("reports.fcr_rate"), percent(t, current.fcrRate.map { $0 * 100 }), percent(t, previous.fcrRate.map { $0 * 100 })),
+            ("CSAT %", percent(t, current.csat), percent(t, previous.csat)),
             ("NPS", current.nps.map { String(Int($0.rounded())) } ?? "—", previous.nps.map { String(Int($0.rounded())) } ?? "—"),
         ]
         return .ul(.class("report-cards"), .forEach(cards) { label, now, before in
@@ -293,13 +311,15 @@ enum ReportsPage {
         })
     }
 
-    static func section(_ table: Table, chart: Node<HTML.BodyContext>? = nil, csvBase: String, t: Localizer) -> Node<HTML.BodyContext> {
+    /// A chart over its table, and the table's CSV. A `matrix` (hours × weekdays) keeps its grid on a phone and scrolls
+    /// sideways instead of stacking 168 cells.
+    static func section(_ table: Table, chart: Node<HTML.BodyContext>? = nil, csvBase: String, t: Localizer, matrix: Bool = false) -> Node<HTML.BodyContext> {
         let separator = csvBase.contains("?") ? "&" : "?"
         return .section(.class("report"), .id("report-\(table.id)"),
             .h2(.text(table.title)),
             .unwrap(chart) { $0 },
             .div(.class("table-scroll"),
-                 .table(.class("grid"), .id("table-\(table.id)"),
+                 .table(.class(matrix ? "matrix" : "grid"), .id("table-\(table.id)"),
                         .thead(.tr(.forEach(table.headers) { .th(.text($0)) })),
                         .tbody(.forEach(table.rows) { row in
                             .tr(.forEach(Array(zip(table.headers, row))) { header, cell in .td(.data("label", header), .text(cell)) })

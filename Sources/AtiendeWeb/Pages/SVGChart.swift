@@ -16,22 +16,30 @@ enum SVGChart {
                      height: Int = 220) -> Node<HTML.BodyContext> {
         let top = 24.0, bottom = 40.0, left = 40.0
         let plotHeight = Double(height) - top - bottom
-        let maximum = max(1, series.flatMap(\.values).max() ?? 1)
+        let values = series.flatMap(\.values)
+        let maximum = max(values.contains { $0 < 0 } ? 0 : 1, values.max() ?? 1)
+        // Values below zero (an NPS of −40) hang under the zero line.
+        let minimum = min(0, values.min() ?? 0)
+        let span = max(1, maximum - minimum)
+        let zero = top + plotHeight * maximum / span
         let groupWidth = (Double(width) - left - 10) / Double(max(1, categories.count))
         let barWidth = max(1, (groupWidth - 4) / Double(max(1, series.count)))
         var svg = ""
-        // Axis and its top value.
+        // The axis, the zero line, and the values at the ends.
         svg += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(top + plotHeight)\" stroke=\"#8c959f\"/>"
-        svg += "<line x1=\"\(left)\" y1=\"\(top + plotHeight)\" x2=\"\(width - 10)\" y2=\"\(top + plotHeight)\" stroke=\"#8c959f\"/>"
+        svg += "<line x1=\"\(left)\" y1=\"\(fmt(zero))\" x2=\"\(width - 10)\" y2=\"\(fmt(zero))\" stroke=\"#8c959f\"/>"
         svg += "<text x=\"\(left - 4)\" y=\"\(top + 4)\" text-anchor=\"end\" font-size=\"11\" fill=\"#57606a\">\(number(maximum))</text>"
-        svg += "<text x=\"\(left - 4)\" y=\"\(top + plotHeight)\" text-anchor=\"end\" font-size=\"11\" fill=\"#57606a\">0</text>"
+        svg += "<text x=\"\(left - 4)\" y=\"\(fmt(zero + 4))\" text-anchor=\"end\" font-size=\"11\" fill=\"#57606a\">0</text>"
+        if minimum < 0 {
+            svg += "<text x=\"\(left - 4)\" y=\"\(fmt(top + plotHeight))\" text-anchor=\"end\" font-size=\"11\" fill=\"#57606a\">\(number(minimum))</text>"
+        }
         let labelEvery = max(1, categories.count / 12)
         for (c, category) in categories.enumerated() {
             let x0 = left + 2 + Double(c) * groupWidth
             for (s, entry) in series.enumerated() {
                 let value = c < entry.values.count ? entry.values[c] : 0
-                let h = value / maximum * plotHeight
-                svg += "<rect x=\"\(fmt(x0 + Double(s) * barWidth))\" y=\"\(fmt(top + plotHeight - h))\" width=\"\(fmt(max(1, barWidth - 1)))\" "
+                let h = abs(value) / span * plotHeight
+                svg += "<rect x=\"\(fmt(x0 + Double(s) * barWidth))\" y=\"\(fmt(value >= 0 ? zero - h : zero))\" width=\"\(fmt(max(1, barWidth - 1)))\" "
                     + "height=\"\(fmt(h))\" fill=\"\(palette[s % palette.count])\"><title>\(escape(category)) · \(escape(entry.name)): \(number(value))</title></rect>"
             }
             if c % labelEvery == 0 {

@@ -66,7 +66,7 @@ enum SettingsPages {
                                   .button(.type(.submit), .text(t(box.isActive ? "inbox.deactivate" : "inbox.activate")))),
                             .unwrap(descriptor) { editInbox($0, box, api: api, t: t) },
                             assignment(desk, box, api: api),
-                            .if(descriptor?.sender != nil, survey(desk, box, api: api))))
+                            .if(descriptor?.sender != nil, survey(desk, box, api: api, linksMissing: guessed && box.channel == .email))))
                 })),
             .h2(.text(t("inbox.create"))),
             .form(.class("stack"), .data("api", apiBase(desk) + "/inboxes"), .data("method", "POST"), .data("then", "secret"),
@@ -141,12 +141,13 @@ enum SettingsPages {
     }
 
     /// What the inbox asks its customers after helping them (CSAT or NPS), when, how often, and who wins detractors back.
-    static func survey(_ desk: Desk, _ box: Inbox, api: String) -> Node<HTML.BodyContext> {
+    static func survey(_ desk: Desk, _ box: Inbox, api: String, linksMissing: Bool = false) -> Node<HTML.BodyContext> {
         let t = desk.t
         let policy = box.surveyPolicy
         let number = { (name: String, label: String, value: Int, max: Int) -> Node<HTML.FormContext> in
             .label(.span(.text(label)), .field(.type(.number), .name(name), .data("type", "number-omit-empty"), .attribute(named: "min", value: "0"),
-                                              .attribute(named: "max", value: String(max)), .value(String(value))))
+                                              .attribute(named: "max", value: String(max)), .attribute(named: "step", value: "1"),
+                                              .required(true), .value(String(value))))
         }
         let kinds: Node<HTML.LabelContext> = .dropdown(.name("kind"), .data("type", "omit-empty"),
             .option(.value(""), .text(t("survey.kind.none")), .selected(policy.kind == nil)),
@@ -169,6 +170,7 @@ enum SettingsPages {
                   number("once_per_days", t("survey.once_per_days"), policy.oncePerDays, 365),
                   .label(.span(.text(t("survey.detractor"))), people),
                   .p(.class("hint"), .text(t("survey.hint"))),
+                  .if(linksMissing, .p(.class("notice"), .text(t("survey.no_links")))),
                   .button(.type(.submit), .class("primary"), .text(t("common.save"))),
                   formError())])
     }

@@ -12,6 +12,7 @@ enum SurveysPart {
         let preferred = desk.inboxes.first { $0.id == c.$inbox.id }?.surveyPolicy.kind ?? .csat
         let kinds = [preferred] + Survey.Kind.allCases.filter { $0 != preferred }
         return .section(.class("surveys"), .id("surveys"), .aria("label", t("survey.title")),
+            .h3(.text(t("survey.section"))),
             .if(!surveys.isEmpty, .ul(.class("survey-list"), .forEach(surveys) { survey in
                 .li(.class("survey-\(survey.status.rawValue)"), .text(line(desk, survey)))
             })),

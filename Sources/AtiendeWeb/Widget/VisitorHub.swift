@@ -171,7 +171,21 @@ final class VisitorHub: Sendable {
         }
     }
 
+    /// A survey answered (in the chat by typing, or in another tab): its message again, with the score, to the visitor's sockets.
+    private func forwardAnswer(_ event: Event, workspace: UUID) async {
+        guard let survey = JSON.decode(SurveyEventPayload.self, from: event.payload)?.survey, survey.channel == .webchat else { return }
+        let matches: (Connection) -> Bool = { $0.workspaceID == workspace && $0.conversations[survey.conversationID] != nil }
+        guard !sockets(where: matches).isEmpty,
+              let messageID = try? await Survey.find(survey.id, on: store.db)?.messageID,
+              let message = try? await AtiendeCore.Message.query(on: store.db).filter(\.$id == messageID).with(\.$attachments).first()
+        else { return }
+        var wire = WidgetWire.Message(message.snapshot(attachments: message.attachments), author: nil)
+        wire.survey?.score = survey.score
+        send(WidgetWire.Pushed(message: wire), where: matches)
+    }
+
     private func forward(_ event: Event, workspace: UUID) async {
+        if event.type == EventType.surveyAnswered.rawValue { return await forwardAnswer(event, workspace: workspace) }
         guard event.type == EventType.messageCreated.rawValue || event.type == EventType.messageUpdated.rawValue,
               let payload = JSON.decode(MessageEventPayload.self, from: event.payload),
               payload.conversation.channel == .webchat, let thread = payload.conversation.threadID,
@@ -183,6 +197,9 @@ final class VisitorHub: Sendable {
         }
         guard !sockets(where: matches).isEmpty else { return }
         let author = payload.message.kind == .outgoing ? await authorName(payload.message.senderID) : nil
-        send(WidgetWire.Pushed(message: WidgetWire.Message(payload.message, author: author)), where: matches)
+        var wire = WidgetWire.Message(payload.message, author: author)
+        // A survey's message pushed again (read, delivered) carries the answer given so far.
+        if let survey = payload.message.survey { wire.survey?.score = try? await Survey.find(survey.id, on: store.db)?.score }
+        send(WidgetWire.Pushed(message: wire), where: matches)
     }
 }

@@ -122,7 +122,8 @@ enum WidgetController {
             }
             userID = identity.userID
         }
-        let visitor = Webchat.Session(inboxID: target.inboxID, token: token, verifiedUserID: userID, verifiedEmail: verifiedEmail, now: now)
+        let visitor = Webchat.Session(inboxID: target.inboxID, token: token, verifiedUserID: userID, verifiedEmail: verifiedEmail, now: now,
+                                      language: body.language == "en" ? "en" : "es")
         let conversations = try await WidgetWire.conversations(inbox: target.inboxID, thread: visitor.thread, on: req.db)
         let contact: Contact? = if let last = conversations.last { try await Contact.find(last.$contact.id, on: req.db) } else { nil }
         let history = try await WidgetWire.history(conversations, on: req.db, names: services.visitors.authorName)
@@ -225,6 +226,7 @@ enum WidgetController {
         // A retried send (the same client id) is the same message: it counts once.
         if result.duplicate { await limiter.giveBack(taken) }
         if let typedEmail, !visitor.verified { try await services.contacts.rememberUnverifiedEmail(typedEmail, contact: result.contactID) }
+        if let language = visitor.language, result.openedConversation { try await services.contacts.rememberLanguage(language, contact: result.contactID) }
         guard let stored = try await AtiendeCore.Message.query(on: services.store.db).filter(\.$id == result.messageID)
             .with(\.$attachments).first() else { throw AtiendeError.notFound("message") }
         return WidgetWire.Message(stored.snapshot(attachments: stored.attachments), author: nil)

@@ -46,7 +46,7 @@
 
   const state = {
     token: store?.getItem(storageKey) || null, session: null, info: null, socket: null, poll: null, retry: 500,
-    messages: new Map(), pending: new Map(), typingTimer: null, lastTyping: 0, lastRead: 0, pendingEmail: null, profile: {},
+    messages: new Map(), pending: new Map(), surveyLines: new Map(), typingTimer: null, lastTyping: 0, lastRead: 0, pendingEmail: null, profile: {},
   };
 
   // ------------------------------------------------------------------------------------------- view
@@ -174,6 +174,7 @@
     const line = el('div', { class: 'survey-status', role: 'status' });
     const answer = async (body) => {
       try {
+        if (body.comment == null) state.surveyLines.delete(survey.id);
         const saved = await call('POST', '/survey', { survey_id: survey.id, ...body });
         survey.score = saved.score;
         render(m);
@@ -186,15 +187,19 @@
     }
     box.append(scale, line);
     if (survey.score != null) {
-      line.textContent = say('rated', survey.score);
+      // A line re-rendered (the answer pushed back, a poll) keeps what the visitor was last told.
+      line.textContent = state.surveyLines.get(survey.id) || say('rated', survey.score);
       const comment = el('textarea', { name: 'comment', 'aria-label': say('comment'), placeholder: say('comment'), maxlength: '2000' });
       const form = el('form', { class: 'survey-comment' }, comment, el('button', { type: 'submit' }, say('sendComment')));
       form.addEventListener('submit', async (event) => {
         event.preventDefault();
         if (!comment.value.trim()) return;
+        state.surveyLines.set(survey.id, say('commentSaved'));
         if (await answer({ score: survey.score, comment: comment.value })) {
           const shown = root.querySelector(`#m-${m.id} .survey-status`);
           if (shown) shown.textContent = say('commentSaved');
+        } else {
+          state.surveyLines.delete(survey.id);
         }
       });
       box.append(form);
