@@ -144,9 +144,9 @@ struct DemoCommand: AsyncCommand {
         if let extra = signature.conversations, extra > 0 {
             let boxes = inboxes.values.compactMap { box in box.id.map { (id: $0, channel: box.channel) } }.sorted { $0.id.uuidString < $1.id.uuidString }
             let started = Date()
-            try await SyntheticHistory.write(extra, workspace: workspaceID, inboxes: boxes, agents: agents + [adminID], store: services.store,
-                                             openPercent: min(100, max(0, signature.openPercent ?? 8)))
-            context.console.print("Wrote \(extra) synthetic conversations in \(Int(Date().timeIntervalSince(started))) s.")
+            let events = try await SyntheticHistory.write(extra, workspace: workspaceID, inboxes: boxes, agents: agents + [adminID],
+                                                          store: services.store, openPercent: min(100, max(0, signature.openPercent ?? 8)))
+            context.console.print("Wrote \(extra) synthetic conversations (\(events) events, their metrics rebuilt) in \(Int(Date().timeIntervalSince(started))) s.")
         }
         context.console.print("Demo workspace \"\(workspace.name)\" ready (id \(workspaceID.uuidString.lowercased())).")
         context.console.print("Sign in as \(email) with password \(password); agents diego.demo@atiende.local and sarah.demo@atiende.local share it.")

@@ -30,6 +30,9 @@ public struct AppConfig: Sendable {
     public var widgetAwayMailSeconds: Int
     /// A member with no browser connected for this long is offline to routing, whatever they chose.
     public var offlineAfterSeconds: Int
+    /// Whether report metrics are recorded as things happen (off only to measure what recording costs; `atiende metrics
+    /// rebuild` fills the rollups in afterwards).
+    public var recordMetrics: Bool = true
     /// The SMTP/LMTP receiver for a mail server to relay to; 0 = off.
     public var mailPort: Int
     public var mailHost: String
@@ -139,6 +142,7 @@ public struct AppConfig: Sendable {
             widgetSocketsTotal: try int("ATIENDE_WIDGET_SOCKETS_MAX", default: 20_000, range: 1...1_000_000),
             widgetAwayMailSeconds: try int("ATIENDE_WIDGET_AWAY_MAIL_SECONDS", default: 60, range: 1...86_400),
             offlineAfterSeconds: try int("ATIENDE_OFFLINE_AFTER_SECONDS", default: 300, range: 30...86_400),
+            recordMetrics: try bool("ATIENDE_RECORD_METRICS", default: true),
             mailPort: try int("ATIENDE_MAIL_PORT", default: 0, range: 0...65535),
             mailHost: value("ATIENDE_MAIL_HOST") ?? "127.0.0.1",
             imapPollSeconds: try int("ATIENDE_IMAP_POLL_SECONDS", default: 60, range: 1...86_400),

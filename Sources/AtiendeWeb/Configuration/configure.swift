@@ -127,7 +127,7 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     store.reactions.register(automation)
     let sendable = Set(senders.keys)
     store.reactions.register(SurveyReaction(sendable: sendable))
-    store.reactions.register(MetricsReaction())
+    if config.recordMetrics { store.reactions.register(MetricsReaction()) }
     store.reactions.register(AtRiskReaction())
     app.atiende = AtiendeServices(
         config: config, store: store, ingest: ingest, email: EmailIntake(store: store, ingest: ingest), conversations: conversations,
