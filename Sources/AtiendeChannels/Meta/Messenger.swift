@@ -113,7 +113,12 @@ public struct MessengerAdapter: MessagingAdapter {
         var ids: [String] = []
         if !message.message.text.isEmpty {
             var body = envelope
-            body["message"] = ["text": message.message.text]
+            var content: [String: Any] = ["text": message.message.text]
+            // A survey's scale as quick replies: a tap sends its number.
+            if let survey = message.message.survey {
+                content["quick_replies"] = survey.choices.map { ["content_type": "text", "title": String($0.score), "payload": SurveyPrompt.payload($0.score)] }
+            }
+            body["message"] = content
             let answer = try await http.json(.POST, url, body)
             guard (200..<300).contains(answer.status), let id = answer.json?["message_id"] as? String else { throw failure(answer) }
             ids.append(id)

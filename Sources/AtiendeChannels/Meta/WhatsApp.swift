@@ -141,6 +141,20 @@ public struct WhatsAppAdapter: MessagingAdapter {
             try await post(["type": "template", "template": body])
             return OutboundReceipt(providerMessageID: ids.first)
         }
+        if let survey = message.message.survey, survey.kind.scale.count <= 10 {
+            // A survey's scale as a list (WhatsApp lists take up to ten rows; NPS's eleven go as text, answered with a number).
+            let en = survey.language == "en"
+            let rows: [[String: Any]] = survey.choices.reversed().map { choice in
+                var row: [String: Any] = ["id": SurveyPrompt.payload(choice.score), "title": String(choice.score)]
+                if let label = choice.label { row["description"] = label }
+                return row
+            }
+            try await post(["type": "interactive", "interactive": [
+                "type": "list", "body": ["text": String(message.message.text.prefix(1024))],
+                "action": ["button": en ? "Answer" : "Responder", "sections": [["title": en ? "Your rating" : "Tu nota", "rows": rows]]],
+            ] as [String: Any]])
+            return OutboundReceipt(providerMessageID: ids.first)
+        }
         if !message.message.text.isEmpty { try await post(["type": "text", "text": ["body": message.message.text, "preview_url": false]]) }
         for file in message.files {
             let upload = try await http.multipart(base(message.settings) + "/" + (message.settings.values["phone_number_id"] ?? "") + "/media",

@@ -38,6 +38,15 @@ public struct TelegramAdapter: MessagingAdapter {
         guard let update = try? MetaJSON.decoder.decode(TelegramUpdate.self, from: request.body) else {
             throw AtiendeError.invalid("not a Telegram update (update_id, and a message with chat and from)", code: "invalid_payload")
         }
+        // A tap on a survey's button: the customer's answer, the number it carries.
+        if let callback = update.callbackQuery {
+            guard let chat = callback.message?.chat, chat.type == "private", let data = callback.data, let score = SurveyPrompt.score(inPayload: data)
+            else { return [] }
+            let name = [callback.from.firstName, callback.from.lastName].compactMap { $0 }.joined(separator: " ")
+            return [.message(InboundMessage(inboxID: inboxID, providerMessageID: "callback:\(callback.id)",
+                                            sender: .init(name: name.isEmpty ? callback.from.username : name, identities: [(.telegram, String(callback.from.id))]),
+                                            text: score), media: [])]
+        }
         guard let message = update.message ?? update.editedMessage else { return [] }
         guard let from = message.from else { throw AtiendeError.invalid("a Telegram message needs chat and from", code: "invalid_payload") }
         // Groups and channels are not customer conversations.
@@ -73,7 +82,13 @@ public struct TelegramAdapter: MessagingAdapter {
         let chat = try recipient(message, kind: .telegram)
         var ids: [String] = []
         if !message.message.text.isEmpty {
-            let answer = try await http.json(.POST, method("sendMessage", message.settings, message.secrets), ["chat_id": chat, "text": message.message.text])
+            var body: [String: Any] = ["chat_id": chat, "text": message.message.text]
+            // A survey's scale as an inline keyboard (rows of six at most); a tap comes back as a callback query.
+            if let survey = message.message.survey {
+                let buttons = survey.choices.map { ["text": String($0.score), "callback_data": SurveyPrompt.payload($0.score)] }
+                body["reply_markup"] = ["inline_keyboard": stride(from: 0, to: buttons.count, by: 6).map { Array(buttons[$0..<min($0 + 6, buttons.count)]) }]
+            }
+            let answer = try await http.json(.POST, method("sendMessage", message.settings, message.secrets), body)
             ids.append(try sent(answer))
         }
         for file in message.files {
@@ -120,7 +135,7 @@ public struct TelegramAdapter: MessagingAdapter {
     public func connect(webhookURL: String, settings: InboxSettings, secrets: [String: String]) async throws {
         let answer = try await http.json(.POST, method("setWebhook", settings, secrets), [
             "url": webhookURL, "secret_token": secrets["secret_token"] ?? "",
-            "allowed_updates": ["message", "edited_message"],
+            "allowed_updates": ["message", "edited_message", "callback_query"],
         ])
         guard answer.json?["ok"] as? Bool == true else { throw AtiendeError.invalid(failure(answer).reason, code: "credentials_refused") }
     }
@@ -131,6 +146,14 @@ struct TelegramUpdate: Decodable {
     var updateId: Int
     var message: Message?
     var editedMessage: Message?
+    var callbackQuery: CallbackQuery?
+
+    struct CallbackQuery: Decodable {
+        var id: String
+        var from: Message.User
+        var message: Message?
+        var data: String?
+    }
 
     struct Message: Decodable {
         struct Chat: Decodable { var id: Int64; var type: String }

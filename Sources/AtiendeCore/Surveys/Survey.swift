@@ -149,9 +149,27 @@ extension Inbox {
 public struct SurveyPrompt: Codable, Sendable, Equatable {
     public var id: UUID
     public var kind: Survey.Kind
-    public init(id: UUID, kind: Survey.Kind) {
+    /// The language it is asked in (es, en), for the labels a channel puts on its buttons.
+    public var language: String?
+    public init(id: UUID, kind: Survey.Kind, language: String? = nil) {
         self.id = id
         self.kind = kind
+        self.language = language
+    }
+
+    /// The scale's scores, each with the end's name on the first and last ("5 — excelente").
+    public var choices: [(score: Int, label: String?)] {
+        let (low, high) = SurveyText.ends(kind, language: language ?? "es")
+        return kind.scale.map { ($0, $0 == kind.scale.lowerBound ? low : $0 == kind.scale.upperBound ? high : nil) }
+    }
+
+    /// What a button carries back (a Telegram callback, a WhatsApp row id): `survey:<score>`.
+    public static func payload(_ score: Int) -> String { "survey:\(score)" }
+
+    /// The score in a button's payload, as the text of the customer's answer.
+    public static func score(inPayload payload: String) -> String? {
+        guard payload.hasPrefix("survey:"), let score = Int(payload.dropFirst(7)), (0...10).contains(score) else { return nil }
+        return String(score)
     }
 }
 

@@ -120,7 +120,7 @@ public struct SurveySendJob: JobHandler {
                                   text: SurveyText.message(survey.kind, language: survey.language, links: links, buttons: survey.channel == .webchat),
                                   at: tx.now)
             message.deliveryStatus = .queued
-            message.surveyJSON = try EventLog.json(SurveyPrompt(id: try survey.requireID(), kind: survey.kind))
+            message.surveyJSON = try EventLog.json(SurveyPrompt(id: try survey.requireID(), kind: survey.kind, language: survey.language))
             try await message.create(on: tx.db)
             conversation.messageCount += 1
             conversation.updatedAt = tx.now
