@@ -146,6 +146,53 @@ struct MetricsTests {
             let before = try await Self.rollups(app)
             try await MetricsRebuild.run(workspace: workspace.id, store: app.store)
             #expect(try await Self.rollups(app) == before)
+
+            // The cubes (days and months, compacted from hours that are over) give the same figures as the hours alone,
+            // for any period, filter and breakdown, also after a correction lands in an hour already compacted.
+            try await Self.cubesAgree(app, workspace: workspace.id, agents: agents.map(\.0), start: start, now: clock.now())
+            clock.advance(by: 3600)
+            #expect(try await MetricCubes.pass(store: app.store) >= 1)
+            try await Self.cubesAgree(app, workspace: workspace.id, agents: agents.map(\.0), start: start, now: clock.now())
+            let row = try #require(try await app.store.sql.raw("""
+                SELECT number, fcr_at FROM conversations WHERE workspace_id = \(bind: workspace.id) AND fcr_at IS NOT NULL AND status = 'resolved'
+                ORDER BY fcr_at DESC LIMIT 1
+                """).first())
+            let fcrAt = try row.decode(column: "fcr_at", as: Date.self)
+            let number = try row.decode(column: "number", as: Int.self)
+            let report = MetricsReport(store: app.store)
+            let whole = MetricsReport.Period(from: start.addingTimeInterval(-86_400), to: clock.now().addingTimeInterval(86_400))
+            let fcrBefore = try await report.figures(workspace: workspace.id, period: whole).count(.fcr)
+            let watermark = try await MetricCubes.watermark(workspace.id, on: app.store.sql)
+            #expect(clock.now().timeIntervalSince(fcrAt) <= MetricRecorder.fcrWindow && MetricDeltas.hour(fcrAt) < watermark)
+            // Reopened within the week: the FCR counted in a compacted hour is taken back there too.
+            #expect(try await app.request(.PATCH, "\(workspace.path)/conversations/\(number)", token: workspace.token, json: ["status": "open"]).status == 200)
+            #expect(try await report.figures(workspace: workspace.id, period: whole).count(.fcr) == fcrBefore - 1)
+            try await Self.cubesAgree(app, workspace: workspace.id, agents: agents.map(\.0), start: start, now: clock.now())
+        }
+    }
+
+    /// Figures, breakdowns and hourly counts read with the cubes and without them are the same.
+    static func cubesAgree(_ app: TestApp, workspace: UUID, agents: [UUID], start: Date, now: Date) async throws {
+        var withCubes = MetricsReport(store: app.store), hoursOnly = MetricsReport(store: app.store)
+        withCubes.cubes = true
+        hoursOnly.cubes = false
+        let periods = [MetricsReport.Period(from: start.addingTimeInterval(-86_400), to: now.addingTimeInterval(86_400)),
+                       MetricsReport.Period(from: start.addingTimeInterval(30_000), to: now.addingTimeInterval(-20_000)),
+                       MetricsReport.Period(from: start.addingTimeInterval(86_400 + 3600 * 5), to: start.addingTimeInterval(3 * 86_400 + 3600 * 7))]
+        let filters = [MetricsReport.Filter(), MetricsReport.Filter(channel: .api), MetricsReport.Filter(agent: agents[0]),
+                       MetricsReport.Filter(channel: .api, agent: agents[1])]
+        for period in periods {
+            for filter in filters {
+                #expect(try await withCubes.figures(workspace: workspace, period: period, filter: filter)
+                        == hoursOnly.figures(workspace: workspace, period: period, filter: filter), "\(period) \(filter)")
+            }
+            for dimension in MetricsReport.Dimension.allCases {
+                #expect(try await withCubes.breakdown(workspace: workspace, period: period, by: dimension)
+                        == hoursOnly.breakdown(workspace: workspace, period: period, by: dimension), "\(period) by \(dimension)")
+            }
+            let counted: [Metric] = [.created, .resolved]
+            #expect(try await withCubes.hourly(workspace: workspace, period: period, metrics: counted)
+                    == hoursOnly.hourly(workspace: workspace, period: period, metrics: counted))
         }
     }
 

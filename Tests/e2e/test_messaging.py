@@ -193,3 +193,48 @@ def test_admin_connects_whatsapp_in_the_browser(make_server, backend, provider):
         agent_ui.shot(browser, "connect-whatsapp-es", backend)
     finally:
         browser.quit()
+
+
+def test_telegram_survey_answered_by_an_inline_button(make_server, backend, provider):
+    """The inbox's NPS goes out with an inline keyboard; the customer's tap arrives as the CallbackQuery that
+    python-telegram-bot builds, and answers the survey without reopening the conversation."""
+    server = make_server(env={"ATIENDE_PUBLIC_URL": PUBLIC})
+    token, workspace = server.setup_workspace()
+    server.start()
+    status, inbox = server.api("POST", f"/api/v1/workspaces/{workspace}/inboxes", token, {
+        "name": "Telegram", "channel": "telegram", "settings": {"api_base": provider.base}, "secrets": {"bot_token": "777:AAE-bot-token"}})
+    assert status == 201, inbox
+    path = f"/webhooks/telegram/{inbox['id'].lower()}"
+    status, check = server.api("POST", f"/api/v1/workspaces/{workspace}/inboxes/{inbox['id']}/check", token)
+    hook = json.loads(provider.find("/bot777:AAE-bot-token/setWebhook")[0]["body"])
+    assert "callback_query" in hook["allowed_updates"], hook
+    secret = hook["secret_token"]
+    status, _ = server.api("PUT", f"/api/v1/workspaces/{workspace}/inboxes/{inbox['id']}/survey", token, {"kind": "nps"})
+    assert status == 200
+
+    rosa = telegram.User(id=4242, first_name="Rosa", last_name="Díaz", is_bot=False)
+    chat = telegram.Chat(id=4242, type=telegram.Chat.PRIVATE)
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+
+    def post(update):
+        return http("POST", server.base + path, raw=update.to_json().encode(),
+                    headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret})
+
+    assert post(telegram.Update(update_id=9101, message=telegram.Message(message_id=1, date=now, chat=chat, from_user=rosa, text="¿Abren mañana?")))[0] == 200
+    server.api("PATCH", f"/api/v1/workspaces/{workspace}/conversations/1", token, {"status": "resolved"})
+    asked = until(lambda: [c for c in provider.find("/sendMessage") if "reply_markup" in json.loads(c["body"])], message="the survey")[0]
+    body = json.loads(asked["body"])
+    keyboard = body["reply_markup"]["inline_keyboard"]
+    assert [len(row) for row in keyboard] == [6, 5] and keyboard[1][-1]["callback_data"] == "survey:10"
+    assert "¿Qué probabilidad hay de que nos recomiendes" in body["text"]
+
+    # python-telegram-bot's own objects: the message with its keyboard, and the tap on "9".
+    markup = telegram.InlineKeyboardMarkup([[telegram.InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row] for row in keyboard])
+    shown = telegram.Message(message_id=2, date=now, chat=chat, text=body["text"], reply_markup=markup)
+    tap = telegram.Update(update_id=9102, callback_query=telegram.CallbackQuery(
+        id="4382bfdwdsb323b2d9", from_user=rosa, chat_instance="ci-1", data="survey:9", message=shown))
+    assert post(tap)[0] == 200
+    status, surveys = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1/surveys", token)
+    assert surveys[0]["score"] == 9 and surveys[0]["status"] == "answered", surveys
+    status, conversation = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1", token)
+    assert conversation["status"] == "resolved", "an answer does not reopen the conversation"

@@ -78,7 +78,7 @@ public enum TimeHistogram {
 
 /// Changes to rollups gathered in a transaction, written with one upsert per call.
 public struct MetricDeltas: Sendable {
-    struct Key: Hashable {
+    public struct Key: Hashable, Sendable {
         var workspace: UUID
         var hour: Int64
         var metric: Metric
@@ -105,14 +105,23 @@ public struct MetricDeltas: Sendable {
         rows[key, default: (0, 0)].total += seconds
     }
 
-    /// Adds everything to the rollups: rows that exist grow, new ones are inserted.
-    public func write(on sql: any SQLDatabase) async throws {
+    /// Adds everything to the rollups: rows that exist grow, new ones are inserted. Changes to hours already
+    /// compacted (a correction of the past) go into the cubes too, under the workspace's lock.
+    public func write(in tx: WriteTransaction) async throws {
+        let sql = tx.sql
         let changed = rows.filter { $0.value.count != 0 || $0.value.total != 0 }
         guard !changed.isEmpty else { return }
+        let target = MetricCubes.target(now: tx.now)
+        let past = changed.filter { $0.key.hour < target }
+        for workspace in Set(past.keys.map(\.workspace)) {
+            try await tx.lockWorkspace(workspace)
+            let watermark = try await MetricCubes.watermark(workspace, on: sql)
+            try await MetricCubes.add(past.filter { $0.key.workspace == workspace && $0.key.hour < watermark }, on: sql)
+        }
         for chunk in Array(changed).chunked(400) {
             let values: [SQLQueryString] = chunk.map { key, value in
                 """
-                (\(bind: key.workspace), \(bind: key.hour), \(bind: key.metric.rawValue), \(bind: key.bucket), \(bind: key.dims.inbox),
+                (\(bind: key.workspace), \(bind: key.hour), \(bind: key.metric.rawValue), \(bind: key.bucket), \(bind: key.dims.inbox.uuidString.lowercased()),
                  \(bind: key.dims.channel.rawValue), \(bind: key.dims.team?.uuidString.lowercased() ?? ""),
                  \(bind: key.dims.agent?.uuidString.lowercased() ?? ""), \(bind: key.dims.reason ?? ""), \(bind: value.count), \(bind: value.total))
                 """

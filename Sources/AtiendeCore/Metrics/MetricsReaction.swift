@@ -62,7 +62,7 @@ public struct MetricsReaction: Reaction {
             if stateful.contains(entry.conversation) { states[entry.conversation] = state }
         }
         try await MetricStates.save(states.filter { loaded[$0.key] != $0.value }, on: tx.sql)
-        try await deltas.write(on: tx.sql)
+        try await deltas.write(in: tx)
     }
 }
 

@@ -104,12 +104,15 @@ public enum MetricsRebuild {
                 if page.count < pageSize { break }
             }
             try await tx.sql.raw("DELETE FROM metric_rollups WHERE workspace_id = \(bind: workspace)").run()
+            try await tx.sql.raw("DELETE FROM metric_cubes WHERE workspace_id = \(bind: workspace)").run()
+            try await tx.sql.raw("DELETE FROM metric_compaction WHERE workspace_id = \(bind: workspace)").run()
             try await tx.sql.raw("""
                 UPDATE conversations SET response_count = 0, first_resolved_at = NULL, fcr_at = NULL, fcr_dims = NULL
                 WHERE workspace_id = \(bind: workspace)
                 """).run()
             try await MetricStates.save(replay.conversations.compactMapValues { $0.state == MetricRecorder.State() ? nil : $0.state }, on: tx.sql)
-            try await replay.deltas.write(on: tx.sql)
+            try await replay.deltas.write(in: tx)
+            try await MetricCubes.compact(workspace, through: MetricCubes.target(now: tx.now), in: tx)
             return replay.count
         }
     }

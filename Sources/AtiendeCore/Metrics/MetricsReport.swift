@@ -84,27 +84,122 @@ public struct MetricsReport: Sendable {
     }
 
     let store: Store
+    /// Whether whole days and months are read from the cubes (tests compare both ways).
+    var cubes = true
     public init(store: Store) { self.store = store }
 
-    private func conditions(_ workspace: UUID, _ period: Period, _ filter: Filter) -> SQLQueryString {
-        let (first, last) = period.hours
-        var sql: SQLQueryString = "workspace_id = \(bind: workspace) AND hour >= \(bind: first) AND hour < \(bind: last)"
-        if let inbox = filter.inbox { sql = sql + " AND inbox_id = \(bind: inbox)" }
+    /// Where a period's sums come from: whole compacted months and days from the cubes, the rest (a period's first and
+    /// last hours, and the hours not compacted yet) from the hourly rollups.
+    struct Plan {
+        var hours: [(Int64, Int64)] = []
+        var days: [(Int64, Int64)] = []
+        var months: [(Int64, Int64)] = []
+    }
+
+    static func plan(_ period: Period, watermark: Int64, cubes: Bool) -> Plan {
+        var plan = Plan()
+        let (first, end) = period.hours
+        guard first < end else { return plan }
+        let compacted = cubes ? min(end, watermark) : first
+        guard first < compacted else { plan.hours = [(first, end)]; return plan }
+        // Whole UTC days inside the compacted part.
+        let dayStart = (first + 23) / 24, dayEnd = compacted / 24
+        guard dayStart < dayEnd else { plan.hours = [(first, end)]; return plan }
+        plan.hours.append((first, dayStart * 24))
+        plan.hours.append((dayEnd * 24, end))
+        var day = dayStart
+        while day < dayEnd {
+            let month = MetricCubes.month(ofDay: day)
+            let (monthStart, monthEnd) = MetricCubes.days(ofMonth: month)
+            if monthStart == day && monthEnd <= dayEnd {
+                plan.months.append((month, month + 1))
+                day = monthEnd
+            } else {
+                let stop = min(monthEnd, dayEnd)
+                plan.days.append((day, stop))
+                day = stop
+            }
+        }
+        plan.hours = plan.hours.filter { $0.0 < $0.1 }
+        return plan
+    }
+
+    /// The one dimension a filter names, when it names at most one (cubes hold one dimension at a time).
+    static func cubeFilter(_ filter: Filter) -> (dim: String, value: String)?? {
+        var named: [(String, String)] = []
+        if let inbox = filter.inbox { named.append(("inbox", inbox.uuidString.lowercased())) }
+        if let channel = filter.channel { named.append(("channel", channel.rawValue)) }
+        if let team = filter.team { named.append(("team", team.uuidString.lowercased())) }
+        if let agent = filter.agent { named.append(("agent", agent.uuidString.lowercased())) }
+        switch named.count {
+        case 0: return .some(nil)
+        case 1: return .some((named[0].0, named[0].1))
+        default: return nil
+        }
+    }
+
+    private func conditions(_ workspace: UUID, hours: (Int64, Int64), _ filter: Filter) -> SQLQueryString {
+        var sql: SQLQueryString = "workspace_id = \(bind: workspace) AND hour >= \(bind: hours.0) AND hour < \(bind: hours.1)"
+        if let inbox = filter.inbox { sql = sql + " AND inbox_id = \(bind: inbox.uuidString.lowercased())" }
         if let channel = filter.channel { sql = sql + " AND channel = \(bind: channel.rawValue)" }
         if let team = filter.team { sql = sql + " AND team_id = \(bind: team.uuidString.lowercased())" }
         if let agent = filter.agent { sql = sql + " AND agent_id = \(bind: agent.uuidString.lowercased())" }
         return sql
     }
 
+    /// Rows of (value, metric, bucket, n, total) for a period, grouped by `dimension` (nil: not grouped).
+    private func rows(workspace: UUID, period: Period, filter: Filter, by dimension: Dimension?, metrics: [Metric]? = nil)
+        async throws -> [(value: String, metric: Metric, bucket: Int, count: Int64, total: Double)] {
+        // Cubes hold one dimension at a time: a breakdown with a filter on another dimension (or two filters) reads
+        // the hourly rollups only.
+        var cubeDim = "", cubeValue: String?, usable = true
+        switch (Self.cubeFilter(filter), dimension) {
+        case (.some(.none), nil): break
+        case (.some(.some(let named)), nil): (cubeDim, cubeValue) = (named.dim, named.value)
+        case (.some(.none), let by?): cubeDim = by.cubeName
+        case (.some(.some(let named)), let by?) where named.dim == by.cubeName: (cubeDim, cubeValue) = (named.dim, named.value)
+        default: usable = false
+        }
+        let watermark = usable && cubes ? try await MetricCubes.watermark(workspace, on: store.sql) : 0
+        let plan = Self.plan(period, watermark: watermark, cubes: usable && cubes)
+        let metricFilter: SQLQueryString = metrics.map { " AND metric IN (\(IngestBatch.list($0.map(\.rawValue))))" } ?? ""
+        var parts: [SQLQueryString] = []
+        // PostgreSQL refuses a constant in GROUP BY: without a dimension, the value is '' and not grouped by.
+        let valueColumn = dimension.map(\.rawValue) ?? "''"
+        let grouped = dimension.map { $0.rawValue + ", " } ?? ""
+        for range in plan.hours {
+            parts.append("""
+                SELECT \(unsafeRaw: valueColumn) AS value, metric, bucket, SUM(count) AS n, SUM(total) AS total FROM metric_rollups
+                WHERE \(conditions(workspace, hours: range, filter))\(metricFilter) GROUP BY \(unsafeRaw: grouped)metric, bucket
+                """)
+        }
+        for (grain, ranges) in [("d", plan.days), ("m", plan.months)] {
+            for range in ranges {
+                var sql: SQLQueryString = """
+                    SELECT value, metric, bucket, SUM(count) AS n, SUM(total) AS total FROM metric_cubes
+                    WHERE workspace_id = \(bind: workspace) AND grain = \(bind: grain) AND dim = \(bind: cubeDim)
+                      AND period >= \(bind: range.0) AND period < \(bind: range.1)
+                    """
+                if let cubeValue { sql = sql + " AND value = \(bind: cubeValue)" }
+                parts.append(sql + metricFilter + " GROUP BY value, metric, bucket")
+            }
+        }
+        var result: [(value: String, metric: Metric, bucket: Int, count: Int64, total: Double)] = []
+        for part in parts {
+            for row in try await store.sql.raw("SELECT value, metric, bucket, CAST(SUM(n) AS BIGINT) AS n, SUM(total) AS total FROM (" + part
+                                               + ") AS part GROUP BY value, metric, bucket").all() {
+                guard let metric = Metric(rawValue: try row.decode(column: "metric", as: String.self)) else { continue }
+                result.append((try row.decode(column: "value", as: String.self), metric, try row.decode(column: "bucket", as: Int.self),
+                               try row.decode(column: "n", as: Int64.self), try row.decode(column: "total", as: Double.self)))
+            }
+        }
+        return result
+    }
+
     public func figures(workspace: UUID, period: Period, filter: Filter = Filter()) async throws -> Figures {
         var figures = Figures()
-        for row in try await store.sql.raw("""
-            SELECT metric, bucket, CAST(SUM(count) AS BIGINT) AS n, SUM(total) AS total FROM metric_rollups
-            WHERE \(conditions(workspace, period, filter)) GROUP BY metric, bucket
-            """).all() {
-            guard let metric = Metric(rawValue: try row.decode(column: "metric", as: String.self)) else { continue }
-            figures.add(metric, bucket: try row.decode(column: "bucket", as: Int.self), count: try row.decode(column: "n", as: Int64.self),
-                        total: try row.decode(column: "total", as: Double.self))
+        for row in try await rows(workspace: workspace, period: period, filter: filter, by: nil) {
+            figures.add(row.metric, bucket: row.bucket, count: row.count, total: row.total)
         }
         return figures
     }
@@ -112,30 +207,55 @@ public struct MetricsReport: Sendable {
     /// The period's figures per value of a dimension ("" is none: no team, no agent, no reason).
     public func breakdown(workspace: UUID, period: Period, by dimension: Dimension, filter: Filter = Filter()) async throws -> [String: Figures] {
         var result: [String: Figures] = [:]
-        for row in try await store.sql.raw("""
-            SELECT \(unsafeRaw: dimension.rawValue) AS value, metric, bucket, CAST(SUM(count) AS BIGINT) AS n, SUM(total) AS total FROM metric_rollups
-            WHERE \(conditions(workspace, period, filter)) GROUP BY \(unsafeRaw: dimension.rawValue), metric, bucket
-            """).all() {
-            guard let metric = Metric(rawValue: try row.decode(column: "metric", as: String.self)) else { continue }
-            let value: String = if dimension == .inbox { try row.decode(column: "value", as: UUID.self).uuidString.lowercased() }
-                                else { try row.decode(column: "value", as: String.self) }
-            result[value, default: Figures()].add(metric, bucket: try row.decode(column: "bucket", as: Int.self),
-                                                  count: try row.decode(column: "n", as: Int64.self), total: try row.decode(column: "total", as: Double.self))
+        for row in try await rows(workspace: workspace, period: period, filter: filter, by: dimension) {
+            result[row.value, default: Figures()].add(row.metric, bucket: row.bucket, count: row.count, total: row.total)
+        }
+        return result.filter { !$0.value.counts.isEmpty }
+    }
+
+    /// Counts of some metrics hour by hour (hours since 1970), for charts and the hour × weekday heatmap: from the
+    /// cubes' hours of the day for compacted days, else from the rollups.
+    public func hourly(workspace: UUID, period: Period, metrics: [Metric], filter: Filter = Filter()) async throws -> [Int64: [Metric: Int64]] {
+        let usable = cubes && (Self.cubeFilter(filter).map { $0 == nil } ?? false) && metrics.allSatisfy(MetricCubes.hourMetrics.contains)
+        let watermark = usable ? try await MetricCubes.watermark(workspace, on: store.sql) : 0
+        let plan = Self.plan(period, watermark: watermark, cubes: usable)
+        var result: [Int64: [Metric: Int64]] = [:]
+        let list = IngestBatch.list(metrics.map(\.rawValue))
+        for range in plan.hours {
+            for row in try await store.sql.raw("""
+                SELECT hour, metric, CAST(SUM(count) AS BIGINT) AS n FROM metric_rollups
+                WHERE \(conditions(workspace, hours: range, filter)) AND metric IN (\(list)) GROUP BY hour, metric
+                """).all() {
+                guard let metric = Metric(rawValue: try row.decode(column: "metric", as: String.self)) else { continue }
+                result[try row.decode(column: "hour", as: Int64.self), default: [:]][metric, default: 0] += try row.decode(column: "n", as: Int64.self)
+            }
+        }
+        let dayRanges = plan.days + plan.months.map { range in (MetricCubes.days(ofMonth: range.0).0, MetricCubes.days(ofMonth: range.1 - 1).1) }
+        for range in dayRanges {
+            for row in try await store.sql.raw("""
+                SELECT period, value, metric, count FROM metric_cubes
+                WHERE workspace_id = \(bind: workspace) AND grain = 'd' AND dim = 'hour' AND period >= \(bind: range.0) AND period < \(bind: range.1)
+                  AND metric IN (\(list))
+                """).all() {
+                guard let metric = Metric(rawValue: try row.decode(column: "metric", as: String.self)),
+                      let hourOfDay = Int64(try row.decode(column: "value", as: String.self)) else { continue }
+                let hour = try row.decode(column: "period", as: Int64.self) * 24 + hourOfDay
+                result[hour, default: [:]][metric, default: 0] += try row.decode(column: "count", as: Int64.self)
+            }
         }
         return result
     }
+}
 
-    /// Counts of some metrics hour by hour (hours since 1970), for charts and the hour × weekday heatmap.
-    public func hourly(workspace: UUID, period: Period, metrics: [Metric], filter: Filter = Filter()) async throws -> [Int64: [Metric: Int64]] {
-        var result: [Int64: [Metric: Int64]] = [:]
-        for row in try await store.sql.raw("""
-            SELECT hour, metric, CAST(SUM(count) AS BIGINT) AS n FROM metric_rollups
-            WHERE \(conditions(workspace, period, filter)) AND metric IN (\(IngestBatch.list(metrics.map(\.rawValue))))
-            GROUP BY hour, metric
-            """).all() {
-            guard let metric = Metric(rawValue: try row.decode(column: "metric", as: String.self)) else { continue }
-            result[try row.decode(column: "hour", as: Int64.self), default: [:]][metric] = try row.decode(column: "n", as: Int64.self)
+extension MetricsReport.Dimension {
+    /// The dimension's name in the cubes.
+    var cubeName: String {
+        switch self {
+        case .inbox: "inbox"
+        case .channel: "channel"
+        case .team: "team"
+        case .agent: "agent"
+        case .reason: "reason"
         }
-        return result
     }
 }

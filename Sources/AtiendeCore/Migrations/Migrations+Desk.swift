@@ -217,7 +217,7 @@ struct CreateMetricRollups: AsyncMigration {
                 hour BIGINT NOT NULL,
                 metric TEXT NOT NULL,
                 bucket INTEGER NOT NULL,
-                inbox_id UUID NOT NULL,
+                inbox_id TEXT NOT NULL,
                 channel TEXT NOT NULL,
                 team_id TEXT NOT NULL,
                 agent_id TEXT NOT NULL,
@@ -225,6 +225,28 @@ struct CreateMetricRollups: AsyncMigration {
                 count BIGINT NOT NULL,
                 total \(unsafeRaw: float) NOT NULL,
                 PRIMARY KEY (workspace_id, hour, metric, bucket, inbox_id, channel, team_id, agent_id, reason)
+            )
+            """).run()
+        // The same sums by day and by month, each for all conversations or one dimension at a time (and by hour of the
+        // day, for counts), made from hours that are over: what long periods and breakdowns read.
+        try await sql.raw("""
+            CREATE TABLE metric_cubes (
+                workspace_id UUID NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+                grain TEXT NOT NULL,
+                dim TEXT NOT NULL,
+                period BIGINT NOT NULL,
+                value TEXT NOT NULL,
+                metric TEXT NOT NULL,
+                bucket INTEGER NOT NULL,
+                count BIGINT NOT NULL,
+                total \(unsafeRaw: float) NOT NULL,
+                PRIMARY KEY (workspace_id, grain, dim, period, value, metric, bucket)
+            )
+            """).run()
+        try await sql.raw("""
+            CREATE TABLE metric_compaction (
+                workspace_id UUID PRIMARY KEY REFERENCES workspaces(id) ON DELETE CASCADE,
+                through_hour BIGINT NOT NULL
             )
             """).run()
         try await sql.raw("ALTER TABLE conversations ADD COLUMN response_count INTEGER NOT NULL DEFAULT 0").run()
@@ -237,6 +259,8 @@ struct CreateMetricRollups: AsyncMigration {
         for column in ["fcr_dims", "fcr_at", "first_resolved_at", "response_count"] {
             try await db.schema("conversations").deleteField(FieldKey(stringLiteral: column)).update()
         }
+        try await db.schema("metric_compaction").delete()
+        try await db.schema("metric_cubes").delete()
         try await db.schema("metric_rollups").delete()
     }
 }

@@ -221,6 +221,15 @@ struct BackgroundWork: LifecycleHandler {
                                 onError: { logger.warning("routing or rule timers failed", metadata: ["error": "\($0)"]) })
             })
         }
+        if config.runJobs {
+            // Hours that are over, summed into the cubes long periods are read from: one instance at a time.
+            let lease = TaskLease(name: "metric-compaction", owner: services.cluster.instanceID, duration: 180)
+            let store = services.store
+            tasks.add(Task {
+                await lease.run(every: 60, store: store, { _ = try await MetricCubes.pass(store: store) },
+                                onError: { logger.warning("metric compaction failed", metadata: ["error": "\($0)"]) })
+            })
+        }
         let cluster = services.cluster
         tasks.add(Task { await cluster.run() })
         if config.runJobs {
