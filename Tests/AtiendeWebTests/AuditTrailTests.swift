@@ -118,6 +118,8 @@ struct AuditTrailTests {
                      body: ["kind": "credit", "amount": 5, "unit": "USD", "reason": "demora"], event: "compensation.granted"),
                 Step(operation: "approveCompensation", method: .POST, path: "/compensations/{pendingA}/approve", body: nil, event: "compensation.approved"),
                 Step(operation: "rejectCompensation", method: .POST, path: "/compensations/{pendingB}/reject", body: nil, event: "compensation.rejected"),
+                Step(operation: "setReportSubscription", method: .PUT, path: "/reports/subscription", body: ["weekly": false],
+                     event: "report.subscription_changed"),
                 Step(operation: "claimConversation", method: .POST, path: "/conversations/2/claim", body: nil, event: "conversation.assigned"),
                 Step(operation: "createAutomationRule", method: .POST, path: "/automation-rules",
                      body: ["name": "VIP", "trigger": "message_received", "actions": [["type": "add_label", "value": "vip"]]],

@@ -57,6 +57,7 @@ public enum EventType: String, Sendable, CaseIterable {
     case surveySent = "survey.sent"
     case surveyAnswered = "survey.answered"
     case atRiskHandled = "at_risk.handled"
+    case reportSubscriptionChanged = "report.subscription_changed"
     case compensationGranted = "compensation.granted"
     case compensationRequested = "compensation.requested"
     case compensationApproved = "compensation.approved"

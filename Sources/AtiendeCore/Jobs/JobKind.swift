@@ -26,4 +26,6 @@ public struct JobKind: RawRepresentable, Hashable, Sendable, CustomStringConvert
     public static let surveySend = JobKind(rawValue: "survey.send")
     /// A compensation given, sent to an API inbox's webhook (the integrator applies it).
     public static let compensationWebhook = JobKind(rawValue: "compensation.webhook")
+    /// A supervisor's weekly report, by email.
+    public static let weeklyReport = JobKind(rawValue: "report.weekly")
 }

@@ -322,3 +322,16 @@ struct CreateCompensations: AsyncMigration {
         try await db.schema("workspaces").deleteField("compensation").update()
     }
 }
+
+/// Supervisors who get the weekly report by email, and when the last one went.
+struct AddWeeklyReports: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("memberships").field("weekly_report", .bool).update()
+        try await db.schema("memberships").field("weekly_report_sent_at", .datetime).update()
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema("memberships").deleteField("weekly_report_sent_at").update()
+        try await db.schema("memberships").deleteField("weekly_report").update()
+    }
+}

@@ -36,6 +36,7 @@ public enum AtiendeMigrations {
         CreateMetricRollups(),
         CreateAtRisk(),
         CreateCompensations(),
+        AddWeeklyReports(),
     ]
 }
 

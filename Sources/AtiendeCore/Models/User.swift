@@ -61,6 +61,9 @@ public final class Membership: Model, @unchecked Sendable {
     @OptionalField(key: "last_assigned_at") public var lastAssignedAt: Date?
     /// `MemberRouting` as JSON: capacity per channel and languages.
     @OptionalField(key: "routing") public var routingJSON: String?
+    /// A supervisor's weekly report by email (Mondays), and when the last one went.
+    @OptionalField(key: "weekly_report") public var weeklyReport: Bool?
+    @OptionalField(key: "weekly_report_sent_at") public var weeklyReportSentAt: Date?
     @Timestamp(key: "created_at", on: .create) public var createdAt: Date?
 
     public init() {}

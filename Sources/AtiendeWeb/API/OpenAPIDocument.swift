@@ -230,6 +230,7 @@ enum OpenAPIDocument {
             "ReportOverview": object(["period": ref("ReportPeriod"), "figures": ref("ReportFigures"), "previous_period": ref("ReportPeriod"),
                                       "previous": ref("ReportFigures")]),
             "ReportRow": object(["value": string, "figures": ref("ReportFigures")]),
+            "ReportSubscription": object(["weekly": boolean, "mail_available": boolean], required: ["weekly"]),
             "AtRiskEntry": object(["id": uuid, "contact_id": uuid, "conversation_id": uuid, "kind": enumeration(AtRiskEntry.Kind.self),
                                    "detail": string, "reason": nullable(string), "created_at": dateTime, "handled_at": nullable(dateTime),
                                    "handled_by": nullable(uuid), "action": nullable(enumeration(AtRiskEntry.Action.self)), "note": nullable(string)]),

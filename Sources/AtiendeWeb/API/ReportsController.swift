@@ -152,4 +152,27 @@ enum ReportsController {
         let rows = try await MetricsReport(store: req.atiende.store).breakdown(workspace: workspace, period: query.period, by: dimension, filter: query.filter)
         return try json(rows.sorted { $0.key < $1.key }.map { Row(value: $0.key, figures: .init($0.value)) })
     }
+
+    struct Subscription: Codable {
+        var weekly: Bool
+        var mailAvailable: Bool?
+        enum CodingKeys: String, CodingKey { case weekly, mailAvailable = "mail_available" }
+    }
+
+    static func subscription(_ req: Request) async throws -> Response {
+        let scope = try req.scope
+        let membership = try await Membership.query(on: req.db).filter(\.$workspace.$id == scope.workspaceID).filter(\.$user.$id == scope.userID).first()
+        return try json(Subscription(weekly: membership?.weeklyReport ?? false, mailAvailable: req.atiende.config.systemMail != nil))
+    }
+
+    /// `PUT …/reports/subscription`: the caller's weekly report by email, on or off (supervisors and admins).
+    static func subscribe(_ req: Request) async throws -> Response {
+        let scope = try req.scope
+        let body = try req.decodeJSON(Subscription.self)
+        if body.weekly, req.atiende.config.systemMail == nil {
+            throw AtiendeError(.conflict, code: "mail_not_configured", "this instance sends no email (ATIENDE_SMTP_URL is not set)")
+        }
+        try await WeeklyReports.subscribe(body.weekly, user: scope.userID, workspace: scope.workspaceID, store: req.atiende.store)
+        return try await subscription(req)
+    }
 }

@@ -113,6 +113,7 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     ]
     if let mail = config.systemMail {
         handlers[JobKind.notificationMail] = NotificationMailJob(store: store, mail: mail, publicURL: config.publicURL)
+        handlers[JobKind.weeklyReport] = WeeklyReportMail(store: store, mail: mail, publicURL: config.publicURL)
         if config.publicURL == nil { logger.warning("ATIENDE_PUBLIC_URL is not set: notification emails carry no links") }
     }
     let jobs = JobRunner(
@@ -222,12 +223,16 @@ struct BackgroundWork: LifecycleHandler {
             })
         }
         if config.runJobs {
-            // Hours that are over, summed into the cubes long periods are read from: one instance at a time.
-            let lease = TaskLease(name: "metric-compaction", owner: services.cluster.instanceID, duration: 180)
+            // Reports' housekeeping, one instance at a time: hours that are over summed into the cubes long periods are
+            // read from, and the weekly reports that are due (only with outgoing mail).
+            let lease = TaskLease(name: "reports", owner: services.cluster.instanceID, duration: 180)
             let store = services.store
+            let mails = config.systemMail != nil
             tasks.add(Task {
-                await lease.run(every: 60, store: store, { _ = try await MetricCubes.pass(store: store) },
-                                onError: { logger.warning("metric compaction failed", metadata: ["error": "\($0)"]) })
+                await lease.run(every: 60, store: store, {
+                    _ = try await MetricCubes.pass(store: store)
+                    if mails { try await WeeklyReports.scan(store: store) }
+                }, onError: { logger.warning("metric compaction or weekly reports failed", metadata: ["error": "\($0)"]) })
             })
         }
         let cluster = services.cluster

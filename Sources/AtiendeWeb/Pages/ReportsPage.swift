@@ -80,12 +80,16 @@ enum ReportsPage {
         }
 
         let csvBase = SiteURL.reports(desk.slug).path(query: csvQuery(req))
+        let subscribed = try await Membership.query(on: req.db).filter(\.$workspace.$id == desk.workspaceID).filter(\.$user.$id == desk.userID)
+            .first()?.weeklyReport ?? false
+        let mails = req.atiende.config.systemMail != nil
         let content: Node<HTML.BodyContext> = .div(.class("settings reports"),
             .h1(.text(t("reports.title"))),
             filterForm(desk, query),
             .unwrap(problem) { .p(.class("form-error"), .role("alert"), .id("report-problem"), .text($0)) },
             .p(.class("hint"), .text(t("reports.period", query.from, query.to))),
             cards(t, current, previous),
+            weekly(desk, subscribed: subscribed, mails: mails),
             section(overview, csvBase: csvBase, t: t),
             section(volume, chart: SVGChart.bars(title: volume.title, categories: days.map { String($0.suffix(5)) },
                                                  series: [(t("reports.created"), volume.rows.map { chartValue($0[1]) }),
@@ -294,6 +298,19 @@ enum ReportsPage {
                              })),
             .button(.type(.submit), .class("primary"), .text(t("reports.show"))),
             .p(.class("hint"), .text(t("reports.custom_hint"))))
+    }
+
+    /// "Email me this every Monday": the supervisor's own weekly report.
+    static func weekly(_ desk: Desk, subscribed: Bool, mails: Bool) -> Node<HTML.BodyContext> {
+        let t = desk.t
+        return .form(.class("inline weekly-report"), .id("weekly-report"), .data("api", SettingsPages.apiBase(desk) + "/reports/subscription"),
+                     .data("method", "PUT"), .data("then", "reload"),
+                     .field(.type(.hidden), .name("weekly"), .value(subscribed ? "false" : "true"), .data("type", "bool-value")),
+                     .span(.text(t(subscribed ? "reports.weekly_on" : "reports.weekly_off") + " ")),
+                     .button(.type(.submit), .if(!mails, .attribute(named: "disabled", value: "disabled")),
+                             .text(t(subscribed ? "reports.weekly_stop" : "reports.weekly_start"))),
+                     .if(!mails, .span(.class("hint"), .text(" " + t("reports.weekly_no_mail")))),
+                     SettingsPages.formError())
     }
 
     static func cards(_ t: Localizer, _ current: MetricsReport.Figures, _ previous: MetricsReport.Figures) -> Node<HTML.BodyContext> {
