@@ -76,6 +76,26 @@ struct SurveyTests {
             #expect(try await app.request(.POST, "\(workspace.path)/conversations/1/surveys", token: agentToken, json: ["kind": "nps"]).status == 409)
             let crossed = try await app.request(.POST, "\(workspace.path)/conversations/1/surveys", token: other.token, json: [:])
             #expect([403, 404].contains(crossed.status), "another workspace's admin asks nothing here")
+
+            // Won back: the agent wrote after the low answer, and the customer answered the NPS asked on demand with a 9
+            // (of another kind: it does not count for the CSAT's detractor) — then a CSAT 5.
+            let (browser, _) = try await Browser.signedIn(app, as: supervisorID)
+            let slug = try #require(try await Workspace.find(workspace.id, on: app.store.db)?.slug)
+            #expect(try await browser.get("/app/\(slug)/reports?period=today&format=csv&table=win_back").text.contains("CSAT,1,0,0"))
+            clock.advance(by: 300)
+            #expect(try await app.request(.POST, "\(workspace.path)/conversations/1/messages", token: agentToken,
+                                          json: ["text": "Lamentamos la demora, Ana"]).status == 201)
+            var winBack = try await browser.get("/app/\(slug)/reports?period=today&format=csv&table=win_back")
+            #expect(winBack.text.contains("CSAT,1,1,0"), "\(winBack.text)")
+            try await Self.drain(app) { try await Survey.query(on: app.store.db).filter(\.$kind == .nps).filter(\.$status == .sent).count() == 1 }
+            clock.advance(by: 60)
+            #expect(try await inbox.post(app, APIInbox.message("m4", from: ["id": "c1"], text: "9"), timestamp: Int(clock.now().timeIntervalSince1970)).status == 200)
+            #expect(try await app.request(.POST, "\(workspace.path)/conversations/1/surveys", token: agentToken, json: ["kind": "csat"]).status == 201)
+            try await Self.drain(app) { try await Survey.query(on: app.store.db).filter(\.$kind == .csat).filter(\.$status == .sent).count() == 1 }
+            clock.advance(by: 60)
+            #expect(try await inbox.post(app, APIInbox.message("m5", from: ["id": "c1"], text: "5"), timestamp: Int(clock.now().timeIntervalSince1970)).status == 200)
+            winBack = try await browser.get("/app/\(slug)/reports?period=today&format=csv&table=win_back")
+            #expect(winBack.text.contains("CSAT,1,1,1"), "\(winBack.text)")
         }
     }
 

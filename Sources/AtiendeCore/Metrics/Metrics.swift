@@ -137,7 +137,7 @@ public struct MetricDeltas: Sendable {
 }
 
 extension Array {
-    func chunked(_ size: Int) -> [[Element]] {
+    public func chunked(_ size: Int) -> [[Element]] {
         stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
     }
 }

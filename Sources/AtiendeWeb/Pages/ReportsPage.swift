@@ -70,7 +70,8 @@ enum ReportsPage {
                                  headers: [t("reports.answered"), t("reports.survey"), t("reports.score"), t("reports.comment"), t("at_risk.conversation")],
                                  rows: comments)
         let compensationTable = try await compensations(req, desk: desk, query: query)
-        let tables = [overview, volume, heatTable, quality] + byTables + [compensationTable, commentTable]
+        let winBackTable = try await winBack(req, desk: desk, query: query)
+        let tables = [overview, volume, heatTable, quality] + byTables + [winBackTable, compensationTable, commentTable]
 
         if req.query[String.self, at: "format"] == "csv" {
             guard let name = req.query[String.self, at: "table"], let table = tables.first(where: { $0.id == name }) else {
@@ -107,6 +108,7 @@ enum ReportsPage {
                                                              (t("reports.resolved"), table.rows.map { chartValue($0[2]) })]),
                         csvBase: csvBase, t: t)
             },
+            section(winBackTable, csvBase: csvBase, t: t),
             section(compensationTable, csvBase: csvBase, t: t),
             section(commentTable, csvBase: csvBase, t: t))
         return try await HTMLPage(html: Layout.desk(desk, title: t("reports.title"), page: "reports", content)).encodeResponse(for: req)
@@ -165,6 +167,48 @@ enum ReportsPage {
              survey.score.map { "\($0)/\(survey.kind.scale.upperBound)" } ?? "", survey.comment ?? "",
              numbers[survey.conversationID].map { "#\($0)" } ?? ""]
         }
+    }
+
+    /// Detractors of the period (by when they first answered low) and whether they were won back: contacted (an agent
+    /// wrote to them after the answer, or a supervisor recorded what was done), and answered higher later (they changed
+    /// the answer, or a later survey scored more).
+    static func winBack(_ req: Request, desk: Desk, query: ReportQuery) async throws -> Table {
+        let t = desk.t
+        var found = desk.scope.query(Survey.self, on: req.db).filter(\.$answeredAt >= query.period.from).filter(\.$answeredAt < query.period.to)
+            .filter(\.$firstScore != nil)
+        if let agent = query.filter.agent { found = found.filter(\.$agentID == agent) }
+        if let channel = query.filter.channel { found = found.filter(\.$channel == channel) }
+        let detractors = try await found.limit(5000).all().filter { $0.firstScore.map($0.kind.isDetractor) ?? false }
+        let conversations = Array(Set(detractors.map(\.conversationID))), contacts = Array(Set(detractors.map(\.contactID)))
+        var lastReply: [UUID: Date] = [:]
+        for chunk in conversations.chunked(500) {
+            for message in try await desk.scope.query(Message.self, on: req.db).filter(\.$conversation.$id ~~ chunk).filter(\.$kind == .outgoing)
+                .filter(\.$senderType == .agent).field(\.$conversation.$id).field(\.$createdAt).all() {
+                lastReply[message.$conversation.id] = max(lastReply[message.$conversation.id] ?? .distantPast, message.createdAt)
+            }
+        }
+        let handled = Set(try await desk.scope.query(AtRiskEntry.self, on: req.db).filter(\.$conversationID ~~ conversations)
+            .filter(\.$handledAt != nil).all().map(\.conversationID))
+        var later: [UUID: [Survey]] = [:]
+        for chunk in contacts.chunked(500) {
+            for survey in try await desk.scope.query(Survey.self, on: req.db).filter(\.$contactID ~~ chunk).filter(\.$score != nil).all() {
+                later[survey.contactID, default: []].append(survey)
+            }
+        }
+        var rows: [[String]] = []
+        for kind in Survey.Kind.allCases {
+            let mine = detractors.filter { $0.kind == kind }
+            guard !mine.isEmpty else { continue }
+            let contacted = mine.filter { s in handled.contains(s.conversationID) || (lastReply[s.conversationID].map { $0 > (s.answeredAt ?? .distantFuture) } ?? false) }
+            let higher = mine.filter { s in
+                (s.score ?? 0) > (s.firstScore ?? 0) || (later[s.contactID] ?? []).contains { other in
+                    other.kind == kind && other.id != s.id && (other.answeredAt ?? .distantPast) > (s.answeredAt ?? .distantFuture) && (other.score ?? 0) > (s.firstScore ?? 0)
+                }
+            }
+            rows.append([kind.rawValue.uppercased(), String(mine.count), String(contacted.count), String(higher.count)])
+        }
+        return Table(id: "win_back", title: t("reports.win_back"),
+                     headers: [t("reports.survey"), t("reports.detractors"), t("reports.contacted"), t("reports.answered_higher")], rows: rows)
     }
 
     /// Compensations asked for in the period, by who asked, what and in which unit: how many were given, for how much,
