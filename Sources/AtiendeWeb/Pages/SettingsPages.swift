@@ -359,7 +359,7 @@ enum SettingsPages {
         let limits = desk.workspace.compensationPolicy.limits
         func row(_ limit: CompensationPolicy.Limit?) -> Node<HTML.FormContext> {
             let amount = { (cents: Int64?) in cents.map { SVGChart.number(Double($0) / 100) } ?? "" }
-            return .div(.class("row"), .data("row", "1"),
+            return .div(.class("limit-row"), .data("row", "1"),
                 .label(.span(.text(t("compensation.unit"))),
                        .field(.type(.text), .name("unit"), .value(limit?.unit ?? ""), .attribute(named: "maxlength", value: "5"))),
                 .label(.span(.text(t("compensation.role"))),
