@@ -65,7 +65,10 @@ struct SurveyButtonTests {
             #expect(keyboard.map { $0.count } == [6, 5] && keyboard.first?.first?["callback_data"] as? String == "survey:0")
             let tap: [String: Any] = ["update_id": 801, "callback_query": ["id": "cb-1", "from": rosa, "chat_instance": "ci", "data": "survey:9",
                                                                            "message": ["message_id": 2, "date": 0, "chat": chat, "text": "¿Qué probabilidad…?"]]]
-            #expect(try await post(tap).status == 200)
+            let answered = try await post(tap)
+            let acknowledged = try answered.json()
+            #expect(answered.status == 200 && acknowledged["method"] as? String == "answerCallbackQuery"
+                    && acknowledged["callback_query_id"] as? String == "cb-1", "the tap is answered in the webhook's response")
             #expect(try await post(tap).status == 200, "Telegram redelivers: the callback id is the key")
             let survey = try #require(try await Survey.query(on: app.store.db).first())
             #expect(survey.score == 9 && survey.kind == .nps)

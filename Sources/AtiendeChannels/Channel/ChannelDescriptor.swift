@@ -167,7 +167,9 @@ public protocol ChannelDescriptor: Sendable {
     func check(settings: InboxSettings, secrets: [String: String], webhookURL: String?) async throws -> String
     /// A subscription handshake (`GET` on the webhook URL): the body to answer, or an error.
     func handshake(_ query: [String: String], settings: InboxSettings) throws -> String
-    var acknowledgement: WebhookAcknowledgement { get }
+    /// What the provider is answered once a webhook's events are stored (Twilio: empty TwiML; Telegram: the answer to a
+    /// button's tap, which stops its spinner).
+    func acknowledgement(for request: WebhookRequest) -> WebhookAcknowledgement
 }
 
 extension ChannelDescriptor {
@@ -183,7 +185,7 @@ extension ChannelDescriptor {
                                    parameters: ["channel": kind.rawValue])
     }
     public func handshake(_ query: [String: String], settings: InboxSettings) throws -> String { throw AtiendeError.notFound("handshake") }
-    public var acknowledgement: WebhookAcknowledgement { .ok }
+    public func acknowledgement(for request: WebhookRequest) -> WebhookAcknowledgement { .ok }
 
     /// The secret shown once and made again by "rotate", if the channel has one.
     public var rotatableSecret: GeneratedToken? { tokens.first { $0.shownOnce } }

@@ -67,6 +67,15 @@ public struct TelegramAdapter: MessagingAdapter {
                                         text: text, sentAt: message.date.map { Date(timeIntervalSince1970: $0) }), media: media)]
     }
 
+    /// A button's tap is answered in the webhook's own response (Telegram runs the method it names), so the customer's
+    /// spinner stops at once.
+    public func acknowledgement(for request: WebhookRequest) -> WebhookAcknowledgement {
+        guard let update = try? MetaJSON.decoder.decode(TelegramUpdate.self, from: request.body), let callback = update.callbackQuery,
+              let body = try? JSONSerialization.data(withJSONObject: ["method": "answerCallbackQuery", "callback_query_id": callback.id, "text": "✓"])
+        else { return .ok }
+        return WebhookAcknowledgement(contentType: "application/json", body: String(decoding: body, as: UTF8.self))
+    }
+
     public func fetch(_ media: MediaRef, settings: InboxSettings, secrets: [String: String]) async throws -> InboundMessage.File {
         guard let id = media.id else { throw AtiendeError.invalid("a Telegram file without file_id", code: "invalid_payload") }
         let answer = try await http.json(.POST, method("getFile", settings, secrets), ["file_id": id])

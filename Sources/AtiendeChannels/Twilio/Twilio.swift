@@ -14,7 +14,7 @@ public struct TwilioAdapter: MessagingAdapter {
          ChannelField("status_callback", .setting, .url, required: false, inForm: false)]
     }
     /// An empty TwiML answer: Twilio sends nothing back on its own.
-    public var acknowledgement: WebhookAcknowledgement {
+    public func acknowledgement(for request: WebhookRequest) -> WebhookAcknowledgement {
         WebhookAcknowledgement(contentType: "application/xml", body: "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>")
     }
 

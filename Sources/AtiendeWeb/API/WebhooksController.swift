@@ -90,7 +90,7 @@ enum WebhooksController {
                 try await watermark(inbox: inbox, kind: kind, value: value, status: status, until: until, services: services)
             }
         }
-        let acknowledgement = adapter.acknowledgement
+        let acknowledgement = adapter.acknowledgement(for: request)
         let response = Response(status: .ok, body: .init(string: acknowledgement.body))
         response.headers.replaceOrAdd(name: .contentType, value: acknowledgement.contentType)
         return response
