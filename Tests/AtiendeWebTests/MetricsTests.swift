@@ -89,6 +89,18 @@ struct MetricsTests {
         }
     }
 
+    @Test("SLA compliance per clock: answers or resolutions in time out of all of them, breaches counted by their clock")
+    func compliance() {
+        var figures = MetricsReport.Figures()
+        for _ in 0..<8 { figures.add(.firstResponse, bucket: 10, count: 1, total: 60) }
+        for _ in 0..<4 { figures.add(.nextResponse, bucket: 12, count: 1, total: 100) }
+        for _ in 0..<5 { figures.add(.resolution, bucket: 20, count: 1, total: 500) }
+        figures.add(.slaBreaches, bucket: 0, count: 2, total: 0)
+        figures.add(.slaBreaches, bucket: 2, count: 1, total: 0)
+        #expect(figures.firstResponseCompliance == 75 && figures.nextResponseCompliance == 100 && figures.resolutionCompliance == 80)
+        #expect(MetricsReport.Figures().resolutionCompliance == nil, "nothing resolved: no figure rather than 100%")
+    }
+
     @Test("a random history: every rollup equals the same figure computed from the raw rows, and the rebuild from the events equals both")
     func randomHistory() async throws {
         let start = Date(timeIntervalSince1970: 1_796_000_000)

@@ -74,13 +74,16 @@ public struct MetricsReport: Sendable {
             guard n > 0 else { return nil }
             return (Double(count(.npsPromoters)) - Double(count(.npsDetractors))) / Double(n) * 100
         }
-        /// First responses in time ÷ first responses: those whose deadline passed first are the breaches of that clock.
-        public var firstResponseCompliance: Double? {
-            let answered = count(.firstResponse)
-            guard answered > 0 else { return nil }
-            let breached = Int64(buckets[.slaBreaches]?[0] ?? 0)
-            return max(0, Double(answered - breached)) / Double(answered) * 100
+        /// Answers (or resolutions) in time ÷ all of them: those whose deadline passed first are the breaches of that clock.
+        func compliance(_ metric: Metric, clock: Int) -> Double? {
+            let done = count(metric)
+            guard done > 0 else { return nil }
+            let breached = Int64(buckets[.slaBreaches]?[clock] ?? 0)
+            return max(0, Double(done - breached)) / Double(done) * 100
         }
+        public var firstResponseCompliance: Double? { compliance(.firstResponse, clock: 0) }
+        public var nextResponseCompliance: Double? { compliance(.nextResponse, clock: 1) }
+        public var resolutionCompliance: Double? { compliance(.resolution, clock: 2) }
     }
 
     let store: Store

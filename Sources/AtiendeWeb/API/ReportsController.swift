@@ -93,14 +93,15 @@ enum ReportsController {
         var npsAnswers, npsPromoters, npsDetractors: Int64
         var nps: Double?
         var firstResponseBreaches: Int64
-        var firstResponseCompliance: Double?
+        var firstResponseCompliance, nextResponseCompliance, resolutionCompliance: Double?
 
         enum CodingKeys: String, CodingKey {
             case created, resolved, reopened, replies, fcr, resolution, csat, nps
             case resolutionRate = "resolution_rate", fcrRate = "fcr_rate", reopenRate = "reopen_rate", repliesPerResolved = "replies_per_resolved"
             case firstResponse = "first_response", nextResponse = "next_response", csatAnswers = "csat_answers", npsAnswers = "nps_answers"
             case npsPromoters = "nps_promoters", npsDetractors = "nps_detractors", firstResponseBreaches = "first_response_breaches"
-            case firstResponseCompliance = "first_response_compliance"
+            case firstResponseCompliance = "first_response_compliance", nextResponseCompliance = "next_response_compliance"
+            case resolutionCompliance = "resolution_compliance"
         }
 
         init(_ f: MetricsReport.Figures) {
@@ -111,6 +112,7 @@ enum ReportsController {
             csatAnswers = f.count(.csatAnswers); csat = f.csat
             npsAnswers = f.count(.npsAnswers); npsPromoters = f.count(.npsPromoters); npsDetractors = f.count(.npsDetractors); nps = f.nps
             firstResponseBreaches = Int64(f.buckets[.slaBreaches]?[0] ?? 0); firstResponseCompliance = f.firstResponseCompliance
+            nextResponseCompliance = f.nextResponseCompliance; resolutionCompliance = f.resolutionCompliance
         }
     }
 

@@ -279,6 +279,8 @@ enum ReportsPage {
             ("NPS", { $0.nps.map { String(Int($0.rounded())) } ?? "—" }),
             (t("reports.nps_answers"), { String($0.count(.npsAnswers)) }),
             (t("reports.sla_compliance"), { percent(t, $0.firstResponseCompliance) }),
+            (t("reports.sla_next_compliance"), { percent(t, $0.nextResponseCompliance) }),
+            (t("reports.sla_resolution_compliance"), { percent(t, $0.resolutionCompliance) }),
         ]
         return Table(id: "overview", title: t("reports.overview"), headers: [t("reports.figure"), t("reports.this_period"), t("reports.previous_period")],
                      rows: lines.map { [$0.0, $0.1(current), $0.1(previous)] })
