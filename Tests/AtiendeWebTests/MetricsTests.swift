@@ -110,12 +110,16 @@ struct MetricsTests {
             let workspace = try await WorkspaceFixture.make(app)
             let agents = [try await workspace.member(app, role: .agent), try await workspace.member(app, role: .agent)]
             let inbox = try await workspace.apiInbox(app)
+            var teams: [String] = []
+            for name in ["Nivel 1", "Nivel 2"] {
+                teams.append(try #require(try await app.request(.POST, "\(workspace.path)/teams", token: workspace.token, json: ["name": name]).json()["id"] as? String))
+            }
             var messageID = 0
             for _ in 0..<160 {
                 clock.advance(by: TimeInterval(Int.random(in: 1...5400, using: &random)))
                 let conversations = try await Conversation.query(on: app.store.db).filter(\.$workspace.$id == workspace.id).all()
                 let open = conversations.filter { $0.status == .open }
-                switch Int.random(in: 0..<10, using: &random) {
+                switch Int.random(in: 0..<11, using: &random) {
                 case 0..<4:
                     messageID += 1
                     _ = try await inbox.post(app, APIInbox.message("r\(messageID)", from: ["id": "c\(Int.random(in: 1...12, using: &random))"],
@@ -131,10 +135,14 @@ struct MetricsTests {
                     let agent = agents.randomElement(using: &random)!
                     #expect(try await app.request(.PATCH, "\(workspace.path)/conversations/\(c.number)", token: workspace.token,
                                                   json: ["assignee_id": agent.0.uuidString, "status": "resolved"]).status == 200)
-                default:
+                case 9:
                     guard let c = open.randomElement(using: &random) else { continue }
                     #expect(try await app.request(.PATCH, "\(workspace.path)/conversations/\(c.number)", token: workspace.token,
                                                   json: ["contact_reason": ["envío", "pago", "garantía"].randomElement(using: &random)!]).status == 200)
+                default:
+                    guard let c = (open + conversations).randomElement(using: &random) else { continue }
+                    #expect(try await app.request(.PATCH, "\(workspace.path)/conversations/\(c.number)", token: workspace.token,
+                                                  json: ["team_id": teams.randomElement(using: &random)!]).status == 200)
                 }
             }
             let expected = try await Self.fromRawRows(app, workspace: workspace.id)
@@ -154,7 +162,8 @@ struct MetricsTests {
                 #expect(actual[key]?.0 == value.0 && abs((actual[key]?.1 ?? -1) - value.1) < 0.01, "\(key): rollup \(String(describing: actual[key])), raw rows \(value)")
             }
             #expect(expected.keys.contains { $0.hasPrefix("fcr ") } && expected.keys.contains { $0.hasPrefix("reopened ") }
-                    && expected.keys.contains { $0.hasPrefix("next_response ") }, "the history exercises every rule")
+                    && expected.keys.contains { $0.hasPrefix("next_response ") } && expected.keys.contains { $0.hasPrefix("derived ") },
+                    "the history exercises every rule")
             let before = try await Self.rollups(app)
             try await MetricsRebuild.run(workspace: workspace.id, store: app.store)
             #expect(try await Self.rollups(app) == before)
@@ -274,7 +283,7 @@ struct MetricsTests {
             add(.created, c.createdAt)
             let messages = try await Message.query(on: app.store.db).filter(\.$conversation.$id == c.requireID()).sort(\.$createdAt).all()
             var waiting: Date? = nil, answered = false, responses = 0, status = ConversationStatus.open
-            var firstResolved: Date? = nil, fcrAt: Date? = nil
+            var firstResolved: Date? = nil, fcrAt: Date? = nil, team: UUID? = nil, replied = false
             for message in messages {
                 switch message.kind {
                 case .incoming:
@@ -287,6 +296,7 @@ struct MetricsTests {
                     if waiting == nil { waiting = message.createdAt }
                 case .outgoing where message.senderType == .agent:
                     add(.replies, message.createdAt)
+                    replied = true
                     if let since = waiting {
                         responses += 1
                         if answered { add(.nextResponse, message.createdAt, seconds: message.createdAt.timeIntervalSince(since)) }
@@ -295,8 +305,16 @@ struct MetricsTests {
                     answered = true
                     waiting = nil
                 case .activity:
-                    guard let line = JSON.decode(ConversationActivity.self, from: message.text), line.change == .status,
-                          line.value == "resolved" else { continue }
+                    guard let line = JSON.decode(ConversationActivity.self, from: message.text) else { continue }
+                    if line.change == .team {
+                        let next = line.value.flatMap(UUID.init(uuidString:))
+                        if team != nil, next != nil, next != team, c.firstResponseAt.map({ $0 > message.createdAt }) ?? true, !replied {
+                            add(.derived, message.createdAt)
+                        }
+                        team = next
+                        continue
+                    }
+                    guard line.change == .status, line.value == "resolved" else { continue }
                     status = .resolved
                     waiting = nil
                     add(.resolved, message.createdAt)

@@ -13,6 +13,11 @@ public enum MetricRecorder {
         public init() {}
     }
 
+    /// Whether a change hands a conversation nobody answered yet from one team to another.
+    public static func derives(before: UUID?, after: ConversationSnapshot) -> Bool {
+        before != nil && after.teamID != nil && before != after.teamID && after.firstResponseAt == nil
+    }
+
     /// A first-contact resolution stops counting if the customer comes back within this time.
     public static let fcrWindow: TimeInterval = 7 * 86_400
 
@@ -27,6 +32,8 @@ public enum MetricRecorder {
         /// A survey's answer (or its change, from `previous`), counted in the hour it was sent.
         case surveyAnswered(MetricDims, kind: Survey.Kind, score: Int, previous: Int?, sentAt: Date)
         case slaBreach(MetricDims, clock: Int, at: Date)
+        /// Handed from one team to another before the first answer.
+        case derived(MetricDims, at: Date)
     }
 
     public static func apply(_ happening: Happening, workspace: UUID, state: inout State, to deltas: inout MetricDeltas) {
@@ -67,6 +74,8 @@ public enum MetricRecorder {
             survey(kind, score, dims, workspace: workspace, at: sentAt, by: 1, to: &deltas)
         case .slaBreach(let dims, let clock, let at):
             deltas.count(.slaBreaches, dims, workspace: workspace, at: at, bucket: clock)
+        case .derived(let dims, let at):
+            deltas.count(.derived, dims, workspace: workspace, at: at)
         }
     }
 
@@ -87,7 +96,7 @@ public enum MetricRecorder {
     public static func needsState(_ happening: Happening) -> Bool {
         switch happening {
         case .resolved, .reopened, .replied: true
-        case .created, .surveyAnswered, .slaBreach: false
+        case .created, .surveyAnswered, .slaBreach, .derived: false
         }
     }
 }

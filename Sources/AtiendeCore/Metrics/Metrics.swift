@@ -6,6 +6,8 @@ import SQLKit
 /// nothing scans messages when a report is opened. `docs/metrics.md` defines each one.
 public enum Metric: String, Sendable, CaseIterable, Codable {
     case created, resolved, reopened, replies, fcr
+    /// Moved from one team to another before anyone answered: the customer sent elsewhere instead of being answered.
+    case derived
     /// Times, as histograms (`bucket`), with their sum in seconds.
     case firstResponse = "first_response", nextResponse = "next_response", resolution
     case csatAnswers = "csat_answers", csatSatisfied = "csat_satisfied"

@@ -20,9 +20,13 @@ public struct MetricsReaction: Reaction {
                         happenings.append((arrival.workspaceID, c.id, .reopened(MetricDims(c), at: now)))
                     }
                 }
-            case .conversationChanged(let change) where change.statusChanged:
+            case .conversationChanged(let change) where change.statusChanged || change.teamChanged:
                 let done: Set<ConversationStatus> = [.resolved, .closed]
                 let c = change.after
+                if change.teamChanged, MetricRecorder.derives(before: change.before.teamID, after: c) {
+                    happenings.append((change.workspaceID, c.id, .derived(MetricDims(c), at: now)))
+                }
+                guard change.statusChanged else { continue }
                 if !done.contains(change.before.status), done.contains(c.status) {
                     happenings.append((change.workspaceID, c.id, .resolved(MetricDims(c), at: now, createdAt: c.createdAt)))
                 } else if change.before.status == .resolved, !done.contains(c.status), change.actor != nil {

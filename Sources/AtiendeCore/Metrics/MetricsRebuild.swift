@@ -52,6 +52,10 @@ public enum MetricsRebuild {
                 let c = payload.conversation
                 let before = payload.changes?["status"].flatMap(ConversationStatus.init(rawValue:))
                 conversations[c.id, default: Tracked(snapshot: c)].snapshot = c
+                // `team_id` in the changes is the team it had before ("" for none).
+                if let team = payload.changes?["team_id"], MetricRecorder.derives(before: UUID(uuidString: team), after: c) {
+                    apply(.derived(MetricDims(c), at: at), c.id)
+                }
                 guard let before else { return }
                 let done: Set<ConversationStatus> = [.resolved, .closed]
                 if !done.contains(before), done.contains(c.status) {

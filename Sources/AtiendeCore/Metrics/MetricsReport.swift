@@ -62,6 +62,8 @@ public struct MetricsReport: Sendable {
         public var resolutionRate: Double? { Self.ratio(count(.resolved), count(.created)) }
         /// First-contact resolutions ÷ resolved.
         public var fcrRate: Double? { Self.ratio(count(.fcr), count(.resolved)) }
+        /// Handed from team to team before any answer ÷ created.
+        public var derivationRate: Double? { Self.ratio(count(.derived), count(.created)) }
         /// Reopened ÷ resolved.
         public var reopenRate: Double? { Self.ratio(count(.reopened), count(.resolved)) }
         /// Agent replies ÷ resolved.

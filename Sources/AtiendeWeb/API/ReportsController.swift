@@ -86,7 +86,8 @@ enum ReportsController {
 
     struct FiguresBody: Encodable {
         var created, resolved, reopened, replies, fcr: Int64
-        var resolutionRate, fcrRate, reopenRate, repliesPerResolved: Double?
+        var resolutionRate, fcrRate, reopenRate, repliesPerResolved, derivationRate: Double?
+        var derived: Int64
         var firstResponse, nextResponse, resolution: Time
         var csatAnswers: Int64
         var csat: Double?
@@ -97,6 +98,7 @@ enum ReportsController {
 
         enum CodingKeys: String, CodingKey {
             case created, resolved, reopened, replies, fcr, resolution, csat, nps
+            case derived, derivationRate = "derivation_rate"
             case resolutionRate = "resolution_rate", fcrRate = "fcr_rate", reopenRate = "reopen_rate", repliesPerResolved = "replies_per_resolved"
             case firstResponse = "first_response", nextResponse = "next_response", csatAnswers = "csat_answers", npsAnswers = "nps_answers"
             case npsPromoters = "nps_promoters", npsDetractors = "nps_detractors", firstResponseBreaches = "first_response_breaches"
@@ -107,6 +109,7 @@ enum ReportsController {
         init(_ f: MetricsReport.Figures) {
             func time(_ metric: Metric) -> Time { Time(count: f.count(metric), median: f.median(metric), p90: f.p90(metric), mean: f.mean(metric)) }
             created = f.count(.created); resolved = f.count(.resolved); reopened = f.count(.reopened); replies = f.count(.replies); fcr = f.count(.fcr)
+            derived = f.count(.derived); derivationRate = f.derivationRate
             resolutionRate = f.resolutionRate; fcrRate = f.fcrRate; reopenRate = f.reopenRate; repliesPerResolved = f.repliesPerResolved
             firstResponse = time(.firstResponse); nextResponse = time(.nextResponse); resolution = time(.resolution)
             csatAnswers = f.count(.csatAnswers); csat = f.csat

@@ -273,6 +273,7 @@ enum ReportsPage {
             (t("reports.resolution_p90"), { duration($0.p90(.resolution), t) }),
             (t("reports.fcr_rate"), { percent(t, $0.fcrRate.map { $0 * 100 }) }),
             (t("reports.reopen_rate"), { percent(t, $0.reopenRate.map { $0 * 100 }) }),
+            (t("reports.derivation_rate"), { percent(t, $0.derivationRate.map { $0 * 100 }) }),
             (t("reports.replies_per_resolved"), { $0.repliesPerResolved.map { decimal(t, $0, digits: 2) } ?? "—" }),
             ("CSAT %", { percent(t, $0.csat) }),
             (t("reports.csat_answers"), { String($0.count(.csatAnswers)) }),
