@@ -89,6 +89,19 @@ struct MetricsTests {
         }
     }
 
+    @Test("times are also counted in the inbox's business hours: a Friday 17:00 question answered Monday 10:00 waited two open hours")
+    func businessHours() throws {
+        let hours = BusinessHours.weekdays(9, 18, timeZone: "America/Santiago")
+        let inbox = UUID(), workspace = UUID()
+        let dims = MetricDims(inbox: inbox, channel: .email, team: nil, agent: nil, reason: nil)
+        let friday = try #require(ISO8601.date("2026-11-27T20:00:00Z")), monday = try #require(ISO8601.date("2026-11-30T13:00:00Z"))
+        var deltas = MetricDeltas(), state = MetricRecorder.State()
+        MetricRecorder.apply(.replied(dims, at: monday, waitedSince: friday, first: true, createdAt: friday), workspace: workspace, state: &state,
+                             to: &deltas, hours: { $0 == inbox ? hours : nil })
+        let totals = Dictionary(deltas.rows.map { ($0.key.metric, $0.value.total) }, uniquingKeysWith: +)
+        #expect(totals[.firstResponse] == 3 * 86_400 - 7 * 3600 && totals[.firstResponseBusiness] == 2 * 3600)
+    }
+
     @Test("SLA compliance per clock: answers or resolutions in time out of all of them, breaches counted by their clock")
     func compliance() {
         var figures = MetricsReport.Figures()
@@ -278,6 +291,8 @@ struct MetricsTests {
             result[key, default: (0, 0)].0 += n
             result[key, default: (0, 0)].1 += (seconds ?? 0) * Double(n)
             if result[key]?.0 == 0 { result[key] = nil }
+            // The API inbox has no business hours: its business time is its calendar time.
+            if let business = metric.business { add(business, at, seconds: seconds, by: n) }
         }
         for c in try await Conversation.query(on: app.store.db).filter(\.$workspace.$id == workspace).all() {
             add(.created, c.createdAt)

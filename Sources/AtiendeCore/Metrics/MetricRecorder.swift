@@ -36,13 +36,23 @@ public enum MetricRecorder {
         case derived(MetricDims, at: Date)
     }
 
-    public static func apply(_ happening: Happening, workspace: UUID, state: inout State, to deltas: inout MetricDeltas) {
+    /// `hours` gives an inbox's business hours (nil: always open), for the times counted in business hours.
+    public static func apply(_ happening: Happening, workspace: UUID, state: inout State, to deltas: inout MetricDeltas,
+                             hours: (UUID) -> BusinessHours? = { _ in nil }) {
+        // A time, in calendar seconds and in the inbox's open seconds.
+        func time(_ metric: Metric, from start: Date, to end: Date, _ dims: MetricDims) {
+            deltas.time(metric, end.timeIntervalSince(start), dims, workspace: workspace, at: end)
+            if let business = metric.business {
+                let open = hours(dims.inbox).map { $0.openSeconds(from: start, to: end) } ?? end.timeIntervalSince(start)
+                deltas.time(business, open, dims, workspace: workspace, at: end)
+            }
+        }
         switch happening {
         case .created(let dims, let at):
             deltas.count(.created, dims, workspace: workspace, at: at)
         case .resolved(let dims, let at, let createdAt):
             deltas.count(.resolved, dims, workspace: workspace, at: at)
-            deltas.time(.resolution, at.timeIntervalSince(createdAt), dims, workspace: workspace, at: at)
+            time(.resolution, from: createdAt, to: at, dims)
             if state.firstResolvedAt == nil {
                 state.firstResolvedAt = at
                 if state.responseCount == 1 {
@@ -65,9 +75,9 @@ public enum MetricRecorder {
             guard let waitedSince else { return }
             state.responseCount += 1
             if first {
-                deltas.time(.firstResponse, at.timeIntervalSince(createdAt), dims, workspace: workspace, at: at)
+                time(.firstResponse, from: createdAt, to: at, dims)
             } else {
-                deltas.time(.nextResponse, at.timeIntervalSince(waitedSince), dims, workspace: workspace, at: at)
+                time(.nextResponse, from: waitedSince, to: at, dims)
             }
         case .surveyAnswered(let dims, let kind, let score, let previous, let sentAt):
             if let previous { survey(kind, previous, dims, workspace: workspace, at: sentAt, by: -1, to: &deltas) }
@@ -108,6 +118,16 @@ extension ConversationClocks.Kind {
         case .firstResponse: 0
         case .nextResponse: 1
         case .resolution: 2
+        }
+    }
+}
+
+extension MetricRecorder.Happening {
+    /// The inbox whose business hours its times are counted in (the happenings that measure a time).
+    var inbox: UUID? {
+        switch self {
+        case .resolved(let dims, _, _), .replied(let dims, _, _, _, _): dims.inbox
+        default: nil
         }
     }
 }

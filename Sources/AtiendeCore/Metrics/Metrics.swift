@@ -8,14 +8,28 @@ public enum Metric: String, Sendable, CaseIterable, Codable {
     case created, resolved, reopened, replies, fcr
     /// Moved from one team to another before anyone answered: the customer sent elsewhere instead of being answered.
     case derived
-    /// Times, as histograms (`bucket`), with their sum in seconds.
+    /// Times, as histograms (`bucket`), with their sum in seconds: calendar time, and the inbox's business hours only.
     case firstResponse = "first_response", nextResponse = "next_response", resolution
+    case firstResponseBusiness = "first_response_business", nextResponseBusiness = "next_response_business"
+    case resolutionBusiness = "resolution_business"
     case csatAnswers = "csat_answers", csatSatisfied = "csat_satisfied"
     case npsAnswers = "nps_answers", npsPromoters = "nps_promoters", npsDetractors = "nps_detractors"
     /// Service-level breaches; `bucket` is the clock (0 first response, 1 next response, 2 resolution).
     case slaBreaches = "sla_breaches"
 
-    public var isTime: Bool { [.firstResponse, .nextResponse, .resolution].contains(self) }
+    public var isTime: Bool {
+        [.firstResponse, .nextResponse, .resolution, .firstResponseBusiness, .nextResponseBusiness, .resolutionBusiness].contains(self)
+    }
+
+    /// The same time counted in business hours.
+    var business: Metric? {
+        switch self {
+        case .firstResponse: .firstResponseBusiness
+        case .nextResponse: .nextResponseBusiness
+        case .resolution: .resolutionBusiness
+        default: nil
+        }
+    }
 }
 
 /// Who and where a measurement belongs to, as it was when it happened.

@@ -60,9 +60,10 @@ public struct MetricsReaction: Reaction {
         var states = try await MetricStates.load(Array(stateful), on: tx.sql)
         let loaded = states
         var deltas = MetricDeltas()
+        let hours = try await MetricStates.businessHours(of: Set(happenings.compactMap { $0.happening.inbox }), on: tx.db)
         for entry in happenings {
             var state = states[entry.conversation] ?? MetricRecorder.State()
-            MetricRecorder.apply(entry.happening, workspace: entry.workspace, state: &state, to: &deltas)
+            MetricRecorder.apply(entry.happening, workspace: entry.workspace, state: &state, to: &deltas, hours: { hours[$0] ?? nil })
             if stateful.contains(entry.conversation) { states[entry.conversation] = state }
         }
         try await MetricStates.save(states.filter { loaded[$0.key] != $0.value }, on: tx.sql)
@@ -79,6 +80,16 @@ extension MetricDims {
 
 /// Conversations' metric state, kept on their rows (`response_count`, `first_resolved_at`, `fcr_at`, `fcr_dims`).
 enum MetricStates {
+    /// The business hours of these inboxes (nil: always open).
+    static func businessHours(of inboxes: Set<UUID>, on db: any Database) async throws -> [UUID: BusinessHours?] {
+        guard !inboxes.isEmpty else { return [:] }
+        var hours: [UUID: BusinessHours?] = [:]
+        for inbox in try await Inbox.query(on: db).filter(\.$id ~~ inboxes).field(\.$id).field(\.$businessHoursJSON).all() {
+            hours[try inbox.requireID()] = inbox.businessHours
+        }
+        return hours
+    }
+
     static func load(_ ids: [UUID], on sql: any SQLDatabase) async throws -> [UUID: MetricRecorder.State] {
         guard !ids.isEmpty else { return [:] }
         var states: [UUID: MetricRecorder.State] = [:]

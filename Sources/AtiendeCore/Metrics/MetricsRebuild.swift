@@ -21,6 +21,8 @@ public enum MetricsRebuild {
 
     struct Replay {
         let workspace: UUID
+        /// The inboxes' business hours as they are now (the log does not keep what they were).
+        var hours: [UUID: BusinessHours?] = [:]
         var conversations: [UUID: Tracked] = [:]
         var scores: [UUID: Int] = [:]
         var deltas = MetricDeltas()
@@ -29,7 +31,8 @@ public enum MetricsRebuild {
 
         mutating func apply(_ happening: MetricRecorder.Happening, _ id: UUID) {
             var state = conversations[id]?.state ?? MetricRecorder.State()
-            MetricRecorder.apply(happening, workspace: workspace, state: &state, to: &deltas)
+            let hours = self.hours
+            MetricRecorder.apply(happening, workspace: workspace, state: &state, to: &deltas, hours: { hours[$0] ?? nil })
             conversations[id]?.state = state
         }
 
@@ -94,6 +97,9 @@ public enum MetricsRebuild {
     @discardableResult
     public static func run(workspace: UUID, store: Store, pageSize: Int = 5_000) async throws -> Int {
         var replay = Replay(workspace: workspace)
+        for inbox in try await Inbox.query(on: store.db).filter(\.$workspace.$id == workspace).all() {
+            replay.hours[try inbox.requireID()] = inbox.businessHours
+        }
         while true {
             let page = try await EventLog.after(replay.lastSeq, workspace: workspace, limit: pageSize, on: store.db)
             for event in page { replay.replay(event) }

@@ -89,6 +89,7 @@ enum ReportsController {
         var resolutionRate, fcrRate, reopenRate, repliesPerResolved, derivationRate: Double?
         var derived: Int64
         var firstResponse, nextResponse, resolution: Time
+        var firstResponseBusiness, nextResponseBusiness, resolutionBusiness: Time
         var csatAnswers: Int64
         var csat: Double?
         var npsAnswers, npsPromoters, npsDetractors: Int64
@@ -100,6 +101,8 @@ enum ReportsController {
             case created, resolved, reopened, replies, fcr, resolution, csat, nps
             case derived, derivationRate = "derivation_rate"
             case resolutionRate = "resolution_rate", fcrRate = "fcr_rate", reopenRate = "reopen_rate", repliesPerResolved = "replies_per_resolved"
+            case firstResponseBusiness = "first_response_business", nextResponseBusiness = "next_response_business"
+            case resolutionBusiness = "resolution_business"
             case firstResponse = "first_response", nextResponse = "next_response", csatAnswers = "csat_answers", npsAnswers = "nps_answers"
             case npsPromoters = "nps_promoters", npsDetractors = "nps_detractors", firstResponseBreaches = "first_response_breaches"
             case firstResponseCompliance = "first_response_compliance", nextResponseCompliance = "next_response_compliance"
@@ -112,6 +115,8 @@ enum ReportsController {
             derived = f.count(.derived); derivationRate = f.derivationRate
             resolutionRate = f.resolutionRate; fcrRate = f.fcrRate; reopenRate = f.reopenRate; repliesPerResolved = f.repliesPerResolved
             firstResponse = time(.firstResponse); nextResponse = time(.nextResponse); resolution = time(.resolution)
+            firstResponseBusiness = time(.firstResponseBusiness); nextResponseBusiness = time(.nextResponseBusiness)
+            resolutionBusiness = time(.resolutionBusiness)
             csatAnswers = f.count(.csatAnswers); csat = f.csat
             npsAnswers = f.count(.npsAnswers); npsPromoters = f.count(.npsPromoters); npsDetractors = f.count(.npsDetractors); nps = f.nps
             firstResponseBreaches = Int64(f.buckets[.slaBreaches]?[0] ?? 0); firstResponseCompliance = f.firstResponseCompliance
