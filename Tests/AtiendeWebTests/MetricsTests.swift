@@ -180,6 +180,12 @@ struct MetricsTests {
             let before = try await Self.rollups(app)
             try await MetricsRebuild.run(workspace: workspace.id, store: app.store)
             #expect(try await Self.rollups(app) == before)
+            // The backlog summed from the beginning is the conversations active now.
+            let active = try await Conversation.query(on: app.store.db).filter(\.$workspace.$id == workspace.id)
+                .filter(\.$status ~~ ConversationStatus.active).count()
+            #expect(try await MetricsReport(store: app.store).figures(workspace: workspace.id, period: .init(from: Date(timeIntervalSince1970: 0),
+                                                                                                                to: clock.now().addingTimeInterval(3600)))
+                .count(.backlog) == Int64(active))
 
             // The cubes (days and months, compacted from hours that are over) give the same figures as the hours alone,
             // for any period, filter and breakdown, also after a correction lands in an hour already compacted.
@@ -296,6 +302,7 @@ struct MetricsTests {
         }
         for c in try await Conversation.query(on: app.store.db).filter(\.$workspace.$id == workspace).all() {
             add(.created, c.createdAt)
+            add(.backlog, c.createdAt)
             let messages = try await Message.query(on: app.store.db).filter(\.$conversation.$id == c.requireID()).sort(\.$createdAt).all()
             var waiting: Date? = nil, answered = false, responses = 0, status = ConversationStatus.open
             var firstResolved: Date? = nil, fcrAt: Date? = nil, team: UUID? = nil, replied = false
@@ -304,6 +311,7 @@ struct MetricsTests {
                 case .incoming:
                     if status == .resolved {
                         add(.reopened, message.createdAt)
+                        add(.backlog, message.createdAt)
                         if let counted = fcrAt, message.createdAt.timeIntervalSince(counted) <= 7 * 86_400 { add(.fcr, counted, by: -1) }
                         fcrAt = nil
                         status = .open
@@ -333,6 +341,7 @@ struct MetricsTests {
                     status = .resolved
                     waiting = nil
                     add(.resolved, message.createdAt)
+                    add(.backlog, message.createdAt, by: -1)
                     add(.resolution, message.createdAt, seconds: message.createdAt.timeIntervalSince(c.createdAt))
                     if firstResolved == nil {
                         firstResolved = message.createdAt

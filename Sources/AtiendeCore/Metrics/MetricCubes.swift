@@ -19,7 +19,7 @@ public enum MetricCubes {
         ("", "''"), ("channel", "channel"), ("inbox", "inbox_id"), ("team", "team_id"), ("agent", "agent_id"), ("reason", "reason"),
     ]
     /// Counted by hour of the day (per UTC day): what per-day charts and the weekday × hour heatmap read.
-    static let hourMetrics: [Metric] = [.created, .resolved, .csatAnswers, .csatSatisfied, .npsAnswers, .npsPromoters, .npsDetractors]
+    static let hourMetrics: [Metric] = [.created, .resolved, .csatAnswers, .csatSatisfied, .npsAnswers, .npsPromoters, .npsDetractors, .backlog]
 
     /// The first hour not in the cubes (0: none compacted).
     public static func watermark(_ workspace: UUID, on sql: any SQLDatabase) async throws -> Int64 {

@@ -34,6 +34,8 @@ public enum MetricRecorder {
         case slaBreach(MetricDims, clock: Int, at: Date)
         /// Handed from one team to another before the first answer.
         case derived(MetricDims, at: Date)
+        /// Became active (+1) or stopped being (−1): opened, reopened by anyone, resolved, closed.
+        case backlog(MetricDims, by: Int64, at: Date)
     }
 
     /// `hours` gives an inbox's business hours (nil: always open), for the times counted in business hours.
@@ -86,6 +88,8 @@ public enum MetricRecorder {
             deltas.count(.slaBreaches, dims, workspace: workspace, at: at, bucket: clock)
         case .derived(let dims, let at):
             deltas.count(.derived, dims, workspace: workspace, at: at)
+        case .backlog(let dims, let n, let at):
+            deltas.count(.backlog, dims, workspace: workspace, at: at, by: n)
         }
     }
 
@@ -106,7 +110,7 @@ public enum MetricRecorder {
     public static func needsState(_ happening: Happening) -> Bool {
         switch happening {
         case .resolved, .reopened, .replied: true
-        case .created, .surveyAnswered, .slaBreach, .derived: false
+        case .created, .surveyAnswered, .slaBreach, .derived, .backlog: false
         }
     }
 }

@@ -8,6 +8,9 @@ public enum Metric: String, Sendable, CaseIterable, Codable {
     case created, resolved, reopened, replies, fcr
     /// Moved from one team to another before anyone answered: the customer sent elsewhere instead of being answered.
     case derived
+    /// +1 when a conversation becomes active (opened, reopened), −1 when it is resolved or closed: summed from the
+    /// beginning, the backlog at any moment.
+    case backlog
     /// Times, as histograms (`bucket`), with their sum in seconds: calendar time, and the inbox's business hours only.
     case firstResponse = "first_response", nextResponse = "next_response", resolution
     case firstResponseBusiness = "first_response_business", nextResponseBusiness = "next_response_business"

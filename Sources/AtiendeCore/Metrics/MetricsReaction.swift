@@ -15,9 +15,13 @@ public struct MetricsReaction: Reaction {
             case .messagesReceived(let arrivals):
                 for arrival in arrivals {
                     guard let c = arrival.conversation else { continue }
-                    if arrival.opened { happenings.append((arrival.workspaceID, c.id, .created(MetricDims(c), at: now))) }
+                    if arrival.opened {
+                        happenings.append((arrival.workspaceID, c.id, .created(MetricDims(c), at: now)))
+                        happenings.append((arrival.workspaceID, c.id, .backlog(MetricDims(c), by: 1, at: now)))
+                    }
                     if !arrival.automatic, arrival.previousStatus == .resolved {
                         happenings.append((arrival.workspaceID, c.id, .reopened(MetricDims(c), at: now)))
+                        happenings.append((arrival.workspaceID, c.id, .backlog(MetricDims(c), by: 1, at: now)))
                     }
                 }
             case .conversationChanged(let change) where change.statusChanged || change.teamChanged:
@@ -27,6 +31,9 @@ public struct MetricsReaction: Reaction {
                     happenings.append((change.workspaceID, c.id, .derived(MetricDims(c), at: now)))
                 }
                 guard change.statusChanged else { continue }
+                if done.contains(change.before.status) != done.contains(c.status) {
+                    happenings.append((change.workspaceID, c.id, .backlog(MetricDims(c), by: done.contains(c.status) ? -1 : 1, at: now)))
+                }
                 if !done.contains(change.before.status), done.contains(c.status) {
                     happenings.append((change.workspaceID, c.id, .resolved(MetricDims(c), at: now, createdAt: c.createdAt)))
                 } else if change.before.status == .resolved, !done.contains(c.status), change.actor != nil {

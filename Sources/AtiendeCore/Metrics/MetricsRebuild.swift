@@ -10,6 +10,7 @@ public enum MetricsRebuild {
     static func logged(_ c: ConversationSnapshot) -> [MetricRecorder.Happening] {
         var happenings: [MetricRecorder.Happening] = [.created(MetricDims(c), at: c.createdAt)]
         if [.resolved, .closed].contains(c.status) { happenings.append(.resolved(MetricDims(c), at: c.createdAt, createdAt: c.createdAt)) }
+        else { happenings.append(.backlog(MetricDims(c), by: 1, at: c.createdAt)) }
         return happenings
     }
 
@@ -49,6 +50,7 @@ public enum MetricsRebuild {
                     for happening in MetricsRebuild.logged(c) { apply(happening, c.id) }
                 } else {
                     apply(.created(MetricDims(c), at: at), c.id)
+                    apply(.backlog(MetricDims(c), by: 1, at: at), c.id)
                 }
             case .conversationReopened, .conversationResolved, .conversationStatusChanged, .conversationUpdated, .conversationAssigned:
                 guard let payload = JSON.decode(ConversationEventPayload.self, from: event.payload) else { return }
@@ -61,6 +63,9 @@ public enum MetricsRebuild {
                 }
                 guard let before else { return }
                 let done: Set<ConversationStatus> = [.resolved, .closed]
+                if done.contains(before) != done.contains(c.status) {
+                    apply(.backlog(MetricDims(c), by: done.contains(c.status) ? -1 : 1, at: at), c.id)
+                }
                 if !done.contains(before), done.contains(c.status) {
                     apply(.resolved(MetricDims(c), at: at, createdAt: c.createdAt), c.id)
                 } else if before == .resolved, !done.contains(c.status), type == .conversationReopened || event.actorID != nil {

@@ -53,6 +53,20 @@ public struct MetricsReport: Sendable {
             }
         }
 
+        /// Without the sums that came to nothing: changes read in parts (cubes, then hours) that cancel out.
+        var settled: Figures {
+            var copy = self
+            for (metric, count) in counts where count == 0 && (totals[metric] ?? 0) == 0 {
+                copy.counts[metric] = nil
+                copy.totals[metric] = nil
+            }
+            for (metric, byBucket) in buckets {
+                let kept = byBucket.filter { $0.value != 0 }
+                copy.buckets[metric] = kept.isEmpty ? nil : kept
+            }
+            return copy
+        }
+
         public func median(_ metric: Metric) -> Double? { TimeHistogram.quantile(0.5, of: buckets[metric] ?? [:]) }
         public func p90(_ metric: Metric) -> Double? { TimeHistogram.quantile(0.9, of: buckets[metric] ?? [:]) }
         public func mean(_ metric: Metric) -> Double? { count(metric) > 0 ? (totals[metric] ?? 0) / Double(count(metric)) : nil }
@@ -116,12 +130,15 @@ public struct MetricsReport: Sendable {
         while day < dayEnd {
             let month = MetricCubes.month(ofDay: day)
             let (monthStart, monthEnd) = MetricCubes.days(ofMonth: month)
+            // Adjacent ranges are one: a period since 1970 is a handful of reads, not one per month.
             if monthStart == day && monthEnd <= dayEnd {
-                plan.months.append((month, month + 1))
+                if let last = plan.months.last, last.1 == month { plan.months[plan.months.count - 1].1 = month + 1 }
+                else { plan.months.append((month, month + 1)) }
                 day = monthEnd
             } else {
                 let stop = min(monthEnd, dayEnd)
-                plan.days.append((day, stop))
+                if let last = plan.days.last, last.1 == day { plan.days[plan.days.count - 1].1 = stop }
+                else { plan.days.append((day, stop)) }
                 day = stop
             }
         }
@@ -206,7 +223,7 @@ public struct MetricsReport: Sendable {
         for row in try await rows(workspace: workspace, period: period, filter: filter, by: nil) {
             figures.add(row.metric, bucket: row.bucket, count: row.count, total: row.total)
         }
-        return figures
+        return figures.settled
     }
 
     /// The period's figures per value of a dimension ("" is none: no team, no agent, no reason).
@@ -215,7 +232,7 @@ public struct MetricsReport: Sendable {
         for row in try await rows(workspace: workspace, period: period, filter: filter, by: dimension) {
             result[row.value, default: Figures()].add(row.metric, bucket: row.bucket, count: row.count, total: row.total)
         }
-        return result.filter { !$0.value.counts.isEmpty }
+        return result.mapValues(\.settled).filter { !$0.value.counts.isEmpty }
     }
 
     /// Counts of some metrics hour by hour (hours since 1970), for charts and the hour × weekday heatmap: from the

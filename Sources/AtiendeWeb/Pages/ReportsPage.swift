@@ -39,8 +39,11 @@ enum ReportsPage {
         let current = try await report.figures(workspace: workspace, period: query.period, filter: query.filter)
         let previous = try await report.figures(workspace: workspace, period: query.period.previous, filter: query.filter)
         let hourly = try await report.hourly(workspace: workspace, period: query.period, metrics: [.created, .resolved, .csatAnswers, .csatSatisfied,
-                                                                                                    .npsAnswers, .npsPromoters, .npsDetractors],
+                                                                                                    .npsAnswers, .npsPromoters, .npsDetractors, .backlog],
                                              filter: query.filter)
+        // The backlog when the period began: every change of it until then.
+        let backlogBefore = try await report.figures(workspace: workspace, period: .init(from: Date(timeIntervalSince1970: 0), to: query.period.from),
+                                                     filter: query.filter).count(.backlog)
         var breakdowns: [(String, [String: MetricsReport.Figures])] = []
         for key in ["channel", "team", "agent", "reason"] {
             breakdowns.append((key, try await report.breakdown(workspace: workspace, period: query.period, by: dimensions[key]!, filter: query.filter)))
@@ -52,6 +55,12 @@ enum ReportsPage {
         func sum(_ values: Dictionary<Int64, [Metric: Int64]>.Values, _ metric: Metric) -> Int64 { values.reduce(0) { $0 + ($1[metric] ?? 0) } }
         let volume = Table(id: "volume", title: t("reports.volume"), headers: [t("reports.day"), t("reports.created"), t("reports.resolved")],
                            rows: zip(days, daily).map { [$0, String(sum($1, .created)), String(sum($1, .resolved))] })
+        var running = backlogBefore
+        let backlog = Table(id: "backlog", title: t("reports.backlog"), headers: [t("reports.day"), t("reports.backlog_open")],
+                            rows: zip(days, daily).map { day, values in
+                                running += sum(values, .backlog)
+                                return [day, String(max(0, running))]
+                            })
         let heat = heatmap(hourly, zone: query.timeZone)
         let weekdays = weekdayNames(t)
         let heatTable = Table(id: "hours", title: t("reports.hours"), headers: [t("reports.weekday")] + (0..<24).map { String(format: "%02d", $0) },
@@ -71,7 +80,7 @@ enum ReportsPage {
                                  rows: comments)
         let compensationTable = try await compensations(req, desk: desk, query: query)
         let winBackTable = try await winBack(req, desk: desk, query: query)
-        let tables = [overview, volume, heatTable, quality] + byTables + [winBackTable, compensationTable, commentTable]
+        let tables = [overview, volume, backlog, heatTable, quality] + byTables + [winBackTable, compensationTable, commentTable]
 
         if req.query[String.self, at: "format"] == "csv" {
             guard let name = req.query[String.self, at: "table"], let table = tables.first(where: { $0.id == name }) else {
@@ -95,6 +104,9 @@ enum ReportsPage {
             section(volume, chart: SVGChart.bars(title: volume.title, categories: days.map { String($0.suffix(5)) },
                                                  series: [(t("reports.created"), volume.rows.map { chartValue($0[1]) }),
                                                           (t("reports.resolved"), volume.rows.map { chartValue($0[2]) })]),
+                    csvBase: csvBase, t: t),
+            section(backlog, chart: SVGChart.bars(title: backlog.title, categories: days.map { String($0.suffix(5)) },
+                                                  series: [(t("reports.backlog_open"), backlog.rows.map { chartValue($0[1]) })]),
                     csvBase: csvBase, t: t),
             section(heatTable, chart: SVGChart.heatmap(title: heatTable.title, rows: weekdays, columns: (0..<24).map { String(format: "%02d", $0) },
                                                        values: heat), csvBase: csvBase, t: t, matrix: true),
