@@ -82,6 +82,13 @@ def test_widget_rating_reaches_reports(make_server, backend, browser, shop):
     assert "Tardaron mucho en responder" in browser.find_element(By.ID, "surveys").text
     assert "El cliente respondió 2/5" in browser.find_element(By.ID, "timeline").text
 
+    # The detractor is on the at-risk list, with why.
+    browser.get(server.base + "/app/tienda/at-risk")
+    wait(browser, 5).until(EC.presence_of_element_located((By.ID, "at-risk-list")))
+    listed = browser.find_element(By.ID, "at-risk-list").text
+    assert "CSAT bajo" in listed and "CSAT 2" in listed, listed
+    browser.get(server.base + "/app/tienda/conversations/1")
+
     # The reports page: the figures, a chart over its table, and a CSV that is the table.
     browser.find_element(By.LINK_TEXT, "Informes").click()
     wait(browser, 5).until(EC.presence_of_element_located((By.ID, "table-overview")))
