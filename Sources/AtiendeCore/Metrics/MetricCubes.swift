@@ -1,10 +1,10 @@
 import Foundation
 import SQLKit
 
-/// The hourly rollups summed again, once their hours are over: by UTC day and by UTC month, for all conversations and
+/// The hourly rollups summed again, once their hours are over: by UTC hour, day and month, for all conversations and
 /// for one dimension at a time (channel, inbox, team, agent, reason), and counts by hour of the day. Reports read
-/// these for whole days and months, and the hourly rollups only for the hours at a period's ends and the hours not
-/// compacted yet, so a year costs about as much as a day.
+/// these (months, then days, then hours at a period's ends), and the rollups only for the hours not compacted yet, so
+/// a year costs about as much as a day.
 ///
 /// Compaction runs on a lease (`metric-compaction`) and takes the workspace's lock, like every writer that appends
 /// events, so it never misses a committed change. It only takes hours that ended `MetricCubes.margin` ago (a
@@ -61,15 +61,18 @@ public enum MetricCubes {
             from = first
         }
         guard from < target else { return 0 }
-        for (name, column) in dimensions {
-            try await sql.raw("""
-                INSERT INTO metric_cubes (workspace_id, grain, dim, period, value, metric, bucket, count, total)
-                SELECT workspace_id, 'd', \(bind: name), hour / 24, \(unsafeRaw: column), metric, bucket, SUM(count), SUM(total)
-                FROM metric_rollups WHERE workspace_id = \(bind: workspace) AND hour >= \(bind: from) AND hour < \(bind: target)
-                GROUP BY workspace_id, hour / 24, \(unsafeRaw: name.isEmpty ? "" : column + ", ")metric, bucket
-                ON CONFLICT (workspace_id, grain, dim, period, value, metric, bucket)
-                DO UPDATE SET count = metric_cubes.count + excluded.count, total = metric_cubes.total + excluded.total
-                """).run()
+        // By hour (a period's first and last hours) and by day, each for all conversations and one dimension at a time.
+        for (grain, period) in [("h", "hour"), ("d", "hour / 24")] {
+            for (name, column) in dimensions {
+                try await sql.raw("""
+                    INSERT INTO metric_cubes (workspace_id, grain, dim, period, value, metric, bucket, count, total)
+                    SELECT workspace_id, \(bind: grain), \(bind: name), \(unsafeRaw: period), \(unsafeRaw: column), metric, bucket, SUM(count), SUM(total)
+                    FROM metric_rollups WHERE workspace_id = \(bind: workspace) AND hour >= \(bind: from) AND hour < \(bind: target)
+                    GROUP BY workspace_id, \(unsafeRaw: period), \(unsafeRaw: name.isEmpty ? "" : column + ", ")metric, bucket
+                    ON CONFLICT (workspace_id, grain, dim, period, value, metric, bucket)
+                    DO UPDATE SET count = metric_cubes.count + excluded.count, total = metric_cubes.total + excluded.total
+                    """).run()
+            }
         }
         try await sql.raw("""
             INSERT INTO metric_cubes (workspace_id, grain, dim, period, value, metric, bucket, count, total)
@@ -139,6 +142,7 @@ public enum MetricCubes {
                                               ("team", d.team?.uuidString.lowercased() ?? ""), ("agent", d.agent?.uuidString.lowercased() ?? ""),
                                               ("reason", d.reason ?? "")]
             for (dim, shown) in values {
+                put(key.workspace, "h", dim, key.hour, shown, key.metric, key.bucket, value.count, value.total)
                 put(key.workspace, "d", dim, day, shown, key.metric, key.bucket, value.count, value.total)
                 put(key.workspace, "m", dim, month, shown, key.metric, key.bucket, value.count, value.total)
             }

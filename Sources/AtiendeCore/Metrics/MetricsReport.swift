@@ -110,7 +110,10 @@ public struct MetricsReport: Sendable {
     /// Where a period's sums come from: whole compacted months and days from the cubes, the rest (a period's first and
     /// last hours, and the hours not compacted yet) from the hourly rollups.
     struct Plan {
+        /// Hours not compacted yet: from the rollups.
         var hours: [(Int64, Int64)] = []
+        /// Compacted hours outside whole days, whole days outside whole months, whole months: from the cubes.
+        var cubeHours: [(Int64, Int64)] = []
         var days: [(Int64, Int64)] = []
         var months: [(Int64, Int64)] = []
     }
@@ -119,13 +122,13 @@ public struct MetricsReport: Sendable {
         var plan = Plan()
         let (first, end) = period.hours
         guard first < end else { return plan }
-        let compacted = cubes ? min(end, watermark) : first
-        guard first < compacted else { plan.hours = [(first, end)]; return plan }
-        // Whole UTC days inside the compacted part.
+        let compacted = cubes ? max(first, min(end, watermark)) : first
+        if compacted < end { plan.hours = [(compacted, end)] }
+        guard first < compacted else { return plan }
+        // Whole UTC days inside the compacted part; the compacted hours around them from the hour cubes.
         let dayStart = (first + 23) / 24, dayEnd = compacted / 24
-        guard dayStart < dayEnd else { plan.hours = [(first, end)]; return plan }
-        plan.hours.append((first, dayStart * 24))
-        plan.hours.append((dayEnd * 24, end))
+        guard dayStart < dayEnd else { plan.cubeHours = [(first, compacted)]; return plan }
+        plan.cubeHours = [(first, dayStart * 24), (dayEnd * 24, compacted)].filter { $0.0 < $0.1 }
         var day = dayStart
         while day < dayEnd {
             let month = MetricCubes.month(ofDay: day)
@@ -142,7 +145,6 @@ public struct MetricsReport: Sendable {
                 day = stop
             }
         }
-        plan.hours = plan.hours.filter { $0.0 < $0.1 }
         return plan
     }
 
@@ -195,7 +197,7 @@ public struct MetricsReport: Sendable {
                 WHERE \(conditions(workspace, hours: range, filter))\(metricFilter) GROUP BY \(unsafeRaw: grouped)metric, bucket
                 """)
         }
-        for (grain, ranges) in [("d", plan.days), ("m", plan.months)] {
+        for (grain, ranges) in [("h", plan.cubeHours), ("d", plan.days), ("m", plan.months)] {
             for range in ranges {
                 var sql: SQLQueryString = """
                     SELECT value, metric, bucket, SUM(count) AS n, SUM(total) AS total FROM metric_cubes
@@ -250,6 +252,16 @@ public struct MetricsReport: Sendable {
                 """).all() {
                 guard let metric = Metric(rawValue: try row.decode(column: "metric", as: String.self)) else { continue }
                 result[try row.decode(column: "hour", as: Int64.self), default: [:]][metric, default: 0] += try row.decode(column: "n", as: Int64.self)
+            }
+        }
+        for range in plan.cubeHours {
+            for row in try await store.sql.raw("""
+                SELECT period, metric, count FROM metric_cubes
+                WHERE workspace_id = \(bind: workspace) AND grain = 'h' AND dim = '' AND period >= \(bind: range.0) AND period < \(bind: range.1)
+                  AND metric IN (\(list))
+                """).all() {
+                guard let metric = Metric(rawValue: try row.decode(column: "metric", as: String.self)) else { continue }
+                result[try row.decode(column: "period", as: Int64.self), default: [:]][metric, default: 0] += try row.decode(column: "count", as: Int64.self)
             }
         }
         let dayRanges = plan.days + plan.months.map { range in (MetricCubes.days(ofMonth: range.0).0, MetricCubes.days(ofMonth: range.1 - 1).1) }
