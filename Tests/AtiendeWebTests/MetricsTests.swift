@@ -130,7 +130,7 @@ struct MetricsTests {
             var messageID = 0
             for _ in 0..<160 {
                 clock.advance(by: TimeInterval(Int.random(in: 1...5400, using: &random)))
-                let conversations = try await Conversation.query(on: app.store.db).filter(\.$workspace.$id == workspace.id).all()
+                let conversations = try await Conversation.query(on: app.store.db).filter(\.$workspace.$id == workspace.id).sort(\.$number).all()
                 let open = conversations.filter { $0.status == .open }
                 switch Int.random(in: 0..<11, using: &random) {
                 case 0..<4:
