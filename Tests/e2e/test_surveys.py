@@ -43,9 +43,12 @@ def test_widget_rating_reaches_reports(make_server, backend, browser, shop):
     try:
         open_chat(visitor, shop)
         say(visitor, "Hola, mi pedido no llega")
+        # The message is stored before the agent opens its conversation (the widget sends it in the background).
+        until(lambda: server.api("GET", f"/api/v1/workspaces/{workspace}/conversations/1", token)[0] == 200, seconds=15,
+              message="the visitor's conversation")
         browser.get(server.base + "/app/tienda/conversations/1")
         live(browser)
-        wait(browser, 5).until(EC.text_to_be_present_in_element((By.ID, "timeline"), "mi pedido no llega"))
+        wait(browser, 10).until(EC.text_to_be_present_in_element((By.ID, "timeline"), "mi pedido no llega"))
         browser.find_element(By.ID, "claim").click()
         wait(browser, 5).until(EC.invisibility_of_element_located((By.ID, "claim")))
         browser.find_element(By.ID, "reply-text").send_keys("Ya va en camino, llega mañana")
