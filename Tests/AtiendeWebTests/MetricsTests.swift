@@ -96,7 +96,8 @@ struct MetricsTests {
         let dims = MetricDims(inbox: inbox, channel: .email, team: nil, agent: nil, reason: nil)
         let friday = try #require(ISO8601.date("2026-11-27T20:00:00Z")), monday = try #require(ISO8601.date("2026-11-30T13:00:00Z"))
         var deltas = MetricDeltas(), state = MetricRecorder.State()
-        MetricRecorder.apply(.replied(dims, at: monday, waitedSince: friday, first: true, createdAt: friday), workspace: workspace, state: &state,
+        MetricRecorder.apply(.replied(dims, at: monday, waitedSince: friday, first: true, createdAt: friday), workspace: workspace, conversation: UUID(),
+                             state: &state,
                              to: &deltas, hours: { $0 == inbox ? hours : nil })
         let totals = Dictionary(deltas.rows.map { ($0.key.metric, $0.value.total) }, uniquingKeysWith: +)
         #expect(totals[.firstResponse] == 3 * 86_400 - 7 * 3600 && totals[.firstResponseBusiness] == 2 * 3600)
@@ -128,10 +129,16 @@ struct MetricsTests {
                 teams.append(try #require(try await app.request(.POST, "\(workspace.path)/teams", token: workspace.token, json: ["name": name]).json()["id"] as? String))
             }
             var messageID = 0
-            for _ in 0..<160 {
+            for step in 0..<160 {
                 clock.advance(by: TimeInterval(Int.random(in: 1...5400, using: &random)))
                 let conversations = try await Conversation.query(on: app.store.db).filter(\.$workspace.$id == workspace.id).sort(\.$number).all()
                 let open = conversations.filter { $0.status == .open }
+                // Now and then an agent's stretch of work, without drawing from the generator (the history stays the seed's).
+                if step % 7 == 3, !conversations.isEmpty {
+                    try await HandleTime.record(workspace: workspace.id, conversation: conversations[step % conversations.count].number,
+                                                agent: agents[step % 2].0, from: clock.now().addingTimeInterval(-Double(30 + step)), to: clock.now(),
+                                                store: app.store)
+                }
                 switch Int.random(in: 0..<11, using: &random) {
                 case 0..<4:
                     messageID += 1
@@ -175,7 +182,8 @@ struct MetricsTests {
                 #expect(actual[key]?.0 == value.0 && abs((actual[key]?.1 ?? -1) - value.1) < 0.01, "\(key): rollup \(String(describing: actual[key])), raw rows \(value)")
             }
             #expect(expected.keys.contains { $0.hasPrefix("fcr ") } && expected.keys.contains { $0.hasPrefix("reopened ") }
-                    && expected.keys.contains { $0.hasPrefix("next_response ") } && expected.keys.contains { $0.hasPrefix("derived ") },
+                    && expected.keys.contains { $0.hasPrefix("next_response ") } && expected.keys.contains { $0.hasPrefix("derived ") }
+                    && expected.keys.contains { $0.hasPrefix("handle ") },
                     "the history exercises every rule")
             let before = try await Self.rollups(app)
             try await MetricsRebuild.run(workspace: workspace.id, store: app.store)
@@ -233,6 +241,7 @@ struct MetricsTests {
             let counted: [Metric] = [.created, .resolved]
             #expect(try await withCubes.hourly(workspace: workspace, period: period, metrics: counted)
                     == hoursOnly.hourly(workspace: workspace, period: period, metrics: counted))
+            for filter in filters { try await HandleTimeTests.exportAgrees(app, workspace: workspace, period: period, filter: filter) }
         }
     }
 
@@ -299,6 +308,10 @@ struct MetricsTests {
             if result[key]?.0 == 0 { result[key] = nil }
             // The API inbox has no business hours: its business time is its calendar time.
             if let business = metric.business { add(business, at, seconds: seconds, by: n) }
+        }
+        // Handle time exists only as what the desk recorded of the agents' work.
+        for event in try await Event.query(on: app.store.db).filter(\.$workspace.$id == workspace).filter(\.$type == EventType.conversationWorked.rawValue).all() {
+            add(.handle, event.createdAt, seconds: try #require(JSON.decode(HandleTime.Payload.self, from: event.payload)).seconds)
         }
         for c in try await Conversation.query(on: app.store.db).filter(\.$workspace.$id == workspace).all() {
             add(.created, c.createdAt)

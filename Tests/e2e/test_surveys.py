@@ -110,6 +110,22 @@ def test_widget_rating_reaches_reports(make_server, backend, browser, shop):
     assert status == 200 and kind.startswith("text/csv"), kind
     assert list(csv.reader(io.StringIO(text)))[1:] == rows
 
+    # The agent's time on the conversation page (open, visible, used) is the handle time; the export with a row per
+    # conversation adds up to the overview.
+    assert figures["Tiempo de gestión (trabajo de agentes)"] not in ("—", "0 s"), figures
+    status, overview = server.api("GET", f"/api/v1/workspaces/{workspace}/reports/overview?period=today", token)
+    assert overview["figures"]["handle"]["count"] >= 1 and overview["figures"]["handle"]["total"] >= 3, overview["figures"]["handle"]
+    link = browser.find_element(By.CSS_SELECTOR, "#report-conversations a.csv").get_attribute("href")
+    status, kind, text = fetch(browser, link)
+    table = list(csv.reader(io.StringIO(text)))
+    header, lines = table[0], table[1:]
+    assert [line[header.index("Número")] for line in lines] == ["1"], table
+    for column, figure in [("Creadas", "Creadas"), ("Resueltas", "Resueltas"), ("Respuestas CSAT", "Respuestas CSAT")]:
+        assert sum(int(line[header.index(column)]) for line in lines) == int(figures[figure]), (column, table)
+    handled = float(lines[0][header.index("Tiempo de gestión (s)")].replace(",", "."))
+    assert abs(handled - overview["figures"]["handle"]["total"]) < 0.01, (handled, overview["figures"]["handle"])
+    assert lines[0][header.index("Notas CSAT")] == "2" and lines[0][header.index("Canal")] == "webchat", lines
+
     # In English, at phone width, the page still reads.
     browser.set_window_size(390, 844)
     try:

@@ -63,7 +63,7 @@ public struct AutomationReaction: Reaction {
             case .serviceLevelAlert(let alert):
                 let workspaceID = alert.subject.workspaceID
                 fired[workspaceID, default: []].append(.init(conversationID: alert.subject.id, trigger: alert.alert == .warning ? .slaWarning : .slaBreach, text: nil))
-            case .noteAdded, .contactLogged, .surveyAnswered:
+            case .noteAdded, .contactLogged, .surveyAnswered, .worked:
                 continue
             }
         }

@@ -10,6 +10,8 @@ public enum EventType: String, Sendable, CaseIterable {
     case conversationStatusChanged = "conversation.status_changed"
     case conversationAssigned = "conversation.assigned"
     case conversationResolved = "conversation.resolved"
+    /// An agent had the conversation open and active in front of them for a while (handle time).
+    case conversationWorked = "conversation.worked"
     case messageCreated = "message.created"
     case messageUpdated = "message.updated"
     case contactCreated = "contact.created"

@@ -36,44 +36,46 @@ public enum MetricRecorder {
         case derived(MetricDims, at: Date)
         /// Became active (+1) or stopped being (−1): opened, reopened by anyone, resolved, closed.
         case backlog(MetricDims, by: Int64, at: Date)
+        /// An agent (the dims' agent) worked on it this long, ending now.
+        case handled(MetricDims, seconds: Double, at: Date)
     }
 
     /// `hours` gives an inbox's business hours (nil: always open), for the times counted in business hours.
-    public static func apply(_ happening: Happening, workspace: UUID, state: inout State, to deltas: inout MetricDeltas,
+    public static func apply(_ happening: Happening, workspace: UUID, conversation: UUID, state: inout State, to deltas: inout MetricDeltas,
                              hours: (UUID) -> BusinessHours? = { _ in nil }) {
         // A time, in calendar seconds and in the inbox's open seconds.
         func time(_ metric: Metric, from start: Date, to end: Date, _ dims: MetricDims) {
-            deltas.time(metric, end.timeIntervalSince(start), dims, workspace: workspace, at: end)
+            deltas.time(metric, end.timeIntervalSince(start), dims, workspace: workspace, conversation: conversation, at: end)
             if let business = metric.business {
                 let open = hours(dims.inbox).map { $0.openSeconds(from: start, to: end) } ?? end.timeIntervalSince(start)
-                deltas.time(business, open, dims, workspace: workspace, at: end)
+                deltas.time(business, open, dims, workspace: workspace, conversation: conversation, at: end)
             }
         }
         switch happening {
         case .created(let dims, let at):
-            deltas.count(.created, dims, workspace: workspace, at: at)
+            deltas.count(.created, dims, workspace: workspace, conversation: conversation, at: at)
         case .resolved(let dims, let at, let createdAt):
-            deltas.count(.resolved, dims, workspace: workspace, at: at)
+            deltas.count(.resolved, dims, workspace: workspace, conversation: conversation, at: at)
             time(.resolution, from: createdAt, to: at, dims)
             if state.firstResolvedAt == nil {
                 state.firstResolvedAt = at
                 if state.responseCount == 1 {
-                    deltas.count(.fcr, dims, workspace: workspace, at: at)
+                    deltas.count(.fcr, dims, workspace: workspace, conversation: conversation, at: at)
                     state.fcrAt = at
                     state.fcrDims = dims.encoded
                 }
             }
         case .reopened(let dims, let at):
-            deltas.count(.reopened, dims, workspace: workspace, at: at)
+            deltas.count(.reopened, dims, workspace: workspace, conversation: conversation, at: at)
             if let fcrAt = state.fcrAt {
                 if at.timeIntervalSince(fcrAt) <= fcrWindow, let counted = state.fcrDims.flatMap(MetricDims.init(encoded:)) {
-                    deltas.count(.fcr, counted, workspace: workspace, at: fcrAt, by: -1)
+                    deltas.count(.fcr, counted, workspace: workspace, conversation: conversation, at: fcrAt, by: -1)
                 }
                 state.fcrAt = nil
                 state.fcrDims = nil
             }
         case .replied(let dims, let at, let waitedSince, let first, let createdAt):
-            deltas.count(.replies, dims, workspace: workspace, at: at)
+            deltas.count(.replies, dims, workspace: workspace, conversation: conversation, at: at)
             guard let waitedSince else { return }
             state.responseCount += 1
             if first {
@@ -82,27 +84,29 @@ public enum MetricRecorder {
                 time(.nextResponse, from: waitedSince, to: at, dims)
             }
         case .surveyAnswered(let dims, let kind, let score, let previous, let sentAt):
-            if let previous { survey(kind, previous, dims, workspace: workspace, at: sentAt, by: -1, to: &deltas) }
-            survey(kind, score, dims, workspace: workspace, at: sentAt, by: 1, to: &deltas)
+            if let previous { survey(kind, previous, dims, workspace: workspace, conversation: conversation, at: sentAt, by: -1, to: &deltas) }
+            survey(kind, score, dims, workspace: workspace, conversation: conversation, at: sentAt, by: 1, to: &deltas)
         case .slaBreach(let dims, let clock, let at):
-            deltas.count(.slaBreaches, dims, workspace: workspace, at: at, bucket: clock)
+            deltas.count(.slaBreaches, dims, workspace: workspace, conversation: conversation, at: at, bucket: clock)
         case .derived(let dims, let at):
-            deltas.count(.derived, dims, workspace: workspace, at: at)
+            deltas.count(.derived, dims, workspace: workspace, conversation: conversation, at: at)
         case .backlog(let dims, let n, let at):
-            deltas.count(.backlog, dims, workspace: workspace, at: at, by: n)
+            deltas.count(.backlog, dims, workspace: workspace, conversation: conversation, at: at, by: n)
+        case .handled(let dims, let seconds, let at):
+            deltas.time(.handle, seconds, dims, workspace: workspace, conversation: conversation, at: at)
         }
     }
 
-    private static func survey(_ kind: Survey.Kind, _ score: Int, _ dims: MetricDims, workspace: UUID, at: Date, by n: Int64,
+    private static func survey(_ kind: Survey.Kind, _ score: Int, _ dims: MetricDims, workspace: UUID, conversation: UUID, at: Date, by n: Int64,
                                to deltas: inout MetricDeltas) {
         switch kind {
         case .csat:
-            deltas.count(.csatAnswers, dims, workspace: workspace, at: at, by: n, bucket: score)
-            if score >= 4 { deltas.count(.csatSatisfied, dims, workspace: workspace, at: at, by: n) }
+            deltas.count(.csatAnswers, dims, workspace: workspace, conversation: conversation, at: at, by: n, bucket: score)
+            if score >= 4 { deltas.count(.csatSatisfied, dims, workspace: workspace, conversation: conversation, at: at, by: n) }
         case .nps:
-            deltas.count(.npsAnswers, dims, workspace: workspace, at: at, by: n, bucket: score)
-            if score >= 9 { deltas.count(.npsPromoters, dims, workspace: workspace, at: at, by: n) }
-            if score <= 6 { deltas.count(.npsDetractors, dims, workspace: workspace, at: at, by: n) }
+            deltas.count(.npsAnswers, dims, workspace: workspace, conversation: conversation, at: at, by: n, bucket: score)
+            if score >= 9 { deltas.count(.npsPromoters, dims, workspace: workspace, conversation: conversation, at: at, by: n) }
+            if score <= 6 { deltas.count(.npsDetractors, dims, workspace: workspace, conversation: conversation, at: at, by: n) }
         }
     }
 
@@ -110,7 +114,7 @@ public enum MetricRecorder {
     public static func needsState(_ happening: Happening) -> Bool {
         switch happening {
         case .resolved, .reopened, .replied: true
-        case .created, .surveyAnswered, .slaBreach, .derived, .backlog: false
+        case .created, .surveyAnswered, .slaBreach, .derived, .backlog, .handled: false
         }
     }
 }

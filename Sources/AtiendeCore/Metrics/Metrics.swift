@@ -19,9 +19,11 @@ public enum Metric: String, Sendable, CaseIterable, Codable {
     case npsAnswers = "nps_answers", npsPromoters = "nps_promoters", npsDetractors = "nps_detractors"
     /// Service-level breaches; `bucket` is the clock (0 first response, 1 next response, 2 resolution).
     case slaBreaches = "sla_breaches"
+    /// Handle time: stretches of an agent's work with the conversation open and active in front of them.
+    case handle
 
     public var isTime: Bool {
-        [.firstResponse, .nextResponse, .resolution, .firstResponseBusiness, .nextResponseBusiness, .resolutionBusiness].contains(self)
+        [.firstResponse, .nextResponse, .resolution, .firstResponseBusiness, .nextResponseBusiness, .resolutionBusiness, .handle].contains(self)
     }
 
     /// The same time counted in business hours.
@@ -95,7 +97,8 @@ public enum TimeHistogram {
     }
 }
 
-/// Changes to rollups gathered in a transaction, written with one upsert per call.
+/// Changes to rollups gathered in a transaction, written with one upsert per call; and the same changes with the
+/// conversation each came from (`metric_facts`), appended, for the export with a row per conversation.
 public struct MetricDeltas: Sendable {
     public struct Key: Hashable, Sendable {
         var workspace: UUID
@@ -104,7 +107,12 @@ public struct MetricDeltas: Sendable {
         var bucket: Int
         var dims: MetricDims
     }
+    struct Fact: Hashable, Sendable {
+        var key: Key
+        var conversation: UUID
+    }
     private(set) var rows: [Key: (count: Int64, total: Double)] = [:]
+    private(set) var facts: [Fact: (count: Int64, total: Double)] = [:]
 
     public init() {}
 
@@ -112,16 +120,30 @@ public struct MetricDeltas: Sendable {
 
     public static func hour(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 / 3600).rounded(.down)) }
 
-    public mutating func count(_ metric: Metric, _ dims: MetricDims, workspace: UUID, at date: Date, by n: Int64 = 1, bucket: Int = -1) {
-        let key = Key(workspace: workspace, hour: Self.hour(date), metric: metric, bucket: bucket, dims: dims)
-        rows[key, default: (0, 0)].count += n
+    public mutating func count(_ metric: Metric, _ dims: MetricDims, workspace: UUID, conversation: UUID, at date: Date, by n: Int64 = 1,
+                               bucket: Int = -1) {
+        add(Key(workspace: workspace, hour: Self.hour(date), metric: metric, bucket: bucket, dims: dims), conversation, count: n, total: 0)
     }
 
-    public mutating func time(_ metric: Metric, _ seconds: Double, _ dims: MetricDims, workspace: UUID, at date: Date) {
+    public mutating func time(_ metric: Metric, _ seconds: Double, _ dims: MetricDims, workspace: UUID, conversation: UUID, at date: Date) {
         let seconds = max(0, seconds)
-        let key = Key(workspace: workspace, hour: Self.hour(date), metric: metric, bucket: TimeHistogram.bucket(seconds), dims: dims)
-        rows[key, default: (0, 0)].count += 1
-        rows[key, default: (0, 0)].total += seconds
+        add(Key(workspace: workspace, hour: Self.hour(date), metric: metric, bucket: TimeHistogram.bucket(seconds), dims: dims), conversation,
+            count: 1, total: seconds)
+    }
+
+    private mutating func add(_ key: Key, _ conversation: UUID, count: Int64, total: Double) {
+        rows[key, default: (0, 0)].count += count
+        rows[key, default: (0, 0)].total += total
+        facts[Fact(key: key, conversation: conversation), default: (0, 0)].count += count
+        facts[Fact(key: key, conversation: conversation), default: (0, 0)].total += total
+    }
+
+    /// The columns after `hour` both tables share: metric, bucket and the dimensions.
+    private static func columns(_ key: Key) -> SQLQueryString {
+        """
+        \(bind: key.metric.rawValue), \(bind: key.bucket), \(bind: key.dims.inbox.uuidString.lowercased()), \(bind: key.dims.channel.rawValue),
+         \(bind: key.dims.team?.uuidString.lowercased() ?? ""), \(bind: key.dims.agent?.uuidString.lowercased() ?? ""), \(bind: key.dims.reason ?? "")
+        """
     }
 
     /// Adds everything to the rollups: rows that exist grow, new ones are inserted. Changes to hours already
@@ -139,17 +161,22 @@ public struct MetricDeltas: Sendable {
         }
         for chunk in Array(changed).chunked(400) {
             let values: [SQLQueryString] = chunk.map { key, value in
-                """
-                (\(bind: key.workspace), \(bind: key.hour), \(bind: key.metric.rawValue), \(bind: key.bucket), \(bind: key.dims.inbox.uuidString.lowercased()),
-                 \(bind: key.dims.channel.rawValue), \(bind: key.dims.team?.uuidString.lowercased() ?? ""),
-                 \(bind: key.dims.agent?.uuidString.lowercased() ?? ""), \(bind: key.dims.reason ?? ""), \(bind: value.count), \(bind: value.total))
-                """
+                "(\(bind: key.workspace), \(bind: key.hour), \(Self.columns(key)), \(bind: value.count), \(bind: value.total))"
             }
             try await sql.raw("""
                 INSERT INTO metric_rollups (workspace_id, hour, metric, bucket, inbox_id, channel, team_id, agent_id, reason, count, total)
                 VALUES \(values.joined(separator: ", "))
                 ON CONFLICT (workspace_id, hour, metric, bucket, inbox_id, channel, team_id, agent_id, reason)
                 DO UPDATE SET count = metric_rollups.count + excluded.count, total = metric_rollups.total + excluded.total
+                """).run()
+        }
+        for chunk in Array(facts.filter { $0.value.count != 0 || $0.value.total != 0 }).chunked(400) {
+            let values: [SQLQueryString] = chunk.map { fact, value in
+                "(\(bind: fact.key.workspace), \(bind: fact.conversation), \(bind: fact.key.hour), \(Self.columns(fact.key)), \(bind: value.count), \(bind: value.total))"
+            }
+            try await sql.raw("""
+                INSERT INTO metric_facts (workspace_id, conversation_id, hour, metric, bucket, inbox_id, channel, team_id, agent_id, reason, count, total)
+                VALUES \(values.joined(separator: ", "))
                 """).run()
         }
     }

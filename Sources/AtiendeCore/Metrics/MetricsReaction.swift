@@ -58,6 +58,9 @@ public struct MetricsReaction: Reaction {
                 guard let c = try await Conversation.query(on: tx.db).filter(\.$workspace.$id == subject.workspaceID)
                     .filter(\.$id == subject.id).first()?.snapshot else { continue }
                 happenings.append((subject.workspaceID, subject.id, .slaBreach(MetricDims(c), clock: alert.clock.metricBucket, at: now)))
+            case .worked(let work):
+                happenings.append((work.workspaceID, work.conversation.id,
+                                   .handled(MetricDims(work.conversation, agent: .some(work.agent)), seconds: work.seconds, at: now)))
             default:
                 continue
             }
@@ -70,7 +73,7 @@ public struct MetricsReaction: Reaction {
         let hours = try await MetricStates.businessHours(of: Set(happenings.compactMap { $0.happening.inbox }), on: tx.db)
         for entry in happenings {
             var state = states[entry.conversation] ?? MetricRecorder.State()
-            MetricRecorder.apply(entry.happening, workspace: entry.workspace, state: &state, to: &deltas, hours: { hours[$0] ?? nil })
+            MetricRecorder.apply(entry.happening, workspace: entry.workspace, conversation: entry.conversation, state: &state, to: &deltas, hours: { hours[$0] ?? nil })
             if stateful.contains(entry.conversation) { states[entry.conversation] = state }
         }
         try await MetricStates.save(states.filter { loaded[$0.key] != $0.value }, on: tx.sql)

@@ -33,7 +33,7 @@ public enum MetricsRebuild {
         mutating func apply(_ happening: MetricRecorder.Happening, _ id: UUID) {
             var state = conversations[id]?.state ?? MetricRecorder.State()
             let hours = self.hours
-            MetricRecorder.apply(happening, workspace: workspace, state: &state, to: &deltas, hours: { hours[$0] ?? nil })
+            MetricRecorder.apply(happening, workspace: workspace, conversation: id, state: &state, to: &deltas, hours: { hours[$0] ?? nil })
             conversations[id]?.state = state
         }
 
@@ -88,6 +88,9 @@ public enum MetricsRebuild {
                 apply(.surveyAnswered(MetricDims(survey), kind: survey.kind, score: score, previous: scores[survey.id], sentAt: sent),
                       survey.conversationID)
                 scores[survey.id] = score
+            case .conversationWorked:
+                guard let work = JSON.decode(HandleTime.Payload.self, from: event.payload) else { return }
+                apply(.handled(MetricDims(work.conversation, agent: .some(work.agentID)), seconds: work.seconds, at: at), work.conversation.id)
             case .slaBreached:
                 guard let id = event.conversationID, let c = conversations[id]?.snapshot,
                       let alert = JSON.decode(ServiceLevelScanner.AlertPayload.self, from: event.payload) else { return }
@@ -120,6 +123,7 @@ public enum MetricsRebuild {
             }
             try await tx.sql.raw("DELETE FROM metric_rollups WHERE workspace_id = \(bind: workspace)").run()
             try await tx.sql.raw("DELETE FROM metric_cubes WHERE workspace_id = \(bind: workspace)").run()
+            try await tx.sql.raw("DELETE FROM metric_facts WHERE workspace_id = \(bind: workspace)").run()
             try await tx.sql.raw("DELETE FROM metric_compaction WHERE workspace_id = \(bind: workspace)").run()
             try await tx.sql.raw("""
                 UPDATE conversations SET response_count = 0, first_resolved_at = NULL, fcr_at = NULL, fcr_dims = NULL

@@ -82,6 +82,8 @@ public struct MetricsReport: Sendable {
         public var reopenRate: Double? { Self.ratio(count(.reopened), count(.resolved)) }
         /// Agent replies ÷ resolved.
         public var repliesPerResolved: Double? { count(.resolved) > 0 ? Double(count(.replies)) / Double(count(.resolved)) : nil }
+        /// Seconds agents worked on conversations ÷ conversations resolved.
+        public var handlePerResolved: Double? { count(.resolved) > 0 ? (totals[.handle] ?? 0) / Double(count(.resolved)) : nil }
         /// % of CSAT answers that are 4 or 5.
         public var csat: Double? { Self.ratio(count(.csatSatisfied), count(.csatAnswers)).map { $0 * 100 } }
         /// % promoters − % detractors, −100…100.
@@ -162,7 +164,7 @@ public struct MetricsReport: Sendable {
         }
     }
 
-    private func conditions(_ workspace: UUID, hours: (Int64, Int64), _ filter: Filter) -> SQLQueryString {
+    func conditions(_ workspace: UUID, hours: (Int64, Int64), _ filter: Filter) -> SQLQueryString {
         var sql: SQLQueryString = "workspace_id = \(bind: workspace) AND hour >= \(bind: hours.0) AND hour < \(bind: hours.1)"
         if let inbox = filter.inbox { sql = sql + " AND inbox_id = \(bind: inbox.uuidString.lowercased())" }
         if let channel = filter.channel { sql = sql + " AND channel = \(bind: channel.rawValue)" }

@@ -335,3 +335,33 @@ struct AddWeeklyReports: AsyncMigration {
         try await db.schema("memberships").deleteField("weekly_report").update()
     }
 }
+
+/// Every rollup change also kept with the conversation it came from, for the export with a row per conversation whose
+/// sums are the reports' own. No key: changes to one conversation in one hour are rows of their own, added up on export.
+struct CreateMetricFacts: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        guard let sql = db as? any SQLDatabase else { return }
+        let float = sql.dialect.name == "postgresql" ? "DOUBLE PRECISION" : "REAL"
+        try await sql.raw("""
+            CREATE TABLE metric_facts (
+                workspace_id UUID NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+                conversation_id UUID NOT NULL,
+                hour BIGINT NOT NULL,
+                metric TEXT NOT NULL,
+                bucket INTEGER NOT NULL,
+                inbox_id TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                team_id TEXT NOT NULL,
+                agent_id TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                count BIGINT NOT NULL,
+                total \(unsafeRaw: float) NOT NULL
+            )
+            """).run()
+        try await db.createIndex("metric_facts_hour", on: "metric_facts", "workspace_id", "hour")
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema("metric_facts").delete()
+    }
+}

@@ -37,6 +37,7 @@ public enum AtiendeMigrations {
         CreateAtRisk(),
         CreateCompensations(),
         AddWeeklyReports(),
+        CreateMetricFacts(),
     ]
 }
 

@@ -22,7 +22,7 @@ struct NotificationsReaction: Reaction {
                 let workspace = alert.subject.workspaceID
                 if supervisors[workspace] == nil { supervisors[workspace] = try await ServiceLevels.supervisors(of: workspace, in: tx) }
                 try await notify(alert, watchers: supervisors[workspace] ?? [], in: tx)
-            case .messagesReceived, .replied, .contactLogged, .surveyAnswered:
+            case .messagesReceived, .replied, .contactLogged, .surveyAnswered, .worked:
                 break
             }
         }

@@ -20,6 +20,8 @@ public enum DomainChange: Sendable {
     case serviceLevelAlert(ServiceLevelAlert)
     /// A customer answered a survey, or changed their answer.
     case surveyAnswered(SurveyAnswer)
+    /// An agent worked on a conversation: had it open and active in front of them for a stretch of time.
+    case worked(Work)
 
     /// One stored customer message.
     public struct Arrival: Sendable {
@@ -69,6 +71,13 @@ public enum DomainChange: Sendable {
         public var survey: SurveySnapshot
         /// The score before this answer changed it (nil: the first answer).
         public var previousScore: Int?
+    }
+
+    public struct Work: Sendable {
+        public var workspaceID: UUID
+        public var conversation: ConversationSnapshot
+        public var agent: UUID
+        public var seconds: Double
     }
 
     public struct ServiceLevelAlert: Sendable {

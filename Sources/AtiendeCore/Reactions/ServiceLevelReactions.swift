@@ -69,7 +69,7 @@ struct ServiceLevelClocksReaction: Reaction {
                 add(reply.conversation.id, .fixed([.answer(at: now, byPerson: reply.author != nil)]))
             case .contactLogged(let id, _, let resolved):
                 add(id, .fixed([.opened(at: now), .answer(at: now, byPerson: true)] + (resolved ? [.status(.resolved, at: now)] : [])))
-            case .noteAdded, .serviceLevelAlert, .surveyAnswered:
+            case .noteAdded, .serviceLevelAlert, .surveyAnswered, .worked:
                 break
             }
         }

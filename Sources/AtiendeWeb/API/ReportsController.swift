@@ -82,6 +82,8 @@ enum ReportsController {
         var median: Double?
         var p90: Double?
         var mean: Double?
+        /// The times' sum, in seconds.
+        var total: Double
     }
 
     struct FiguresBody: Encodable {
@@ -90,6 +92,9 @@ enum ReportsController {
         var derived: Int64
         var firstResponse, nextResponse, resolution: Time
         var firstResponseBusiness, nextResponseBusiness, resolutionBusiness: Time
+        /// Stretches of agents' work on conversations.
+        var handle: Time
+        var handlePerResolved: Double?
         var csatAnswers: Int64
         var csat: Double?
         var npsAnswers, npsPromoters, npsDetractors: Int64
@@ -98,7 +103,8 @@ enum ReportsController {
         var firstResponseCompliance, nextResponseCompliance, resolutionCompliance: Double?
 
         enum CodingKeys: String, CodingKey {
-            case created, resolved, reopened, replies, fcr, resolution, csat, nps
+            case created, resolved, reopened, replies, fcr, resolution, csat, nps, handle
+            case handlePerResolved = "handle_per_resolved"
             case derived, derivationRate = "derivation_rate"
             case resolutionRate = "resolution_rate", fcrRate = "fcr_rate", reopenRate = "reopen_rate", repliesPerResolved = "replies_per_resolved"
             case firstResponseBusiness = "first_response_business", nextResponseBusiness = "next_response_business"
@@ -110,13 +116,15 @@ enum ReportsController {
         }
 
         init(_ f: MetricsReport.Figures) {
-            func time(_ metric: Metric) -> Time { Time(count: f.count(metric), median: f.median(metric), p90: f.p90(metric), mean: f.mean(metric)) }
+            func time(_ metric: Metric) -> Time { Time(count: f.count(metric), median: f.median(metric), p90: f.p90(metric), mean: f.mean(metric),
+                                                    total: f.totals[metric] ?? 0) }
             created = f.count(.created); resolved = f.count(.resolved); reopened = f.count(.reopened); replies = f.count(.replies); fcr = f.count(.fcr)
             derived = f.count(.derived); derivationRate = f.derivationRate
             resolutionRate = f.resolutionRate; fcrRate = f.fcrRate; reopenRate = f.reopenRate; repliesPerResolved = f.repliesPerResolved
             firstResponse = time(.firstResponse); nextResponse = time(.nextResponse); resolution = time(.resolution)
             firstResponseBusiness = time(.firstResponseBusiness); nextResponseBusiness = time(.nextResponseBusiness)
             resolutionBusiness = time(.resolutionBusiness)
+            handle = time(.handle); handlePerResolved = f.handlePerResolved
             csatAnswers = f.count(.csatAnswers); csat = f.csat
             npsAnswers = f.count(.npsAnswers); npsPromoters = f.count(.npsPromoters); npsDetractors = f.count(.npsDetractors); nps = f.nps
             firstResponseBreaches = Int64(f.buckets[.slaBreaches]?[0] ?? 0); firstResponseCompliance = f.firstResponseCompliance
@@ -161,6 +169,14 @@ enum ReportsController {
         struct Row: Encodable { var value: String; var figures: FiguresBody }
         let rows = try await MetricsReport(store: req.atiende.store).breakdown(workspace: workspace, period: query.period, by: dimension, filter: query.filter)
         return try json(rows.sorted { $0.key < $1.key }.map { Row(value: $0.key, figures: .init($0.value)) })
+    }
+
+    /// `GET …/reports/conversations`: a row per conversation with what was counted of it in the period; each column
+    /// adds up to the overview's figure.
+    static func conversations(_ req: Request) async throws -> Response {
+        let (query, workspace) = try await query(req)
+        let entries = try await ConversationExport.entries(workspace: workspace, query: query, store: req.atiende.store, db: req.db)
+        return try json(ConversationExport.JSONRows(entries: entries))
     }
 
     struct Subscription: Codable {

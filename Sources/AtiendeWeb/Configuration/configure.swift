@@ -58,13 +58,19 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     }
     let hub = EventHub()
     store.signals.onEvents { hub.notify($0) }
-    let presence = PresenceHub()
+    let presence = PresenceHub(clock: { store.clock.now() })
     let visitors = VisitorHub(store: store, hub: hub, logger: logger, maxPerAddress: config.widgetSocketsPerAddress,
                               maxConnections: config.widgetSocketsTotal)
     let cluster = Cluster(store: store, logger: logger)
     presence.observe { workspace, number, typing, name in
         visitors.agentActivity(workspace: workspace, conversation: number, typing: typing, name: name)
         cluster.publish(.agentActivity(workspace: workspace, conversation: number, typing: typing, name: name))
+    }
+    presence.onWork { workspace, number, agent, from, to in
+        Task {
+            do { try await HandleTime.record(workspace: workspace, conversation: number, agent: agent, from: from, to: to, store: store) }
+            catch { logger.warning("handle time not recorded", metadata: ["error": "\(error)", "conversation": "\(number)"]) }
+        }
     }
     let inboxLookup = InboxLookup(store: store, secrets: secrets)
     cluster.onSignal { signal in

@@ -167,6 +167,8 @@ extension ReportsPage {
             (t("reports.reopen_rate"), { percent(t, $0.reopenRate.map { $0 * 100 }) }),
             (t("reports.derivation_rate"), { percent(t, $0.derivationRate.map { $0 * 100 }) }),
             (t("reports.replies_per_resolved"), { $0.repliesPerResolved.map { decimal(t, $0, digits: 2) } ?? "—" }),
+            (t("reports.handle_total"), { duration($0.totals[.handle], t) }),
+            (t("reports.handle_per_resolved"), { $0.handlePerResolved.map { duration($0, t) } ?? "—" }),
             ("CSAT %", { percent(t, $0.csat) }),
             (t("reports.csat_answers"), { String($0.count(.csatAnswers)) }),
             ("NPS", { $0.nps.map { String(Int($0.rounded())) } ?? "—" }),
@@ -194,11 +196,11 @@ extension ReportsPage {
         return Table(id: "by_\(key)", title: t("reports.by_\(key)"),
                      headers: [t("reports.dimension.\(key)"), t("reports.created"), t("reports.resolved"), t("reports.replies"),
                                t("reports.first_response_median"), t("reports.first_response_p90"), t("reports.resolution_median"),
-                               t("reports.fcr_rate"), "CSAT %", "NPS"],
+                               t("reports.fcr_rate"), t("reports.handle_total"), "CSAT %", "NPS"],
                      rows: sorted.map { value, f in
                          [name(value), String(f.count(.created)), String(f.count(.resolved)), String(f.count(.replies)),
                           duration(f.median(.firstResponse), t), duration(f.p90(.firstResponse), t), duration(f.median(.resolution), t),
-                          percent(t, f.fcrRate.map { $0 * 100 }), percent(t, f.csat), f.nps.map { String(Int($0.rounded())) } ?? "—"]
+                          percent(t, f.fcrRate.map { $0 * 100 }), duration(f.totals[.handle], t), percent(t, f.csat), f.nps.map { String(Int($0.rounded())) } ?? "—"]
                      })
     }
 }

@@ -34,8 +34,13 @@ enum ReportsPage {
             query = try ReportQuery.parse({ ["period", "from", "to"].contains($0) ? nil : req.query[String.self, at: $0] },
                                           workspace: desk.workspace, now: req.atiende.store.clock.now())
         }
-        let report = MetricsReport(store: req.atiende.store)
         let workspace = desk.workspaceID
+        if req.query[String.self, at: "format"] == "csv", req.query[String.self, at: "table"] == "conversations" {
+            let entries = try await ConversationExport.entries(workspace: workspace, query: query, store: req.atiende.store, db: req.db)
+            return csv(ConversationExport.table(entries, desk: desk, zone: query.timeZone),
+                       filename: "atiende-conversations-\(query.from)-\(query.to).csv")
+        }
+        let report = MetricsReport(store: req.atiende.store)
         let current = try await report.figures(workspace: workspace, period: query.period, filter: query.filter)
         let previous = try await report.figures(workspace: workspace, period: query.period.previous, filter: query.filter)
         let hourly = try await report.hourly(workspace: workspace, period: query.period, metrics: [.created, .resolved, .csatAnswers, .csatSatisfied,
@@ -84,7 +89,7 @@ enum ReportsPage {
 
         if req.query[String.self, at: "format"] == "csv" {
             guard let name = req.query[String.self, at: "table"], let table = tables.first(where: { $0.id == name }) else {
-                throw AtiendeError.invalid("table is one of " + tables.map(\.id).joined(separator: ", "), code: "invalid_table")
+                throw AtiendeError.invalid("table is one of " + (tables.map(\.id) + ["conversations"]).joined(separator: ", "), code: "invalid_table")
             }
             return csv(table, filename: "atiende-\(table.id)-\(query.from)-\(query.to).csv")
         }
@@ -101,6 +106,7 @@ enum ReportsPage {
             cards(t, current, previous),
             weekly(desk, subscribed: subscribed, mails: mails),
             section(overview, csvBase: csvBase, t: t),
+            export(csvBase: csvBase, t: t),
             section(volume, chart: SVGChart.bars(title: volume.title, categories: days.map { String($0.suffix(5)) },
                                                  series: [(t("reports.created"), volume.rows.map { chartValue($0[1]) }),
                                                           (t("reports.resolved"), volume.rows.map { chartValue($0[2]) })]),
@@ -206,6 +212,16 @@ enum ReportsPage {
                         }))),
             .if(table.rows.isEmpty, .p(.class("hint"), .text(t("reports.empty")))),
             .p(.a(.class("csv"), .href(csvBase + separator + "format=csv&table=\(table.id)"), .attribute(named: "download", value: ""),
+                  .text(t("reports.csv")))))
+    }
+
+    /// The export with a row per conversation: a download only (a period can hold thousands).
+    static func export(csvBase: String, t: Localizer) -> Node<HTML.BodyContext> {
+        let separator = csvBase.contains("?") ? "&" : "?"
+        return .section(.class("report"), .id("report-conversations"),
+            .h2(.text(t("reports.export.title"))),
+            .p(.class("hint"), .text(t("reports.export.hint"))),
+            .p(.a(.class("csv"), .href(csvBase + separator + "format=csv&table=conversations"), .attribute(named: "download", value: ""),
                   .text(t("reports.csv")))))
     }
 

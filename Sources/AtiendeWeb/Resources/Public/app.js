@@ -550,6 +550,8 @@ function regionsFor(event) {
   const page = body.dataset.page;
   const number = payload.conversation?.number;
   const regions = [];
+  // An agent's stretch of work changes nothing on anyone's page.
+  if (event.type === 'conversation.worked') return regions;
   if (/^(conversation|message|sla)\./.test(event.type)) {
     if (event.type !== 'message.updated') regions.push('sidebar', 'team-board');
     // (Beside a conversation the list is folded away below desktop width: then nothing to re-read.)
@@ -627,11 +629,29 @@ function handle(event) {
 // ----------------------------------------------------------------------------------------- presence
 
 let lastTyping = 0;
+// Handle time: the page says whether the agent is there — visible, and used in the last minute.
+let lastInput = Date.now();
+let saidActive = true;
+const isActive = () => document.visibilityState === 'visible' && Date.now() - lastInput < 60000;
 
 function announce(type) {
   if (!conversationNumber || !socket || socket.readyState !== WebSocket.OPEN) return;
-  socket.send(JSON.stringify({ type, conversation: conversationNumber }));
+  saidActive = isActive();
+  socket.send(JSON.stringify({ type, conversation: conversationNumber, active: saidActive }));
 }
+
+// Back after a pause: said at once, not at the next heartbeat.
+function noticeInput() {
+  lastInput = Date.now();
+  if (!saidActive) announce('viewing');
+}
+for (const name of ['keydown', 'pointerdown', 'pointermove', 'wheel', 'touchstart', 'scroll']) {
+  document.addEventListener(name, noticeInput, { passive: true, capture: true });
+}
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible') lastInput = Date.now();
+  announce('viewing');
+});
 
 function showPresence(event) {
   const line = document.getElementById('presence');
