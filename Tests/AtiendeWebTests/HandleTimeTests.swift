@@ -64,7 +64,7 @@ struct HandleTimeTests {
             #expect(try await HandleTime.record(workspace: workspace.id, conversation: 1, agent: ana, from: now.addingTimeInterval(-300), to: now, store: app.store))
             #expect(try await HandleTime.record(workspace: workspace.id, conversation: 1, agent: beto, from: now.addingTimeInterval(-45), to: now, store: app.store))
             #expect(try await HandleTime.record(workspace: workspace.id, conversation: 2, agent: ana, from: now.addingTimeInterval(-90), to: now, store: app.store))
-            #expect(try await !HandleTime.record(workspace: workspace.id, conversation: 2, agent: ana, from: now.addingTimeInterval(-1), to: now, store: app.store),
+            #expect(try await !HandleTime.record(workspace: workspace.id, conversation: 2, agent: ana, from: now.addingTimeInterval(-0.5), to: now, store: app.store),
                     "a glance is no work")
             #expect(try await !HandleTime.record(workspace: UUID(), conversation: 2, agent: ana, from: now.addingTimeInterval(-60), to: now, store: app.store),
                     "another workspace's conversation number is not this one")

@@ -5,8 +5,9 @@ import Foundation
 /// using it), whoever it is assigned to. The desk measures stretches of work from the browser's presence frames and
 /// records each one that ends as a `conversation.worked` event, counted in the hour it ended.
 public enum HandleTime {
-    /// A stretch shorter than this (a glance while passing through) is not recorded.
-    public static let minimum: TimeInterval = 3
+    /// A stretch shorter than this is not recorded. Small, because the desk's forms reload the page, and each page is
+    /// a stretch of its own: a quick claim-then-reply is two short stretches that are both work.
+    public static let minimum: TimeInterval = 1
     /// A single stretch is cut at this length: a page left open and active all night is not eight hours of work.
     public static let maximum: TimeInterval = 4 * 3600
 
