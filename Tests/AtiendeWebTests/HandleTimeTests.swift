@@ -107,6 +107,7 @@ struct HandleTimeTests {
             let lines = csv.text.split(separator: "\r\n").map(String.init)
             #expect(lines.count == 5 && lines[0].hasPrefix("Número,Id de la conversación,Inicio,Canal,Bandeja,Equipo,Agente"))
             #expect(lines[1].contains("\"345,000\""), "seconds written with a decimal comma in Spanish: \(lines[1])")
+            #expect(lines[1].contains(",Resuelta,") && lines[2].contains(",Abierta,"), "a status in the reader's words: \(lines[1])")
 
             // Rebuilt from the events, the handle time and the per-conversation rows are the same.
             try await MetricsRebuild.run(workspace: workspace.id, store: app.store)

@@ -131,7 +131,7 @@ def test_widget_rating_reaches_reports(make_server, backend, browser, shop):
         assert sum(int(line[header.index(column)]) for line in lines) == int(figures[figure]), (column, table)
     handled = float(lines[0][header.index("Tiempo de gestión (s)")].replace(",", "."))
     assert abs(handled - overview["figures"]["handle"]["total"]) < 0.01, (handled, overview["figures"]["handle"])
-    assert lines[0][header.index("Notas CSAT")] == "2" and lines[0][header.index("Canal")] == "webchat", lines
+    assert lines[0][header.index("Notas CSAT")] == "2" and lines[0][header.index("Estado")] == "Resuelta", lines
 
     # In English, at phone width, the page still reads.
     browser.set_window_size(390, 844)

@@ -3,10 +3,10 @@ import SQLKit
 
 /// A year of plausible history for a workspace, written in bulk: contacts with an email identity, conversations
 /// spread over the inboxes (89% resolved, the rest open, pending or snoozed; some prioritized and labelled), each an
-/// exchange of one to five customer messages and agent answers, a contact reason, and a CSAT answer for a quarter of
-/// the resolved ones — with the event log the desk would have written for all of it, so the metrics are rebuilt from
-/// it like any history (about ten events per conversation). Used by `atiende demo --conversations N` and the
-/// benchmarks.
+/// exchange of one to five customer messages and agent answers with the agent's handle time, a contact reason, and a
+/// CSAT answer for a quarter of the resolved ones — with the event log the desk would have written for all of it, so the
+/// metrics are rebuilt from it like any history (about eleven events per conversation). Used by `atiende demo
+/// --conversations N` and the benchmarks.
 public enum SyntheticHistory {
     static let texts = [
         "Hola, ¿cuándo llega mi pedido?", "La boleta salió con el RUT equivocado", "Quiero cambiar la dirección de despacho",
@@ -152,6 +152,12 @@ public enum SyntheticHistory {
             if c.firstResponseAt == nil { c.firstResponseAt = at }
             _ = message(.outgoing, text: answers[(index + exchange) % answers.count], at: at)
             if exchange < exchanges - 1 { at = min(now, at.addingTimeInterval(Double.random(in: 300...86_400, using: &random))) }
+        }
+        // The agent's time on it, ending with the last answer.
+        if let agent, c.firstResponseAt != nil {
+            let seconds = Double.random(in: 60...900, using: &random).rounded()
+            event(.conversationWorked, HandleTime.Payload(conversation: c, agentID: agent, seconds: seconds, startedAt: at.addingTimeInterval(-seconds)),
+                  actor: agent, at: at)
         }
         switch status {
         case .resolved:

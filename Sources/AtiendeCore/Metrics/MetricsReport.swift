@@ -83,7 +83,9 @@ public struct MetricsReport: Sendable {
         /// Agent replies ÷ resolved.
         public var repliesPerResolved: Double? { count(.resolved) > 0 ? Double(count(.replies)) / Double(count(.resolved)) : nil }
         /// Seconds agents worked on conversations ÷ conversations resolved.
-        public var handlePerResolved: Double? { count(.resolved) > 0 ? (totals[.handle] ?? 0) / Double(count(.resolved)) : nil }
+        public var handlePerResolved: Double? {
+            count(.resolved) > 0 && count(.handle) > 0 ? (totals[.handle] ?? 0) / Double(count(.resolved)) : nil
+        }
         /// % of CSAT answers that are 4 or 5.
         public var csat: Double? { Self.ratio(count(.csatSatisfied), count(.csatAnswers)).map { $0 * 100 } }
         /// % promoters − % detractors, −100…100.

@@ -17,6 +17,8 @@ enum ConversationExport {
         case date(Date)
         /// An id; its name in the CSV.
         case ref(UUID, name: String?)
+        /// A code (a status, a channel); in the CSV, its translation under `key` + the code.
+        case code(String, key: String)
     }
 
     struct Entry {
@@ -66,12 +68,12 @@ enum ConversationExport {
             Column(key: "number", OpenAPIDocument.nullable(OpenAPIDocument.integer)) { $0.conversation.map { .count(Int64($0.number)) } ?? .none },
             Column(key: "conversation_id", OpenAPIDocument.uuid) { .text($0.id.uuidString.lowercased()) },
             Column(key: "started_at", OpenAPIDocument.nullable(OpenAPIDocument.dateTime)) { $0.conversation.map { .date($0.createdAt) } ?? .none },
-            Column(key: "channel") { $0.conversation.map { .text($0.channel.rawValue) } ?? .none },
+            Column(key: "channel") { $0.conversation.map { .code($0.channel.rawValue, key: "channel.") } ?? .none },
             Column(key: "inbox_id", OpenAPIDocument.nullable(OpenAPIDocument.uuid)) { $0.conversation.map { .ref($0.$inbox.id, name: names.inboxes[$0.$inbox.id]) } ?? .none },
             Column(key: "team_id", OpenAPIDocument.nullable(OpenAPIDocument.uuid)) { entry in entry.conversation?.$team.id.map { .ref($0, name: names.teams[$0]) } ?? .none },
             Column(key: "agent_id", OpenAPIDocument.nullable(OpenAPIDocument.uuid)) { entry in entry.conversation?.$assignee.id.map { .ref($0, name: names.members[$0]) } ?? .none },
             Column(key: "reason") { $0.conversation?.contactReason.map(Cell.text) ?? .none },
-            Column(key: "status") { $0.conversation.map { .text($0.status.rawValue) } ?? .none },
+            Column(key: "status") { $0.conversation.map { .code($0.status.rawValue, key: "status.") } ?? .none },
             count("created", .created), count("resolved", .resolved), count("reopened", .reopened), count("replies", .replies),
             count("fcr", .fcr), count("derived", .derived),
             count("first_responses", .firstResponse), seconds("first_response_seconds", .firstResponse),
@@ -129,6 +131,7 @@ enum ConversationExport {
                                          case .seconds(let s): ReportsPage.decimal(t, s, digits: 3)
                                          case .date(let date): formatter.string(from: date)
                                          case .ref(let id, let name): name ?? id.uuidString.lowercased()
+                                         case .code(let code, let key): t(key + code)
                                          }
                                      }
                                  })
@@ -159,6 +162,7 @@ enum ConversationExport {
                     case .seconds(let s): try row.encode(s, forKey: key)
                     case .date(let date): try row.encode(ISO8601.string(date), forKey: key)
                     case .ref(let id, _): try row.encode(id.uuidString.lowercased(), forKey: key)
+                    case .code(let code, _): try row.encode(code, forKey: key)
                     }
                 }
             }
