@@ -217,7 +217,7 @@ struct ConversationAPITests {
         }
     }
 
-    @Test("A NUL character: refused in what agents send (400, nothing changed), dropped from what customers send (kept)")
+    @Test("A NUL character: refused in what agents send and in addresses (400, nothing changed), dropped from what customers send (kept)")
     func nulCharacters() async throws {
         try await withApp { app in
             let workspace = try await WorkspaceFixture.make(app)
@@ -234,6 +234,11 @@ struct ConversationAPITests {
                                              raw: Data(#"{"contact_reason":"a\\u0000b"}"#.utf8), headers: [("Content-Type", "application/json")])
             #expect(fine.status == 200, "\(fine.text)")
             #expect(try await Conversation.query(on: app.store.db).first()?.contactReason == #"a\u0000b"#)
+            // In an address: a search or filter with %00 is refused for what it is, on every route.
+            for path in ["\(workspace.path)/contacts?q=a%00b", "\(workspace.path)/conversations?q=%00", "\(workspace.path)/conversations/1%00"] {
+                let refused = try await app.request(.GET, path, token: workspace.token)
+                #expect(refused.status == 400 && refused.text.contains("invalid_text"), "\(path) → \(refused.status) \(refused.text)")
+            }
         }
     }
 

@@ -38,6 +38,7 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     app.middleware.use(RouteLoggingMiddleware(logLevel: .debug))
     app.middleware.use(WidgetCORSMiddleware())
     app.middleware.use(APIErrorMiddleware())
+    app.middleware.use(NoNULInURLMiddleware())
 
     let logger = app.logger
     // Once the application has shut down, Fluent has no database to give (`app.db` would crash). Work that ends late —
@@ -167,6 +168,17 @@ struct NoSniffMiddleware: AsyncMiddleware {
         let response = try await next.respond(to: request)
         response.headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
         return response
+    }
+}
+
+/// A NUL (`%00`) in a path or query is nothing a person typed, and PostgreSQL cannot compare text with it: every page and
+/// operation refuses it (400) before its handler reads a parameter. Bodies are checked where they are decoded.
+struct NoNULInURLMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        if request.url.string.range(of: "%00", options: .caseInsensitive) != nil || request.url.string.contains("\0") {
+            throw AtiendeError.invalid("the address contains the NUL character (%00)", code: "invalid_text")
+        }
+        return try await next.respond(to: request)
     }
 }
 
