@@ -191,42 +191,42 @@ public struct MetricsReport: Sendable {
         let watermark = usable && cubes ? try await MetricCubes.watermark(workspace, on: store.sql) : 0
         let plan = Self.plan(period, watermark: watermark, cubes: usable && cubes)
         let metricFilter: SQLQueryString = metrics.map { " AND metric IN (\(IngestBatch.list($0.map(\.rawValue))))" } ?? ""
+        // One query: each part's rows (the rollups' hours, the cubes' hours, days and months) summed together.
         var parts: [SQLQueryString] = []
-        // PostgreSQL refuses a constant in GROUP BY: without a dimension, the value is '' and not grouped by.
         let valueColumn = dimension.map(\.rawValue) ?? "''"
-        let grouped = dimension.map { $0.rawValue + ", " } ?? ""
         for range in plan.hours {
             parts.append("""
-                SELECT \(unsafeRaw: valueColumn) AS value, metric, bucket, SUM(count) AS n, SUM(total) AS total FROM metric_rollups
-                WHERE \(conditions(workspace, hours: range, filter))\(metricFilter) GROUP BY \(unsafeRaw: grouped)metric, bucket
+                SELECT \(unsafeRaw: valueColumn) AS value, metric, bucket, count, total FROM metric_rollups
+                WHERE \(conditions(workspace, hours: range, filter))\(metricFilter)
                 """)
         }
         for (grain, ranges) in [("h", plan.cubeHours), ("d", plan.days), ("m", plan.months)] {
             for range in ranges {
                 var sql: SQLQueryString = """
-                    SELECT value, metric, bucket, SUM(count) AS n, SUM(total) AS total FROM metric_cubes
+                    SELECT value, metric, bucket, count, total FROM metric_cubes
                     WHERE workspace_id = \(bind: workspace) AND grain = \(bind: grain) AND dim = \(bind: cubeDim)
                       AND period >= \(bind: range.0) AND period < \(bind: range.1)
                     """
                 if let cubeValue { sql = sql + " AND value = \(bind: cubeValue)" }
-                parts.append(sql + metricFilter + " GROUP BY value, metric, bucket")
+                parts.append(sql + metricFilter)
             }
         }
+        guard let first = parts.first else { return [] }
+        let union = parts.dropFirst().reduce(first) { $0 + " UNION ALL " + $1 }
         var result: [(value: String, metric: Metric, bucket: Int, count: Int64, total: Double)] = []
-        for part in parts {
-            for row in try await store.sql.raw("SELECT value, metric, bucket, CAST(SUM(n) AS BIGINT) AS n, SUM(total) AS total FROM (" + part
-                                               + ") AS part GROUP BY value, metric, bucket").all() {
-                guard let metric = Metric(rawValue: try row.decode(column: "metric", as: String.self)) else { continue }
-                result.append((try row.decode(column: "value", as: String.self), metric, try row.decode(column: "bucket", as: Int.self),
-                               try row.decode(column: "n", as: Int64.self), try row.decode(column: "total", as: Double.self)))
-            }
+        for row in try await store.sql.raw("SELECT value, metric, bucket, CAST(SUM(count) AS BIGINT) AS n, SUM(total) AS total FROM ("
+                                           + union + ") AS part GROUP BY value, metric, bucket").all() {
+            guard let metric = Metric(rawValue: try row.decode(column: "metric", as: String.self)) else { continue }
+            result.append((try row.decode(column: "value", as: String.self), metric, try row.decode(column: "bucket", as: Int.self),
+                           try row.decode(column: "n", as: Int64.self), try row.decode(column: "total", as: Double.self)))
         }
         return result
     }
 
-    public func figures(workspace: UUID, period: Period, filter: Filter = Filter()) async throws -> Figures {
+    /// The period's figures; `metrics` reads only those.
+    public func figures(workspace: UUID, period: Period, filter: Filter = Filter(), metrics: [Metric]? = nil) async throws -> Figures {
         var figures = Figures()
-        for row in try await rows(workspace: workspace, period: period, filter: filter, by: nil) {
+        for row in try await rows(workspace: workspace, period: period, filter: filter, by: nil, metrics: metrics) {
             figures.add(row.metric, bucket: row.bucket, count: row.count, total: row.total)
         }
         return figures.settled
@@ -247,39 +247,31 @@ public struct MetricsReport: Sendable {
         let usable = cubes && (Self.cubeFilter(filter).map { $0 == nil } ?? false) && metrics.allSatisfy(MetricCubes.hourMetrics.contains)
         let watermark = usable ? try await MetricCubes.watermark(workspace, on: store.sql) : 0
         let plan = Self.plan(period, watermark: watermark, cubes: usable)
-        var result: [Int64: [Metric: Int64]] = [:]
+        // One query: the rollups' hours, the hour cubes, and the days' hours of the day.
         let list = IngestBatch.list(metrics.map(\.rawValue))
-        for range in plan.hours {
-            for row in try await store.sql.raw("""
-                SELECT hour, metric, CAST(SUM(count) AS BIGINT) AS n FROM metric_rollups
-                WHERE \(conditions(workspace, hours: range, filter)) AND metric IN (\(list)) GROUP BY hour, metric
-                """).all() {
-                guard let metric = Metric(rawValue: try row.decode(column: "metric", as: String.self)) else { continue }
-                result[try row.decode(column: "hour", as: Int64.self), default: [:]][metric, default: 0] += try row.decode(column: "n", as: Int64.self)
-            }
+        var parts: [SQLQueryString] = plan.hours.map { range in
+            "SELECT hour, metric, count FROM metric_rollups WHERE \(conditions(workspace, hours: range, filter)) AND metric IN (\(list))"
         }
         for range in plan.cubeHours {
-            for row in try await store.sql.raw("""
-                SELECT period, metric, count FROM metric_cubes
+            parts.append("""
+                SELECT period AS hour, metric, count FROM metric_cubes
                 WHERE workspace_id = \(bind: workspace) AND grain = 'h' AND dim = '' AND period >= \(bind: range.0) AND period < \(bind: range.1)
                   AND metric IN (\(list))
-                """).all() {
-                guard let metric = Metric(rawValue: try row.decode(column: "metric", as: String.self)) else { continue }
-                result[try row.decode(column: "period", as: Int64.self), default: [:]][metric, default: 0] += try row.decode(column: "count", as: Int64.self)
-            }
+                """)
         }
-        let dayRanges = plan.days + plan.months.map { range in (MetricCubes.days(ofMonth: range.0).0, MetricCubes.days(ofMonth: range.1 - 1).1) }
-        for range in dayRanges {
-            for row in try await store.sql.raw("""
-                SELECT period, value, metric, count FROM metric_cubes
+        for range in plan.days + plan.months.map({ (MetricCubes.days(ofMonth: $0.0).0, MetricCubes.days(ofMonth: $0.1 - 1).1) }) {
+            parts.append("""
+                SELECT period * 24 + CAST(value AS BIGINT) AS hour, metric, count FROM metric_cubes
                 WHERE workspace_id = \(bind: workspace) AND grain = 'd' AND dim = 'hour' AND period >= \(bind: range.0) AND period < \(bind: range.1)
                   AND metric IN (\(list))
-                """).all() {
-                guard let metric = Metric(rawValue: try row.decode(column: "metric", as: String.self)),
-                      let hourOfDay = Int64(try row.decode(column: "value", as: String.self)) else { continue }
-                let hour = try row.decode(column: "period", as: Int64.self) * 24 + hourOfDay
-                result[hour, default: [:]][metric, default: 0] += try row.decode(column: "count", as: Int64.self)
-            }
+                """)
+        }
+        var result: [Int64: [Metric: Int64]] = [:]
+        guard let first = parts.first else { return result }
+        let union = parts.dropFirst().reduce(first) { $0 + " UNION ALL " + $1 }
+        for row in try await store.sql.raw("SELECT hour, metric, CAST(SUM(count) AS BIGINT) AS n FROM (" + union + ") AS part GROUP BY hour, metric").all() {
+            guard let metric = Metric(rawValue: try row.decode(column: "metric", as: String.self)) else { continue }
+            result[try row.decode(column: "hour", as: Int64.self), default: [:]][metric, default: 0] += try row.decode(column: "n", as: Int64.self)
         }
         return result
     }

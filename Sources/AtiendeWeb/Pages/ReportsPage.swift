@@ -41,18 +41,22 @@ enum ReportsPage {
                        filename: "atiende-conversations-\(query.from)-\(query.to).csv")
         }
         let report = MetricsReport(store: req.atiende.store)
-        let current = try await report.figures(workspace: workspace, period: query.period, filter: query.filter)
-        let previous = try await report.figures(workspace: workspace, period: query.period.previous, filter: query.filter)
-        let hourly = try await report.hourly(workspace: workspace, period: query.period, metrics: [.created, .resolved, .csatAnswers, .csatSatisfied,
-                                                                                                    .npsAnswers, .npsPromoters, .npsDetractors, .backlog],
+        // The page's reads at once: on PostgreSQL each is a connection's work.
+        async let currentRead = report.figures(workspace: workspace, period: query.period, filter: query.filter)
+        async let previousRead = report.figures(workspace: workspace, period: query.period.previous, filter: query.filter)
+        async let hourlyRead = report.hourly(workspace: workspace, period: query.period, metrics: [.created, .resolved, .csatAnswers, .csatSatisfied,
+                                                                                                   .npsAnswers, .npsPromoters, .npsDetractors, .backlog],
                                              filter: query.filter)
         // The backlog when the period began: every change of it until then.
-        let backlogBefore = try await report.figures(workspace: workspace, period: .init(from: Date(timeIntervalSince1970: 0), to: query.period.from),
-                                                     filter: query.filter).count(.backlog)
-        var breakdowns: [(String, [String: MetricsReport.Figures])] = []
-        for key in ["channel", "team", "agent", "reason"] {
-            breakdowns.append((key, try await report.breakdown(workspace: workspace, period: query.period, by: dimensions[key]!, filter: query.filter)))
+        async let backlogRead = report.figures(workspace: workspace, period: .init(from: Date(timeIntervalSince1970: 0), to: query.period.from),
+                                               filter: query.filter, metrics: [.backlog])
+        let breakdowns = try await withThrowingTaskGroup(of: (Int, String, [String: MetricsReport.Figures]).self) { group in
+            for (index, key) in ["channel", "team", "agent", "reason"].enumerated() {
+                group.addTask { (index, key, try await report.breakdown(workspace: workspace, period: query.period, by: dimensions[key]!, filter: query.filter)) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }.sorted { $0.0 < $1.0 }.map { ($0.1, $0.2) }
         }
+        let (current, previous, hourly, backlogBefore) = try await (currentRead, previousRead, hourlyRead, backlogRead.count(.backlog))
         let comments = try await comments(req, desk: desk, query: query)
 
         let days = days(query)
