@@ -12,7 +12,8 @@ public struct AccountService: Sendable {
     public init(store: Store) { self.store = store }
 
     /// A new session for a user whose password was verified. Returns the cookie token, shown only here.
-    public func startSession(for userID: UUID, workspace: UUID?, replacing oldToken: String? = nil) async throws -> (AgentSession, String) {
+    public func startSession(for userID: UUID, workspace: UUID?, replacing oldToken: String? = nil,
+                             device: Device = Device(userAgent: nil, address: nil)) async throws -> (AgentSession, String) {
         let token = SecretToken.make(prefix: "ses_")
         return try await store.write { tx in
             if let oldToken {
@@ -21,6 +22,9 @@ public struct AccountService: Sendable {
             let session = AgentSession(userID: userID, tokenHash: SecretToken.sha256Hex(token), csrfToken: SecretToken.make(prefix: "", bytes: 24),
                                        createdAt: tx.now, expiresAt: tx.now.addingTimeInterval(Self.sessionLifetime))
             session.workspaceID = workspace
+            session.userAgent = device.userAgent
+            session.address = device.address
+            session.lastSeenAt = tx.now
             try await session.create(on: tx.db)
             return (session, token)
         }
@@ -33,6 +37,7 @@ public struct AccountService: Sendable {
               session.expiresAt > store.clock.now(),
               let user = try await User.find(session.$user.id, on: store.db), user.isActive
         else { return nil }
+        try await noteSeen(session)
         return (session, user)
     }
 

@@ -365,3 +365,20 @@ struct CreateMetricFacts: AsyncMigration {
         try await db.schema("metric_facts").delete()
     }
 }
+
+/// Where each session signed in from and when it was last used (the account page lists them); API tokens that expire
+/// and tokens that may only read.
+struct AddAccessDetails: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("sessions").field("user_agent", .string).update()
+        try await db.schema("sessions").field("address", .string).update()
+        try await db.schema("sessions").field("last_seen_at", .datetime).update()
+        try await db.schema("api_tokens").field("expires_at", .datetime).update()
+        try await db.schema("api_tokens").field("read_only", .bool).update()
+    }
+
+    func revert(on db: any Database) async throws {
+        for field in ["user_agent", "address", "last_seen_at"] { try await db.schema("sessions").deleteField(.string(field)).update() }
+        for field in ["expires_at", "read_only"] { try await db.schema("api_tokens").deleteField(.string(field)).update() }
+    }
+}

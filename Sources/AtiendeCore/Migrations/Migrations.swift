@@ -38,6 +38,7 @@ public enum AtiendeMigrations {
         CreateCompensations(),
         AddWeeklyReports(),
         CreateMetricFacts(),
+        AddAccessDetails(),
     ]
 }
 

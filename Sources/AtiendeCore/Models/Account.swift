@@ -13,6 +13,11 @@ public final class AgentSession: Model, @unchecked Sendable {
     @OptionalField(key: "workspace_id") public var workspaceID: UUID?
     @Field(key: "created_at") public var createdAt: Date
     @Field(key: "expires_at") public var expiresAt: Date
+    /// What the browser said it was when it signed in, shortened; and from which address.
+    @OptionalField(key: "user_agent") public var userAgent: String?
+    @OptionalField(key: "address") public var address: String?
+    /// When the session was last used, kept to within `AccountService.seenGranularity`.
+    @OptionalField(key: "last_seen_at") public var lastSeenAt: Date?
 
     public init() {}
 

@@ -89,6 +89,10 @@ public final class APIToken: Model, @unchecked Sendable {
     @OptionalField(key: "last_used_at") public var lastUsedAt: Date?
     @OptionalField(key: "revoked_at") public var revokedAt: Date?
     @Timestamp(key: "created_at", on: .create) public var createdAt: Date?
+    /// After this the token is refused; nil: it lasts until revoked.
+    @OptionalField(key: "expires_at") public var expiresAt: Date?
+    /// A read-only token may only read (GET): it cannot change anything, whatever its owner's role.
+    @OptionalField(key: "read_only") public var readOnly: Bool?
 
     public init() {}
 

@@ -70,13 +70,4 @@ public enum WorkspaceService {
                                       payload: RecordEventPayload(id: try workspace.requireID(), name: name, changes: changes), in: tx)
         }
     }
-
-    /// Issues a personal API token; only its hash is kept. Returns the token, to be shown once.
-    public static func issueToken(for userID: UUID, name: String, store: Store) async throws -> (APIToken, String) {
-        let token = SecretToken.make(prefix: "atd_")
-        let record = APIToken(userID: userID, name: String(name.prefix(100)), tokenHash: SecretToken.sha256Hex(token),
-                              prefix: String(token.prefix(10)))
-        try await store.write { tx in try await record.create(on: tx.db) }
-        return (record, token)
-    }
 }

@@ -95,6 +95,14 @@ extension Request {
                 .filter(\.$tokenHash == SecretToken.sha256Hex(header)).filter(\.$revokedAt == nil).first(),
               let user = try await User.find(token.$user.id, on: atiende.store.db), user.isActive
         else { throw AtiendeError(.unauthorized, code: "invalid_token", "the API token is unknown or revoked") }
+        if let expiry = token.expiresAt, expiry <= atiende.store.clock.now() {
+            throw AtiendeError(.unauthorized, code: "token_expired", "the API token expired; its owner can make a new one on their account page")
+        }
+        // A read-only token reads, whatever its owner may do: every other method is refused before any handler runs.
+        if token.readOnly == true, ![.GET, .HEAD].contains(method) {
+            throw AtiendeError(.forbidden, code: "read_only_token", "this API token may only read (GET)")
+        }
+        try await atiende.accounts.noteUsed(token)
         let caller = Caller(userID: try user.requireID(), tokenID: token.id)
         storage[CallerKey.self] = caller
         return caller

@@ -56,12 +56,14 @@ struct TokenCommand: AsyncCommand {
         @Argument(name: "action", help: "create") var action: String
         @Option(name: "email", help: "Whose token") var email: String?
         @Option(name: "name", help: "A name to recognize the token by") var name: String?
+        @Option(name: "days", help: "Days until it expires (default: until revoked)") var days: Int?
+        @Flag(name: "read-only", help: "The token may only read (GET)") var readOnly: Bool
     }
     var help: String { "Creates a personal API token; prints it as the last line (it is shown only once)." }
 
     func run(using context: CommandContext, signature: Signature) async throws {
         guard signature.action == "create", let raw = signature.email else {
-            throw AtiendeError.invalid("usage: atiende token create --email EMAIL [--name NAME]")
+            throw AtiendeError.invalid("usage: atiende token create --email EMAIL [--name NAME] [--days N] [--read-only]")
         }
         let app = context.application
         try await SchemaMigration.run(app)
@@ -69,8 +71,8 @@ struct TokenCommand: AsyncCommand {
               let user = try await User.query(on: app.atiende.store.db).filter(\.$email == email).first() else {
             throw AtiendeError.notFound("user \(raw)")
         }
-        let (_, token) = try await WorkspaceService.issueToken(for: try user.requireID(), name: signature.name ?? "cli",
-                                                               store: app.atiende.store)
+        let (_, token) = try await app.atiende.accounts.issueToken(for: try user.requireID(), name: signature.name ?? "cli",
+                                                                   days: signature.days, readOnly: signature.readOnly)
         context.console.print("Token for \(email) (shown only this once):")
         context.console.print(token)
     }

@@ -87,7 +87,8 @@ enum AuthPages {
     static func startSession(_ req: Request, user: User, next: String?, workspace: UUID? = nil) async throws -> Response {
         let userID = try user.requireID()
         let (session, token) = try await req.atiende.accounts.startSession(
-            for: userID, workspace: workspace, replacing: req.cookies[SessionAuth.cookie]?.string)
+            for: userID, workspace: workspace, replacing: req.cookies[SessionAuth.cookie]?.string,
+            device: .init(userAgent: req.headers.first(name: .userAgent), address: req.clientAddress))
         var target = next ?? ""
         if next == nil { target = try await landing(for: userID, preferred: session.workspaceID, on: req.db) }
         let response = req.redirect(to: target, redirectType: .normal)
@@ -257,17 +258,20 @@ enum AuthPages {
         try await accountPage(req, passwordError: nil)
     }
 
-    static func accountPage(_ req: Request, passwordError: String?, status: HTTPStatus = .ok) async throws -> HTMLPage {
+    static func accountPage(_ req: Request, passwordError: String?, tokenError: String? = nil, issued: AccountAccessPart.Issued? = nil,
+                            status: HTTPStatus = .ok) async throws -> HTMLPage {
         let signedIn = try await req.requireSignedIn()
         let user = signedIn.user
         let t = Localizer(Localizer.Language(rawValue: user.language) ?? .es)
         let csrf = signedIn.session.csrfToken
         let saved = req.query[String.self, at: "saved"]
         let back = try await landing(for: signedIn.userID, preferred: signedIn.session.workspaceID, on: req.db)
+        let access = try await AccountAccessPart.section(req, signedIn: signedIn, t: t, csrf: csrf, issued: issued, tokenError: tokenError)
+        let notices = ["password": "account.password_changed", "sessions": "account.sessions_ended", "token": "account.token.revoked"]
         let content: Node<HTML.BodyContext> = .div(.class("card"),
             .p(.a(.href(back), .text("← " + t("account.back")))),
             .h1(.text(t("account.title"))),
-            .unwrap(saved) { key in .p(.class("notice"), .role("status"), .text(t(key == "password" ? "account.password_changed" : "common.saved"))) },
+            .unwrap(saved) { key in .p(.class("notice"), .role("status"), .text(t(notices[key] ?? "common.saved"))) },
             .form(.class("stack"), .id("preferences"), .method(.post), .action(SiteURL.account.path),
                   .csrf(csrf),
                   .label(.span(.text(t("setup.name"))), .field(.type(.text), .name("name"), .value(user.name), .required(true))),
@@ -299,7 +303,8 @@ enum AuthPages {
                                                                            .attribute(named: "autocomplete", value: "current-password"))),
                   .label(.span(.text(t("account.new_password"))), .field(.type(.password), .name("new"), .required(true),
                                                                        .attribute(named: "autocomplete", value: "new-password"))),
-                  .button(.type(.submit), .text(t("account.change_password")))))
+                  .button(.type(.submit), .text(t("account.change_password")))),
+            access)
         return HTMLPage(html: Layout.plain(t("account.title"), t: t, csrf: csrf, content), status: status)
     }
 

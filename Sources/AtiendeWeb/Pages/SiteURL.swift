@@ -9,6 +9,8 @@ enum SiteURL: Equatable {
     enum Settings: String, CaseIterable { case inboxes, users, teams, workspace, service, rules }
 
     case home, login, logout, setup, account, password, invitation(String), switchWorkspace
+    /// The person's sessions (all but this one ended) and API tokens (made); one session ended, one token revoked.
+    case endOtherSessions, endSession(UUID), accountTokens, revokeToken(UUID)
     case inbox(String)
     case conversation(String, Int)
     case contacts(String)
@@ -45,6 +47,10 @@ enum SiteURL: Equatable {
         case .setup: [.fixed("setup")]
         case .account: [.fixed("account")]
         case .password: [.fixed("account"), .fixed("password")]
+        case .endOtherSessions: [.fixed("account"), .fixed("sessions"), .fixed("end-others")]
+        case .endSession(let id): [.fixed("account"), .fixed("sessions"), .parameter("sessionId", id.uuidString.lowercased()), .fixed("end")]
+        case .accountTokens: [.fixed("account"), .fixed("tokens")]
+        case .revokeToken(let id): [.fixed("account"), .fixed("tokens"), .parameter("tokenId", id.uuidString.lowercased()), .fixed("revoke")]
         case .invitation(let token): [.fixed("invitations"), .parameter("token", token)]
         case .switchWorkspace: [.fixed("switch")]
         case .inbox(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("inbox")]
@@ -116,6 +122,16 @@ extension Request {
         // Only a host name and port: nothing the header could add reaches the page as markup or another path.
         let safe = host.prefix { $0.isLetter || $0.isNumber || ".-:[]".contains($0) }
         return "\(scheme)://\(safe.isEmpty ? "localhost" : safe)"
+    }
+
+    /// The address the person connected from: a trusted proxy's `X-Forwarded-For` (the last address it added), else
+    /// the connection's.
+    var clientAddress: String? {
+        let direct = remoteAddress?.ipAddress
+        guard atiende.config.trustedProxies.contains(direct),
+              let forwarded = headers[.xForwardedFor].last?.split(separator: ",").last?.trimmingCharacters(in: .whitespaces),
+              !forwarded.isEmpty, forwarded.allSatisfy({ $0.isHexDigit || ".:".contains($0) }) else { return direct }
+        return forwarded
     }
 
     /// Whether `publicBase` was worked out from this request (no `ATIENDE_PUBLIC_URL`).

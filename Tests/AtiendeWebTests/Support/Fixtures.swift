@@ -19,7 +19,7 @@ struct WorkspaceFixture: Sendable {
         let hash = try password.map { try Bcrypt.hash($0, cost: 8) } ?? "$2b$04$notarealhashbutfine000000000000000000000000000000000000"
         let (workspace, user) = try await WorkspaceService.create(
             name: name, adminEmail: email, adminName: adminName, passwordHash: { hash }, store: app.store)
-        let (_, token) = try await WorkspaceService.issueToken(for: try user.requireID(), name: "test", store: app.store)
+        let (_, token) = try await AccountService(store: app.store).issueToken(for: try user.requireID(), name: "test")
         return WorkspaceFixture(id: try workspace.requireID(), adminID: try user.requireID(), token: token)
     }
 
@@ -32,7 +32,7 @@ struct WorkspaceFixture: Sendable {
         let (user, _) = try await app.services.accounts.accept(token: link, name: role.rawValue,
                                                                passwordHash: try Bcrypt.hash(Self.memberPassword, cost: 4))
         let userID = try user.requireID()
-        let (_, memberToken) = try await WorkspaceService.issueToken(for: userID, name: "test", store: app.store)
+        let (_, memberToken) = try await AccountService(store: app.store).issueToken(for: userID, name: "test")
         return (userID, memberToken)
     }
 
