@@ -17,16 +17,13 @@ enum AccountAccessPart {
         let row = Row(t: t, csrf: csrf, now: req.atiende.store.clock.now(), current: signedIn.session.id,
                       format: Formatting(t: t, timeZone: TimeZone(identifier: signedIn.user.timeZone) ?? .gmt))
         let others = sessions.filter { $0.id != signedIn.session.id }.count
-        let sessionHeaders = ["account.session.device", "account.session.address", "account.session.started", "account.session.seen", ""]
-        let tokenHeaders = ["account.token.name", "account.token.scope", "account.token.created", "account.token.used", "account.token.expires", ""]
-        let sessionTable: Node<HTML.BodyContext> = .table(.class("grid"), .id("session-list"), row.headers(sessionHeaders),
-                                                          .tbody(.forEach(sessions, row.session)))
-        let tokenTable: Node<HTML.BodyContext> = tokens.isEmpty ? .p(.class("empty"), .text(t("account.tokens.none")))
-            : .table(.class("grid"), .id("token-list"), row.headers(tokenHeaders), .tbody(.forEach(tokens, row.token)))
+        let sessionList: Node<HTML.BodyContext> = .ul(.class("access-list"), .id("session-list"), .forEach(sessions, row.session))
+        let tokenList: Node<HTML.BodyContext> = tokens.isEmpty ? .p(.class("empty"), .text(t("account.tokens.none")))
+            : .ul(.class("access-list"), .id("token-list"), .forEach(tokens, row.token))
         return .group(
             .h2(.id("sessions"), .text(t("account.sessions"))),
             .p(.class("hint"), .text(t("account.sessions_hint"))),
-            sessionTable,
+            sessionList,
             .if(others > 0, .form(.method(.post), .action(SiteURL.endOtherSessions.path), .csrf(csrf),
                                   .button(.type(.submit), .class("danger"), .text(t("account.sessions.end_others", others))))),
             .h2(.id("tokens"), .text(t("account.tokens"))),
@@ -37,12 +34,13 @@ enum AccountAccessPart {
                      .code(.class("copy"), .id("new-token-value"), .attribute(named: "aria-label", value: t("account.token.value")),
                            .text(issued.token)))
             },
-            tokenTable,
+            tokenList,
             .unwrap(tokenError) { .p(.class("form-error"), .role("alert"), .text($0)) },
+            .h3(.text(t("account.token.new"))),
             tokenForm(t: t, csrf: csrf))
     }
 
-    /// The tables' rows, in the person's language and time zone.
+    /// The lists' entries, in the person's language and time zone: what it is, then when, then its button.
     struct Row {
         let t: Localizer
         let csrf: String
@@ -50,46 +48,43 @@ enum AccountAccessPart {
         let current: UUID?
         let format: Formatting
 
-        func headers(_ keys: [String]) -> Node<HTML.TableContext> {
-            .thead(.tr(.forEach(keys) { key in .th(.text(key.isEmpty ? "" : t(key))) }))
-        }
-
-        func session(_ session: AgentSession) -> Node<HTML.TableContext> {
+        func session(_ session: AgentSession) -> Node<HTML.ListContext> {
             let isCurrent = session.id == current
-            let device: Node<HTML.BodyContext> = .span(.attribute(named: "title", value: escapeAttribute(session.userAgent ?? "")), .text(AccountAccessPart.describe(session.userAgent, t: t)))
+            let when = [session.address ?? "", t("account.session.started_at", format.dateTime(session.createdAt)),
+                        t("account.session.seen_at", format.elapsed(since: session.lastSeenAt ?? session.createdAt, now: now))]
             let end: Node<HTML.BodyContext> = .unwrap(isCurrent ? nil : session.id) { id in
                 .form(.class("inline"), .method(.post), .action(SiteURL.endSession(id).path), .csrf(csrf),
                       .button(.type(.submit), .text(t("account.session.end"))))
             }
-            return .tr(.if(isCurrent, .class("current")),
-                       .td(device, .if(isCurrent, .span(.class("badge"), .text(t("account.session.this"))))),
-                       .td(.text(session.address ?? "—")),
-                       .td(.text(format.dateTime(session.createdAt))),
-                       .td(.text(format.elapsed(since: session.lastSeenAt ?? session.createdAt, now: now))),
-                       .td(end))
+            return .li(.if(isCurrent, .class("current")),
+                       .div(.span(.class("what"), .attribute(named: "title", value: escapeAttribute(session.userAgent ?? "")),
+                                  .text(AccountAccessPart.describe(session.userAgent, t: t))),
+                            .if(isCurrent, .span(.class("badge"), .text(t("account.session.this")))),
+                            .span(.class("when"), .text(when.filter { !$0.isEmpty }.joined(separator: " · ")))),
+                       end)
         }
 
-        func token(_ token: APIToken) -> Node<HTML.TableContext> {
+        func token(_ token: APIToken) -> Node<HTML.ListContext> {
             let expired = token.expiresAt.map { $0 <= now } ?? false
-            let expires = token.expiresAt.map { (expired ? t("account.token.expired") + " " : "") + format.dateTime($0) } ?? t("account.token.no_expiry")
-            let used = token.lastUsedAt.map { format.elapsed(since: $0, now: now) } ?? t("account.token.never_used")
+            let expires = token.expiresAt.map { t(expired ? "account.token.expired_at" : "account.token.expires_at", format.dateTime($0)) }
+                ?? t("account.token.no_expiry")
+            let used = token.lastUsedAt.map { t("account.token.used_at", format.elapsed(since: $0, now: now)) } ?? t("account.token.never_used")
+            let when = [t(token.readOnly == true ? "account.token.read_only" : "account.token.full"),
+                        token.createdAt.map { t("account.token.created_at", format.dateTime($0)) } ?? "", used, expires]
             let revoke: Node<HTML.BodyContext> = .unwrap(token.id) { id in
                 .form(.class("inline"), .method(.post), .action(SiteURL.revokeToken(id).path), .csrf(csrf),
                       .button(.type(.submit), .class("danger"), .text(t("account.token.revoke"))))
             }
-            return .tr(.if(expired, .class("inactive")),
-                       .td(.text(token.name + " "), .code(.text(token.prefix + "…"))),
-                       .td(.text(t(token.readOnly == true ? "account.token.read_only" : "account.token.full"))),
-                       .td(.text(token.createdAt.map(format.dateTime) ?? "—")),
-                       .td(.text(used)),
-                       .td(.text(expires)),
-                       .td(revoke))
+            return .li(.if(expired, .class("inactive")),
+                       .div(.span(.class("what"), .text(token.name)), .text(" "), .code(.text(token.prefix + "…")),
+                            .span(.class("when"), .text(when.filter { !$0.isEmpty }.joined(separator: " · ")))),
+                       revoke)
         }
     }
 
     static func tokenForm(t: Localizer, csrf: String) -> Node<HTML.BodyContext> {
         let lifetimes: [(String, String)] = AccountService.tokenLifetimes.map { days in
-            (days.map(String.init) ?? "", days.map { t("account.token.days", $0) } ?? t("account.token.no_expiry"))
+            (days.map(String.init) ?? "", days.map { t("account.token.days", $0) } ?? t("account.token.never"))
         }
         let scopes = [("full", t("account.token.full")), ("read", t("account.token.read_only"))]
         return .form(.class("stack"), .id("token-form"), .method(.post), .action(SiteURL.accountTokens.path), .csrf(csrf),

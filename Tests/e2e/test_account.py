@@ -1,0 +1,98 @@
+"""The account page in Chromium: a person sees the other browser signed in as them and signs it out, makes a read-only
+API token that expires, uses it, and revokes it; in Spanish and English, at desktop and phone width."""
+from http.cookiejar import CookieJar
+import re
+import urllib.parse
+import urllib.request
+
+from test_agent_ui import PASSWORD, browser, sign_in, wait, set_language  # noqa: F401 (skips without Chromium)
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import Select  # noqa: E402
+
+
+def other_browser(server, email):
+    """Another browser (a script with its own User-Agent) signed in through the form; returns its opener."""
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.addheaders = [("User-Agent", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Version/17.0 Mobile Safari/604.1")]
+    page = opener.open(server.base + "/login").read().decode()
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"_csrf": csrf, "email": email, "password": PASSWORD}).encode()
+    landed = opener.open(server.base + "/login", data=form)
+    assert "/app/" in landed.geturl(), landed.geturl()
+    return opener
+
+
+def signed_in(opener, server):
+    return "/login" not in opener.open(server.base + "/account").geturl()
+
+
+def test_sessions_and_tokens_on_the_account_page(make_server, backend, browser):  # noqa: F811
+    server = make_server()
+    token, workspace = server.setup_workspace()
+    server.start()
+    sign_in(browser, server)
+    phone = other_browser(server, "admin@example.com")
+    assert signed_in(phone, server)
+
+    browser.get(server.base + "/account")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#session-list li")
+    assert len(rows) == 2, [r.text for r in rows]
+    this = browser.find_element(By.CSS_SELECTOR, "#session-list li.current")
+    assert "este navegador" in this.text and "Chrome en Linux" in this.text, this.text
+    other = next(r for r in rows if "Safari en iOS" in r.text)
+    other.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(browser).until(lambda d: "saved=sessions" in d.current_url)
+    assert "Esas sesiones quedaron cerradas" in browser.find_element(By.CSS_SELECTOR, ".notice").text
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#session-list li")) == 1
+    assert not signed_in(phone, server), "the phone was signed out"
+
+    # A read-only token for 30 days: shown once, it reads and changes nothing.
+    browser.find_element(By.CSS_SELECTOR, "#token-form input[name=name]").send_keys("Informe nocturno")
+    Select(browser.find_element(By.CSS_SELECTOR, "#token-form select[name=days]")).select_by_value("30")
+    Select(browser.find_element(By.CSS_SELECTOR, "#token-form select[name=scope]")).select_by_value("read")
+    browser.find_element(By.CSS_SELECTOR, "#token-form button[type=submit]").click()
+    value = wait(browser).until(lambda d: d.find_element(By.ID, "new-token-value")).text
+    assert value.startswith("atd_"), value
+    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "#token-list li") if "Informe nocturno" in r.text)
+    assert "Solo lectura" in row.text and "nunca usado" in row.text and "vence el" in row.text, row.text
+    status, _ = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations", value)
+    assert status == 200
+    status, body = server.api("POST", f"/api/v1/workspaces/{workspace}/teams", value, {"name": "Nivel 2"})
+    assert status == 403 and body["error"]["code"] == "read_only_token", body
+    status, teams = server.api("GET", f"/api/v1/workspaces/{workspace}/teams", token)
+    assert status == 200 and "Nivel 2" not in str(teams), teams
+    browser.get(server.base + "/account")
+    assert value not in browser.page_source, "shown only once"
+    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "#token-list li") if "Informe nocturno" in r.text)
+    assert "último uso: ahora" in row.text, "its last use: just now"
+
+    # A token without a name is refused beside the form; nothing is made.
+    count = len(browser.find_elements(By.CSS_SELECTOR, "#token-list li"))
+    browser.execute_script("document.querySelector('#token-form input[name=name]').removeAttribute('required')")
+    browser.find_element(By.CSS_SELECTOR, "#token-form button[type=submit]").click()
+    error = wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, ".form-error[role=alert]"))
+    assert "nombre" in error.text, error.text
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#token-list li")) == count
+
+    # Revoked: it stops working.
+    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "#token-list li") if "Informe nocturno" in r.text)
+    row.find_element(By.CSS_SELECTOR, "button.danger").click()
+    wait(browser).until(lambda d: "saved=token" in d.current_url)
+    assert "Informe nocturno" not in browser.find_element(By.ID, "tokens").find_element(By.XPATH, "..").text
+    status, _ = server.api("GET", f"/api/v1/workspaces/{workspace}/conversations", value)
+    assert status == 401
+
+    # In English, and on a phone: the tables scroll inside themselves, never the page.
+    set_language(browser, server, "en")
+    phone_again = other_browser(server, "admin@example.com")
+    browser.get(server.base + "/account")
+    assert "Where you are signed in" in browser.page_source and "Safari on iOS" in browser.page_source
+    browser.set_window_size(400, 900)
+    browser.get(server.base + "/account")
+    overflow = browser.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 1, f"the account page scrolls sideways by {overflow}px at 400px"
+    browser.find_element(By.XPATH, "//form[contains(@action, '/account/sessions/end-others')]//button").click()
+    wait(browser).until(lambda d: "saved=sessions" in d.current_url)
+    assert not signed_in(phone_again, server)
+    assert "/login" not in browser.current_url
