@@ -28,4 +28,6 @@ public struct JobKind: RawRepresentable, Hashable, Sendable, CustomStringConvert
     public static let compensationWebhook = JobKind(rawValue: "compensation.webhook")
     /// A supervisor's weekly report, by email.
     public static let weeklyReport = JobKind(rawValue: "report.weekly")
+    /// A password reset's link, by email to the account's address.
+    public static let passwordResetMail = JobKind(rawValue: "account.password_reset")
 }

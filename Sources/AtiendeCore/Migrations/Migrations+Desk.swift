@@ -382,3 +382,23 @@ struct AddAccessDetails: AsyncMigration {
         for field in ["expires_at", "read_only"] { try await db.schema("api_tokens").deleteField(.string(field)).update() }
     }
 }
+
+/// Password resets by email: single use, short-lived, only the token's hash kept.
+struct CreatePasswordResets: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("password_resets")
+            .id()
+            .field("user_id", .uuid, .required, .references("users", .id, onDelete: .cascade))
+            .field("token_hash", .string, .required)
+            .field("created_at", .datetime, .required)
+            .field("expires_at", .datetime, .required)
+            .field("used_at", .datetime)
+            .unique(on: "token_hash")
+            .create()
+        try await db.createIndex("password_resets_user", on: "password_resets", "user_id")
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema("password_resets").delete()
+    }
+}

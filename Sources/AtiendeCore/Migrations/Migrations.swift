@@ -39,6 +39,7 @@ public enum AtiendeMigrations {
         AddWeeklyReports(),
         CreateMetricFacts(),
         AddAccessDetails(),
+        CreatePasswordResets(),
     ]
 }
 

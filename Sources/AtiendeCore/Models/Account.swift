@@ -47,6 +47,20 @@ public final class Invitation: Model, @unchecked Sendable {
     public init() {}
 }
 
+/// A password reset asked for by email: its link's token (only the hash kept) works once, within `PasswordResets.lifetime`.
+public final class PasswordReset: Model, @unchecked Sendable {
+    public static let schema = "password_resets"
+
+    @ID(key: .id) public var id: UUID?
+    @Parent(key: "user_id") public var user: User
+    @Field(key: "token_hash") public var tokenHash: String
+    @Field(key: "created_at") public var createdAt: Date
+    @Field(key: "expires_at") public var expiresAt: Date
+    @OptionalField(key: "used_at") public var usedAt: Date?
+
+    public init() {}
+}
+
 /// Something an agent should know about: a mention in a note, an assignment.
 public final class AgentNotification: Model, @unchecked Sendable {
     public static let schema = "notifications"

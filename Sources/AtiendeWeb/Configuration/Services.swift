@@ -39,6 +39,8 @@ public struct AtiendeServices: Sendable {
     let signIns: SignInThrottle
     /// Contact-form submissions per address and per email (10 minutes).
     let contactForms: RateLimiter
+    /// Password reset requests per address and per email (an hour).
+    let passwordResets: RateLimiter
     /// Live chat: the visitors' sockets, their messages per minute, their sessions per minute.
     let visitors: VisitorHub
     let widgetMessages: RateLimiter

@@ -121,7 +121,11 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     if let mail = config.systemMail {
         handlers[JobKind.notificationMail] = NotificationMailJob(store: store, mail: mail, publicURL: config.publicURL)
         handlers[JobKind.weeklyReport] = WeeklyReportMail(store: store, mail: mail, publicURL: config.publicURL)
-        if config.publicURL == nil { logger.warning("ATIENDE_PUBLIC_URL is not set: notification emails carry no links") }
+        if let publicURL = config.publicURL {
+            handlers[JobKind.passwordResetMail] = PasswordResetMail(store: store, mail: mail, publicURL: publicURL, secretKey: config.secretKey)
+        } else {
+            logger.warning("ATIENDE_PUBLIC_URL is not set: notification emails carry no links, and passwords cannot be reset by email")
+        }
     }
     let jobs = JobRunner(
         store: store, handlers: handlers,
@@ -151,6 +155,7 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
         inbox: InboxQuery(store: store), presence: presence, cluster: cluster, channels: channels,
         // Limits a person could spread over several instances are counted where every instance sees them.
         signIns: SignInThrottle(sharedOn: store), contactForms: RateLimiter(window: 600, name: "form:", sharedOn: store),
+        passwordResets: RateLimiter(window: 3600, name: "reset:", sharedOn: store),
         visitors: visitors, widgetMessages: RateLimiter(window: 60, name: "chat:", sharedOn: store),
         widgetSessions: RateLimiter(window: 60, name: "chat-session:", sharedOn: store))
 

@@ -40,6 +40,8 @@ enum AuthPages {
                   .label(.span(.text(t("login.password"))), .field(.type(.password), .name("password"), .required(true),
                                                                    .attribute(named: "autocomplete", value: "current-password"))),
                   .button(.type(.submit), .class("primary"), .text(t("login.submit")))),
+            .if(PasswordResetPages.available(req), .p(.a(.href(SiteURL.forgotPassword.path(query: [("email", email)])), .id("forgot-password"),
+                                                         .text(t("login.forgot"))))),
             languageLinks(t, path: SiteURL.login.path))
         return HTMLPage(html: Layout.plain(t("login.title"), t: t, csrf: csrf, content), status: status)
     }

@@ -11,6 +11,8 @@ enum SiteURL: Equatable {
     case home, login, logout, setup, account, password, invitation(String), switchWorkspace
     /// The person's sessions (all but this one ended) and API tokens (made); one session ended, one token revoked.
     case endOtherSessions, endSession(UUID), accountTokens, revokeToken(UUID)
+    /// A password forgotten: asked for by email, then chosen again through the mailed link's token.
+    case forgotPassword, resetPassword(String)
     case inbox(String)
     case conversation(String, Int)
     case contacts(String)
@@ -47,6 +49,8 @@ enum SiteURL: Equatable {
         case .setup: [.fixed("setup")]
         case .account: [.fixed("account")]
         case .password: [.fixed("account"), .fixed("password")]
+        case .forgotPassword: [.fixed("password"), .fixed("forgot")]
+        case .resetPassword(let token): [.fixed("password"), .fixed("reset"), .parameter("token", token)]
         case .endOtherSessions: [.fixed("account"), .fixed("sessions"), .fixed("end-others")]
         case .endSession(let id): [.fixed("account"), .fixed("sessions"), .parameter("sessionId", id.uuidString.lowercased()), .fixed("end")]
         case .accountTokens: [.fixed("account"), .fixed("tokens")]
