@@ -6,6 +6,7 @@ import urllib.parse
 import urllib.request
 
 from test_agent_ui import PASSWORD, browser, sign_in, wait, set_language  # noqa: F401 (skips without Chromium)
+from test_email import smtp_peer  # noqa: F401 (a fixture; skips without aiosmtpd)
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select  # noqa: E402
 
@@ -96,3 +97,38 @@ def test_sessions_and_tokens_on_the_account_page(make_server, backend, browser):
     wait(browser).until(lambda d: "saved=sessions" in d.current_url)
     assert not signed_in(phone_again, server)
     assert "/login" not in browser.current_url
+
+
+def test_password_reset_by_email_in_chromium(make_server, backend, browser, smtp_peer):  # noqa: F811
+    """Forgot the password: the link from the sign-in page arrives through a real SMTP server; the new one works once."""
+    import email
+    import time
+    controller, recorder, cert = smtp_peer
+    server = make_server()
+    server.env.update({"ATIENDE_SMTP_URL": f"smtp://atiende:clave-smtp@127.0.0.1:{controller.port}?ca_file={cert}",
+                       "ATIENDE_MAIL_FROM": "avisos@tienda.cl", "ATIENDE_PUBLIC_URL": server.base})
+    server.setup_workspace()
+    server.start()
+    browser.get(server.base + "/login?lang=es")
+    browser.find_element(By.ID, "forgot-password").click()
+    browser.find_element(By.NAME, "email").send_keys("admin@example.com")
+    browser.find_element(By.CSS_SELECTOR, "#reset-ask button[type=submit]").click()
+    assert "va en camino un enlace" in wait(browser).until(lambda d: d.find_element(By.ID, "reset-sent")).text
+    deadline = time.time() + 30
+    while not recorder.messages and time.time() < deadline:
+        time.sleep(0.2)
+    assert recorder.messages, "the reset mail arrived"
+    _, recipients, raw = recorder.messages[0]
+    assert recipients == ["admin@example.com"]
+    body = email.message_from_bytes(raw).get_payload(decode=True).decode()
+    link = re.search(re.escape(server.base) + r"/password/reset/\S+", body).group(0)
+
+    browser.delete_all_cookies()
+    browser.get(link)
+    browser.find_element(By.NAME, "password").send_keys("una clave nueva y larga")
+    browser.find_element(By.CSS_SELECTOR, "#reset-choose button[type=submit]").click()
+    wait(browser).until(lambda d: "/app/" in d.current_url)
+    browser.delete_all_cookies()
+    sign_in(browser, server, password="una clave nueva y larga")
+    browser.get(link + "?lang=es")
+    assert "venció o ya se usó" in browser.find_element(By.TAG_NAME, "main").text
