@@ -402,3 +402,17 @@ struct CreatePasswordResets: AsyncMigration {
         try await db.schema("password_resets").delete()
     }
 }
+
+/// Two-factor sign-in with TOTP and recovery codes.
+struct AddTwoFactor: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("users").field("totp_secret", .data).update()
+        try await db.schema("users").field("totp_pending", .data).update()
+        try await db.schema("users").field("totp_last_step", .int64).update()
+        try await db.schema("users").field("recovery_codes", .string).update()
+    }
+
+    func revert(on db: any Database) async throws {
+        for field in ["totp_secret", "totp_pending", "totp_last_step", "recovery_codes"] { try await db.schema("users").deleteField(.string(field)).update() }
+    }
+}

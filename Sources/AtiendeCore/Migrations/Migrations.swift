@@ -40,6 +40,7 @@ public enum AtiendeMigrations {
         CreateMetricFacts(),
         AddAccessDetails(),
         CreatePasswordResets(),
+        AddTwoFactor(),
     ]
 }
 

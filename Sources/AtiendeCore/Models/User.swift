@@ -26,6 +26,13 @@ public final class User: Model, @unchecked Sendable {
     }
     @Field(key: "is_active") public var isActive: Bool
     @OptionalField(key: "password_changed_at") public var passwordChangedAt: Date?
+    /// Two-factor sign-in: the TOTP secret sealed under the instance key (nil: off), one being set up and not confirmed
+    /// yet, the last step a code was taken for (a code works once), and the recovery codes' hashes, one per line.
+    @OptionalField(key: "totp_secret") public var totpSecret: Data?
+    @OptionalField(key: "totp_pending") public var totpPending: Data?
+    @OptionalField(key: "totp_last_step") public var totpLastStep: Int64?
+    @OptionalField(key: "recovery_codes") public var recoveryCodes: String?
+    public var hasTwoFactor: Bool { totpSecret != nil }
 
     @Timestamp(key: "created_at", on: .create) public var createdAt: Date?
     @Timestamp(key: "updated_at", on: .update) public var updatedAt: Date?

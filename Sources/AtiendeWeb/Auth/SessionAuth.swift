@@ -45,6 +45,9 @@ extension Request {
         return signedIn
     }
 
+    /// Forgets the signed-in person read for this request (their account just changed).
+    func clearSignedInCache() { storage[SignedInKey.self] = nil }
+
     /// The CSRF token this browser must send back: its session's, or the anonymous double-submit cookie's.
     func csrfToken() async throws -> String {
         if let signedIn = try await signedIn() { return signedIn.session.csrfToken }

@@ -80,6 +80,7 @@ enum AuthPages {
         guard let user else {
             return try await loginPage(req, t: t, error: t("login.failed"), email: form.email, status: .unauthorized).encodeResponse(for: req)
         }
+        if user.hasTwoFactor { return try await TwoFactorPart.askForCode(req, user: user, next: safeNext(req.query[String.self, at: "next"])) }
         let response = try await startSession(req, user: user, next: safeNext(req.query[String.self, at: "next"]))
         req.rememberDevice(response, email: email)
         return response
@@ -261,7 +262,7 @@ enum AuthPages {
     }
 
     static func accountPage(_ req: Request, passwordError: String?, tokenError: String? = nil, issued: AccountAccessPart.Issued? = nil,
-                            status: HTTPStatus = .ok) async throws -> HTMLPage {
+                            twoFactor: TwoFactorPart.Shown? = nil, status: HTTPStatus = .ok) async throws -> HTMLPage {
         let signedIn = try await req.requireSignedIn()
         let user = signedIn.user
         let t = Localizer(Localizer.Language(rawValue: user.language) ?? .es)
@@ -269,7 +270,9 @@ enum AuthPages {
         let saved = req.query[String.self, at: "saved"]
         let back = try await landing(for: signedIn.userID, preferred: signedIn.session.workspaceID, on: req.db)
         let access = try await AccountAccessPart.section(req, signedIn: signedIn, t: t, csrf: csrf, issued: issued, tokenError: tokenError)
-        let notices = ["password": "account.password_changed", "sessions": "account.sessions_ended", "token": "account.token.revoked"]
+        let secondFactor = try TwoFactorPart.section(req, user: user, t: t, csrf: csrf, shown: twoFactor)
+        let notices = ["password": "account.password_changed", "sessions": "account.sessions_ended", "token": "account.token.revoked",
+                       "two_factor_off": "two_factor.turned_off"]
         let content: Node<HTML.BodyContext> = .div(.class("card"),
             .p(.a(.href(back), .text("← " + t("account.back")))),
             .h1(.text(t("account.title"))),
@@ -306,6 +309,7 @@ enum AuthPages {
                   .label(.span(.text(t("account.new_password"))), .field(.type(.password), .name("new"), .required(true),
                                                                        .attribute(named: "autocomplete", value: "new-password"))),
                   .button(.type(.submit), .text(t("account.change_password")))),
+            secondFactor,
             access)
         return HTMLPage(html: Layout.plain(t("account.title"), t: t, csrf: csrf, content), status: status)
     }

@@ -13,6 +13,8 @@ enum SiteURL: Equatable {
     case endOtherSessions, endSession(UUID), accountTokens, revokeToken(UUID)
     /// A password forgotten: asked for by email, then chosen again through the mailed link's token.
     case forgotPassword, resetPassword(String)
+    /// Two-factor sign-in: the code after the password; set up, confirmed, new recovery codes, turned off.
+    case signInCode, twoFactor, twoFactorConfirm, twoFactorRecovery, twoFactorOff
     case inbox(String)
     case conversation(String, Int)
     case contacts(String)
@@ -49,6 +51,11 @@ enum SiteURL: Equatable {
         case .setup: [.fixed("setup")]
         case .account: [.fixed("account")]
         case .password: [.fixed("account"), .fixed("password")]
+        case .signInCode: [.fixed("login"), .fixed("code")]
+        case .twoFactor: [.fixed("account"), .fixed("two-factor")]
+        case .twoFactorConfirm: [.fixed("account"), .fixed("two-factor"), .fixed("confirm")]
+        case .twoFactorRecovery: [.fixed("account"), .fixed("two-factor"), .fixed("recovery")]
+        case .twoFactorOff: [.fixed("account"), .fixed("two-factor"), .fixed("off")]
         case .forgotPassword: [.fixed("password"), .fixed("forgot")]
         case .resetPassword(let token): [.fixed("password"), .fixed("reset"), .parameter("token", token)]
         case .endOtherSessions: [.fixed("account"), .fixed("sessions"), .fixed("end-others")]
