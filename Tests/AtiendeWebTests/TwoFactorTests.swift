@@ -97,4 +97,53 @@ struct TwoFactorTests {
             #expect(plain.cookies[SessionAuth.cookie] != nil)
         }
     }
+
+    /// Sets two-factor up on the account page with the app's current code.
+    static func turnOn(_ app: TestApp, _ browser: Browser, csrf: String, user id: UUID, now: Date) async throws {
+        #expect(try await browser.post("/account/two-factor", form: [("_csrf", csrf)]).status == 303)
+        let user = try #require(try await User.find(id, on: app.store.db))
+        let secret = try #require(try app.services.accounts.pendingTwoFactor(user, secrets: app.services.secrets))
+        #expect(try await browser.post("/account/two-factor/confirm", form: [("_csrf", csrf), ("code", TOTP.code(secret: secret, step: TOTP.step(now)))]).status == 200)
+    }
+
+    @Test("an admin with it requires it for the workspace: a member without it is sent to set it up, and their token is refused until then")
+    func required() async throws {
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_790_000_000))
+        try await withApp(clock: clock) { app in
+            let workspace = try await WorkspaceFixture.make(app, name: "Tienda Andina")
+            let slug = try #require(try await Workspace.find(workspace.id, on: app.store.db)).slug
+            let (agent, agentToken) = try await workspace.member(app, role: .agent)
+            let (admin, adminCSRF) = try await Browser.signedIn(app, as: workspace.adminID)
+            let settings = "/app/\(slug)/settings/workspace"
+            #expect(try await admin.get(settings).text.contains("name=\"require_two_factor\""))
+            let requiring: [(String, String)] = [("_csrf", adminCSRF), ("name", "Tienda Andina"), ("language", "es"), ("time_zone", "UTC"),
+                                                 ("country_code", ""), ("two_factor_choice", "1"), ("require_two_factor", "1")]
+            let first = try await admin.post(settings, form: requiring)
+            #expect(first.status == 400 && first.text.contains("en tu propia cuenta"), "the admin has none yet")
+            #expect(try await Workspace.find(workspace.id, on: app.store.db)?.requireTwoFactor != true)
+            try await Self.turnOn(app, admin, csrf: adminCSRF, user: workspace.adminID, now: clock.now())
+            let saved = try await admin.post(settings, form: requiring)
+            #expect(saved.status == 303)
+            #expect(try await Workspace.find(workspace.id, on: app.store.db)?.requireTwoFactor == true)
+
+            let (desk, csrf) = try await Browser.signedIn(app, as: agent)
+            let sent = try await desk.get("/app/\(slug)/inbox")
+            #expect(sent.status == 303 && sent.headers.first(name: .location) == "/account?two_factor_for=\(slug)#two-factor")
+            let account = try await desk.get("/account?two_factor_for=\(slug)")
+            #expect(account.status == 200 && account.text.contains("«Tienda Andina» exige verificación en dos pasos"))
+            #expect(!(try await desk.get("/account?two_factor_for=otra-cosa").text.contains("two-factor-required")), "only a workspace that requires it")
+            let refused = try await app.request(.GET, "\(workspace.path)/conversations", token: agentToken)
+            #expect(refused.status == 403 && refused.text.contains("two_factor_required"))
+
+            // Set up: in.
+            try await Self.turnOn(app, desk, csrf: csrf, user: agent, now: clock.now())
+            #expect(try await desk.get("/app/\(slug)/inbox").status == 200)
+            #expect(try await app.request(.GET, "\(workspace.path)/conversations", token: agentToken).status == 200)
+
+            // Saved again without the box: no longer required.
+            #expect(try await admin.post(settings, form: [("_csrf", adminCSRF), ("name", "Tienda Andina"), ("language", "es"), ("time_zone", "UTC"),
+                                                          ("country_code", ""), ("two_factor_choice", "1")]).status == 303)
+            #expect(try await Workspace.find(workspace.id, on: app.store.db)?.requireTwoFactor == false)
+        }
+    }
 }

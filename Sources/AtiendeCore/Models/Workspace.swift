@@ -12,6 +12,8 @@ public final class Workspace: Model, @unchecked Sendable {
     @Field(key: "time_zone") public var timeZone: String
     /// Country calling code used to put local phone numbers in E.164 (e.g. "56" for Chile).
     @OptionalField(key: "default_country_code") public var defaultCountryCode: String?
+    /// Every member must sign in with a second factor: the desk and the API refuse those who have none yet.
+    @OptionalField(key: "require_two_factor") public var requireTwoFactor: Bool?
     /// `CompensationPolicy` as JSON; nil = the standard limits.
     @OptionalField(key: "compensation") public var compensationJSON: String?
 

@@ -46,8 +46,9 @@ public enum WorkspaceService {
     }
 
     /// The workspace's name, language, time zone and default country calling code (1 to 4 digits, or none).
+    /// `requireTwoFactor`: nil leaves it.
     public static func update(_ workspace: Workspace, name rawName: String, language: String, timeZone: String, countryCode rawCode: String?,
-                              actor: UUID, store: Store) async throws {
+                              requireTwoFactor: Bool? = nil, actor: UUID, store: Store) async throws {
         let name = try Names.valid(rawName)
         guard ["es", "en"].contains(language) else { throw AtiendeError.invalid("language must be 'es' or 'en'", code: "invalid_language") }
         guard TimeZone(identifier: timeZone) != nil else { throw AtiendeError.invalid("'\(timeZone)' is not a time zone", code: "invalid_time_zone") }
@@ -60,6 +61,10 @@ public enum WorkspaceService {
             if workspace.defaultLanguage != language { changes.append("language") }
             if workspace.timeZone != timeZone { changes.append("time_zone") }
             if workspace.defaultCountryCode != (code.isEmpty ? nil : code) { changes.append("country_code") }
+            if let requireTwoFactor, requireTwoFactor != (workspace.requireTwoFactor ?? false) {
+                changes.append("require_two_factor")
+                workspace.requireTwoFactor = requireTwoFactor
+            }
             guard !changes.isEmpty else { return }
             workspace.name = name
             workspace.defaultLanguage = language

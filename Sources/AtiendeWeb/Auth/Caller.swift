@@ -6,6 +6,8 @@ import Vapor
 struct Caller: Sendable {
     let userID: UUID
     let tokenID: UUID?
+    /// Whether the person signs in with a second factor (a workspace may require it).
+    var hasTwoFactor = false
 }
 
 /// The caller inside one workspace. Every workspace route reads and writes through this, so a query that
@@ -53,7 +55,7 @@ extension Request {
         if headers.bearerAuthorization == nil, let signedIn = try await signedIn() {
             if ![.GET, .HEAD].contains(method) { try await verifyCSRF() }
             if headers[.upgrade].contains(where: { $0.lowercased() == "websocket" }) { try verifySameOrigin() }
-            let caller = Caller(userID: signedIn.userID, tokenID: nil)
+            let caller = Caller(userID: signedIn.userID, tokenID: nil, hasTwoFactor: signedIn.user.hasTwoFactor)
             storage[CallerKey.self] = caller
             return caller
         }
@@ -103,7 +105,7 @@ extension Request {
             throw AtiendeError(.forbidden, code: "read_only_token", "this API token may only read (GET)")
         }
         try await atiende.accounts.noteUsed(token)
-        let caller = Caller(userID: try user.requireID(), tokenID: token.id)
+        let caller = Caller(userID: try user.requireID(), tokenID: token.id, hasTwoFactor: user.hasTwoFactor)
         storage[CallerKey.self] = caller
         return caller
     }
@@ -118,6 +120,9 @@ extension Request {
         else { throw AtiendeError.notFound("workspace") }
         guard membership.role >= role else {
             throw AtiendeError(.forbidden, code: "insufficient_role", "this needs the \(role.rawValue) role or higher")
+        }
+        if !caller.hasTwoFactor, try await Workspace.find(workspaceID, on: atiende.store.db)?.requireTwoFactor == true {
+            throw AtiendeError(.forbidden, code: "two_factor_required", "this workspace requires two-factor sign-in; set it up on your account page")
         }
         let scope = Scope(workspaceID: workspaceID, userID: caller.userID, role: membership.role)
         storage[ScopeKey.self] = scope

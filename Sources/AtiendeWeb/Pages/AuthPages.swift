@@ -270,7 +270,7 @@ enum AuthPages {
         let saved = req.query[String.self, at: "saved"]
         let back = try await landing(for: signedIn.userID, preferred: signedIn.session.workspaceID, on: req.db)
         let access = try await AccountAccessPart.section(req, signedIn: signedIn, t: t, csrf: csrf, issued: issued, tokenError: tokenError)
-        let secondFactor = try TwoFactorPart.section(req, user: user, t: t, csrf: csrf, shown: twoFactor)
+        let secondFactor = try await TwoFactorPart.section(req, user: user, t: t, csrf: csrf, shown: twoFactor)
         let notices = ["password": "account.password_changed", "sessions": "account.sessions_ended", "token": "account.token.revoked",
                        "two_factor_off": "two_factor.turned_off"]
         let content: Node<HTML.BodyContext> = .div(.class("card"),

@@ -77,6 +77,10 @@ extension Request {
         guard membership.role >= minimum else {
             throw AtiendeError(.forbidden, code: "insufficient_role", "this needs the \(minimum.rawValue) role or higher")
         }
+        // A workspace that requires a second factor is entered only with one: first, the account page to set it up.
+        if workspace.requireTwoFactor == true, !signedIn.user.hasTwoFactor {
+            throw PageRedirect(to: SiteURL.account.path(query: [("two_factor_for", workspace.slug)]) + "#two-factor")
+        }
         let scope = Scope(workspaceID: workspaceID, userID: signedIn.userID, role: membership.role)
         // Read the event counter first: anything committed after it reaches the page through the live connection.
         let lastEventID = try await EventLog.lastID(workspace: workspaceID, on: atiende.store.sql)

@@ -349,6 +349,11 @@ enum SettingsPages {
                   .label(.span(.text(t("account.time_zone"))), AuthPages.timeZoneInput(ws.timeZone)),
                   .label(.span(.text(t("workspace.country_code"))),
                          .field(.type(.text), .name("country_code"), .value(ws.defaultCountryCode ?? ""), .attribute(named: "pattern", value: "[0-9]{0,4}"))),
+                  .label(.field(.type(.checkbox), .name("require_two_factor"), .value("1"), .id("require-two-factor"),
+                                .if(ws.requireTwoFactor == true, .attribute(named: "checked", value: "checked"))),
+                         .text(" " + t("workspace.require_two_factor"))),
+                  .p(.class("hint"), .text(t("workspace.require_two_factor_hint"))),
+                  .field(.type(.hidden), .name("two_factor_choice"), .value("1")),
                   .button(.type(.submit), .class("primary"), .text(t("common.save")))),
             compensationLimits(desk))
     }
@@ -382,13 +387,22 @@ enum SettingsPages {
                   formError()))
     }
 
-    struct WorkspaceForm: Content { var name: String; var language: String; var time_zone: String; var country_code: String? }
+    struct WorkspaceForm: Content {
+        var name: String; var language: String; var time_zone: String; var country_code: String?
+        var require_two_factor: String?; var two_factor_choice: String?
+    }
 
     static func saveWorkspace(_ req: Request) async throws -> Response {
         let desk = try await req.desk(minimum: .admin)
         let form = try req.content.decode(WorkspaceForm.self)
+        // Whoever requires it has it: an admin is never shut out of the page they just saved.
+        if form.two_factor_choice != nil, form.require_two_factor != nil, desk.workspace.requireTwoFactor != true, !desk.user.hasTwoFactor {
+            throw AtiendeError.invalid("set up two-factor sign-in on your own account before requiring it of everyone", code: "two_factor_first")
+        }
         try await WorkspaceService.update(desk.workspace, name: form.name, language: form.language, timeZone: form.time_zone,
-                                          countryCode: form.country_code, actor: desk.userID, store: req.atiende.store)
+                                          countryCode: form.country_code,
+                                          requireTwoFactor: form.two_factor_choice == nil ? nil : form.require_two_factor != nil,
+                                          actor: desk.userID, store: req.atiende.store)
         return req.redirect(to: SiteURL.settings(desk.slug, .workspace).path(query: [("saved", "1")]), redirectType: .normal)
     }
 }

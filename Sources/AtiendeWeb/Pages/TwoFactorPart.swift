@@ -1,5 +1,6 @@
 import AtiendeCore
 import Crypto
+import Fluent
 import Foundation
 import Plot
 import Vapor
@@ -102,7 +103,7 @@ enum TwoFactorPart {
 
     // MARK: - The account page
 
-    static func section(_ req: Request, user: User, t: Localizer, csrf: String, shown: Shown?) throws -> Node<HTML.BodyContext> {
+    static func section(_ req: Request, user: User, t: Localizer, csrf: String, shown: Shown?) async throws -> Node<HTML.BodyContext> {
         let error: String? = if case .error(let text) = shown { text } else { nil }
         let codes: [String]? = if case .codes(let list) = shown { list } else { nil }
         let body: Node<HTML.BodyContext>
@@ -141,7 +142,16 @@ enum TwoFactorPart {
                 .p(.text(t("two_factor.off"))),
                 .form(.method(.post), .action(SiteURL.twoFactor.path), .csrf(csrf), .button(.type(.submit), .text(t("two_factor.turn_on")))))
         }
-        return .group(.h2(.id("two-factor"), .text(t("two_factor.heading"))), body)
+        // Sent here by a workspace of theirs that requires it: named, when it does.
+        var requiredBy: String?
+        if !user.hasTwoFactor, let slug = req.query[String.self, at: "two_factor_for"], slug.count <= 80,
+           let workspace = try await Workspace.query(on: req.db).filter(\.$slug == slug).first(), workspace.requireTwoFactor == true,
+           try await Membership.query(on: req.db).filter(\.$workspace.$id == workspace.requireID()).filter(\.$user.$id == user.requireID()).first() != nil {
+            requiredBy = workspace.name
+        }
+        return .group(.h2(.id("two-factor"), .text(t("two_factor.heading"))),
+                      .unwrap(requiredBy) { .p(.class("notice gaps"), .role("alert"), .id("two-factor-required"), .text(t("two_factor.required", $0))) },
+                      body)
     }
 
     static func accountAnswer(_ req: Request, shown: Shown?, status: HTTPStatus = .ok) async throws -> Response {
