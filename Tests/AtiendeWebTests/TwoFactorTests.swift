@@ -82,7 +82,7 @@ struct TwoFactorTests {
             // The note between the steps: forged, or stale after five minutes, it asks for the password again.
             let (waiting, _) = try await signIn(nil)
             let forged = Browser(app)
-            forged.cookies[TwoFactorPart.cookie] = String((waiting.cookies[TwoFactorPart.cookie] ?? "").dropLast(2)) + "00"
+            forged.cookies[SignInCode.cookie] = String((waiting.cookies[SignInCode.cookie] ?? "").dropLast(2)) + "00"
             #expect(try await forged.get("/login/code").status == 303)
             clock.advance(by: 301)
             #expect(try await waiting.get("/login/code").status == 303)
@@ -144,6 +144,54 @@ struct TwoFactorTests {
             #expect(try await admin.post(settings, form: [("_csrf", adminCSRF), ("name", "Tienda Andina"), ("language", "es"), ("time_zone", "UTC"),
                                                           ("country_code", ""), ("two_factor_choice", "1")]).status == 303)
             #expect(try await Workspace.find(workspace.id, on: app.store.db)?.requireTwoFactor == false)
+        }
+    }
+
+    @Test("knowing the password buys no more guesses at the code; a password reset still asks for the code; `next` never leaves the site")
+    func guesses() async throws {
+        let catcher = try await MailCatcher.start()
+        defer { catcher.stop() }
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_790_000_000))
+        try await withApp(clock: clock, runJobs: true, environment: catcher.environment) { app in
+            let ana = try await WorkspaceFixture.make(app, name: "Tienda", email: "ana@example.com", password: AccountSecurityTests.password)
+            let (desk, csrf) = try await Browser.signedIn(app, as: ana.adminID)
+            try await Self.turnOn(app, desk, csrf: csrf, user: ana.adminID, now: clock.now())
+            // Each round: the right password (which clears its source's failures), then four wrong codes (the fifth
+            // would hold the source back). From one address its own limit ends it at 20.
+            var codes: [Int] = [], passwords: [Int] = []
+            for _ in 0..<6 {
+                let b = Browser(app)
+                let signedIn = try await AccountSecurityTests.signIn(b, "ana@example.com", AccountSecurityTests.password)
+                passwords.append(signedIn)
+                guard signedIn == 303, let token = Browser.csrf(in: try await b.get("/login/code")) else { continue }
+                for _ in 0..<4 { codes.append(try await b.post("/login/code", form: [("_csrf", token), ("code", "000000")]).status) }
+            }
+            #expect(codes.count == 20 && codes.allSatisfy { $0 == 401 } && passwords.last == 429, "\(codes) \(passwords)")
+            // From many browsers (each its own source), the account's count of codes ends it, password or not.
+            let throttle = app.services.signIns
+            for n in 0..<SignInThrottle.codesPerAccount {
+                _ = try await throttle.beginCode(email: "eva@example.com", source: .device("d\(n)"), now: clock.now())
+            }
+            await #expect(throws: SignInThrottle.Throttled.self) {
+                _ = try await throttle.beginCode(email: "eva@example.com", source: .device("fresh"), now: clock.now())
+            }
+
+            // A reset proves the mailbox, not the phone.
+            clock.advance(by: 16 * 60)
+            let browser = Browser(app)
+            let ask = try await browser.get("/password/forgot")
+            #expect(try await browser.post("/password/forgot", form: [("_csrf", try #require(Browser.csrf(in: ask))), ("email", "ana@example.com")]).status == 200)
+            let mail = try #require(try await catcher.wait(for: 1).first)
+            let path = try #require(PasswordResetTests.link(in: mail.mail))
+            let form = try await browser.get(path)
+            let saved = try await browser.post(path, form: [("_csrf", try #require(Browser.csrf(in: form))), ("password", "una clave nueva y larga")])
+            #expect(saved.status == 303 && saved.headers.first(name: .location)?.hasPrefix("/login/code") == true)
+            #expect(browser.cookies[SessionAuth.cookie] == nil, "no session without the code")
+
+            for next in ["/\t/evil.example", "/\n/evil.example", "//evil.example", "/\\evil.example", "https://evil.example", "/ /evil.example"] {
+                #expect(AuthPages.safeNext(next) == nil, "\(next.debugDescription)")
+            }
+            #expect(AuthPages.safeNext("/app/tienda/conversations/4?view=mine") == "/app/tienda/conversations/4?view=mine")
         }
     }
 }

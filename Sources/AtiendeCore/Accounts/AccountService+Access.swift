@@ -98,7 +98,7 @@ extension AccountService {
         try await store.write { tx in
             guard try await APIToken.query(on: tx.db).filter(\.$id == tokenID).filter(\.$user.$id == userID).filter(\.$revokedAt == nil)
                 .first() != nil else { return false }
-            try await APIToken.query(on: tx.db).filter(\.$id == tokenID).set(\.$revokedAt, to: tx.now).update()
+            try await APIToken.query(on: tx.db).filter(\.$id == tokenID).filter(\.$user.$id == userID).set(\.$revokedAt, to: tx.now).update()
             return true
         }
     }

@@ -1,5 +1,6 @@
 import FluentKit
 import Foundation
+import SQLKit
 
 /// Password resets by email. Asking never tells whether the address has an account: a reset (and its mail's job) is
 /// recorded only for an active account, and the caller answers alike either way. The link's token is made by the caller
@@ -14,6 +15,8 @@ extension AccountService {
     @discardableResult
     public func requestReset(email: String, id: UUID, tokenHash: String) async throws -> Bool {
         try await store.write { tx in
+            // The job goes in either way (it sends nothing without a reset): asking costs the same for any address.
+            try await JobQueue.enqueue(.passwordResetMail, payload: ResetMail(resetID: id), workspace: nil, maxAttempts: 4, in: tx)
             guard let user = try await User.query(on: tx.db).filter(\.$email == email).first(), user.isActive else { return false }
             let reset = PasswordReset()
             reset.id = id
@@ -22,7 +25,6 @@ extension AccountService {
             reset.createdAt = tx.now
             reset.expiresAt = tx.now.addingTimeInterval(Self.resetLifetime)
             try await reset.create(on: tx.db)
-            try await JobQueue.enqueue(.passwordResetMail, payload: ResetMail(resetID: id), workspace: nil, maxAttempts: 4, in: tx)
             return true
         }
     }
@@ -45,6 +47,13 @@ extension AccountService {
                 throw AtiendeError(.gone, code: "reset_link_invalid", "this link has expired or was already used; ask for a new one")
             }
             let userID = try user.requireID()
+            // Taken by whoever marks it used first: a second request at the same moment changes no row, and fails.
+            let taken = try await tx.sql.raw("""
+                UPDATE password_resets SET used_at = \(bind: tx.now) WHERE token_hash = \(bind: tokenHash) AND used_at IS NULL RETURNING id
+                """).all()
+            guard !taken.isEmpty else {
+                throw AtiendeError(.gone, code: "reset_link_invalid", "this link has expired or was already used; ask for a new one")
+            }
             try await PasswordReset.query(on: tx.db).filter(\.$user.$id == userID).filter(\.$usedAt == nil).set(\.$usedAt, to: tx.now).update()
             try await User.query(on: tx.db).filter(\.$id == userID).set(\.$passwordHash, to: newHash).set(\.$passwordChangedAt, to: tx.now).update()
             try await AgentSession.query(on: tx.db).filter(\.$user.$id == userID).delete()

@@ -1,6 +1,7 @@
 import Crypto
 import FluentKit
 import Foundation
+import SQLKit
 
 /// Two-factor sign-in: a TOTP secret set up from the account page (confirmed with a first code before it counts), ten
 /// single-use recovery codes for a lost phone, and the check at sign-in, where each code works once.
@@ -36,19 +37,23 @@ extension AccountService {
             let codes = Self.recoveryCodes()
             try await User.query(on: tx.db).filter(\.$id == userID)
                 .set(\.$totpSecret, to: sealed).set(\.$totpPending, to: nil).set(\.$totpLastStep, to: step)
-                .set(\.$recoveryCodes, to: codes.map { SecretToken.sha256Hex($0) }.joined(separator: "\n")).update()
+                .set(\.$recoveryCodes, to: Self.stored(codes, secrets)).update()
             return codes
         }
     }
 
     /// New recovery codes in place of the old ones; returns them, shown once.
-    public func renewRecoveryCodes(_ userID: UUID) async throws -> [String] {
+    public func renewRecoveryCodes(_ userID: UUID, secrets: SecretBox) async throws -> [String] {
         let codes = Self.recoveryCodes()
         try await store.write { tx in
-            try await User.query(on: tx.db).filter(\.$id == userID)
-                .set(\.$recoveryCodes, to: codes.map { SecretToken.sha256Hex($0) }.joined(separator: "\n")).update()
+            try await User.query(on: tx.db).filter(\.$id == userID).set(\.$recoveryCodes, to: Self.stored(codes, secrets)).update()
         }
         return codes
+    }
+
+    /// Recovery codes as kept: their keyed hashes, one per line.
+    static func stored(_ codes: [String], _ secrets: SecretBox) -> String {
+        codes.map { secrets.mac(normalizedRecovery($0), purpose: "recovery-code") }.joined(separator: "\n")
     }
 
     public func disableTwoFactor(_ userID: UUID) async throws {
@@ -65,17 +70,23 @@ extension AccountService {
             guard let user = try await User.find(userID, on: tx.db), let sealed = user.totpSecret, let secret = try Self.open(sealed, secrets) else {
                 return false
             }
+            // Each write is conditional on what was read, so two requests at once cannot both use one code.
             if let step = TOTP.matchingStep(typed, secret: secret, now: tx.now) {
-                guard step > (user.totpLastStep ?? .min) else { return false }
-                try await User.query(on: tx.db).filter(\.$id == userID).set(\.$totpLastStep, to: step).update()
-                return true
+                let taken = try await tx.sql.raw("""
+                    UPDATE users SET totp_last_step = \(bind: step)
+                    WHERE id = \(bind: userID) AND (totp_last_step IS NULL OR totp_last_step < \(bind: step)) RETURNING id
+                    """).all()
+                return !taken.isEmpty
             }
-            let hash = SecretToken.sha256Hex(Self.normalizedRecovery(typed))
-            var hashes = (user.recoveryCodes ?? "").split(separator: "\n").map(String.init)
+            let hash = secrets.mac(Self.normalizedRecovery(typed), purpose: "recovery-code")
+            let before = user.recoveryCodes ?? ""
+            var hashes = before.split(separator: "\n").map(String.init)
             guard let index = hashes.firstIndex(of: hash) else { return false }
             hashes.remove(at: index)
-            try await User.query(on: tx.db).filter(\.$id == userID).set(\.$recoveryCodes, to: hashes.joined(separator: "\n")).update()
-            return true
+            let spent = try await tx.sql.raw("""
+                UPDATE users SET recovery_codes = \(bind: hashes.joined(separator: "\n")) WHERE id = \(bind: userID) AND recovery_codes = \(bind: before) RETURNING id
+                """).all()
+            return !spent.isEmpty
         }
     }
 

@@ -166,6 +166,12 @@ public struct MetricsReport: Sendable {
         }
     }
 
+    /// The parts' rows as one (nil: no parts).
+    static func unionAll(_ parts: [SQLQueryString]) -> SQLQueryString? {
+        guard let first = parts.first else { return nil }
+        return parts.dropFirst().reduce(first) { $0 + " UNION ALL " + $1 }
+    }
+
     func conditions(_ workspace: UUID, hours: (Int64, Int64), _ filter: Filter) -> SQLQueryString {
         var sql: SQLQueryString = "workspace_id = \(bind: workspace) AND hour >= \(bind: hours.0) AND hour < \(bind: hours.1)"
         if let inbox = filter.inbox { sql = sql + " AND inbox_id = \(bind: inbox.uuidString.lowercased())" }
@@ -211,8 +217,7 @@ public struct MetricsReport: Sendable {
                 parts.append(sql + metricFilter)
             }
         }
-        guard let first = parts.first else { return [] }
-        let union = parts.dropFirst().reduce(first) { $0 + " UNION ALL " + $1 }
+        guard let union = Self.unionAll(parts) else { return [] }
         var result: [(value: String, metric: Metric, bucket: Int, count: Int64, total: Double)] = []
         for row in try await store.sql.raw("SELECT value, metric, bucket, CAST(SUM(count) AS BIGINT) AS n, SUM(total) AS total FROM ("
                                            + union + ") AS part GROUP BY value, metric, bucket").all() {
@@ -267,8 +272,7 @@ public struct MetricsReport: Sendable {
                 """)
         }
         var result: [Int64: [Metric: Int64]] = [:]
-        guard let first = parts.first else { return result }
-        let union = parts.dropFirst().reduce(first) { $0 + " UNION ALL " + $1 }
+        guard let union = Self.unionAll(parts) else { return result }
         for row in try await store.sql.raw("SELECT hour, metric, CAST(SUM(count) AS BIGINT) AS n FROM (" + union + ") AS part GROUP BY hour, metric").all() {
             guard let metric = Metric(rawValue: try row.decode(column: "metric", as: String.self)) else { continue }
             result[try row.decode(column: "hour", as: Int64.self), default: [:]][metric, default: 0] += try row.decode(column: "n", as: Int64.self)

@@ -410,11 +410,20 @@ struct AddTwoFactor: AsyncMigration {
         try await db.schema("users").field("totp_pending", .data).update()
         try await db.schema("users").field("totp_last_step", .int64).update()
         try await db.schema("users").field("recovery_codes", .string).update()
-        try await db.schema("workspaces").field("require_two_factor", .bool).update()
     }
 
     func revert(on db: any Database) async throws {
         for field in ["totp_secret", "totp_pending", "totp_last_step", "recovery_codes"] { try await db.schema("users").deleteField(.string(field)).update() }
+    }
+}
+
+/// A workspace may require every member to sign in with a second factor.
+struct AddTwoFactorRequirement: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("workspaces").field("require_two_factor", .bool).update()
+    }
+
+    func revert(on db: any Database) async throws {
         try await db.schema("workspaces").deleteField("require_two_factor").update()
     }
 }

@@ -41,6 +41,7 @@ public enum AtiendeMigrations {
         AddAccessDetails(),
         CreatePasswordResets(),
         AddTwoFactor(),
+        AddTwoFactorRequirement(),
     ]
 }
 

@@ -47,7 +47,7 @@ public final class Invitation: Model, @unchecked Sendable {
     public init() {}
 }
 
-/// A password reset asked for by email: its link's token (only the hash kept) works once, within `PasswordResets.lifetime`.
+/// A password reset asked for by email: its link's token (only the hash kept) works once, within `AccountService.resetLifetime`.
 public final class PasswordReset: Model, @unchecked Sendable {
     public static let schema = "password_resets"
 

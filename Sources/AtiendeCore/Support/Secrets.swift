@@ -55,6 +55,13 @@ public struct SecretBox: Sendable {
         return combined
     }
 
+    /// A keyed hash (HMAC-SHA256 under a key derived from the instance key): for short secrets such as recovery codes,
+    /// which a plain hash would not keep from whoever reads the database.
+    public func mac(_ text: String, purpose: String) -> String {
+        let derived = HMAC<SHA256>.authenticationCode(for: Data(purpose.utf8), using: key)
+        return HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: SymmetricKey(data: Data(derived))).hexString
+    }
+
     public func open(_ sealed: Data) throws -> [String: String] {
         do {
             let box = try AES.GCM.SealedBox(combined: sealed)

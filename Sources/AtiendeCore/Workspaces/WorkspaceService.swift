@@ -62,6 +62,10 @@ public enum WorkspaceService {
             if workspace.timeZone != timeZone { changes.append("time_zone") }
             if workspace.defaultCountryCode != (code.isEmpty ? nil : code) { changes.append("country_code") }
             if let requireTwoFactor, requireTwoFactor != (workspace.requireTwoFactor ?? false) {
+                // Whoever requires it has it: an admin is never shut out of the page they just saved.
+                if requireTwoFactor, try await User.find(actor, on: tx.db)?.hasTwoFactor != true {
+                    throw AtiendeError.invalid("set up two-factor sign-in on your own account before requiring it of everyone", code: "two_factor_first")
+                }
                 changes.append("require_two_factor")
                 workspace.requireTwoFactor = requireTwoFactor
             }

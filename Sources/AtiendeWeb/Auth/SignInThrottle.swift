@@ -156,7 +156,26 @@ final class SignInThrottle: Sendable {
         let pairKey: String
     }
 
-    struct Throttled: Error { let retryAfter: TimeInterval }
+    struct Throttled: Error {
+        let retryAfter: TimeInterval
+        /// The wait in whole minutes, as pages say it.
+        var minutes: Int { max(1, Int((retryAfter / 60).rounded(.up))) }
+    }
+
+    /// Wrong second-factor codes per account, from anywhere: a right password (which clears its source's failures) does
+    /// not clear these, so knowing the password buys no more guesses at the code.
+    static let codesPerAccount = 20
+
+    /// One code check under way: the source's attempt (as for a password) and the account's code attempt.
+    func beginCode(email: String, source: Source, now: Date) async throws -> (Attempt, Attempt) {
+        let attempt = try await begin(email: email, source: source, now: now)
+        switch try await failures.take([("code:\(email)", Self.codesPerAccount)], now: now) {
+        case .failure(let refusal):
+            await failures.giveBack(attempt.taken)
+            throw Throttled(retryAfter: refusal.wait)
+        case .success(let taken): return (attempt, Attempt(taken: taken, pairKey: "code:\(email)"))
+        }
+    }
 
     func begin(email: String, source: Source, now: Date) async throws -> Attempt {
         let limits: [(key: String, limit: Int)]

@@ -164,11 +164,8 @@ enum AccountAccessPart {
         }
         let (record, token) = try await req.atiende.accounts.issueToken(for: signedIn.userID, name: form.name ?? "", days: days,
                                                                         readOnly: form.scope == "read")
-        let page = try await AuthPages.accountPage(req, passwordError: nil, issued: Issued(name: record.name, token: token))
-        let response = try await page.encodeResponse(for: req)
-        // The token is in this page only: no cache keeps it.
-        response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
-        return response
+        // The token is in this page only (pages are never cached: `HTMLPage` says no-store).
+        return try await AuthPages.accountPage(req, passwordError: nil, issued: Issued(name: record.name, token: token)).encodeResponse(for: req)
     }
 
     static func revokeToken(_ req: Request) async throws -> Response {

@@ -23,7 +23,11 @@ enum AuthPages {
 
     /// Only our own paths are followed after sign-in (no open redirect).
     static func safeNext(_ raw: String?) -> String? {
-        guard let raw, raw.hasPrefix("/"), !raw.hasPrefix("//"), !raw.contains("\\"), raw.count < 500 else { return nil }
+        // Browsers drop tabs and newlines from a URL (`/\t/evil.example` is `//evil.example`): no whitespace or control
+        // characters at all, and nothing that names a scheme or a host.
+        guard let raw, raw.hasPrefix("/"), !raw.hasPrefix("//"), !raw.contains("\\"), raw.count < 500,
+              !raw.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }),
+              let parts = URLComponents(string: raw), parts.scheme == nil, parts.host == nil else { return nil }
         return raw
     }
 
@@ -71,7 +75,7 @@ enum AuthPages {
         do {
             user = try await req.checkPassword(form.password, email: email)
         } catch let throttled as SignInThrottle.Throttled {
-            let minutes = max(1, Int((throttled.retryAfter / 60).rounded(.up)))
+            let minutes = throttled.minutes
             let response = try await loginPage(req, t: t, error: t("login.throttled", minutes), email: form.email, status: .tooManyRequests)
                 .encodeResponse(for: req)
             response.headers.replaceOrAdd(name: .retryAfter, value: String(Int(throttled.retryAfter.rounded(.up))))
@@ -80,7 +84,7 @@ enum AuthPages {
         guard let user else {
             return try await loginPage(req, t: t, error: t("login.failed"), email: form.email, status: .unauthorized).encodeResponse(for: req)
         }
-        if user.hasTwoFactor { return try await TwoFactorPart.askForCode(req, user: user, next: safeNext(req.query[String.self, at: "next"])) }
+        if user.hasTwoFactor { return try await SignInCode.askForCode(req, user: user, next: safeNext(req.query[String.self, at: "next"])) }
         let response = try await startSession(req, user: user, next: safeNext(req.query[String.self, at: "next"]))
         req.rememberDevice(response, email: email)
         return response
@@ -362,7 +366,7 @@ enum AuthPages {
             }
         } catch let throttled as SignInThrottle.Throttled {
             throw AtiendeError(.rateLimited, code: "too_many_attempts",
-                               "too many wrong passwords; wait \(max(1, Int((throttled.retryAfter / 60).rounded(.up)))) min and try again")
+                               "too many wrong passwords; wait \(throttled.minutes) min and try again")
         }
         try PasswordPolicy.check(form.new)
         let hash = try await req.password.async.hash(form.new)

@@ -46,10 +46,7 @@ enum PasswordResetPages {
     static func forgot(_ req: Request) async throws -> Response {
         let t = Localizer.negotiate(req)
         let email = req.query[String.self, at: "email"].flatMap(IdentityNormalizer.email) ?? ""
-        let page = try await page(req, t: t, try await askForm(req, t: t, email: email))
-        let response = try await page.encodeResponse(for: req)
-        req.attachCSRFCookie(to: response)
-        return response
+        return try await page(req, t: t, try await askForm(req, t: t, email: email)).encodeResponse(for: req)
     }
 
     struct AskForm: Content { var email: String? }
@@ -89,10 +86,7 @@ enum PasswordResetPages {
         guard token.count < 200, try await req.atiende.accounts.pendingReset(tokenHash: SecretToken.sha256Hex(token)) != nil else {
             return try await invalid(req, t: t)
         }
-        let response = try await page(req, t: t, try await chooseForm(req, t: t, token: token)).encodeResponse(for: req)
-        response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
-        req.attachCSRFCookie(to: response)
-        return response
+        return try await page(req, t: t, try await chooseForm(req, t: t, token: token)).encodeResponse(for: req)
     }
 
     static func invalid(_ req: Request, t: Localizer) async throws -> Response {
@@ -133,6 +127,8 @@ enum PasswordResetPages {
         } catch let error as AtiendeError where error.code == "reset_link_invalid" {
             return try await invalid(req, t: t)
         }
+        // The mailbox proves the password, not the phone: someone with a second factor still gives it.
+        if user.hasTwoFactor { return try await SignInCode.askForCode(req, user: user, next: nil) }
         return try await AuthPages.startSession(req, user: user, next: nil)
     }
 }

@@ -395,10 +395,6 @@ enum SettingsPages {
     static func saveWorkspace(_ req: Request) async throws -> Response {
         let desk = try await req.desk(minimum: .admin)
         let form = try req.content.decode(WorkspaceForm.self)
-        // Whoever requires it has it: an admin is never shut out of the page they just saved.
-        if form.two_factor_choice != nil, form.require_two_factor != nil, desk.workspace.requireTwoFactor != true, !desk.user.hasTwoFactor {
-            throw AtiendeError.invalid("set up two-factor sign-in on your own account before requiring it of everyone", code: "two_factor_first")
-        }
         try await WorkspaceService.update(desk.workspace, name: form.name, language: form.language, timeZone: form.time_zone,
                                           countryCode: form.country_code,
                                           requireTwoFactor: form.two_factor_choice == nil ? nil : form.require_two_factor != nil,
