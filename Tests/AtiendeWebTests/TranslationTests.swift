@@ -25,6 +25,11 @@ struct TranslationTests {
         #expect(missing.isEmpty, "\(missing)")
         for status in ConversationStatus.allCases { #expect(es["status.\(status.rawValue)"] != nil) }
         for status in DeliveryStatus.allCases { #expect(es["delivery.\(status.rawValue)"] != nil) }
+        // The audit log names every kind of event and every family its filter offers.
+        for type in EventType.allCases { #expect(es["audit.event.\(type.rawValue)"] != nil && en["audit.event.\(type.rawValue)"] != nil, "\(type)") }
+        for category in AuditLog.categories {
+            #expect(es["audit.category.\(category)"] != nil && !AuditLog.types(in: category).isEmpty, "\(category)")
+        }
     }
 
     @Test("Every channel's name, field labels, choices and addresses read in both languages")

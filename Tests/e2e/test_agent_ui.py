@@ -224,6 +224,33 @@ def test_merge_two_contacts_shows_both_histories(make_server, backend, browser):
     status, contacts = server.api("GET", f"/api/v1/workspaces/{workspace}/contacts", token)
     assert len(contacts["data"]) == 1
 
+    # The merge is in the audit log, and so is a report downloaded as CSV, in both languages and on a phone.
+    browser.get(server.base + "/app/tienda/reports")
+    browser.find_element(By.CSS_SELECTOR, "#report-volume a.csv").click()
+    browser.get(server.base + "/app/tienda/settings/audit")
+    wait(browser).until(lambda d: "Datos exportados" in d.find_element(By.ID, "audit-table").text)
+    table = browser.find_element(By.ID, "audit-table").text
+    assert "Contactos fusionados" in table and "Rosa" in table and "volume" in table, table
+    Select(browser.find_element(By.NAME, "category")).select_by_value("contact")
+    browser.find_element(By.CSS_SELECTOR, ".report-filters button[type=submit]").click()
+    wait(browser).until(EC.url_contains("category=contact"))
+    rows = browser.find_elements(By.CSS_SELECTOR, "#audit-table tbody tr")
+    assert rows and all(row.get_attribute("data-type").startswith("contact.") for row in rows)
+    assert "Datos exportados" not in browser.find_element(By.ID, "audit-table").text
+    set_language(browser, server, "en")
+    browser.get(server.base + "/app/tienda/settings/audit")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Audit log"
+    assert "Contacts merged" in browser.find_element(By.ID, "audit-table").text
+    browser.set_window_size(390, 844)
+    try:
+        browser.get(server.base + "/app/tienda/settings/audit")
+        assert browser.find_element(By.NAME, "category").is_displayed()
+        assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+        shot(browser, "audit-phone", backend)
+    finally:
+        browser.set_window_size(1366, 900)
+        set_language(browser, server, "es")
+
 
 def test_logged_phone_call_enters_the_timeline(make_server, backend, browser):
     server = make_server()

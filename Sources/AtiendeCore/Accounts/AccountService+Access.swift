@@ -32,6 +32,7 @@ extension AccountService {
         try await store.write { tx in
             guard try await AgentSession.query(on: tx.db).filter(\.$id == sessionID).filter(\.$user.$id == userID).first() != nil else { return false }
             try await AgentSession.query(on: tx.db).filter(\.$id == sessionID).filter(\.$user.$id == userID).delete()
+            try await AuditLog.appendForAccount(.accountSessionsEnded, user: userID, payload: RecordEventPayload(id: userID, detail: "1"), in: tx)
             return true
         }
     }
@@ -42,6 +43,9 @@ extension AccountService {
         try await store.write { tx in
             let others = try await AgentSession.query(on: tx.db).filter(\.$user.$id == userID).filter(\.$id != sessionID).count()
             try await AgentSession.query(on: tx.db).filter(\.$user.$id == userID).filter(\.$id != sessionID).delete()
+            if others > 0 {
+                try await AuditLog.appendForAccount(.accountSessionsEnded, user: userID, payload: RecordEventPayload(id: userID, detail: String(others)), in: tx)
+            }
             return others
         }
     }
@@ -82,6 +86,9 @@ extension AccountService {
         try await store.write { tx in
             record.expiresAt = days.map { tx.now.addingTimeInterval(TimeInterval($0) * 86_400) }
             try await record.create(on: tx.db)
+            try await AuditLog.appendForAccount(.apiTokenCreated, user: userID,
+                                                payload: RecordEventPayload(id: try record.requireID(), name: name, detail: readOnly ? "read_only" : "read_write",
+                                                                            changes: days.map { ["expires_in_days=\($0)"] }), in: tx)
         }
         return (record, token)
     }
@@ -96,9 +103,10 @@ extension AccountService {
     @discardableResult
     public func revokeToken(_ tokenID: UUID, of userID: UUID) async throws -> Bool {
         try await store.write { tx in
-            guard try await APIToken.query(on: tx.db).filter(\.$id == tokenID).filter(\.$user.$id == userID).filter(\.$revokedAt == nil)
-                .first() != nil else { return false }
+            guard let token = try await APIToken.query(on: tx.db).filter(\.$id == tokenID).filter(\.$user.$id == userID).filter(\.$revokedAt == nil)
+                .first() else { return false }
             try await APIToken.query(on: tx.db).filter(\.$id == tokenID).filter(\.$user.$id == userID).set(\.$revokedAt, to: tx.now).update()
+            try await AuditLog.appendForAccount(.apiTokenRevoked, user: userID, payload: RecordEventPayload(id: tokenID, name: token.name), in: tx)
             return true
         }
     }

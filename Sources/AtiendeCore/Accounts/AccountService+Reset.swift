@@ -56,6 +56,7 @@ extension AccountService {
             }
             try await PasswordReset.query(on: tx.db).filter(\.$user.$id == userID).filter(\.$usedAt == nil).set(\.$usedAt, to: tx.now).update()
             try await User.query(on: tx.db).filter(\.$id == userID).set(\.$passwordHash, to: newHash).set(\.$passwordChangedAt, to: tx.now).update()
+            try await AuditLog.appendForAccount(.accountPasswordChanged, user: userID, payload: RecordEventPayload(id: userID, detail: "reset"), in: tx)
             try await AgentSession.query(on: tx.db).filter(\.$user.$id == userID).delete()
             return user
         }

@@ -38,6 +38,7 @@ extension AccountService {
             try await User.query(on: tx.db).filter(\.$id == userID)
                 .set(\.$totpSecret, to: sealed).set(\.$totpPending, to: nil).set(\.$totpLastStep, to: step)
                 .set(\.$recoveryCodes, to: Self.stored(codes, secrets)).update()
+            try await AuditLog.appendForAccount(.accountTwoFactorEnabled, user: userID, payload: RecordEventPayload(id: userID), in: tx)
             return codes
         }
     }
@@ -60,13 +61,14 @@ extension AccountService {
         try await store.write { tx in
             try await User.query(on: tx.db).filter(\.$id == userID).set(\.$totpSecret, to: nil).set(\.$totpPending, to: nil)
                 .set(\.$totpLastStep, to: nil).set(\.$recoveryCodes, to: nil).update()
+            try await AuditLog.appendForAccount(.accountTwoFactorDisabled, user: userID, payload: RecordEventPayload(id: userID), in: tx)
         }
     }
 
     /// The second factor at sign-in: the app's current code (not one already used) or an unused recovery code, which
-    /// is then spent. Returns whether it was right.
-    public func checkSecondFactor(_ userID: UUID, code typed: String, secrets: SecretBox) async throws -> Bool {
-        try await store.write { tx in
+    /// is then spent. Returns whether it was right; a wrong one is in the audit log.
+    public func checkSecondFactor(_ userID: UUID, code typed: String, secrets: SecretBox, device: Device) async throws -> Bool {
+        let right = try await store.write { tx in
             guard let user = try await User.find(userID, on: tx.db), let sealed = user.totpSecret, let secret = try Self.open(sealed, secrets) else {
                 return false
             }
@@ -88,6 +90,8 @@ extension AccountService {
                 """).all()
             return !spent.isEmpty
         }
+        if !right { try await recordFailedSignIn(userID, reason: "code", device: device) }
+        return right
     }
 
     /// How many recovery codes are left.

@@ -11,11 +11,21 @@ public struct AccountService: Sendable {
 
     public init(store: Store) { self.store = store }
 
-    /// A new session for a user whose password was verified. Returns the cookie token, shown only here.
+    /// How a person got a session, as the audit log tells it.
+    public enum SignInMethod: String, Sendable {
+        case password, twoFactor = "two_factor", passwordReset = "password_reset", invitation, setup
+    }
+
+    /// A new session for a user whose password was verified. Returns the cookie token, shown only here. `method`: how
+    /// they signed in, for the audit log (nil: the same person again, after changing their password).
     public func startSession(for userID: UUID, workspace: UUID?, replacing oldToken: String? = nil,
-                             device: Device = Device(userAgent: nil, address: nil)) async throws -> (AgentSession, String) {
+                             device: Device = Device(userAgent: nil, address: nil), method: SignInMethod? = nil) async throws -> (AgentSession, String) {
         let token = SecretToken.make(prefix: "ses_")
         return try await store.write { tx in
+            if let method {
+                try await AuditLog.appendForAccount(.accountSignedIn, user: userID,
+                                                    payload: RecordEventPayload(id: userID, detail: method.rawValue, address: device.address), in: tx)
+            }
             if let oldToken {
                 try await AgentSession.query(on: tx.db).filter(\.$tokenHash == SecretToken.sha256Hex(oldToken)).delete()
             }
@@ -53,9 +63,19 @@ public struct AccountService: Sendable {
         }
     }
 
+    /// A wrong password or second-factor code for an existing account (`reason`: `password` or `code`), for the audit log
+    /// of each of the person's workspaces. Guesses at addresses with no account are only throttled.
+    public func recordFailedSignIn(_ userID: UUID, reason: String, device: Device) async throws {
+        try await store.write { tx in
+            try await AuditLog.appendForAccount(.accountSignInFailed, user: userID,
+                                                payload: RecordEventPayload(id: userID, detail: reason, address: device.address), in: tx)
+        }
+    }
+
     /// Changes a password and signs every session of the user out (the caller starts a fresh one).
     public func changePassword(of userID: UUID, newHash: String) async throws {
         try await store.write { tx in
+            try await AuditLog.appendForAccount(.accountPasswordChanged, user: userID, payload: RecordEventPayload(id: userID, detail: "changed"), in: tx)
             try await User.query(on: tx.db).filter(\.$id == userID)
                 .set(\.$passwordHash, to: newHash).set(\.$passwordChangedAt, to: tx.now).update()
             try await AgentSession.query(on: tx.db).filter(\.$user.$id == userID).delete()

@@ -64,6 +64,17 @@ public enum EventType: String, Sendable, CaseIterable {
     case compensationRequested = "compensation.requested"
     case compensationApproved = "compensation.approved"
     case compensationRejected = "compensation.rejected"
+    // A member's own account, appended to each of their workspaces for the audit log (`AuditLog`).
+    case accountSignedIn = "account.signed_in"
+    case accountSignInFailed = "account.sign_in_failed"
+    case accountPasswordChanged = "account.password_changed"
+    case accountTwoFactorEnabled = "account.two_factor_enabled"
+    case accountTwoFactorDisabled = "account.two_factor_disabled"
+    case accountSessionsEnded = "account.sessions_ended"
+    case apiTokenCreated = "api_token.created"
+    case apiTokenRevoked = "api_token.revoked"
+    /// A report or the conversations' rows downloaded (CSV) or exported through the API.
+    case reportExported = "report.exported"
 }
 
 /// What a configuration event says: which record, what it is called, and which of its fields changed — never a secret.
@@ -73,12 +84,15 @@ public struct RecordEventPayload: Codable, Sendable, Equatable {
     /// The record's kind within its type: an inbox's channel, a member's role, a job's kind.
     public var detail: String?
     public var changes: [String]?
+    /// Where a person's request came from (their address), for the events of their own account.
+    public var address: String?
 
-    public init(id: UUID, name: String? = nil, detail: String? = nil, changes: [String]? = nil) {
+    public init(id: UUID, name: String? = nil, detail: String? = nil, changes: [String]? = nil, address: String? = nil) {
         self.id = id
         self.name = name
         self.detail = detail
         self.changes = changes
+        self.address = address
     }
 }
 

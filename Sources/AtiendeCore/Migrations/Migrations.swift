@@ -42,6 +42,7 @@ public enum AtiendeMigrations {
         CreatePasswordResets(),
         AddTwoFactor(),
         AddTwoFactorRequirement(),
+        CreateAuditIndex(),
     ]
 }
 

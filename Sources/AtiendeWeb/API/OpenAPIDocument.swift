@@ -326,6 +326,9 @@ enum OpenAPIDocument {
             "Event": object(["id": integer, "type": enumeration(EventType.self), "conversation_id": uuid, "actor_id": uuid,
                              "created_at": dateTime, "payload": ["type": "object"]], required: ["id", "type", "created_at", "payload"]),
             "EventPage": object(["data": ["type": "array", "items": ref("Event")], "last_id": integer]),
+            "AuditEntry": object(["id": integer, "type": enumeration(EventType.self), "actor_id": uuid, "actor_name": nullable(string),
+                                  "created_at": dateTime, "payload": ["type": "object"]], required: ["id", "type", "actor_id", "created_at", "payload"]),
+            "AuditPage": object(["data": ["type": "array", "items": ref("AuditEntry")], "next_before": nullable(integer)]),
             "Job": object(["id": uuid, "kind": string, "attempts": integer, "last_error": nullable(string), "dead_at": dateTime,
                            "created_at": dateTime, "payload": string]),
         ]

@@ -177,6 +177,7 @@ enum ReportsController {
     static func conversations(_ req: Request) async throws -> Response {
         let (query, workspace) = try await query(req)
         let entries = try await ConversationExport.entries(workspace: workspace, query: query, store: req.atiende.store, db: req.db)
+        try await ReportsPage.recordExport(req, workspace: workspace, actor: try req.scope.userID, "conversations", query)
         return try json(ConversationExport.JSONRows(entries: entries))
     }
 

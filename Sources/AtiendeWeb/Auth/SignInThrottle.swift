@@ -240,10 +240,17 @@ extension Request {
         var hash = user.flatMap { $0.isActive && !$0.passwordHash.isEmpty ? $0.passwordHash : nil } ?? ""
         if hash.isEmpty { hash = try await PasswordCheck.dummyHash(self) }
         let matches = (try? await self.password.async.verify(candidate, created: hash)) ?? false
-        guard matches, password.count <= 200, let user, user.isActive, !user.passwordHash.isEmpty else { return nil }
+        guard let user, user.isActive, !user.passwordHash.isEmpty else { return nil }
+        guard matches, password.count <= 200 else {
+            try await atiende.accounts.recordFailedSignIn(try user.requireID(), reason: "password", device: device)
+            return nil
+        }
         await throttle.succeeded(attempt)
         return user
     }
+
+    /// What this browser says it is and where it comes from, as sessions and the audit log keep it.
+    var device: AccountService.Device { .init(userAgent: headers.first(name: .userAgent), address: clientAddress) }
 
     /// Marks this browser as one that signed in as `email`.
     func rememberDevice(_ response: Response, email: String) {

@@ -85,17 +85,17 @@ enum AuthPages {
             return try await loginPage(req, t: t, error: t("login.failed"), email: form.email, status: .unauthorized).encodeResponse(for: req)
         }
         if user.hasTwoFactor { return try await SignInCode.askForCode(req, user: user, next: safeNext(req.query[String.self, at: "next"])) }
-        let response = try await startSession(req, user: user, next: safeNext(req.query[String.self, at: "next"]))
+        let response = try await startSession(req, user: user, next: safeNext(req.query[String.self, at: "next"]), method: .password)
         req.rememberDevice(response, email: email)
         return response
     }
 
     /// A fresh session (a new token: the old cookie, if any, dies), then on to `next` or the last workspace.
-    static func startSession(_ req: Request, user: User, next: String?, workspace: UUID? = nil) async throws -> Response {
+    static func startSession(_ req: Request, user: User, next: String?, workspace: UUID? = nil,
+                             method: AccountService.SignInMethod?) async throws -> Response {
         let userID = try user.requireID()
         let (session, token) = try await req.atiende.accounts.startSession(
-            for: userID, workspace: workspace, replacing: req.cookies[SessionAuth.cookie]?.string,
-            device: .init(userAgent: req.headers.first(name: .userAgent), address: req.clientAddress))
+            for: userID, workspace: workspace, replacing: req.cookies[SessionAuth.cookie]?.string, device: req.device, method: method)
         var target = next ?? ""
         if next == nil { target = try await landing(for: userID, preferred: session.workspaceID, on: req.db) }
         let response = req.redirect(to: target, redirectType: .normal)
@@ -157,7 +157,7 @@ enum AuthPages {
             let (_, user) = try await WorkspaceService.create(
                 name: form.workspace, adminEmail: form.email, adminName: form.name.trimmingCharacters(in: .whitespaces),
                 passwordHash: { hash }, language: form.language, timeZone: form.time_zone, store: req.atiende.store)
-            return try await startSession(req, user: user, next: nil)
+            return try await startSession(req, user: user, next: nil, method: .setup)
         } catch let error as AtiendeError {
             return try await setupPage(req, t: t, error: ErrorPages.message(error, t: t), status: HTTPStatus(statusCode: error.status))
         }
@@ -226,7 +226,7 @@ enum AuthPages {
                     throw AtiendeError(.forbidden, code: "sign_in_to_accept", "sign in as \(invitation.email) to accept this invitation")
                 }
                 let (user, workspaceID) = try await req.atiende.accounts.accept(token: token, as: signedIn.userID)
-                return try await startSession(req, user: user, next: nil, workspace: workspaceID)
+                return try await startSession(req, user: user, next: nil, workspace: workspaceID, method: .invitation)
             }
             let password = form.password ?? ""
             try PasswordPolicy.check(password)
@@ -234,7 +234,7 @@ enum AuthPages {
             // The new account speaks the language the invitation page was read in.
             let (user, workspaceID) = try await req.atiende.accounts.accept(token: token, name: form.name ?? "", passwordHash: hash,
                                                                             language: t.language.rawValue)
-            let response = try await startSession(req, user: user, next: nil, workspace: workspaceID)
+            let response = try await startSession(req, user: user, next: nil, workspace: workspaceID, method: .invitation)
             req.rememberDevice(response, email: user.email)
             return response
         } catch let error as AtiendeError {
@@ -372,6 +372,6 @@ enum AuthPages {
         let hash = try await req.password.async.hash(form.new)
         try await req.atiende.accounts.changePassword(of: signedIn.userID, newHash: hash)
         return try await startSession(req, user: signedIn.user, next: SiteURL.account.path(query: [("saved", "password")]),
-                                      workspace: signedIn.session.workspaceID)
+                                      workspace: signedIn.session.workspaceID, method: nil)
     }
 }

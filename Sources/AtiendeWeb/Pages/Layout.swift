@@ -157,7 +157,8 @@ enum Layout {
                     .li(.a(.href(SiteURL.settings(desk.slug, .teams).path), .text(t("settings.teams")))),
                     .li(.a(.href(SiteURL.settings(desk.slug, .service).path), .text(t("settings.service")))),
                     .li(.a(.href(SiteURL.settings(desk.slug, .rules).path), .text(t("settings.rules")))),
-                    .li(.a(.href(SiteURL.settings(desk.slug, .workspace).path), .text(t("settings.workspace"))))
+                    .li(.a(.href(SiteURL.settings(desk.slug, .workspace).path), .text(t("settings.workspace")))),
+                    .li(.a(.href(SiteURL.auditLog(desk.slug).path), .text(t("audit.title"))))
                 ))
             ))
     }

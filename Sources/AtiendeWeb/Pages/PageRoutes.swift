@@ -64,6 +64,7 @@ enum PageRoutes {
         for section in SiteURL.Settings.allCases {
             get(.settings("", section), SettingsPages.show)
         }
+        get(.auditLog(""), AuditLogPage.show)
         post(.settings("", .users), SettingsPages.invite)
         post(.settings("", .workspace), SettingsPages.saveWorkspace)
         post(.settings("", .service), ServiceSettingsPage.save)

@@ -129,6 +129,6 @@ enum PasswordResetPages {
         }
         // The mailbox proves the password, not the phone: someone with a second factor still gives it.
         if user.hasTwoFactor { return try await SignInCode.askForCode(req, user: user, next: nil) }
-        return try await AuthPages.startSession(req, user: user, next: nil)
+        return try await AuthPages.startSession(req, user: user, next: nil, method: .passwordReset)
     }
 }

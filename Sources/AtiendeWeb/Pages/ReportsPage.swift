@@ -37,6 +37,7 @@ enum ReportsPage {
         let workspace = desk.workspaceID
         if req.query[String.self, at: "format"] == "csv", req.query[String.self, at: "table"] == "conversations" {
             let entries = try await ConversationExport.entries(workspace: workspace, query: query, store: req.atiende.store, db: req.db)
+            try await recordExport(req, workspace: desk.workspaceID, actor: desk.userID, "conversations", query)
             return csv(ConversationExport.table(entries, desk: desk, zone: query.timeZone),
                        filename: "atiende-conversations-\(query.from)-\(query.to).csv")
         }
@@ -95,6 +96,7 @@ enum ReportsPage {
             guard let name = req.query[String.self, at: "table"], let table = tables.first(where: { $0.id == name }) else {
                 throw AtiendeError.invalid("table is one of " + (tables.map(\.id) + ["conversations"]).joined(separator: ", "), code: "invalid_table")
             }
+            try await recordExport(req, workspace: desk.workspaceID, actor: desk.userID, table.id, query)
             return csv(table, filename: "atiende-\(table.id)-\(query.from)-\(query.to).csv")
         }
 
@@ -137,6 +139,13 @@ enum ReportsPage {
     }
 
     // MARK: view
+
+    /// A download is in the audit log: what, over which days, with which filters.
+    static func recordExport(_ req: Request, workspace: UUID, actor: UUID, _ what: String, _ query: ReportQuery) async throws {
+        try await AuditLog.recordExport(workspace: workspace, actor: actor, what: what, period: "\(query.from)..\(query.to)",
+                                        filters: csvQuery(req).filter { !["period", "from", "to"].contains($0.0) && !$0.1.isEmpty }.map { "\($0)=\($1)" },
+                                        store: req.atiende.store)
+    }
 
     static func csvQuery(_ req: Request) -> [(String, String)] {
         ["period", "from", "to", "channel", "inbox_id", "team_id", "agent_id"].compactMap { key in

@@ -85,12 +85,12 @@ enum SignInCode {
             response.headers.replaceOrAdd(name: .retryAfter, value: String(Int(throttled.retryAfter.rounded(.up))))
             return response
         }
-        guard try await req.atiende.accounts.checkSecondFactor(try user.requireID(), code: typed, secrets: req.atiende.secrets) else {
+        guard try await req.atiende.accounts.checkSecondFactor(try user.requireID(), code: typed, secrets: req.atiende.secrets, device: req.device) else {
             return try await codePage(req, t: t, error: t("two_factor.wrong"), status: .unauthorized).encodeResponse(for: req)
         }
         await req.atiende.signIns.succeeded(attempts.0)
         await req.atiende.signIns.succeeded(attempts.1)
-        let response = try await AuthPages.startSession(req, user: user, next: AuthPages.safeNext(req.query[String.self, at: "next"]))
+        let response = try await AuthPages.startSession(req, user: user, next: AuthPages.safeNext(req.query[String.self, at: "next"]), method: .twoFactor)
         response.cookies[cookie] = HTTPCookies.Value(string: "", expires: Date(timeIntervalSince1970: 0), maxAge: 0, path: "/login",
                                                      isHTTPOnly: true, sameSite: .lax)
         req.rememberDevice(response, email: user.email)

@@ -111,11 +111,17 @@ public final class EventHub: Sendable {
 
 /// The wire form of one event: `{"id", "type", "conversation_id", "created_at", "payload"}`.
 enum EventWire {
-    static func json(_ event: Event) -> String {
+    /// The families of events about a member's own account: every member sees that they happened, only admins (in the
+    /// audit log) see their details, such as the address a sign-in came from.
+    static let personal = ["account.", "api_token."]
+
+    /// `personal`: with the details of account events (for admins, in the audit log).
+    static func json(_ event: Event, personal withDetails: Bool = false) -> String {
         var out = "{\"id\":\(event.seq),\"type\":\"\(event.type)\""
         if let conversation = event.conversationID { out += ",\"conversation_id\":\"\(conversation.uuidString.lowercased())\"" }
         if let actor = event.actorID { out += ",\"actor_id\":\"\(actor.uuidString.lowercased())\"" }
-        out += ",\"created_at\":\"\(ISO8601.string(event.createdAt))\",\"payload\":\(event.payload)}"
+        let payload = !withDetails && personal.contains(where: event.type.hasPrefix) ? "{}" : event.payload
+        out += ",\"created_at\":\"\(ISO8601.string(event.createdAt))\",\"payload\":\(payload)}"
         return out
     }
 }

@@ -24,7 +24,7 @@ enum EventsController {
         let scope = try req.scope
         let start = try since(req)
         let events = try await EventLog.after(start, workspace: scope.workspaceID, limit: try req.pageLimit(default: 100), on: req.db)
-        let body = "{\"data\":[" + events.map(EventWire.json).joined(separator: ",") + "],\"last_id\":\(events.last?.seq ?? start)}"
+        let body = "{\"data\":[" + events.map { EventWire.json($0) }.joined(separator: ",") + "],\"last_id\":\(events.last?.seq ?? start)}"
         let response = Response(status: .ok, body: .init(string: body))
         response.headers.contentType = .json
         return response
