@@ -159,7 +159,7 @@ public struct MetricDeltas: Sendable {
             let watermark = try await MetricCubes.watermark(workspace, on: sql)
             try await MetricCubes.add(past.filter { $0.key.workspace == workspace && $0.key.hour < watermark }, on: sql)
         }
-        for chunk in Array(changed).chunked(400) {
+        try await changed.forEachChunk(400) { chunk in
             let values: [SQLQueryString] = chunk.map { key, value in
                 "(\(bind: key.workspace), \(bind: key.hour), \(Self.columns(key)), \(bind: value.count), \(bind: value.total))"
             }
@@ -170,7 +170,8 @@ public struct MetricDeltas: Sendable {
                 DO UPDATE SET count = metric_rollups.count + excluded.count, total = metric_rollups.total + excluded.total
                 """).run()
         }
-        for chunk in Array(facts.filter { $0.value.count != 0 || $0.value.total != 0 }).chunked(400) {
+        // A rebuild holds millions of facts: they are read where they are, never copied.
+        try await facts.lazy.filter { $0.value.count != 0 || $0.value.total != 0 }.forEachChunk(400) { chunk in
             let values: [SQLQueryString] = chunk.map { fact, value in
                 "(\(bind: fact.key.workspace), \(bind: fact.conversation), \(bind: fact.key.hour), \(Self.columns(fact.key)), \(bind: value.count), \(bind: value.total))"
             }
@@ -185,5 +186,21 @@ public struct MetricDeltas: Sendable {
 extension Array {
     public func chunked(_ size: Int) -> [[Element]] {
         stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
+    }
+}
+
+extension Sequence {
+    /// Runs `body` on consecutive runs of at most `size` elements, holding one run at a time.
+    func forEachChunk(_ size: Int, _ body: ([Element]) async throws -> Void) async rethrows {
+        var chunk: [Element] = []
+        chunk.reserveCapacity(size)
+        for element in self {
+            chunk.append(element)
+            if chunk.count == size {
+                try await body(chunk)
+                chunk.removeAll(keepingCapacity: true)
+            }
+        }
+        if !chunk.isEmpty { try await body(chunk) }
     }
 }

@@ -76,7 +76,7 @@ public struct MetricsReaction: Reaction {
             MetricRecorder.apply(entry.happening, workspace: entry.workspace, conversation: entry.conversation, state: &state, to: &deltas, hours: { hours[$0] ?? nil })
             if stateful.contains(entry.conversation) { states[entry.conversation] = state }
         }
-        try await MetricStates.save(states.filter { loaded[$0.key] != $0.value }, on: tx.sql)
+        try await MetricStates.save(states.lazy.filter { loaded[$0.key] != $0.value }.map { ($0.key, $0.value) }, on: tx.sql)
         try await deltas.write(in: tx)
     }
 }
@@ -118,12 +118,21 @@ enum MetricStates {
         return states
     }
 
-    static func save(_ states: [UUID: MetricRecorder.State], on sql: any SQLDatabase) async throws {
-        for (id, state) in states {
+    /// Writes the states, a few hundred conversations to a statement (PostgreSQL is told the values' types, which a
+    /// list of bound values does not carry).
+    static func save(_ states: some Sequence<(UUID, MetricRecorder.State)>, on sql: any SQLDatabase) async throws {
+        let typed = sql.dialect.name == "postgresql"
+        func value(_ bound: SQLQueryString, _ type: String) -> SQLQueryString { typed ? "CAST(" + bound + " AS \(unsafeRaw: type))" : bound }
+        try await states.forEachChunk(180) { chunk in
+            let rows: [SQLQueryString] = chunk.map { id, state in
+                "(" + value("\(bind: id)", "uuid") + ", " + value("\(bind: state.responseCount)", "integer") + ", "
+                    + value("\(bind: state.firstResolvedAt)", "timestamptz") + ", " + value("\(bind: state.fcrAt)", "timestamptz") + ", "
+                    + value("\(bind: state.fcrDims)", "text") + ")"
+            }
             try await sql.raw("""
-                UPDATE conversations SET response_count = \(bind: state.responseCount), first_resolved_at = \(bind: state.firstResolvedAt),
-                    fcr_at = \(bind: state.fcrAt), fcr_dims = \(bind: state.fcrDims)
-                WHERE id = \(bind: id)
+                WITH v(id, n, r, f, d) AS (VALUES \(rows.joined(separator: ", ")))
+                UPDATE conversations SET response_count = v.n, first_resolved_at = v.r, fcr_at = v.f, fcr_dims = v.d
+                FROM v WHERE conversations.id = v.id
                 """).run()
         }
     }

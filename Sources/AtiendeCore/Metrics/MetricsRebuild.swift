@@ -14,13 +14,29 @@ public enum MetricsRebuild {
         return happenings
     }
 
-    /// What the replay remembers of each conversation between its events.
+    /// What the replay remembers of each conversation between its events: only what later events need of it (a
+    /// million conversations are held at once).
     struct Tracked {
-        var snapshot: ConversationSnapshot
+        var dims: MetricDims
+        var waitingSince: Date?
+        var firstResponseAt: Date?
         var state = MetricRecorder.State()
+
+        init(_ c: ConversationSnapshot) {
+            dims = MetricDims(c)
+            waitingSince = c.waitingSince
+            firstResponseAt = c.firstResponseAt
+        }
+
+        mutating func update(_ c: ConversationSnapshot) {
+            dims = MetricDims(c)
+            waitingSince = c.waitingSince
+            firstResponseAt = c.firstResponseAt
+        }
     }
 
-    struct Replay {
+    /// One replay, read in pages and finished in the write: a class, so its dictionaries are never copied.
+    final class Replay: @unchecked Sendable {
         let workspace: UUID
         /// The inboxes' business hours as they are now (the log does not keep what they were).
         var hours: [UUID: BusinessHours?] = [:]
@@ -30,14 +46,16 @@ public enum MetricsRebuild {
         var lastSeq: Int64 = 0
         var count = 0
 
-        mutating func apply(_ happening: MetricRecorder.Happening, _ id: UUID) {
+        init(workspace: UUID) { self.workspace = workspace }
+
+        func apply(_ happening: MetricRecorder.Happening, _ id: UUID) {
             var state = conversations[id]?.state ?? MetricRecorder.State()
             let hours = self.hours
             MetricRecorder.apply(happening, workspace: workspace, conversation: id, state: &state, to: &deltas, hours: { hours[$0] ?? nil })
             conversations[id]?.state = state
         }
 
-        mutating func replay(_ event: Event) {
+        func replay(_ event: Event) {
             lastSeq = event.seq
             count += 1
             let at = event.createdAt
@@ -45,7 +63,7 @@ public enum MetricsRebuild {
             switch type {
             case .conversationCreated:
                 guard let c = JSON.decode(ConversationEventPayload.self, from: event.payload)?.conversation else { return }
-                conversations[c.id] = Tracked(snapshot: c)
+                conversations[c.id] = Tracked(c)
                 if [.phone, .inPerson].contains(c.channel), c.firstResponseAt != nil {
                     for happening in MetricsRebuild.logged(c) { apply(happening, c.id) }
                 } else {
@@ -56,7 +74,7 @@ public enum MetricsRebuild {
                 guard let payload = JSON.decode(ConversationEventPayload.self, from: event.payload) else { return }
                 let c = payload.conversation
                 let before = payload.changes?["status"].flatMap(ConversationStatus.init(rawValue:))
-                conversations[c.id, default: Tracked(snapshot: c)].snapshot = c
+                conversations[c.id, default: Tracked(c)].update(c)
                 // `team_id` in the changes is the team it had before ("" for none).
                 if let team = payload.changes?["team_id"], MetricRecorder.derives(before: UUID(uuidString: team), after: c) {
                     apply(.derived(MetricDims(c), at: at), c.id)
@@ -75,8 +93,8 @@ public enum MetricsRebuild {
             case .messageCreated:
                 guard let payload = JSON.decode(MessageEventPayload.self, from: event.payload) else { return }
                 let c = payload.conversation, m = payload.message
-                let previous = conversations[c.id]?.snapshot
-                conversations[c.id, default: Tracked(snapshot: c)].snapshot = c
+                let previous = conversations[c.id]
+                conversations[c.id, default: Tracked(c)].update(c)
                 // A logged call's own message is part of its logging.
                 if [.phone, .inPerson].contains(c.channel), m.createdAt == c.createdAt { return }
                 guard m.kind == .outgoing, m.senderType == .agent, let author = m.senderID else { return }
@@ -92,9 +110,9 @@ public enum MetricsRebuild {
                 guard let work = JSON.decode(HandleTime.Payload.self, from: event.payload) else { return }
                 apply(.handled(MetricDims(work.conversation, agent: .some(work.agentID)), seconds: work.seconds, at: at), work.conversation.id)
             case .slaBreached:
-                guard let id = event.conversationID, let c = conversations[id]?.snapshot,
+                guard let id = event.conversationID, let dims = conversations[id]?.dims,
                       let alert = JSON.decode(ServiceLevelScanner.AlertPayload.self, from: event.payload) else { return }
-                apply(.slaBreach(MetricDims(c), clock: alert.clock.metricBucket, at: at), id)
+                apply(.slaBreach(dims, clock: alert.clock.metricBucket, at: at), id)
             default:
                 return
             }
@@ -104,7 +122,7 @@ public enum MetricsRebuild {
     /// Rebuilds one workspace's rollups; returns how many events were read.
     @discardableResult
     public static func run(workspace: UUID, store: Store, pageSize: Int = 5_000) async throws -> Int {
-        var replay = Replay(workspace: workspace)
+        let replay = Replay(workspace: workspace)
         for inbox in try await Inbox.query(on: store.db).filter(\.$workspace.$id == workspace).all() {
             replay.hours[try inbox.requireID()] = inbox.businessHours
         }
@@ -113,8 +131,7 @@ public enum MetricsRebuild {
             for event in page { replay.replay(event) }
             if page.count < pageSize { break }
         }
-        return try await store.write { [replay] tx in
-            var replay = replay
+        return try await store.write { tx in
             try await tx.lockWorkspace(workspace)
             while true {
                 let page = try await EventLog.after(replay.lastSeq, workspace: workspace, limit: pageSize, on: tx.db)
@@ -129,7 +146,8 @@ public enum MetricsRebuild {
                 UPDATE conversations SET response_count = 0, first_resolved_at = NULL, fcr_at = NULL, fcr_dims = NULL
                 WHERE workspace_id = \(bind: workspace)
                 """).run()
-            try await MetricStates.save(replay.conversations.compactMapValues { $0.state == MetricRecorder.State() ? nil : $0.state }, on: tx.sql)
+            let untouched = MetricRecorder.State()
+            try await MetricStates.save(replay.conversations.lazy.filter { $0.value.state != untouched }.map { ($0.key, $0.value.state) }, on: tx.sql)
             try await replay.deltas.write(in: tx)
             try await MetricCubes.compact(workspace, through: MetricCubes.target(now: tx.now), in: tx)
             return replay.count
