@@ -68,7 +68,7 @@ public struct FileStore: Sendable {
         return try Data(contentsOf: path(for: sha256))
     }
 
-    func path(for hash: String) -> URL {
+    public func path(for hash: String) -> URL {
         root.appendingPathComponent(String(hash.prefix(2)), isDirectory: true)
             .appendingPathComponent(String(hash.dropFirst(2).prefix(2)), isDirectory: true)
             .appendingPathComponent(hash)

@@ -11,6 +11,8 @@ public enum AtiendeCommands {
         app.asyncCommands.use(ServiceLevelCommand(), as: "sla")
         app.asyncCommands.use(MetricsCommand(), as: "metrics")
         app.asyncCommands.use(MailCommand(), as: "mail")
+        app.asyncCommands.use(BackupCommand(), as: "backup")
+        app.asyncCommands.use(RestoreCommand(), as: "restore")
     }
 }
 
