@@ -57,15 +57,15 @@ struct RealtimeTests {
         try await withApp { app in
             let workspace = try await WorkspaceFixture.make(app)
             let inbox = try await workspace.apiInbox(app)
-            // After the inbox's own event (1, inbox.created).
-            let client = try await EventClient.connect(app, workspace, since: 1)
+            // After the fixture's token (1, api_token.created) and the inbox's own event (2, inbox.created).
+            let client = try await EventClient.connect(app, workspace, since: 2)
             try await inbox.post(app, APIInbox.message("1", from: ["id": "c", "name": "Ana"], text: "¿Dónde está mi pedido?"))
             try await client.wait { $0.contains { $0["type"] as? String == "message.created" } }
             // (The client's own connection is said first: its member is online.)
             #expect(client.types.first == "member.availability_changed")
             let types = client.received.compactMap { $0["type"] as? String }.filter { !$0.hasPrefix("member.") }
             #expect(types == ["contact.created", "conversation.created", "message.created"])
-            #expect(client.ids == [2, 3, 4, 5])
+            #expect(client.ids == [3, 4, 5, 6])
             let message = (client.received.last?["payload"] as? [String: Any])?["message"] as? [String: Any]
             #expect(message?["text"] as? String == "¿Dónde está mi pedido?")
             try await client.close()

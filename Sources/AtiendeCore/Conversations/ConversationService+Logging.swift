@@ -143,6 +143,17 @@ public enum Notifications {
         enum CodingKeys: String, CodingKey { case id, kind, excerpt, userID = "user_id", conversationNumber = "conversation_number" }
     }
 
+    /// Tells every workspace's admins of something about the instance rather than a conversation (its number is 0).
+    public static func notifyAdmins(of kind: AgentNotification.Kind, excerpt: String, store: Store) async throws {
+        try await store.write { tx in
+            let admins = try await Membership.query(on: tx.db).filter(\.$role == .admin).all()
+            for (workspace, members) in Dictionary(grouping: admins, by: { $0.$workspace.id }) {
+                try await notify(members.map(\.$user.id), of: kind, workspace: workspace, conversationID: nil, number: 0, actor: nil,
+                                 excerpt: excerpt, in: tx)
+            }
+        }
+    }
+
     static func notify(_ users: [UUID], of kind: AgentNotification.Kind, workspace workspaceID: UUID, conversationID: UUID?,
                        number: Int, actor: UUID?, excerpt: String, in tx: WriteTransaction) async throws {
         // Who also wants this kind by email (and is still active), when the instance can send mail.

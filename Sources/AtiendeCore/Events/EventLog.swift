@@ -124,7 +124,8 @@ public enum EventLog {
         var byWorkspace: [UUID: [Pending]] = [:]
         for event in events { byWorkspace[event.workspace, default: []].append(event) }
         let now = tx.now
-        for (workspace, list) in byWorkspace {
+        // Counters are taken in one order (by workspace id), so two writes to several workspaces cannot deadlock.
+        for (workspace, list) in byWorkspace.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
             let last = try await tx.advance(.event, by: list.count, in: workspace)
             var seq = last - Int64(list.count)
             let rows: [SQLQueryString] = list.map { event in

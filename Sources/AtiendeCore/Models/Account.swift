@@ -75,6 +75,8 @@ public final class AgentNotification: Model, @unchecked Sendable {
         case compensationRequested = "compensation_requested"
         /// One's compensation request was approved or rejected.
         case compensationDecided = "compensation_decided"
+        /// A scheduled backup failed (to the admins; about no conversation: its number is 0).
+        case backupFailed = "backup_failed"
     }
 
     @ID(key: .id) public var id: UUID?

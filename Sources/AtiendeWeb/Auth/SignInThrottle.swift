@@ -242,7 +242,12 @@ extension Request {
         let matches = (try? await self.password.async.verify(candidate, created: hash)) ?? false
         guard let user, user.isActive, !user.passwordHash.isEmpty else { return nil }
         guard matches, password.count <= 200 else {
-            try await atiende.accounts.recordFailedSignIn(try user.requireID(), reason: "password", device: device)
+            // Written after the answer, not before it: the time of a wrong guess must not tell that the account exists.
+            let accounts = atiende.accounts, userID = try user.requireID(), device = device, logger = logger
+            Task {
+                do { try await accounts.recordFailedSignIn(userID, reason: "password", device: device) }
+                catch { logger.warning("a failed sign-in was not recorded", metadata: ["error": "\(error)"]) }
+            }
             return nil
         }
         await throttle.succeeded(attempt)

@@ -70,10 +70,13 @@ struct RestoreCommand: AsyncCommand {
 
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application
+        // SQLite's file is replaced: start-up's connection to the old one is closed first, and new ones open the new one.
+        app.databases.reinitialize()
         let bar = ProgressBar()
         let manifest = try await Backup.restore(URL(fileURLWithPath: signature.archive), config: app.atiende.config, store: app.atiende.store,
                                                 files: app.atiende.files, tools: .fromEnvironment(), progress: bar.show)
         bar.finish()
+        app.databases.reinitialize()
         try await SchemaMigration.run(app)
         context.console.print("Restored \(manifest.counts["conversations"] ?? 0) conversations, \(manifest.counts["messages"] ?? 0) messages and "
                               + "\(manifest.entries.keys.filter { $0.hasPrefix("files/") }.count) files from the backup of "

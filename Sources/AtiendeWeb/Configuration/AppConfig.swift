@@ -44,8 +44,17 @@ public struct AppConfig: Sendable {
     public var outbound: OutboundGuard
     /// Reverse proxies whose `X-Forwarded-Proto`/`X-Forwarded-Host` say how people reach us (when no public URL is set).
     public var trustedProxies: AddressRanges
+    /// Scheduled backups in `serve` (`ATIENDE_BACKUP_DIR`); nil = none.
+    public var backups: BackupSettings?
     /// Channels added to the built-in ones (`ChannelRegistry`), each made with the instance's outbound HTTP.
     public var extraChannels: [@Sendable (ProviderHTTP) -> any ChannelDescriptor] = []
+
+    public struct BackupSettings: Sendable, Equatable {
+        public var directory: URL
+        public var interval: TimeInterval
+        /// How many archives are kept there (the oldest go first).
+        public var keep: Int
+    }
 
     public struct ConfigError: Error, CustomStringConvertible {
         public let variable: String
@@ -126,7 +135,14 @@ public struct AppConfig: Sendable {
             throw ConfigError(variable: "ATIENDE_TRUSTED_PROXIES", problem: "\(error)")
         }
 
-        return AppConfig(
+        var backups: BackupSettings?
+        if let folder = value("ATIENDE_BACKUP_DIR") {
+            backups = BackupSettings(directory: URL(fileURLWithPath: folder, isDirectory: true).standardizedFileURL,
+                                     interval: TimeInterval(try int("ATIENDE_BACKUP_INTERVAL_HOURS", default: 24, range: 1...720) * 3600),
+                                     keep: try int("ATIENDE_BACKUP_KEEP", default: 7, range: 1...1000))
+        }
+
+        var config = AppConfig(
             database: database,
             dataDirectory: dataDirectory,
             secretKey: secretKey,
@@ -149,6 +165,8 @@ public struct AppConfig: Sendable {
             systemMail: systemMail,
             outbound: outbound,
             trustedProxies: trustedProxies)
+        config.backups = backups
+        return config
     }
 
     /// With no key configured, a single-machine install keeps one in its data folder (mode 0600).

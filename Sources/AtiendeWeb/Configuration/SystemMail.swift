@@ -103,11 +103,11 @@ struct NotificationMailJob: JobHandler {
         case .slaWarning, .slaBreach:
             let clock = ConversationClocks.Kind(rawValue: notification.excerpt).map { t("sla.\($0.rawValue)") } ?? notification.excerpt
             lines.append(t("mail.clock", clock))
-        case .mention, .reminder, .compensationRequested, .compensationDecided where !notification.excerpt.isEmpty:
+        case .mention, .reminder, .compensationRequested, .backupFailed, .compensationDecided where !notification.excerpt.isEmpty:
             lines += ["", notification.excerpt.split(separator: "\n", omittingEmptySubsequences: false).map { "> " + $0 }.joined(separator: "\n")]
         case .overCapacity:
             lines.append(t("mail.waiting", notification.excerpt))
-        case .assigned, .reminder, .unanswered, .compensationRequested, .compensationDecided:
+        case .assigned, .reminder, .unanswered, .compensationRequested, .compensationDecided, .backupFailed:
             break
         }
         if let conversation {
@@ -119,8 +119,10 @@ struct NotificationMailJob: JobHandler {
         // Links need the instance's public address (ATIENDE_PUBLIC_URL); without it the number in the subject is the guide.
         if let base {
             let root = base.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-            lines += ["", t("mail.open"), root + SiteURL.conversation(workspace.slug, notification.conversationNumber).path,
-                      "", "-- ", t("mail.why"), root + SiteURL.account.path]
+            if notification.conversationNumber > 0 {
+                lines += ["", t("mail.open"), root + SiteURL.conversation(workspace.slug, notification.conversationNumber).path]
+            }
+            lines += ["", "-- ", t("mail.why"), root + SiteURL.account.path]
         }
         return lines.joined(separator: "\n")
     }

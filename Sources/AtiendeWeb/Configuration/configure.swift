@@ -258,6 +258,16 @@ struct BackgroundWork: LifecycleHandler {
                 }, onError: { logger.warning("metric compaction or weekly reports failed", metadata: ["error": "\($0)"]) })
             })
         }
+        if let settings = config.backups {
+            // Scheduled backups, one instance at a time; a lease as long as a large backup may take.
+            let schedule = BackupSchedule(settings: settings, config: config, services: services, logger: logger)
+            let lease = TaskLease(name: "backups", owner: services.cluster.instanceID, duration: 7200)
+            let store = services.store
+            tasks.add(Task {
+                await lease.run(every: 60, store: store, { await schedule.pass() },
+                                onError: { logger.warning("the backup schedule could not take its lease", metadata: ["error": "\($0)"]) })
+            })
+        }
         let cluster = services.cluster
         tasks.add(Task { await cluster.run() })
         if config.runJobs {

@@ -97,7 +97,8 @@ enum Backup {
                 .map { try $0.decode(column: "name", as: String.self) }
             let attachments = storedFiles(files.root)
             let key = config.dataDirectory.appendingPathComponent("secret.key")
-            let keyInArchive = ProcessInfo.processInfo.environment["ATIENDE_SECRET_KEY"] == nil && fm.fileExists(atPath: key.path)
+            // The key is the data folder's when that file holds the one this instance runs with (else it came from the environment).
+            let keyInArchive = (try? String(contentsOf: key, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) == config.secretKey
             var sources: [(String, URL, CompressionMethod)] = [(databaseEntry[kind]!, snapshot, .deflate)]
             sources += attachments.map { ("files/\($0.lastPathComponent)", $0, .none) }
             if keyInArchive { sources.append(("secret.key", key, .none)) }
@@ -187,17 +188,33 @@ enum Backup {
             try await sql.raw("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").run()
             let snapshot = try await sql.raw("SELECT pg_export_snapshot() AS s").first()?.decode(column: "s", as: String.self) ?? ""
             let counts = try await counts(on: sql)
-            try await run(tool, ["--format=custom", "--no-owner", "--no-privileges", "--snapshot=\(snapshot)", "--file=\(file.path)", "--dbname=\(url)"])
+            let target = withoutPassword(url)
+            try await run(tool, ["--format=custom", "--no-owner", "--no-privileges", "--snapshot=\(snapshot)", "--file=\(file.path)",
+                                 "--dbname=\(target.url)"], environment: target.environment)
             return counts
         }
     }
 
-    /// Runs a program to its end; its standard error becomes the message of the failure.
-    static func run(_ tool: String, _ arguments: [String]) async throws {
+    /// A PostgreSQL URL without its password, and the password for the program's environment (`PGPASSWORD`), so it
+    /// never shows in the process list.
+    static func withoutPassword(_ url: String) -> (url: String, environment: [String: String]) {
+        guard var parts = URLComponents(string: url), let password = parts.password else { return (url, [:]) }
+        parts.password = nil
+        return (parts.string ?? url, ["PGPASSWORD": password])
+    }
+
+    /// Runs a program to its end; its standard error (kept in a file, so a long one cannot block it) becomes the message
+    /// of the failure.
+    static func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = arguments
-        let errors = Pipe()
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("atiende-\(UUID().uuidString).stderr")
+        FileManager.default.createFile(atPath: log.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        defer { try? FileManager.default.removeItem(at: log) }
+        let errors = try FileHandle(forWritingTo: log)
+        defer { try? errors.close() }
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in
@@ -205,7 +222,7 @@ enum Backup {
             do { try process.run() } catch { continuation.resume(throwing: error) }
         }
         guard status == 0 else {
-            let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let said = ((try? String(contentsOf: log, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             throw AtiendeError(.unavailable, code: "tool_failed", "\(URL(fileURLWithPath: tool).lastPathComponent) failed (\(status)): \(said.prefix(2000))")
         }
     }
@@ -302,7 +319,9 @@ enum Backup {
                 throw AtiendeError(.conflict, code: "restore_target_not_empty", "the database is not empty; restore goes into a new, empty database")
             }
             progress("database", 0.5)
-            try await run(tool, ["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", "--dbname=\(url)", dump.path])
+            let target = withoutPassword(url)
+            try await run(tool, ["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", "--dbname=\(target.url)", dump.path],
+                          environment: target.environment)
             restored = try await counts(on: store.sql)
         default:
             throw AtiendeError(.conflict, code: "backup_other_database",
@@ -332,8 +351,14 @@ enum Backup {
 
     static func sqliteTables(_ file: URL) async throws -> [String] {
         let connection = try await SQLiteConnection.open(storage: .file(path: file.path))
-        defer { Task { try? await connection.close() } }
-        return try await connection.sql().raw("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all()
-            .map { try $0.decode(column: "name", as: String.self) }
+        do {
+            let names = try await connection.sql().raw("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all()
+                .map { try $0.decode(column: "name", as: String.self) }
+            try await connection.close()
+            return names
+        } catch {
+            try? await connection.close()
+            throw error
+        }
     }
 }

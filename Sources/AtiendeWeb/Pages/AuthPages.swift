@@ -323,7 +323,8 @@ enum AuthPages {
         [(.assigned, t("account.notify.assigned")), (.mention, t("account.notify.mention")), (.slaWarning, t("account.notify.sla_warning")),
          (.slaBreach, t("account.notify.sla_breach")), (.overCapacity, t("account.notify.over_capacity")),
          (.reminder, t("account.notify.reminder")), (.unanswered, t("account.notify.unanswered")),
-         (.compensationRequested, t("account.notify.compensation_requested")), (.compensationDecided, t("account.notify.compensation_decided"))]
+         (.compensationRequested, t("account.notify.compensation_requested")), (.compensationDecided, t("account.notify.compensation_decided")),
+         (.backupFailed, t("account.notify.backup_failed"))]
     }
 
     struct PreferencesForm: Content { var name: String; var language: String; var time_zone: String }

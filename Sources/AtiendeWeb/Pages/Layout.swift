@@ -178,7 +178,7 @@ enum Layout {
 
     /// Texts the browser code shows, in the page's language.
     static func strings(_ t: Localizer) -> Node<HTML.BodyContext> {
-        let keys = ["macros.confirm", "rules.preview_found", "rules.preview_none", "bulk.none_picked", "canned.gaps", "canned.picker", "live.reconnecting", "live.new_message", "live.assigned", "live.mentioned", "presence.viewing", "presence.typing", "presence.visitor_typing",
+        let keys = ["macros.confirm", "rules.preview_found", "rules.preview_none", "bulk.none_picked", "canned.gaps", "canned.picker", "live.reconnecting", "live.new_message", "live.assigned", "live.mentioned", "live.notice", "presence.viewing", "presence.typing", "presence.visitor_typing",
                     "common.saved", "common.error", "bulk.done", "delivery.queued", "notifications.enable", "time.now",
                     "time.minutes", "time.hours", "time.days", "sla.due_in", "sla.overdue"]
         var table: [String: String] = [:]

@@ -18,9 +18,11 @@ enum NotificationPages {
                   .button(.type(.submit), .text(t("notifications.mark_read")))),
             items.isEmpty ? .p(.class("empty"), .text(t("notifications.empty"))) :
             .ul(.class("hits"), .forEach(items) { item in
-                .li(.class(item.readAt == nil ? "unread" : ""),
-                    .a(.href(SiteURL.conversation(desk.slug, item.conversationNumber).path),
-                       .text(t("notifications.\(item.kind.rawValue)", desk.memberName(item.actorID) ?? t("message.system"), item.conversationNumber))),
+                let headline = t("notifications.\(item.kind.rawValue)", desk.memberName(item.actorID) ?? t("message.system"), item.conversationNumber)
+                // Notifications about no conversation (a failed backup) link nowhere.
+                return .li(.class(item.readAt == nil ? "unread" : ""),
+                    item.conversationNumber > 0 ? .a(.href(SiteURL.conversation(desk.slug, item.conversationNumber).path), .text(headline))
+                        : .strong(.text(headline)),
                     .text(" · " + desk.format.dateTime(item.createdAt)),
                     .if(!item.excerpt.isEmpty, .p(.class("snippet"), .text(snippet(item, t: t)))))
             }))

@@ -612,8 +612,10 @@ function handle(event) {
   const payload = event.payload || {};
   if (event.type === 'notification.created') {
     if (isMe(payload.user_id)) {
-      const key = payload.kind === 'mention' ? 'live.mentioned' : 'live.assigned';
-      notify(t(key, payload.conversation_number), `/app/${body.dataset.workspace}/conversations/${payload.conversation_number}`);
+      // A notification about no conversation (number 0: a failed backup) opens the notifications page.
+      const number = payload.conversation_number;
+      const key = !number ? 'live.notice' : payload.kind === 'mention' ? 'live.mentioned' : 'live.assigned';
+      notify(t(key, number), `/app/${body.dataset.workspace}/` + (number ? `conversations/${number}` : 'notifications'));
       refreshSoon(body.dataset.page === 'notifications' ? undefined : ['bell']);
     }
     return;
