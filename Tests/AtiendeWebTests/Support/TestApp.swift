@@ -48,7 +48,7 @@ final class TestApp: @unchecked Sendable {
             env["ATIENDE_SECRET_KEY"] = other.config.secretKey
         } else if let admin = postgresURL {
             let name = "atiende_test_\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
-            try await Self.postgres(admin, "CREATE DATABASE \(name)")
+            do { try await Self.postgres(admin, "CREATE DATABASE \(name)") } catch { throw StartFailure(error) }
             env["DATABASE_URL"] = Self.replacingDatabase(in: admin, with: name)
             drop = { try await Self.postgres(admin, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
         }
@@ -74,8 +74,14 @@ final class TestApp: @unchecked Sendable {
         } catch {
             try? await app.asyncShutdown()
             try? await drop?()
-            throw error
+            throw StartFailure(error)
         }
+    }
+
+    /// Why an app did not start, in full: PostgresNIO's errors hide their details from `description`.
+    struct StartFailure: Error, CustomStringConvertible {
+        let description: String
+        init(_ error: any Error) { description = "the test app did not start: " + String(reflecting: error) }
     }
 
     let config: AppConfig
