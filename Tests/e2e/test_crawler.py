@@ -128,8 +128,8 @@ class Crawl:
             parsed = urllib.parse.urlparse(url)
             if parsed.netloc != origin or url in self.visited:
                 continue
-            # Downloads and the raw widget script are not pages; signing out would end the crawl.
-            if re.search(r"/attachments/|/logout|\.eml$|/widget\.js|/assets/", parsed.path):
+            # Downloads (attachments, a contact's export) and the raw widget script are not pages; signing out would end the crawl.
+            if re.search(r"/attachments/|/logout|\.eml$|/widget\.js|/assets/|/contacts/[^/]+/export$", parsed.path):
                 continue
             key = shape(parsed.path)
             if self.shapes.get(key, 0) >= PER_SHAPE:

@@ -4,7 +4,8 @@ import Foundation
 /// The audit log: what people did to the workspace itself, read from the event log the writes append — every event with
 /// a person as its actor and no conversation (what happened in a conversation is on its own page). A member's sign-ins,
 /// failed sign-ins and changes to their password, second factor and API tokens are appended to every workspace they
-/// belong to. Events are only ever appended, never changed or deleted.
+/// belong to. Events are only ever appended and never deleted; the one change they see is an erasure's
+/// (`PrivacyService`), which empties what a person said inside them.
 public enum AuditLog {
     /// The families of entries a filter offers, by the first part of their type (`member` for `member.role_changed`).
     public static let categories = ["account", "api_token", "member", "team", "inbox", "workspace", "sla_policy", "automation_rule",

@@ -18,6 +18,9 @@ public enum EventType: String, Sendable, CaseIterable {
     case contactUpdated = "contact.updated"
     case contactMerged = "contact.merged"
     case contactDuplicateSuggested = "contact.duplicate_suggested"
+    /// Everything the workspace holds about a contact downloaded (a privacy request), or erased (`PrivacyService`).
+    case contactExported = "contact.exported"
+    case contactErased = "contact.erased"
     case jobDeadLettered = "job.dead_lettered"
     case notificationCreated = "notification.created"
     case slaWarning = "sla.warning"

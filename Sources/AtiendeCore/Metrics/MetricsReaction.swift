@@ -42,7 +42,9 @@ public struct MetricsReaction: Reaction {
             case .replied(let reply):
                 guard let author = reply.author, reply.message.kind == .outgoing else { continue }
                 let c = reply.conversation
-                happenings.append((reply.workspaceID, c.id, .replied(MetricDims(c, agent: .some(author)), at: now, waitedSince: reply.waitedSince,
+                // At the reply's own time, which its event carries too: a rebuild from the events measures the same wait.
+                happenings.append((reply.workspaceID, c.id, .replied(MetricDims(c, agent: .some(author)), at: reply.message.createdAt,
+                                                                     waitedSince: reply.waitedSince,
                                                                      first: reply.firstResponse, createdAt: c.createdAt)))
             case .contactLogged(let id, let workspace, _):
                 guard let c = try await Conversation.query(on: tx.db).filter(\.$workspace.$id == workspace).filter(\.$id == id).first()?.snapshot

@@ -98,7 +98,7 @@ public enum MetricsRebuild {
                 // A logged call's own message is part of its logging.
                 if [.phone, .inPerson].contains(c.channel), m.createdAt == c.createdAt { return }
                 guard m.kind == .outgoing, m.senderType == .agent, let author = m.senderID else { return }
-                apply(.replied(MetricDims(c, agent: .some(author)), at: at, waitedSince: previous?.waitingSince,
+                apply(.replied(MetricDims(c, agent: .some(author)), at: m.createdAt, waitedSince: previous?.waitingSince,
                                first: previous?.firstResponseAt == nil && c.firstResponseAt != nil, createdAt: c.createdAt), c.id)
             case .surveyAnswered:
                 guard let survey = JSON.decode(SurveyEventPayload.self, from: event.payload)?.survey, let score = survey.score,

@@ -15,6 +15,8 @@ public final class Contact: Model, @unchecked Sendable {
     @Field(key: "labels") public var labels: [String]
     /// Set when this contact was merged into another; merged contacts are hidden and resolve to the target.
     @OptionalField(key: "merged_into_id") public var mergedIntoID: UUID?
+    /// When the person's data was erased (`PrivacyService`): the record stays, anonymous, for the counts.
+    @OptionalField(key: "erased_at") public var erasedAt: Date?
 
     /// Set from the write's clock (not Fluent's timestamps) so keyset cursors compare exactly.
     @OptionalField(key: "created_at") public var createdAt: Date?

@@ -141,10 +141,11 @@ public struct ContactSnapshot: Codable, Sendable, Equatable {
     public var labels: [String]
     public var identities: [IdentitySnapshot]
     public var createdAt: Date?
+    public var erasedAt: Date? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, name, email, phone, attributes, labels, identities
-        case documentID = "document_id", createdAt = "created_at"
+        case documentID = "document_id", createdAt = "created_at", erasedAt = "erased_at"
     }
 }
 
@@ -153,7 +154,8 @@ extension Contact {
         let ids = identities ?? ($identities.value ?? [])
         return ContactSnapshot(
             id: id ?? UUID(), name: name, email: email, phone: phone, documentID: documentID, attributes: attributes,
-            labels: labels, identities: ids.map { IdentitySnapshot(kind: $0.kind, value: $0.value) }, createdAt: createdAt)
+            labels: labels, identities: ids.map { IdentitySnapshot(kind: $0.kind, value: $0.value) }, createdAt: createdAt,
+            erasedAt: erasedAt)
     }
 }
 

@@ -244,6 +244,16 @@ enum APIRoutes {
                      summary: "Merge another contact into this one; identities and history move, nothing is lost",
                      tag: "Contacts", security: .member(.agent), requestSchema: "ContactMerge", responseSchema: "Contact",
                      handler: ContactsController.merge),
+            Endpoint(method: .GET, path: "\(workspace)/contacts/{contactId}/export", operationID: "exportContact",
+                     summary: "Everything the workspace holds about a person, as a ZIP (contact.json and the attachments); recorded in the audit log",
+                     tag: "Privacy", security: .member(.admin), responseSchema: "zip", handler: PrivacyController.export),
+            Endpoint(method: .GET, path: "\(workspace)/contacts/{contactId}/erasure", operationID: "previewContactErasure",
+                     summary: "What erasing a person's data would take away, changing nothing", tag: "Privacy", security: .member(.admin),
+                     responseSchema: "PrivacyTally", handler: PrivacyController.preview),
+            Endpoint(method: .POST, path: "\(workspace)/contacts/{contactId}/erasure", operationID: "eraseContact",
+                     summary: "Erase a person's data: profile, identities, every message's text, attachments; the anonymous counts stay",
+                     tag: "Privacy", security: .member(.admin), requestSchema: "ErasureRequest", responseSchema: "PrivacyTally",
+                     handler: PrivacyController.erase),
 
             // Conversations
             Endpoint(method: .GET, path: "\(workspace)/conversations", operationID: "listConversations",

@@ -63,8 +63,8 @@ enum OpenAPIDocument {
         var responses: [String: Any] = [:]
         let success = String(endpoint.successStatus)
         if let schema = endpoint.responseSchema {
-            let content: [String: Any] = schema == "binary"
-                ? ["application/octet-stream": ["schema": ["type": "string", "format": "binary"]]]
+            let content: [String: Any] = schema == "binary" || schema == "zip"
+                ? [schema == "zip" ? "application/zip" : "application/octet-stream": ["schema": ["type": "string", "format": "binary"]]]
                 : ["application/json": ["schema": ref(schema)]]
             responses[success] = ["description": "OK", "content": content]
         } else {
@@ -268,7 +268,7 @@ enum OpenAPIDocument {
             "Contact": object(["id": uuid, "name": nullable(string), "email": nullable(string), "phone": nullable(string),
                                "document_id": nullable(string), "attributes": ["type": "object", "additionalProperties": string],
                                "labels": ["type": "array", "items": string], "identities": ["type": "array", "items": ref("Identity")],
-                               "created_at": dateTime]),
+                               "created_at": dateTime, "erased_at": nullable(dateTime)]),
             "ContactPage": page("Contact"),
             "ContactDetail": object(["contact": ref("Contact"), "conversations": ["type": "array", "items": ref("Conversation")],
                                      "duplicates": ["type": "array", "items": object(["id": uuid, "other_contact_id": uuid, "reason": string])]]),
@@ -276,6 +276,9 @@ enum OpenAPIDocument {
                                      "document_id": nullable(string), "attributes": ["type": "object", "additionalProperties": string],
                                      "labels": ["type": "array", "items": string]]),
             "ContactMerge": object(["source_id": uuid], required: ["source_id"]),
+            "PrivacyTally": object(["contacts": integer, "identities": integer, "conversations": integer, "messages": integer,
+                                    "attachments": integer, "attachment_bytes": integer, "surveys": integer, "compensations": integer]),
+            "ErasureRequest": object(["confirm": ["type": "boolean", "enum": [true]]], required: ["confirm"]),
             "Conversation": object([
                 "id": uuid, "number": integer, "inbox_id": uuid, "contact_id": uuid, "channel": channel,
                 "status": enumeration(ConversationStatus.self), "priority": enumeration(Priority.self), "assignee_id": nullable(uuid),

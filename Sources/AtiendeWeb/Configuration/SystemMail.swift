@@ -103,11 +103,12 @@ struct NotificationMailJob: JobHandler {
         case .slaWarning, .slaBreach:
             let clock = ConversationClocks.Kind(rawValue: notification.excerpt).map { t("sla.\($0.rawValue)") } ?? notification.excerpt
             lines.append(t("mail.clock", clock))
-        case .mention, .reminder, .compensationRequested, .backupFailed, .compensationDecided where !notification.excerpt.isEmpty:
+        case .mention, .reminder, .compensationRequested, .backupFailed, .compensationDecided:
+            guard !notification.excerpt.isEmpty else { break }
             lines += ["", notification.excerpt.split(separator: "\n", omittingEmptySubsequences: false).map { "> " + $0 }.joined(separator: "\n")]
         case .overCapacity:
             lines.append(t("mail.waiting", notification.excerpt))
-        case .assigned, .reminder, .unanswered, .compensationRequested, .compensationDecided, .backupFailed:
+        case .assigned, .unanswered:
             break
         }
         if let conversation {

@@ -40,6 +40,21 @@ enum CustomerPanel {
                 .sort(\.$answeredAt, .descending).limit(20).all())
     }
 
+    /// Every conversation of the contact, newest first, the one on screen marked.
+    static func conversationList(_ desk: Desk, _ history: [Conversation], current: Int?) -> Node<HTML.BodyContext> {
+        let t = desk.t
+        return .section(.class("history"),
+            .h3(.text(t("customer.history", history.count))),
+            .ul(.forEach(history) { c in
+                .li(.class(c.number == current ? "current" : ""),
+                    desk.badge(c.channel),
+                    .a(.href(SiteURL.conversation(desk.slug, c.number).path), .text(" #\(c.number) ")),
+                    .span(.class("badge status"), .text(t("status.\(c.status.rawValue)"))),
+                    .text(" " + desk.format.dateTime(c.lastMessageAt)),
+                    .if(c.contactReason != nil, .span(.class("reason"), .text(" · " + (c.contactReason ?? "")))))
+            }))
+    }
+
     static func apiPath(_ desk: Desk, _ contactID: UUID) -> String {
         "/api/v1/workspaces/\(desk.workspaceID.uuidString.lowercased())/contacts/\(contactID.uuidString.lowercased())"
     }
@@ -50,6 +65,12 @@ enum CustomerPanel {
         let contactID = contact.id ?? UUID()
         let field = { (name: String, label: String, value: String?) -> Node<HTML.FormContext> in
             .label(.span(.text(label)), .field(.type(.text), .name(name), .value(value ?? ""), .data("type", "nullable")))
+        }
+        if let erased = contact.erasedAt {
+            return .group(
+                .h2(.a(.href(SiteURL.contact(desk.slug, contactID).path), .text(t("contact.erased")))),
+                .p(.class("erased-banner"), .id("erased-banner"), .text(t("privacy.erased_on", desk.format.dateTime(erased)))),
+                conversationList(desk, history, current: current))
         }
         return .group(
             .h2(.a(.href(SiteURL.contact(desk.slug, contactID).path), .text(contact.name ?? t("contact.unnamed")))),
@@ -81,16 +102,7 @@ enum CustomerPanel {
                               .field(.type(.hidden), .name("source_id"), .value(duplicate.other.id?.uuidString.lowercased() ?? "")),
                               .button(.type(.submit), .text(t("customer.merge")))))
                 }))),
-            .section(.class("history"),
-                .h3(.text(t("customer.history", history.count))),
-                .ul(.forEach(history) { c in
-                    .li(.class(c.number == current ? "current" : ""),
-                        desk.badge(c.channel),
-                        .a(.href(SiteURL.conversation(desk.slug, c.number).path), .text(" #\(c.number) ")),
-                        .span(.class("badge status"), .text(t("status.\(c.status.rawValue)"))),
-                        .text(" " + desk.format.dateTime(c.lastMessageAt)),
-                        .if(c.contactReason != nil, .span(.class("reason"), .text(" · " + (c.contactReason ?? "")))))
-                })),
+            conversationList(desk, history, current: current),
             .if(!care.surveys.isEmpty, .section(.class("customer-surveys"),
                 .h3(.text(t("customer.surveys"))),
                 .ul(.forEach(care.surveys) { .li(.text(SurveysPart.line(desk, $0))) }))),
@@ -177,8 +189,10 @@ enum ContactPages {
                       .label(.span(.text(t("log.notes"))), .textBox(.name("notes"), .required(true), .attribute(named: "rows", value: "3"))),
                       .label(.field(.type(.checkbox), .name("resolve"), .value("1"), .attribute(named: "checked", value: "checked")),
                              .text(" " + t("log.resolve"))),
-                      .button(.type(.submit), .class("primary"), .text(t("log.save"))))))
-        return try await HTMLPage(html: Layout.desk(desk, title: contact.name ?? t("contact.unnamed"), page: "contact", content)).encodeResponse(for: req)
+                      .button(.type(.submit), .class("primary"), .text(t("log.save"))))),
+            .if(contact.erasedAt == nil, PrivacyPages.part(desk, contact: contact)))
+        let title = contact.erasedAt == nil ? contact.name ?? t("contact.unnamed") : t("contact.erased")
+        return try await HTMLPage(html: Layout.desk(desk, title: title, page: "contact", content)).encodeResponse(for: req)
     }
 
     struct LogForm: Content {

@@ -25,6 +25,8 @@ enum SiteURL: Equatable {
     case atRisk(String)
     case contact(String, UUID)
     case logContact(String, UUID)
+    /// Everything held about a contact as a ZIP; their erasure (what will go, then the confirmed erase).
+    case contactExport(String, UUID), contactErase(String, UUID)
     case search(String)
     case notifications(String)
     /// A live region of every page's frame (`sidebar`, `bell`).
@@ -76,6 +78,8 @@ enum SiteURL: Equatable {
         case .atRisk(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("at-risk")]
         case .contact(let ws, let id): [.fixed("app"), .parameter("workspace", ws), .fixed("contacts"), .parameter("contactId", id.uuidString.lowercased())]
         case .logContact(let ws, let id): [.fixed("app"), .parameter("workspace", ws), .fixed("contacts"), .parameter("contactId", id.uuidString.lowercased()), .fixed("log")]
+        case .contactExport(let ws, let id): [.fixed("app"), .parameter("workspace", ws), .fixed("contacts"), .parameter("contactId", id.uuidString.lowercased()), .fixed("export")]
+        case .contactErase(let ws, let id): [.fixed("app"), .parameter("workspace", ws), .fixed("contacts"), .parameter("contactId", id.uuidString.lowercased()), .fixed("erase")]
         case .search(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("search")]
         case .notifications(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("notifications")]
         case .region(let ws, let name): [.fixed("app"), .parameter("workspace", ws), .fixed("regions"), .parameter("region", name)]
