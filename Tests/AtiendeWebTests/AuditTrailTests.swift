@@ -130,6 +130,8 @@ struct AuditTrailTests {
                 Step(operation: "createFollowUp", method: .POST, path: "/conversations/1/follow-ups",
                      body: ["kind": "reminder", "due_at": ISO8601.string(Date().addingTimeInterval(3600))], event: "follow_up.scheduled"),
                 Step(operation: "cancelFollowUp", method: .DELETE, path: "/conversations/1/follow-ups/{followUp}", body: nil, event: "follow_up.cancelled"),
+                Step(operation: "setRetentionPolicy", method: .PUT, path: "/inboxes/{inbox}/retention", body: ["months": 24], event: "inbox.updated"),
+                Step(operation: "eraseContact", method: .POST, path: "/contacts/{contact}/erasure", body: ["confirm": true], event: "contact.erased"),
             ]
             for step in steps {
                 let body = step.body.map { body in body.mapValues { value -> Any in (value as? String).map(path) ?? value } }

@@ -103,4 +103,52 @@ struct PrivacyTests {
             #expect((found["data"] as? [Any])?.isEmpty == true)
         }
     }
+
+    @Test("a retention policy anonymises, or deletes, only conversations resolved longer ago than its months, and counts stay")
+    func retention() async throws {
+        let clock = ManualClock(Date())
+        try await withApp(clock: clock) { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await workspace.apiInbox(app)
+            for n in 1...3 {
+                #expect(try await inbox.post(app, APIInbox.message("r\(n)", from: ["id": "c-\(n)", "name": "Cliente \(n)"], text: "Texto viejo \(n)")).status == 200)
+            }
+            for n in [1, 2] {
+                #expect(try await app.request(.PATCH, "\(workspace.path)/conversations/\(n)", token: workspace.token, json: ["status": "resolved"]).status == 200)
+            }
+            let path = "\(workspace.path)/inboxes/\(inbox.id.uuidString.lowercased())/retention"
+            let (_, agent) = try await workspace.member(app, role: .agent)
+            #expect(try await app.request(.PUT, path, token: agent, json: ["months": 12]).status == 403)
+            let wrong = try await app.request(.PUT, path, token: workspace.token, json: ["months": 0])
+            #expect(wrong.status == 400 && wrong.text.contains("invalid_retention"))
+            #expect(try await app.request(.PUT, path, token: workspace.token, json: ["months": 12, "action": "anonymise"]).status == 200)
+            #expect(try await app.request(.GET, path, token: workspace.token).json()["months"] as? Int == 12)
+            let rollups = try await MetricsTests.rollups(app)
+
+            // Eleven months on, nothing is due; thirteen months on, the two resolved ones are.
+            clock.advance(by: 335 * 86_400)
+            #expect(try await app.services.retention.sweep() == 0)
+            clock.advance(by: 60 * 86_400)
+            #expect(try await app.services.retention.sweep() == 2)
+            #expect(try await app.services.retention.sweep() == 0, "done once")
+            let texts = try await Message.query(on: app.store.db).filter(\.$senderType == .contact).sort(\.$createdAt).all().map(\.text)
+            #expect(texts.sorted() == ["", "", "Texto viejo 3"], "\(texts)")
+            let events = try await Event.query(on: app.store.db).filter(\.$type == EventType.messageCreated.rawValue).all().map(\.payload)
+            #expect(events.filter { $0.contains("Texto viejo") }.count == 1)
+            #expect(try await MetricsTests.rollups(app) == rollups)
+
+            // Deleting: the third, once resolved and old enough, loses its messages; the conversation stays.
+            let third = try #require(try await Conversation.query(on: app.store.db).filter(\.$number == 3).first())
+            let kept = try await Message.query(on: app.store.db).filter(\.$conversation.$id != third.requireID()).count()
+            #expect(try await app.request(.PUT, path, token: workspace.token, json: ["months": 1, "action": "delete"]).status == 200)
+            #expect(try await app.request(.PATCH, "\(workspace.path)/conversations/3", token: workspace.token, json: ["status": "resolved"]).status == 200)
+            clock.advance(by: 40 * 86_400)
+            #expect(try await app.services.retention.sweep() == 1)
+            #expect(try await Message.query(on: app.store.db).count() == kept)
+            #expect(try await app.count(Conversation.self) == 3)
+            // Clearing the policy keeps everything from then on.
+            #expect(try await app.request(.PUT, path, token: workspace.token, json: ["months": NSNull()]).status == 200)
+            #expect(try await Inbox.find(inbox.id, on: app.store.db)?.retentionJSON == nil)
+        }
+    }
 }

@@ -1,11 +1,14 @@
 import FluentKit
 import SQLKit
 
-/// Erasure: when a contact's data was erased, and on SQLite search indexes that forget deleted words for good (FTS5's
-/// `secure-delete`: without it a deleted row's terms stay in the index's older segments until they are merged).
-struct AddErasure: AsyncMigration {
+/// Erasure and retention: when a contact's data was erased, each inbox's retention policy and when it anonymised a
+/// conversation, and on SQLite search indexes that forget deleted words for good (FTS5's `secure-delete`: without it a
+/// deleted row's terms stay in the index's older segments until they are merged).
+struct AddPrivacy: AsyncMigration {
     func prepare(on db: any Database) async throws {
         try await db.schema("contacts").field("erased_at", .datetime).update()
+        try await db.schema("inboxes").field("retention", .string).update()
+        try await db.schema("conversations").field("anonymised_at", .datetime).update()
         guard let sql = db as? any SQLDatabase, sql.dialect.name == "sqlite" else { return }
         for table in ["message_search", "contact_search"] {
             try await sql.raw("INSERT INTO \(unsafeRaw: table)(\(unsafeRaw: table), rank) VALUES ('secure-delete', 1)").run()
@@ -14,5 +17,7 @@ struct AddErasure: AsyncMigration {
 
     func revert(on db: any Database) async throws {
         try await db.schema("contacts").deleteField("erased_at").update()
+        try await db.schema("inboxes").deleteField("retention").update()
+        try await db.schema("conversations").deleteField("anonymised_at").update()
     }
 }

@@ -43,7 +43,7 @@ public enum AtiendeMigrations {
         AddTwoFactor(),
         AddTwoFactorRequirement(),
         CreateAuditIndex(),
-        AddErasure(),
+        AddPrivacy(),
     ]
 }
 

@@ -53,6 +53,8 @@ public final class Conversation: Model, @unchecked Sendable {
     /// not hand it back to them for `Router.releaseHold`.
     @OptionalField(key: "released_by") public var releasedBy: UUID?
     @OptionalField(key: "released_at") public var releasedAt: Date?
+    /// When a retention policy took its words away (`RetentionService`).
+    @OptionalField(key: "anonymised_at") public var anonymisedAt: Date?
 
     @Children(for: \.$conversation) public var messages: [Message]
 

@@ -25,6 +25,8 @@ public final class Inbox: Model, @unchecked Sendable {
     @OptionalField(key: "assignment") public var assignmentJSON: String?
     /// `SurveyPolicy` as JSON; nil = no survey.
     @OptionalField(key: "survey") public var surveyJSON: String?
+    /// How long its conversations keep their words (`RetentionPolicy`), as JSON; nil keeps everything.
+    @OptionalField(key: "retention") public var retentionJSON: String?
 
     @Timestamp(key: "created_at", on: .create) public var createdAt: Date?
     @Timestamp(key: "updated_at", on: .update) public var updatedAt: Date?

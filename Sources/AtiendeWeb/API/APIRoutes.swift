@@ -178,6 +178,14 @@ enum APIRoutes {
             Endpoint(method: .POST, path: "\(workspace)/compensations/{compensationId}/reject", operationID: "rejectCompensation",
                      summary: "Reject a request (supervisors, not the one who asked)", tag: "Compensation", security: .member(.supervisor),
                      requestSchema: "CompensationDecision", responseSchema: "Compensation", handler: CompensationsController.reject),
+            Endpoint(method: .GET, path: "\(workspace)/inboxes/{inboxId}/retention", operationID: "getRetentionPolicy",
+                     summary: "How long an inbox keeps its conversations' words", tag: "Privacy", security: .member(.admin),
+                     responseSchema: "RetentionPolicy", handler: PrivacyController.retention),
+            Endpoint(method: .PUT, path: "\(workspace)/inboxes/{inboxId}/retention", operationID: "setRetentionPolicy",
+                     summary: "Anonymise or delete the conversations resolved more than N months ago (months null: keep everything); a background pass does it in chunks",
+                     tag: "Privacy", security: .member(.admin), requestSchema: "RetentionPolicy", responseSchema: "RetentionPolicy",
+                     handler: PrivacyController.setRetention),
+
             // Surveys
             Endpoint(method: .GET, path: "\(workspace)/inboxes/{inboxId}/survey", operationID: "getSurveyPolicy",
                      summary: "What an inbox asks its customers (CSAT or NPS) and when", tag: "Surveys", security: .member(.agent),

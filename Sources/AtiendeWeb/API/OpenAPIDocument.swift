@@ -278,6 +278,8 @@ enum OpenAPIDocument {
             "ContactMerge": object(["source_id": uuid], required: ["source_id"]),
             "PrivacyTally": object(["contacts": integer, "identities": integer, "conversations": integer, "messages": integer,
                                     "attachments": integer, "attachment_bytes": integer, "surveys": integer, "compensations": integer]),
+            "RetentionPolicy": object(["months": nullable(["type": "integer", "minimum": 1, "maximum": 600]),
+                                       "action": enumeration(RetentionPolicy.Action.self)]),
             "ErasureRequest": object(["confirm": ["type": "boolean", "enum": [true]]], required: ["confirm"]),
             "Conversation": object([
                 "id": uuid, "number": integer, "inbox_id": uuid, "contact_id": uuid, "channel": channel,

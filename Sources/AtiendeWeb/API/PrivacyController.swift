@@ -17,6 +17,20 @@ enum PrivacyController {
         return try json(try await PrivacyService.holding(try contact.requireID(), workspace: scope.workspaceID, on: req.db).tally)
     }
 
+    static func retention(_ req: Request) async throws -> Response {
+        let inbox = try await req.scope.find(Inbox.self, try req.uuidParameter("inboxId", "inbox"), on: req.db)
+        return try json(inbox.retentionPolicy)
+    }
+
+    /// `PUT …/inboxes/{inboxId}/retention` with `{"months": 24, "action": "anonymise"}`.
+    static func setRetention(_ req: Request) async throws -> Response {
+        let scope = try req.scope
+        let inbox = try await scope.find(Inbox.self, try req.uuidParameter("inboxId", "inbox"), on: req.db)
+        let policy = try await req.atiende.retention.setPolicy(try req.decodeJSON(RetentionPolicy.self), inbox: inbox, actor: scope.userID)
+        req.atiende.inboxChanged(try inbox.requireID())
+        return try json(policy)
+    }
+
     struct EraseBody: Decodable {
         var confirm: Bool?
     }

@@ -258,6 +258,16 @@ struct BackgroundWork: LifecycleHandler {
                 }, onError: { logger.warning("metric compaction or weekly reports failed", metadata: ["error": "\($0)"]) })
             })
         }
+        if config.runJobs {
+            // Retention policies, one instance at a time, every hour.
+            let retention = services.retention
+            let lease = TaskLease(name: "retention", owner: services.cluster.instanceID, duration: 7200)
+            let store = services.store
+            tasks.add(Task {
+                await lease.run(every: 3600, store: store, { _ = try await retention.sweep() },
+                                onError: { logger.warning("the retention pass failed", metadata: ["error": "\($0)"]) })
+            })
+        }
         if let settings = config.backups {
             // Scheduled backups, one instance at a time; a lease as long as a large backup may take.
             let schedule = BackupSchedule(settings: settings, config: config, services: services, logger: logger)

@@ -122,7 +122,8 @@ enum ContactPages {
         guard q.count <= 200 else { throw AtiendeError.invalid("the search is longer than 200 characters", code: "invalid_q") }
         let contacts: [(id: UUID, name: String?, email: String?, phone: String?)]
         if q.isEmpty {
-            contacts = try await desk.scope.query(Contact.self, on: req.db).filter(\.$mergedIntoID == nil)
+            // Erased contacts are anonymous shells kept for the counts: nobody browses them.
+            contacts = try await desk.scope.query(Contact.self, on: req.db).filter(\.$mergedIntoID == nil).filter(\.$erasedAt == nil)
                 .sort(\.$createdAt, .descending).limit(100).all()
                 .map { (id: $0.id ?? UUID(), name: $0.name, email: $0.email, phone: $0.phone) }
         } else {
@@ -171,7 +172,7 @@ enum ContactPages {
             .div(.class("customer wide"), .data("live", "customer"), .id("customer"),
                  CustomerPanel.view(desk, contact: contact, identities: identities, history: history, duplicates: duplicates, current: nil,
                                     care: care)),
-            .section(.class("log-contact"),
+            .if(contact.erasedAt == nil, .section(.class("log-contact"),
                 .h2(.text(t("log.title"))),
                 phoneInboxes.isEmpty ? .p(.class("hint"), .text(t("log.no_inbox"))) :
                 .form(.class("stack"), .method(.post), .action(SiteURL.logContact(desk.slug, id).path),
@@ -189,7 +190,7 @@ enum ContactPages {
                       .label(.span(.text(t("log.notes"))), .textBox(.name("notes"), .required(true), .attribute(named: "rows", value: "3"))),
                       .label(.field(.type(.checkbox), .name("resolve"), .value("1"), .attribute(named: "checked", value: "checked")),
                              .text(" " + t("log.resolve"))),
-                      .button(.type(.submit), .class("primary"), .text(t("log.save"))))),
+                      .button(.type(.submit), .class("primary"), .text(t("log.save")))))),
             .if(contact.erasedAt == nil, PrivacyPages.part(desk, contact: contact)))
         let title = contact.erasedAt == nil ? contact.name ?? t("contact.unnamed") : t("contact.erased")
         return try await HTMLPage(html: Layout.desk(desk, title: title, page: "contact", content)).encodeResponse(for: req)

@@ -38,6 +38,7 @@ enum PrivacyArchive {
 
 extension AtiendeServices {
     var privacy: PrivacyService { PrivacyService(store: store, files: files) }
+    var retention: RetentionService { RetentionService(store: store, files: files) }
 }
 
 /// `/app/{workspace}/contacts/{id}/export` and `…/erase`: an admin answers a person's privacy request from their contact

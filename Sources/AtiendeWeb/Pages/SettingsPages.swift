@@ -66,7 +66,8 @@ enum SettingsPages {
                                   .button(.type(.submit), .text(t(box.isActive ? "inbox.deactivate" : "inbox.activate")))),
                             .unwrap(descriptor) { editInbox($0, box, api: api, t: t) },
                             assignment(desk, box, api: api),
-                            .if(descriptor?.sender != nil, survey(desk, box, api: api, linksMissing: guessed && box.channel == .email))))
+                            .if(descriptor?.sender != nil, survey(desk, box, api: api, linksMissing: guessed && box.channel == .email)),
+                            retention(desk, box, api: api)))
                 })),
             .h2(.text(t("inbox.create"))),
             .form(.class("stack"), .data("api", apiBase(desk) + "/inboxes"), .data("method", "POST"), .data("then", "secret"),
