@@ -154,10 +154,17 @@ public struct PrivacyService: Sendable {
     /// returns what went. The attachments' files are removed after the commit.
     @discardableResult
     public func erase(_ contactID: UUID, workspace: UUID, actor: UUID?) async throws -> Tally {
+        // The contact's own events (created, updated, merged, duplicate suggested) name it only in their payload: they are
+        // looked for before the write, so the log is read outside the writer; the write looks again only past `seen`.
+        let ids = try await Self.holding(contactID, workspace: workspace, on: store.db).contactIDs
+        let seen = try await EventLog.lastID(workspace: workspace, on: store.sql)
+        let mentions = ids.map { "payload LIKE \(bind: "%" + $0.uuidString + "%")" as SQLQueryString }.joined(separator: " OR ")
+        let named = try await store.sql.raw("""
+            SELECT id FROM events WHERE workspace_id = \(bind: workspace) AND type LIKE 'contact.%' AND (\(mentions))
+            """).all().map { try $0.decode(column: "id", as: UUID.self) }
         let (tally, hashes) = try await store.write { tx -> (Tally, [String]) in
             try await tx.lockWorkspace(workspace)
             let holding = try await Self.holding(contactID, workspace: workspace, on: tx.db)
-            let ids = holding.contactIDs
             let hashes = try await Self.anonymise(conversations: holding.conversations, workspace: workspace, in: tx)
             // Rate limits name addresses for a few minutes (`form:contact:<email>`): those go now.
             let addresses = Set(holding.identities.map(\.value) + ([holding.contact] + holding.merged).flatMap { [$0.email, $0.phone].compactMap { $0 } })
@@ -175,7 +182,7 @@ public struct PrivacyService: Sendable {
                 contact.updatedAt = tx.now
                 try await contact.save(on: tx.db)
             }
-            let list = Self.list(ids)
+            let list = Self.list(holding.contactIDs)
             for statement: SQLQueryString in [
                 "DELETE FROM contact_identities WHERE workspace_id = \(bind: workspace) AND contact_id IN (\(list))",
                 "DELETE FROM duplicate_suggestions WHERE workspace_id = \(bind: workspace) AND (contact_id IN (\(list)) OR other_contact_id IN (\(list)))",
@@ -185,9 +192,10 @@ public struct PrivacyService: Sendable {
             ] {
                 try await tx.sql.raw(statement).run()
             }
-            // The contact's own events (created, updated, merged, duplicate suggested) name it in their payload.
-            let mentions = ids.map { "payload LIKE \(bind: "%" + $0.uuidString + "%")" as SQLQueryString }.joined(separator: " OR ")
-            try await Self.scrubEvents(where: "type LIKE 'contact.%' AND (\(mentions))", workspace: workspace, in: tx)
+            let found: SQLQueryString = named.isEmpty ? "1 = 0" : "id IN (\(Self.list(named)))"
+            let mentions = holding.contactIDs.map { "payload LIKE \(bind: "%" + $0.uuidString + "%")" as SQLQueryString }.joined(separator: " OR ")
+            try await Self.scrubEvents(where: "(\(found) OR (seq > \(bind: seen) AND type LIKE 'contact.%' AND (\(mentions))))",
+                                       workspace: workspace, in: tx)
             try await EventLog.append(.contactErased, workspace: workspace, actor: actor, payload: RecordEventPayload(id: contactID), in: tx)
             return (holding.tally, hashes)
         }
