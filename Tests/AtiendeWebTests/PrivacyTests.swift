@@ -41,6 +41,14 @@ struct PrivacyTests {
             let path = "\(workspace.path)/contacts/\(contactID)"
             #expect(try await app.request(.POST, "\(workspace.path)/conversations/1/messages", token: workspace.token,
                                           json: ["text": "Hola Rocío Barahona"]).status == 201)
+            // Another customer types her email: the suggestion's event holds *their* snapshot, which must survive.
+            let typer = try #require(try await Contact.query(on: app.store.db).filter(\.$name == "Otro Cliente").first())
+            #expect(try await app.request(.PATCH, "\(workspace.path)/contacts/\(try typer.requireID().uuidString.lowercased())",
+                                          token: workspace.token, json: ["email": Self.email]).status == 200)
+            // Her form's rate limit names her; a member's sign-in limit must not be touched by an erasure.
+            for key in ["form:contact:\(Self.email)", "signin:\(Self.email)"] {
+                try await app.store.sql.raw("INSERT INTO rate_events (key, at) VALUES (\(bind: key), \(bind: Date()))").run()
+            }
             let rollups = try await MetricsTests.rollups(app)
 
             // The export: the document and the attachment.
@@ -80,6 +88,21 @@ struct PrivacyTests {
             let attachments = try await Attachment.query(on: app.store.db).all()
             #expect(attachments.count == 1)
             #expect(try app.services.files.read(try #require(attachments.first).sha256) == shared)
+
+            let keys = try await app.store.sql.raw("SELECT key FROM rate_events").all().map { try $0.decode(column: "key", as: String.self) }
+            #expect(keys == ["signin:\(Self.email)"], "\(keys)")
+            let suggested = try await Event.query(on: app.store.db).filter(\.$type == EventType.contactDuplicateSuggested.rawValue).all()
+            #expect(suggested.count == 1 && suggested.allSatisfy { $0.payload.contains("Otro Cliente") }, "the other person's snapshot stays")
+            let phone = try await app.request(.POST, "\(workspace.path)/inboxes", token: workspace.token, json: ["name": "Teléfono", "channel": "phone"])
+            let phoneID = try #require(UUID(uuidString: try phone.json()["id"] as? String ?? ""))
+            do {
+                let logged = try await app.services.conversations.log(
+                    .init(inboxID: phoneID, contactID: try contact.requireID(), direction: .incoming, durationSeconds: nil, outcome: nil,
+                          notes: "Llamó", resolve: false), workspace: workspace.id, author: workspace.adminID)
+                Issue.record("a call was logged for an erased contact: #\(logged.number)")
+            } catch let error as AtiendeError {
+                #expect(error.status == 404, "\(error)")
+            }
 
             // Her words are gone from the event log, whose payloads still decode, and the rebuild gives the same rollups.
             let events = try await Event.query(on: app.store.db).filter(\.$workspace.$id == workspace.id).all()

@@ -81,7 +81,7 @@ extension ConversationService {
                   inbox.channel == .phone || inbox.channel == .inPerson
             else { throw AtiendeError.invalid("choose a phone or in-person inbox", code: "invalid_inbox") }
             guard try await Contact.query(on: tx.db).filter(\.$workspace.$id == workspaceID).filter(\.$id == entry.contactID)
-                .filter(\.$mergedIntoID == nil).first() != nil
+                .filter(\.$mergedIntoID == nil).filter(\.$erasedAt == nil).first() != nil
             else { throw AtiendeError.notFound("contact") }
             let now = tx.now
             let conversation = Conversation()

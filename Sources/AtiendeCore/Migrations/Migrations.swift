@@ -43,7 +43,10 @@ public enum AtiendeMigrations {
         AddTwoFactor(),
         AddTwoFactorRequirement(),
         CreateAuditIndex(),
-        AddPrivacy(),
+        AddContactErasedAt(),
+        AddRetention(),
+        CreateEventsConversationIndex(),
+        EnableSearchSecureDelete(),
     ]
 }
 

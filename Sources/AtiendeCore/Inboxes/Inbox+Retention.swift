@@ -75,17 +75,18 @@ public struct RetentionService: Sendable {
             let workspace = inbox.$workspace.id
             while true {
                 let (count, hashes) = try await store.write { tx -> (Int, [String]) in
+                    try await tx.lockWorkspace(workspace)
+                    // Resolved that long ago, and nothing written in it since (a note yesterday keeps it).
                     let due = try await Conversation.query(on: tx.db).filter(\.$workspace.$id == workspace).filter(\.$inbox.$id == inboxID)
-                        .filter(\.$status ~~ [.resolved, .closed]).filter(\.$anonymisedAt == nil)
-                        .group(.or) { $0.filter(\.$resolvedAt < cutoff).group(.and) { $0.filter(\.$resolvedAt == nil).filter(\.$lastMessageAt < cutoff) } }
+                        .filter(\.$status ~~ [.resolved, .closed]).filter(\.$anonymisedAt == nil).filter(\.$lastMessageAt < cutoff)
+                        .group(.or) { $0.filter(\.$resolvedAt < cutoff).filter(\.$resolvedAt == nil) }
                         .limit(Self.chunk).all()
                     guard !due.isEmpty else { return (0, []) }
                     let hashes = try await PrivacyService.anonymise(conversations: due, workspace: workspace, in: tx)
-                    let ids = PrivacyService.list(due.compactMap(\.id))
+                    let ids = IngestBatch.list(due.compactMap(\.id))
                     if policy.action == .delete {
                         try await tx.sql.raw("DELETE FROM messages WHERE workspace_id = \(bind: workspace) AND conversation_id IN (\(ids))").run()
                     }
-                    try await tx.sql.raw("UPDATE conversations SET anonymised_at = \(bind: tx.now) WHERE id IN (\(ids))").run()
                     return (due.count, hashes)
                 }
                 try await privacy.removeUnreferenced(hashes)
