@@ -113,4 +113,44 @@ struct BackupTests {
 
         }
     }
+
+    @Test("a restore that cannot finish leaves the target database and attachment store as empty as they were; then it restores")
+    func restoreIsWholeOrNothing() async throws {
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app)
+            let inbox = try await workspace.apiInbox(app)
+            let pdf = Data("%PDF-1.4 factura 77".utf8)
+            var body = APIInbox.message("m-1", from: ["id": "c-1", "name": "Ana"])
+            body["attachments"] = [["filename": "factura.pdf", "content_type": "application/pdf", "data": pdf.base64EncodedString()]]
+            #expect(try await inbox.post(app, body).status == 200)
+            let folder = app.dataDirectory.appendingPathComponent("backups")
+            let (archive, manifest) = try await Backup.create(config: app.config, store: app.store, files: app.services.files, into: folder,
+                                                              tools: .fromEnvironment(), now: Date())
+            // PostgreSQL's restore is one transaction of pg_restore; the file moves are SQLite's and the store's.
+            guard manifest.database == "sqlite" else { return }
+            let short = try Self.altered(archive, "short.zip") { zip in
+                var object = try #require(try JSONSerialization.jsonObject(with: try Self.data(zip, BackupManifest.name)) as? [String: Any])
+                var counts = try #require(object["counts"] as? [String: Int])
+                counts["messages"] = 99
+                object["counts"] = counts
+                try Self.replace(zip, BackupManifest.name, with: try JSONSerialization.data(withJSONObject: object))
+            }
+            let target = app.dataDirectory.appendingPathComponent("restored-\(UUID().uuidString)")
+            let config = try AppConfig.fromEnvironment(["ATIENDE_DATA_DIR": target.path])
+            let files = FileStore(root: target.appendingPathComponent("files"))
+            do {
+                _ = try await Backup.restore(short, config: config, store: app.store, files: files, tools: .fromEnvironment())
+                Issue.record("a restore whose rows do not add up finished")
+            } catch let error as AtiendeError {
+                #expect(error.code == "restore_incomplete", "\(error)")
+            }
+            let left = (try? FileManager.default.contentsOfDirectory(atPath: target.path)) ?? []
+            #expect(!left.contains("atiende.sqlite") && Backup.storedFiles(files.root).isEmpty && !left.contains { $0.hasSuffix(".restoring") },
+                    "\(left)")
+
+            _ = try await Backup.restore(archive, config: config, store: app.store, files: files, tools: .fromEnvironment())
+            #expect(try Data(contentsOf: files.path(for: SHA256.hash(data: pdf).hexString)) == pdf)
+            #expect(try await Backup.sqliteTables(target.appendingPathComponent("atiende.sqlite")).contains("messages"))
+        }
+    }
 }

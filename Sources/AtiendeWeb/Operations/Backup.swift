@@ -229,6 +229,9 @@ enum Backup {
 
     // MARK: Checking one
 
+    /// The largest manifest read: one line per attachment, so millions of them fit.
+    static let manifestLimit: UInt64 = 256 << 20
+
     static func corrupt(_ detail: String) -> AtiendeError {
         AtiendeError.invalid("the archive is damaged or was altered: \(detail); nothing was restored from it", code: "backup_corrupt")
     }
@@ -240,6 +243,7 @@ enum Backup {
         let archive: Archive
         do { archive = try Archive(url: url, accessMode: .read) } catch { throw corrupt("it is not a ZIP archive") }
         guard let entry = archive[BackupManifest.name] else { throw corrupt("it has no manifest.json (is it an Atiende backup?)") }
+        guard entry.type == .file, entry.uncompressedSize <= manifestLimit else { throw corrupt("its manifest is not one Atiende wrote") }
         var data = Data()
         do { _ = try archive.extract(entry) { data.append($0) } } catch { throw corrupt("its manifest cannot be read") }
         let decoder = JSONDecoder()
@@ -254,6 +258,8 @@ enum Backup {
         var done: Int64 = 0
         for entry in archive where entry.path != BackupManifest.name {
             guard let expected = manifest.entries[entry.path] else { throw corrupt("\(entry.path) is not in its manifest") }
+            // Only files: a link or a folder in an archive could point a restore outside its target.
+            guard entry.type == .file else { throw corrupt("\(entry.path) is not a file") }
             var hasher = SHA256()
             do {
                 _ = try archive.extract(entry, bufferSize: 1 << 20) { chunk in
@@ -290,6 +296,17 @@ enum Backup {
         }
         let archive = try Archive(url: url, accessMode: .read)
         let fm = FileManager.default
+        // Everything is written beside its place first and checked again as it is written (the archive was verified, but
+        // it is read a second time); only a complete restore is moved into place, so a failure leaves the target empty.
+        let staging = files.root.deletingLastPathComponent().appendingPathComponent(".\(files.root.lastPathComponent).restoring", isDirectory: true)
+        try? fm.removeItem(at: staging)
+        defer { try? fm.removeItem(at: staging) }
+        let stored = manifest.entries.keys.filter { $0.hasPrefix("files/") }.sorted()
+        for (index, path) in stored.enumerated() {
+            let hash = String(path.dropFirst(6))
+            try extract(path, from: archive, manifest: manifest, to: FileStore(root: staging).path(for: hash))
+            progress("files", 0.4 + 0.3 * Double(index + 1) / Double(max(1, stored.count)))
+        }
         let restored: [String: Int]
         switch (config.database, manifest.database) {
         case (.sqlite(let path), "sqlite"):
@@ -300,53 +317,83 @@ enum Backup {
             try fm.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
             let temporary = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).restoring")
             try? fm.removeItem(at: temporary)
-            _ = try archive.extract(archive[databaseEntry["sqlite"]!]!, to: temporary)
+            defer { try? fm.removeItem(at: temporary) }
+            try extract(databaseEntry["sqlite"]!, from: archive, manifest: manifest, to: temporary)
+            restored = try await sqliteCounts(temporary)
+            try checkCounts(restored, manifest)
             for suffix in ["-wal", "-shm"] { try? fm.removeItem(atPath: path + suffix) }
             guard rename(temporary.path, path) == 0 else {
                 throw AtiendeError(.unavailable, code: "restore_failed", "could not put the restored database at \(path): \(String(cString: strerror(errno)))")
             }
             try fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
-            restored = try await sqliteCounts(target)
         case (.postgres(let url), "postgresql"):
             let tool = try tools.require(tools.pgRestore, "pg_restore", "ATIENDE_PG_RESTORE")
             let dump = fm.temporaryDirectory.appendingPathComponent("atiende-restore-\(UUID().uuidString).dump")
             defer { try? fm.removeItem(at: dump) }
-            _ = try archive.extract(archive[databaseEntry["postgresql"]!]!, to: dump)
+            try extract(databaseEntry["postgresql"]!, from: archive, manifest: manifest, to: dump)
             let tables = try await store.sql.raw("""
                 SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = current_schema()
                 """).first()?.decode(column: "n", as: Int.self) ?? 0
             guard tables == 0 else {
                 throw AtiendeError(.conflict, code: "restore_target_not_empty", "the database is not empty; restore goes into a new, empty database")
             }
-            progress("database", 0.5)
+            progress("database", 0.8)
+            // One transaction: a restore that fails leaves the database as empty as it was.
             let target = withoutPassword(url)
             try await run(tool, ["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", "--dbname=\(target.url)", dump.path],
                           environment: target.environment)
             restored = try await counts(on: store.sql)
+            try checkCounts(restored, manifest)
         default:
             throw AtiendeError(.conflict, code: "backup_other_database",
                                "the archive holds a \(manifest.database) database; this instance runs on the other kind")
         }
-        let stored = manifest.entries.keys.filter { $0.hasPrefix("files/") }.sorted()
-        for (index, path) in stored.enumerated() {
-            let hash = String(path.dropFirst(6))
-            let target = files.path(for: hash)
-            try fm.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-            _ = try archive.extract(archive[path]!, to: target)
-            progress("files", 0.6 + 0.4 * Double(index + 1) / Double(stored.count))
+        try fm.createDirectory(at: staging, withIntermediateDirectories: true)
+        try? fm.removeItem(at: files.root)
+        guard rename(staging.path, files.root.path) == 0 else {
+            throw AtiendeError(.unavailable, code: "restore_failed", "could not put the restored attachments at \(files.root.path): \(String(cString: strerror(errno)))")
         }
-        if manifest.secretKey == "archive", let entry = archive["secret.key"] {
+        if manifest.secretKey == "archive", archive["secret.key"] != nil {
             let key = config.dataDirectory.appendingPathComponent("secret.key")
-            try? fm.removeItem(at: key)
-            _ = try archive.extract(entry, to: key)
-            try fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key.path)
-        }
-        for (table, expected) in manifest.counts where restored[table] != expected {
-            throw AtiendeError(.unavailable, code: "restore_incomplete",
-                               "\(table) has \(restored[table] ?? 0) rows after the restore, the archive says \(expected)")
+            let temporary = config.dataDirectory.appendingPathComponent(".secret.key.restoring")
+            try extract("secret.key", from: archive, manifest: manifest, to: temporary)
+            try fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: temporary.path)
+            guard rename(temporary.path, key.path) == 0 else {
+                throw AtiendeError(.unavailable, code: "restore_failed", "could not put the instance's key at \(key.path)")
+            }
         }
         progress("done", 1)
         return manifest
+    }
+
+    /// Writes one entry to `target`, hashing the bytes as they are written; refuses them if they are not the manifest's.
+    static func extract(_ path: String, from archive: Archive, manifest: BackupManifest, to target: URL) throws {
+        guard let entry = archive[path], entry.type == .file, let expected = manifest.entries[path] else { throw corrupt("\(path) is missing") }
+        let fm = FileManager.default
+        try fm.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try? fm.removeItem(at: target)
+        guard fm.createFile(atPath: target.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+            throw AtiendeError(.unavailable, code: "restore_failed", "could not write \(target.path)")
+        }
+        let handle = try FileHandle(forWritingTo: target)
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        _ = try archive.extract(entry, bufferSize: 1 << 20) { chunk in
+            hasher.update(data: chunk)
+            try handle.write(contentsOf: chunk)
+        }
+        try handle.synchronize()
+        guard hasher.finalize().hexString == expected else {
+            try? fm.removeItem(at: target)
+            throw corrupt("\(path) does not match its checksum")
+        }
+    }
+
+    static func checkCounts(_ restored: [String: Int], _ manifest: BackupManifest) throws {
+        for (table, expected) in manifest.counts.sorted(by: { $0.key < $1.key }) where restored[table] != expected {
+            throw AtiendeError(.unavailable, code: "restore_incomplete",
+                               "\(table) has \(restored[table] ?? 0) rows after the restore, the archive says \(expected)")
+        }
     }
 
     static func sqliteTables(_ file: URL) async throws -> [String] {
