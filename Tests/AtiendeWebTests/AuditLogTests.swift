@@ -190,4 +190,15 @@ struct AuditLogTests {
             #expect(try await Event.query(on: app.store.db).filter(\.$type == "report.exported").count() == 2)
         }
     }
+
+    @Test("details read as words in each language: a token's expiry, a former role, a channel, a changed field; unknown ones as recorded")
+    func detailsInWords() {
+        let es = Localizer(.es), en = Localizer(.en)
+        #expect(AuditLogPage.detail("expires_in_days=30", t: es) == "caduca en 30 días")
+        #expect(AuditLogPage.detail("expires_in_days=30", t: en) == "expires in 30 days")
+        #expect(AuditLogPage.detail("role:agent", t: es) == "era Agente")
+        #expect(AuditLogPage.detail("email", t: en) == "Email" && AuditLogPage.detail("read_only", t: es) == "solo lectura")
+        #expect(AuditLogPage.detail("retention", t: es) == "conservación")
+        #expect(AuditLogPage.detail("something_new", t: es) == "something_new")
+    }
 }

@@ -65,8 +65,22 @@ enum AuditLogPage {
         var event: Event
         var actor: String
         var record: String
-        var details: String
+        /// As recorded: field names, a channel or a role, `key=value`, `role:agent`; `cells` says them in words.
+        var details: [String]
         var address: String
+    }
+
+    /// A detail in the reader's language: `audit.detail.<token>` (with the value of `key=value` or `key:value`), a
+    /// channel's or a role's name, or the token itself.
+    static func detail(_ token: String, t: Localizer) -> String {
+        if let split = token.firstIndex(where: { $0 == "=" || $0 == ":" }) {
+            let key = String(token[..<split]), value = String(token[token.index(after: split)...])
+            guard t.has("audit.detail.\(key)") else { return token }
+            let named = t.has("role.\(value)") ? t("role.\(value)") : t.has("channel.\(value)") ? t("channel.\(value)") : value
+            return t("audit.detail.\(key)", named)
+        }
+        for key in ["audit.detail.\(token)", "channel.\(token)", "role.\(token)"] where t.has(key) { return t(key) }
+        return token
     }
 
     static func rows(_ events: [Event], members: [UUID: String]) -> [Row] {
@@ -80,7 +94,7 @@ enum AuditLogPage {
                 record = payload.contact.name ?? ""
             }
             return Row(event: event, actor: event.actorID.flatMap { members[$0] } ?? event.actorID?.uuidString.lowercased() ?? "",
-                       record: record, details: details.joined(separator: ", "), address: address)
+                       record: record, details: details, address: address)
         }
     }
 
@@ -124,7 +138,8 @@ enum AuditLogPage {
     }
 
     static func cells(_ row: Row, desk: Desk) -> [String] {
-        [desk.format.dateTime(row.event.createdAt), row.actor, desk.t("audit.event.\(row.event.type)"), row.record, row.details, row.address]
+        [desk.format.dateTime(row.event.createdAt), row.actor, desk.t("audit.event.\(row.event.type)"), row.record,
+         row.details.map { detail($0, t: desk.t) }.joined(separator: ", "), row.address]
     }
 
     static func table(_ rows: [Row], desk: Desk) -> Node<HTML.BodyContext> {
@@ -171,8 +186,10 @@ enum AuditLogPage {
         let filters = query.fields.filter { !["from", "to"].contains($0.0) }.map { "\($0)=\($1)" }
         try await AuditLog.recordExport(workspace: desk.workspaceID, actor: desk.userID, what: "audit_log",
                                         period: "\(query.value("from"))..\(query.value("to"))", filters: filters, store: req.atiende.store)
-        let table = ReportsPage.Table(id: "audit", title: desk.t("audit.title"), headers: headers(desk.t) + ["type"],
-                                      rows: rows(events, members: names).map { cells($0, desk: desk) + [$0.event.type] })
+        var lines = rows(events, members: names).map { cells($0, desk: desk) + [$0.event.type] }
+        // A longer log is not cut without saying so.
+        if events.count >= csvLimit { lines.append([desk.t("audit.csv_truncated", csvLimit)] + Array(repeating: "", count: headers(desk.t).count)) }
+        let table = ReportsPage.Table(id: "audit", title: desk.t("audit.title"), headers: headers(desk.t) + [desk.t("audit.type")], rows: lines)
         return ReportsPage.csv(table, filename: "atiende-audit-log.csv")
     }
 }
