@@ -42,18 +42,23 @@ struct BackupTests {
         }
     }
 
+    /// A workspace whose one message carries `pdf`, and an archive of it in `folder`.
+    static func archive(_ app: TestApp, holding pdf: Data, named filename: String, into folder: URL) async throws -> (URL, BackupManifest) {
+        let workspace = try await WorkspaceFixture.make(app)
+        let inbox = try await workspace.apiInbox(app)
+        var body = APIInbox.message("m-1", from: ["id": "c-1", "name": "Ana"])
+        body["attachments"] = [["filename": filename, "content_type": "application/pdf", "data": pdf.base64EncodedString()]]
+        #expect(try await inbox.post(app, body).status == 200)
+        return try await Backup.create(config: app.config, store: app.store, files: app.services.files, into: folder,
+                                       tools: .fromEnvironment(), now: Date())
+    }
+
     @Test("an archive holds the database, every attachment, the key and a manifest; an entry changed, added or removed, or a manifest altered, is refused")
     func verify() async throws {
         try await withApp { app in
-            let workspace = try await WorkspaceFixture.make(app)
-            let inbox = try await workspace.apiInbox(app)
             let pdf = Data("%PDF-1.4 boleta 1234".utf8)
-            var body = APIInbox.message("m-1", from: ["id": "c-1", "name": "Ana"])
-            body["attachments"] = [["filename": "boleta.pdf", "content_type": "application/pdf", "data": pdf.base64EncodedString()]]
-            #expect(try await inbox.post(app, body).status == 200)
             let folder = app.dataDirectory.appendingPathComponent("backups")
-            let (archive, manifest) = try await Backup.create(config: app.config, store: app.store, files: app.services.files, into: folder,
-                                                              tools: .fromEnvironment(), now: Date())
+            let (archive, manifest) = try await Self.archive(app, holding: pdf, named: "boleta.pdf", into: folder)
             let hash = SHA256.hash(data: pdf).hexString
             #expect(manifest.counts["conversations"] == 1 && manifest.counts["messages"] == 1 && manifest.counts["attachments"] == 1)
             #expect(manifest.entries["files/\(hash)"] == hash && manifest.entries["secret.key"] != nil)
@@ -117,15 +122,9 @@ struct BackupTests {
     @Test("a restore that cannot finish leaves the target database and attachment store as empty as they were; then it restores")
     func restoreIsWholeOrNothing() async throws {
         try await withApp { app in
-            let workspace = try await WorkspaceFixture.make(app)
-            let inbox = try await workspace.apiInbox(app)
             let pdf = Data("%PDF-1.4 factura 77".utf8)
-            var body = APIInbox.message("m-1", from: ["id": "c-1", "name": "Ana"])
-            body["attachments"] = [["filename": "factura.pdf", "content_type": "application/pdf", "data": pdf.base64EncodedString()]]
-            #expect(try await inbox.post(app, body).status == 200)
             let folder = app.dataDirectory.appendingPathComponent("backups")
-            let (archive, manifest) = try await Backup.create(config: app.config, store: app.store, files: app.services.files, into: folder,
-                                                              tools: .fromEnvironment(), now: Date())
+            let (archive, manifest) = try await Self.archive(app, holding: pdf, named: "factura.pdf", into: folder)
             // PostgreSQL's restore is one transaction of pg_restore; the file moves are SQLite's and the store's.
             guard manifest.database == "sqlite" else { return }
             let short = try Self.altered(archive, "short.zip") { zip in
