@@ -162,6 +162,9 @@
     const meta = m.status === 'sending' ? say('sending') : m.status === 'failed' ? `${say('failed')}: ${m.error || ''}`
       : `${m.created_at ? time(m.created_at) : ''}${mine && m.status === 'read' ? ' · ' + say('seen') : ''}`;
     fresh.append(el('div', { class: `meta${m.status === 'failed' ? ' failed' : ''}`, text: meta }));
+    // A comment being written survives the re-render (a read receipt, a poll): the same box, its text and focus.
+    const writing = node?.querySelector('.survey-comment'), blank = fresh.querySelector('.survey-comment');
+    if (writing && blank) blank.replaceWith(writing);
     if (node) node.replaceWith(fresh); else log.append(fresh);
     log.scrollTop = log.scrollHeight;
   }
@@ -172,12 +175,15 @@
     const box = el('div', { class: 'survey' });
     const scale = el('div', { class: 'scale', role: 'group', 'aria-label': say('rate') });
     const line = el('div', { class: 'survey-status', role: 'status' });
+    // The message as last received: a box kept across re-renders answers for the newest copy.
+    const current = () => state.messages.get(m.id) || m;
     const answer = async (body) => {
       try {
         if (body.comment == null) state.surveyLines.delete(survey.id);
         const saved = await call('POST', '/survey', { survey_id: survey.id, ...body });
-        survey.score = saved.score;
-        render(m);
+        const now = current();
+        now.survey.score = saved.score;
+        render(now);
         return true;
       } catch (error) { line.textContent = T[error.code] || error.message; return false; }
     };
@@ -195,7 +201,7 @@
         event.preventDefault();
         if (!comment.value.trim()) return;
         state.surveyLines.set(survey.id, say('commentSaved'));
-        if (await answer({ score: survey.score, comment: comment.value })) {
+        if (await answer({ score: current().survey.score, comment: comment.value })) {
           const shown = root.querySelector(`#m-${m.id} .survey-status`);
           if (shown) shown.textContent = say('commentSaved');
         } else {
