@@ -9,7 +9,7 @@ import Foundation
 public enum AuditLog {
     /// The families of entries a filter offers, by the first part of their type (`member` for `member.role_changed`).
     public static let categories = ["account", "api_token", "member", "team", "inbox", "workspace", "sla_policy", "automation_rule",
-                                    "macro", "canned_response", "contact", "report", "saved_view", "job"]
+                                    "macro", "canned_response", "contact", "import", "report", "saved_view", "job"]
 
     public struct Filter: Sendable, Equatable {
         public var category: String?

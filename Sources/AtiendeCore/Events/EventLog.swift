@@ -21,6 +21,8 @@ public enum EventType: String, Sendable, CaseIterable {
     /// Everything the workspace holds about a contact downloaded (a privacy request), or erased (`PrivacyService`).
     case contactExported = "contact.exported"
     case contactErased = "contact.erased"
+    /// Another help desk's history written into an inbox (`Importer`).
+    case importFinished = "import.finished"
     case jobDeadLettered = "job.dead_lettered"
     case notificationCreated = "notification.created"
     case slaWarning = "sla.warning"

@@ -54,3 +54,26 @@ struct EnableSearchSecureDelete: AsyncMigration {
         }
     }
 }
+
+/// What an import wrote, by source and source id (`Importer`): a rerun skips it. And when a conversation was imported,
+/// which keeps it out of the service-level clocks until it lives again.
+struct CreateImportRecords: AsyncMigration {
+    func prepare(on db: any Database) async throws {
+        try await db.schema("import_records")
+            .id()
+            .field("workspace_id", .uuid, .required, .references("workspaces", "id", onDelete: .cascade))
+            .field("source", .string, .required)
+            .field("kind", .string, .required)
+            .field("source_id", .string, .required)
+            .field("target_id", .uuid, .required)
+            .field("created_at", .datetime, .required)
+            .unique(on: "workspace_id", "source", "kind", "source_id")
+            .create()
+        try await db.schema("conversations").field("imported_at", .datetime).update()
+    }
+
+    func revert(on db: any Database) async throws {
+        try await db.schema("import_records").delete()
+        try await db.schema("conversations").deleteField("imported_at").update()
+    }
+}

@@ -47,6 +47,7 @@ public enum AtiendeMigrations {
         AddRetention(),
         CreateEventsConversationIndex(),
         EnableSearchSecureDelete(),
+        CreateImportRecords(),
     ]
 }
 

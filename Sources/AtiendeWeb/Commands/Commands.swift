@@ -13,6 +13,7 @@ public enum AtiendeCommands {
         app.asyncCommands.use(MailCommand(), as: "mail")
         app.asyncCommands.use(BackupCommand(), as: "backup")
         app.asyncCommands.use(RestoreCommand(), as: "restore")
+        app.asyncCommands.use(ImportCommand(), as: "import")
     }
 }
 

@@ -32,6 +32,8 @@ public struct AtiendeServices: Sendable {
     public let search: SearchService
     public let inbox: InboxQuery
     public let presence: PresenceHub
+    /// Provider APIs and their files, through the outbound guard (an import's attachments too).
+    public let providers: ProviderHTTP
     /// What this instance shares with the others on the same PostgreSQL (presence, signals).
     let cluster: Cluster
     /// Every channel this instance knows, by its descriptor.

@@ -152,7 +152,7 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
         surveys: SurveyService(store: store, sendable: sendable), atRisk: AtRiskService(store: store),
         compensations: CompensationService(store: store, conversations: conversations),
         inboxService: InboxService(store: store), policies: ServiceLevelPolicyService(store: store), search: SearchService(store: store),
-        inbox: InboxQuery(store: store), presence: presence, cluster: cluster, channels: channels,
+        inbox: InboxQuery(store: store), presence: presence, providers: providers, cluster: cluster, channels: channels,
         // Limits a person could spread over several instances are counted where every instance sees them.
         signIns: SignInThrottle(sharedOn: store), contactForms: RateLimiter(window: 600, name: "form:", sharedOn: store),
         passwordResets: RateLimiter(window: 3600, name: "reset:", sharedOn: store),

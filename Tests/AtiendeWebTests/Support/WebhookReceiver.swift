@@ -13,11 +13,13 @@ final class WebhookReceiver: @unchecked Sendable {
     let app: Application
     let port: Int
     private let state = NIOLockedValueBox<(received: [Received], statuses: [Int])>(([], []))
+    private let files = NIOLockedValueBox<[String: (type: String, data: Data)]>([:])
 
     var url: String { "http://127.0.0.1:\(port)/hook" }
     var received: [Received] { state.withLockedValue { $0.received } }
 
-    /// `statuses` are answered in order; after them, 200.
+    /// `statuses` are answered in order; after them, 200. Files (`serve`) are answered at any path ending in (or asking
+    /// `?name=` for) their name; any other file is a 404.
     static func start(statuses: [Int] = []) async throws -> WebhookReceiver {
         let app = try await Application.make(Environment(name: "testing", arguments: ["receiver"]))
         app.logger.logLevel = .error
@@ -38,6 +40,13 @@ final class WebhookReceiver: @unchecked Sendable {
             }
             return response
         }
+        app.get("**") { req -> Response in
+            let name = req.query[String.self, at: "name"] ?? req.url.path.split(separator: "/").last.map(String.init) ?? ""
+            guard let file = box.withLockedValue({ $0 })?.files.withLockedValue({ $0[name] }) else { return Response(status: .notFound) }
+            let response = Response(status: .ok, body: .init(data: file.data))
+            response.headers.replaceOrAdd(name: .contentType, value: file.type)
+            return response
+        }
         try await app.startup()
         guard let port = app.http.server.shared.localAddress?.port else { throw Abort(.internalServerError) }
         let receiver = WebhookReceiver(app: app, port: port, statuses: statuses)
@@ -50,6 +59,10 @@ final class WebhookReceiver: @unchecked Sendable {
         self.port = port
         state.withLockedValue { $0.statuses = statuses }
     }
+
+    var base: String { "http://127.0.0.1:\(port)" }
+
+    func serve(_ name: String, type: String, data: Data) { files.withLockedValue { $0[name] = (type, data) } }
 
     func stop() async throws { try await app.asyncShutdown() }
 }

@@ -1,0 +1,144 @@
+import Foundation
+
+/// Another help desk's history, read from its export into one shape whatever the source (`ImportFormat`): people,
+/// then conversations with their messages, each keyed by the id the source gave it, so that `Importer` can tell what it
+/// already holds. Records the reader could not understand are not here: they are `problems`.
+public struct ImportedHistory: Sendable {
+    public struct Person: Sendable, Equatable {
+        public var sourceID: String
+        public var name: String?
+        public var email: String?
+        public var phone: String?
+        public var organization: String?
+        public var createdAt: Date?
+
+        public init(sourceID: String, name: String? = nil, email: String? = nil, phone: String? = nil, organization: String? = nil,
+                    createdAt: Date? = nil) {
+            self.sourceID = sourceID
+            self.name = name
+            self.email = email
+            self.phone = phone
+            self.organization = organization
+            self.createdAt = createdAt
+        }
+    }
+
+    public struct File: Sendable, Equatable {
+        public var sourceID: String
+        public var filename: String
+        public var contentType: String?
+        public var url: String
+    }
+
+    public struct Message: Sendable, Equatable {
+        public enum Author: Sendable, Equatable {
+            /// The customer (or whoever the source says wrote from outside): an incoming message.
+            case customer
+            /// A member of the team, by the source's person id; a note when `note`.
+            case agent(String?)
+        }
+        public var sourceID: String
+        public var author: Author
+        public var note: Bool
+        public var text: String
+        public var createdAt: Date
+        public var files: [File]
+    }
+
+    public struct Conversation: Sendable, Equatable {
+        public var sourceID: String
+        /// The customer, by the source's person id.
+        public var customer: String
+        public var subject: String?
+        public var status: ConversationStatus
+        public var priority: Priority
+        public var labels: [String]
+        public var assignee: String?
+        public var createdAt: Date
+        public var updatedAt: Date?
+        public var messages: [Message]
+    }
+
+    public struct Problem: Sendable, Equatable, Codable {
+        /// Which record, in the source's words ("ticket 4012", "conversations.csv line 7").
+        public var record: String
+        public var message: String
+
+        public init(_ record: String, _ message: String) {
+            self.record = record
+            self.message = message
+        }
+    }
+
+    public var people: [Person] = []
+    /// The team's people (agents, admins): never contacts; matched to members by email.
+    public var agents: [String: Person] = [:]
+    public var conversations: [Conversation] = []
+    public var problems: [Problem] = []
+
+    public init() {}
+}
+
+/// The formats `atiende import` reads, each from a folder laid out as its samples in `docs/import.md` show.
+public enum ImportFormat: String, CaseIterable, Sendable, Codable {
+    case zendesk, freshdesk, chatwoot, csv
+
+    public func read(_ folder: URL) throws -> ImportedHistory {
+        switch self {
+        case .zendesk: try ZendeskExport.read(folder)
+        case .freshdesk: try FreshdeskExport.read(folder)
+        case .chatwoot: try ChatwootExport.read(folder)
+        case .csv: try CSVExport.read(folder)
+        }
+    }
+}
+
+/// Reading JSON exports: values as the sources give them (ids as numbers or strings, times as RFC 3339 or Unix seconds).
+enum ExportJSON {
+    struct Unreadable: Error, CustomStringConvertible {
+        var file: String
+        var reason: String
+        var description: String { "\(file): \(reason)" }
+    }
+
+    /// The file's top-level value, or nil when the file is absent (an optional part of an export).
+    static func load(_ url: URL, required: Bool = true) throws -> Any? {
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            if required { throw Unreadable(file: url.lastPathComponent, reason: "missing from the export folder") }
+            return nil
+        }
+        do {
+            return try JSONSerialization.jsonObject(with: try Data(contentsOf: url), options: [.fragmentsAllowed])
+        } catch {
+            throw Unreadable(file: url.lastPathComponent, reason: "not valid JSON")
+        }
+    }
+
+    /// The list under `key` of an object (`{"users": [...]}`), or the value itself when it is a list.
+    static func list(_ value: Any?, key: String?, file: String) throws -> [[String: Any]] {
+        var value = value
+        if let key, let object = value as? [String: Any] { value = object[key] }
+        guard let items = value as? [Any] else { throw Unreadable(file: file, reason: "expected a list\(key.map { " under \"\($0)\"" } ?? "")") }
+        return items.map { $0 as? [String: Any] ?? [:] }
+    }
+
+    static func id(_ value: Any?) -> String? {
+        if let n = value as? Int { return String(n) }
+        if let d = value as? Double, d == d.rounded(), abs(d) < 9e15 { return String(Int64(d)) }
+        return string(value)
+    }
+
+    static func string(_ value: Any?) -> String? {
+        guard let s = value as? String else { return nil }
+        let trimmed = s.trimmingCharacters(in: .whitespacesAndNewlines)
+        return trimmed.isEmpty ? nil : trimmed
+    }
+
+    static func date(_ value: Any?) -> Date? {
+        switch value {
+        case let s as String: ISO8601.date(s) ?? Double(s).map { Date(timeIntervalSince1970: $0) }
+        case let n as NSNumber: Date(timeIntervalSince1970: n.doubleValue)
+        default: nil
+        }
+    }
+}

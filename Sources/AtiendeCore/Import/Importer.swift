@@ -1,0 +1,172 @@
+import Foundation
+import SQLKit
+
+/// Writes another help desk's history (`ImportedHistory`) into a workspace's inbox. Every record it writes is keyed in
+/// `import_records` by its source and source id in the same transaction as the record, so a second run — or one after a
+/// crash — writes only what is not there yet: new people, new conversations, new messages of conversations it holds,
+/// and attachments that failed before. People are contacts, joined to an existing contact when an email or phone is
+/// already someone's. Conversations keep their original times, are marked `imported_at`, and get no service-level
+/// clocks (nor do they reach the metrics, which measure the service given here). Attachments are downloaded through
+/// `fetch` (the outbound guard's client) before each transaction; one that fails is reported and the rest goes on.
+public struct Importer: Sendable {
+    public typealias Fetch = @Sendable (String) async throws -> (data: Data, contentType: String?)
+    public typealias Progress = @Sendable (String, Double) -> Void
+
+    public struct Report: Codable, Sendable, Equatable {
+        public var source: String
+        public var dryRun: Bool
+        public var contactsCreated = 0, contactsMatched = 0, contactsKnown = 0
+        public var conversationsCreated = 0, conversationsExtended = 0, conversationsKnown = 0
+        public var messagesCreated = 0, messagesKnown = 0
+        public var attachmentsStored = 0, attachmentsFailed = 0
+        public var problems: [ImportedHistory.Problem] = []
+
+        enum CodingKeys: String, CodingKey {
+            case source, problems, dryRun = "dry_run", contactsCreated = "contacts_created", contactsMatched = "contacts_matched",
+                 contactsKnown = "contacts_known", conversationsCreated = "conversations_created",
+                 conversationsExtended = "conversations_extended", conversationsKnown = "conversations_known",
+                 messagesCreated = "messages_created", messagesKnown = "messages_known", attachmentsStored = "attachments_stored",
+                 attachmentsFailed = "attachments_failed"
+        }
+    }
+
+    public static let contactChunk = 200
+    public static let maxProblems = 1000
+
+    let store: Store
+    let files: FileStore
+    let fetch: Fetch
+
+    public init(store: Store, files: FileStore, fetch: @escaping Fetch) {
+        self.store = store
+        self.files = files
+        self.fetch = fetch
+    }
+
+    /// Keys of what a source's earlier runs wrote: `kind:source id` → the row's id.
+    typealias Keys = [String: UUID]
+
+    public func run(_ history: ImportedHistory, format: ImportFormat, inbox: Inbox, dryRun: Bool, actor: UUID? = nil,
+                    progress: Progress = { _, _ in }) async throws -> Report {
+        let workspaceID = inbox.$workspace.id
+        let inboxID = try inbox.requireID()
+        let source = format.rawValue
+        var report = Report(source: source, dryRun: dryRun, problems: Array(history.problems.prefix(Self.maxProblems)))
+        var keys = try await self.keys(source: source, workspace: workspaceID)
+        let members = try await self.members(workspace: workspaceID)
+        let agents = history.agents.mapValues { person in person.email.flatMap { members[$0.lowercased()] } }
+        let country = try await store.sql.raw("SELECT default_country_code FROM workspaces WHERE id = \(bind: workspaceID)")
+            .first()?.decode(column: "default_country_code", as: String?.self)
+
+        // People, a chunk per transaction.
+        let people = history.people
+        for (n, chunk) in people.chunked(Self.contactChunk).enumerated() {
+            let fresh = chunk.filter { keys["contact:\($0.sourceID)"] == nil }
+            report.contactsKnown += chunk.count - fresh.count
+            if !fresh.isEmpty {
+                let written = try await writeContacts(fresh, source: source, workspace: workspaceID, country: country, dryRun: dryRun)
+                keys.merge(written.keys) { a, _ in a }
+                report.contactsCreated += written.created
+                report.contactsMatched += written.matched
+            }
+            progress("contacts", Double(min((n + 1) * Self.contactChunk, people.count)) / Double(max(people.count, 1)))
+        }
+
+        // Conversations, one per transaction with its messages, attachments and keys.
+        for (n, conversation) in history.conversations.enumerated() {
+            defer { progress("conversations", Double(n + 1) / Double(history.conversations.count)) }
+            guard let contactID = keys["contact:\(conversation.customer)"] ?? (dryRun ? UUID() : nil) else {
+                report.problem("conversation \(conversation.sourceID)", "its customer was not imported; skipped")
+                continue
+            }
+            let existing = keys["conversation:\(conversation.sourceID)"]
+            let messages = conversation.messages.filter { keys["message:\($0.sourceID)"] == nil }
+            // Files missing from messages already imported (a download that failed before) are tried again.
+            let retried = conversation.messages.filter { keys["message:\($0.sourceID)"] != nil }.flatMap { message in
+                message.files.filter { keys["file:\($0.sourceID)"] == nil }.map { (message: keys["message:\(message.sourceID)"]!, file: $0) }
+            }
+            report.messagesKnown += conversation.messages.count - messages.count
+            if existing != nil && messages.isEmpty && retried.isEmpty {
+                report.conversationsKnown += 1
+                continue
+            }
+            if dryRun {
+                if existing == nil { report.conversationsCreated += 1 } else { report.conversationsExtended += 1 }
+                report.messagesCreated += messages.count
+                continue
+            }
+            var downloaded: [String: AttachmentSnapshot] = [:]
+            for file in messages.flatMap(\.files) + retried.map(\.file) {
+                do { downloaded[file.sourceID] = try await download(file) } catch {
+                    report.attachmentsFailed += 1
+                    report.problem("conversation \(conversation.sourceID) attachment \(file.filename)", "could not be downloaded (\(error)); imported without it")
+                }
+            }
+            let written = try await writeConversation(conversation, existing: existing, messages: messages, retried: retried, downloaded: downloaded,
+                                                      contact: contactID, agents: agents, inbox: inbox, source: source)
+            guard let written else {
+                report.problem("conversation \(conversation.sourceID)", "was imported before and has since been deleted here; skipped")
+                continue
+            }
+            keys.merge(written) { a, _ in a }
+            if existing == nil { report.conversationsCreated += 1 } else if !messages.isEmpty { report.conversationsExtended += 1 }
+            else { report.conversationsKnown += 1 }
+            report.messagesCreated += messages.count
+            report.attachmentsStored += downloaded.count
+        }
+        if !dryRun {
+            // The audit entry keeps the counts, never the problems' wording (which may quote a customer).
+            let finished = RecordEventPayload(id: inboxID, name: inbox.name, detail: source, changes: [
+                "conversations=\(report.conversationsCreated + report.conversationsExtended)", "messages=\(report.messagesCreated)",
+                "problems=\(report.problems.count)"])
+            try await store.write { tx in
+                try await EventLog.append(.importFinished, workspace: workspaceID, actor: actor, payload: finished, in: tx)
+            }
+        }
+        return report
+    }
+
+    func keys(source: String, workspace: UUID) async throws -> Keys {
+        var keys: Keys = [:]
+        for row in try await store.sql.raw("""
+            SELECT kind, source_id, target_id FROM import_records WHERE workspace_id = \(bind: workspace) AND source = \(bind: source)
+            """).all() {
+            keys["\(try row.decode(column: "kind", as: String.self)):\(try row.decode(column: "source_id", as: String.self))"]
+                = try row.decode(column: "target_id", as: UUID.self)
+        }
+        return keys
+    }
+
+    /// The workspace's members by lowercased email.
+    func members(workspace: UUID) async throws -> [String: UUID] {
+        var members: [String: UUID] = [:]
+        for row in try await store.sql.raw("""
+            SELECT u.id AS id, u.email AS email FROM users u JOIN memberships m ON m.user_id = u.id WHERE m.workspace_id = \(bind: workspace)
+            """).all() {
+            members[try row.decode(column: "email", as: String.self).lowercased()] = try row.decode(column: "id", as: UUID.self)
+        }
+        return members
+    }
+
+    func download(_ file: ImportedHistory.File) async throws -> AttachmentSnapshot {
+        let (data, served) = try await fetch(file.url)
+        let type = try files.validate(contentType: file.contentType ?? served ?? "application/octet-stream", size: data.count)
+        return AttachmentSnapshot(id: UUID(), filename: Ingest.safeFilename(file.filename), contentType: type, size: data.count,
+                                  sha256: try files.put(data))
+    }
+
+    static func record(_ kind: String, _ sourceID: String, _ target: UUID, source: String, workspace: UUID, now: Date) -> SQLQueryString {
+        "(\(bind: UUID()), \(bind: workspace), \(bind: source), \(bind: kind), \(bind: String(sourceID.prefix(255))), \(bind: target), \(bind: now))"
+    }
+
+    static func insertRecords(_ rows: [SQLQueryString], on sql: any SQLDatabase) async throws {
+        try await SyntheticHistory.insert("INSERT INTO import_records (id, workspace_id, source, kind, source_id, target_id, created_at) VALUES ",
+                                          rows, on: sql)
+    }
+}
+
+extension Importer.Report {
+    mutating func problem(_ record: String, _ message: String) {
+        if problems.count < Importer.maxProblems { problems.append(.init(record, message)) }
+    }
+}
