@@ -73,7 +73,8 @@ struct ImportTests {
             #expect(try await Self.count(app, "conversations") == 1)
             #expect(try await Self.count(app, "import_records") == 0)
 
-            let first = try await app.services.importer.run(history, format: format, inbox: inbox, dryRun: false, actor: workspace.adminID)
+            let first = try await app.services.importer.run(history, format: format, inbox: inbox, dryRun: false)
+            try await app.services.importer.finish(first, inbox: inbox, actor: workspace.adminID)
             #expect(first.contactsCreated == expected.created && first.contactsMatched == expected.matched, "\(first)")
             #expect(first.conversationsCreated == expected.conversations && first.messagesCreated == expected.messages, "\(first)")
             #expect(first.attachmentsStored == expected.files && first.attachmentsFailed == expected.failed, "\(first)")
@@ -115,6 +116,7 @@ struct ImportTests {
             let before = try await counts()
             let second = try await app.services.importer.run(try format.read(try Self.sample(format, linkedTo: files.base)), format: format,
                                                              inbox: inbox, dryRun: false)
+            try await app.services.importer.finish(second, inbox: inbox, actor: nil)
             #expect(second.contactsCreated == 0 && second.contactsKnown == expected.created + expected.matched, "\(second)")
             #expect(second.conversationsCreated == 0 && second.messagesCreated == 0 && second.messagesKnown == expected.messages, "\(second)")
             #expect(second.attachmentsStored == expected.failed && second.attachmentsFailed == 0, "\(second)")

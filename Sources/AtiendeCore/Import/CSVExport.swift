@@ -27,7 +27,7 @@ enum CSVExport {
         let file = folder.appendingPathComponent("conversations.csv")
         for (line, row) in try rows(file, required: ["conversation_id", "created_at", "from", "text"]) {
             guard let id = ExportJSON.string(row["conversation_id"]) else {
-                reading.problem("conversations.csv line \(line)", "has no conversation_id; skipped")
+                reading.problem("conversations.csv line \(line)", .noID)
                 continue
             }
             if groups[id] == nil { order.append(id) }
@@ -56,7 +56,7 @@ enum CSVExport {
                     let at = "conversations.csv line \(line)"
                     let from = (row["from"] ?? "").lowercased()
                     guard ["customer", "agent", "note"].contains(from) else {
-                        problems.append(.init(at, "\"from\" must be customer, agent or note; skipped"))
+                        problems.append(.init(at, .unknownAuthor))
                         return nil
                     }
                     for label in (row["labels"] ?? "").split(separator: ";") {

@@ -8,54 +8,56 @@ struct ExportReading {
     /// The customers' ids, for checking each conversation's.
     var customers = Set<String>()
 
-    mutating func problem(_ record: String, _ message: String) { history.problems.append(.init(record, message)) }
+    mutating func problem(_ record: String, _ code: ImportedHistory.Problem.Code, _ detail: String? = nil) {
+        history.problems.append(.init(record, code, detail))
+    }
 
     /// A person of the customer's side or of the team, by their kind; nil (and a problem) without an id.
     mutating func person(_ row: [String: Any], record: String, name: Any?, email: Any?, phone: Any?, organization: String? = nil,
                          created: Any?, agent: Bool) {
-        guard let id = ExportJSON.id(row["id"]) else { return problem(record, "has no id; skipped") }
+        guard let id = ExportJSON.id(row["id"]) else { return problem(record, .noID) }
         let person = ImportedHistory.Person(sourceID: id, name: ExportJSON.string(name), email: ExportJSON.string(email),
                                             phone: ExportJSON.string(phone), organization: organization, createdAt: ExportJSON.date(created))
         if agent { history.agents[id] = person } else if customers.insert(id).inserted { history.people.append(person) }
-        else { problem(record, "appears twice; the first one is kept") }
+        else { problem(record, .duplicate) }
     }
 
     static func status(_ raw: String?, _ table: [String: ConversationStatus], record: String, problems: inout [ImportedHistory.Problem]) -> ConversationStatus {
         guard let raw else { return .open }
         if let status = table[raw.lowercased()] { return status }
-        problems.append(.init(record, "unknown status \"\(raw.prefix(40))\"; imported as open"))
+        problems.append(.init(record, .unknownStatus, String(raw.prefix(40))))
         return .open
     }
 
     static func priority(_ raw: String?, _ table: [String: Priority], record: String, problems: inout [ImportedHistory.Problem]) -> Priority {
         guard let raw else { return .none }
         if let priority = table[raw.lowercased()] { return priority }
-        problems.append(.init(record, "unknown priority \"\(raw.prefix(40))\"; imported without one"))
+        problems.append(.init(record, .unknownPriority, String(raw.prefix(40))))
         return .none
     }
 
     /// A conversation once its messages are read: it needs an id, a known customer, a creation time and one message.
     mutating func conversation(_ record: String, id: String?, customer: String?, created: Date?, build: (inout [ImportedHistory.Problem]) -> ImportedHistory.Conversation?) {
-        guard id != nil else { return problem(record, "has no id; skipped") }
+        guard id != nil else { return problem(record, .noID) }
         guard let customer, customers.contains(customer) else {
-            return problem(record, "its customer \(customer ?? "(none)") is not among the exported people; skipped")
+            return problem(record, .unknownCustomer, customer ?? "")
         }
-        guard created != nil else { return problem(record, "has no valid creation time; skipped") }
+        guard created != nil else { return problem(record, .noTime) }
         var problems: [ImportedHistory.Problem] = []
         let built = build(&problems)
         history.problems += problems
         guard let conversation = built else { return }
-        guard !conversation.messages.isEmpty else { return problem(record, "has no message; skipped") }
+        guard !conversation.messages.isEmpty else { return problem(record, .noMessage) }
         history.conversations.append(conversation)
     }
 
     /// A message: it needs an id, a valid time and some text or a file.
     static func message(_ record: String, id: String?, author: ImportedHistory.Message.Author, note: Bool, text: String?, created: Any?,
                         files: [ImportedHistory.File], problems: inout [ImportedHistory.Problem]) -> ImportedHistory.Message? {
-        guard let id else { problems.append(.init(record, "has no id; skipped")); return nil }
-        guard let at = ExportJSON.date(created) else { problems.append(.init(record, "has no valid time; skipped")); return nil }
+        guard let id else { problems.append(.init(record, .noID)); return nil }
+        guard let at = ExportJSON.date(created) else { problems.append(.init(record, .noTime)); return nil }
         let body = String((text ?? "").trimmingCharacters(in: .whitespacesAndNewlines).prefix(Ingest.maxTextLength))
-        guard !body.isEmpty || !files.isEmpty else { problems.append(.init(record, "is empty; skipped")); return nil }
+        guard !body.isEmpty || !files.isEmpty else { problems.append(.init(record, .empty)); return nil }
         return .init(sourceID: id, author: author, note: note, text: body, createdAt: at, files: files)
     }
 
@@ -64,7 +66,7 @@ struct ExportReading {
         (value as? [Any] ?? []).compactMap { item in
             let row = item as? [String: Any] ?? [:]
             guard let fileID = ExportJSON.id(row[id]), let link = ExportJSON.string(row[url]) else {
-                problems.append(.init(record, "has an attachment without an id or URL; skipped"))
+                problems.append(.init(record, .attachmentLink))
                 return nil
             }
             return .init(sourceID: fileID, filename: ExportJSON.string(row[name]) ?? "attachment", contentType: ExportJSON.string(row[type]), url: link)
@@ -107,7 +109,7 @@ enum ZendeskExport {
                                                                       "created_at": ticket["created_at"] ?? ""]]],
                                                    key: "comments", file: "comments/\(id).json")
                 } catch {
-                    problems.append(.init(record, "\(error); skipped"))
+                    problems.append(.init(record, .unreadable, "\(error)"))
                     return nil
                 }
                 let messages = comments.compactMap { c -> ImportedHistory.Message? in
@@ -164,7 +166,7 @@ enum FreshdeskExport {
                     replies = try ExportJSON.list(try ExportJSON.load(folder.appendingPathComponent("conversations/\(id).json"), required: false) ?? [],
                                                   key: nil, file: "conversations/\(id).json")
                 } catch {
-                    problems.append(.init(record, "\(error); skipped"))
+                    problems.append(.init(record, .unreadable, "\(error)"))
                     return nil
                 }
                 var messages: [ImportedHistory.Message] = []
@@ -228,7 +230,7 @@ enum ChatwootExport {
                     rows = try ExportJSON.list(try ExportJSON.load(folder.appendingPathComponent("messages/\(id).json")), key: "payload",
                                                file: "messages/\(id).json")
                 } catch {
-                    problems.append(.init(record, "\(error); skipped"))
+                    problems.append(.init(record, .unreadable, "\(error)"))
                     return nil
                 }
                 // Activity lines ("assigned to…") are the desk's own record, not part of the exchange.

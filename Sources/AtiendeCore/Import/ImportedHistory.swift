@@ -59,14 +59,44 @@ public struct ImportedHistory: Sendable {
         public var messages: [Message]
     }
 
+    /// A record not taken as it was: which one (in the source's own terms: "ticket 4012", "conversations.csv line 7"),
+    /// what was wrong (`code`, said in the reader's language where it is shown) and its detail (a value, an error).
     public struct Problem: Sendable, Equatable, Codable {
-        /// Which record, in the source's words ("ticket 4012", "conversations.csv line 7").
+        public enum Code: String, Codable, Sendable, CaseIterable {
+            case noID = "no_id", duplicate, unknownStatus = "unknown_status", unknownPriority = "unknown_priority"
+            case unknownCustomer = "unknown_customer", noTime = "no_time", noMessage = "no_message", empty
+            case attachmentLink = "attachment_link", unreadable, unknownAuthor = "unknown_author"
+            case customerMissing = "customer_missing", download, deleted
+        }
         public var record: String
-        public var message: String
+        public var code: Code
+        public var detail: String?
 
-        public init(_ record: String, _ message: String) {
+        public init(_ record: String, _ code: Code, _ detail: String? = nil) {
             self.record = record
-            self.message = message
+            self.code = code
+            self.detail = detail
+        }
+
+        /// In English, for the command's report.
+        public var message: String {
+            let value = detail ?? ""
+            return switch code {
+            case .noID: "has no id; skipped"
+            case .duplicate: "appears twice; the first one is kept"
+            case .unknownStatus: "unknown status \"\(value)\"; imported as open"
+            case .unknownPriority: "unknown priority \"\(value)\"; imported without one"
+            case .unknownCustomer: "its customer \(value) is not among the exported people; skipped"
+            case .noTime: "has no valid time; skipped"
+            case .noMessage: "has no message; skipped"
+            case .empty: "is empty; skipped"
+            case .attachmentLink: "has an attachment without an id or URL; skipped"
+            case .unreadable: "\(value); skipped"
+            case .unknownAuthor: "\"from\" must be customer, agent or note; skipped"
+            case .customerMissing: "its customer was not imported; skipped"
+            case .download: "could not be downloaded (\(value)); imported without it"
+            case .deleted: "was imported before and has since been deleted here; skipped"
+            }
         }
     }
 

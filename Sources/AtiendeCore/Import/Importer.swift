@@ -19,6 +19,9 @@ public struct Importer: Sendable {
         public var conversationsCreated = 0, conversationsExtended = 0, conversationsKnown = 0
         public var messagesCreated = 0, messagesKnown = 0
         public var attachmentsStored = 0, attachmentsFailed = 0
+        /// The export's conversations, and the first one not yet looked at when the run stopped at its deadline.
+        public var total = 0
+        public var next: Int?
         public var problems: [ImportedHistory.Problem] = []
 
         enum CodingKeys: String, CodingKey {
@@ -26,7 +29,18 @@ public struct Importer: Sendable {
                  contactsKnown = "contacts_known", conversationsCreated = "conversations_created",
                  conversationsExtended = "conversations_extended", conversationsKnown = "conversations_known",
                  messagesCreated = "messages_created", messagesKnown = "messages_known", attachmentsStored = "attachments_stored",
-                 attachmentsFailed = "attachments_failed"
+                 attachmentsFailed = "attachments_failed", total, next
+        }
+
+        /// A run's report so far with the next slice's added.
+        public mutating func add(_ other: Report) {
+            contactsCreated += other.contactsCreated; contactsMatched += other.contactsMatched; contactsKnown += other.contactsKnown
+            conversationsCreated += other.conversationsCreated; conversationsExtended += other.conversationsExtended
+            conversationsKnown += other.conversationsKnown; messagesCreated += other.messagesCreated; messagesKnown += other.messagesKnown
+            attachmentsStored += other.attachmentsStored; attachmentsFailed += other.attachmentsFailed
+            total = other.total
+            next = other.next
+            problems = Array((problems + other.problems).prefix(Importer.maxProblems))
         }
     }
 
@@ -46,12 +60,14 @@ public struct Importer: Sendable {
     /// Keys of what a source's earlier runs wrote: `kind:source id` → the row's id.
     typealias Keys = [String: UUID]
 
-    public func run(_ history: ImportedHistory, format: ImportFormat, inbox: Inbox, dryRun: Bool, actor: UUID? = nil,
+    /// Imports the conversations from the `start`th on — and first the people and the reader's problems when `start` is
+    /// 0 — until they end or `deadline` passes; the report's `next` says where to go on.
+    public func run(_ history: ImportedHistory, format: ImportFormat, inbox: Inbox, dryRun: Bool, from start: Int = 0, until deadline: Date? = nil,
                     progress: Progress = { _, _ in }) async throws -> Report {
         let workspaceID = inbox.$workspace.id
-        let inboxID = try inbox.requireID()
         let source = format.rawValue
-        var report = Report(source: source, dryRun: dryRun, problems: Array(history.problems.prefix(Self.maxProblems)))
+        var report = Report(source: source, dryRun: dryRun, total: history.conversations.count,
+                            problems: start == 0 ? Array(history.problems.prefix(Self.maxProblems)) : [])
         var keys = try await self.keys(source: source, workspace: workspaceID)
         let members = try await self.members(workspace: workspaceID)
         let agents = history.agents.mapValues { person in person.email.flatMap { members[$0.lowercased()] } }
@@ -59,7 +75,7 @@ public struct Importer: Sendable {
             .first()?.decode(column: "default_country_code", as: String?.self)
 
         // People, a chunk per transaction.
-        let people = history.people
+        let people = start == 0 ? history.people : []
         for (n, chunk) in people.chunked(Self.contactChunk).enumerated() {
             let fresh = chunk.filter { keys["contact:\($0.sourceID)"] == nil }
             report.contactsKnown += chunk.count - fresh.count
@@ -73,10 +89,14 @@ public struct Importer: Sendable {
         }
 
         // Conversations, one per transaction with its messages, attachments and keys.
-        for (n, conversation) in history.conversations.enumerated() {
+        for (n, conversation) in history.conversations.enumerated().dropFirst(start) {
+            if let deadline, n > start, Date() >= deadline {
+                report.next = n
+                break
+            }
             defer { progress("conversations", Double(n + 1) / Double(history.conversations.count)) }
             guard let contactID = keys["contact:\(conversation.customer)"] ?? (dryRun ? UUID() : nil) else {
-                report.problem("conversation \(conversation.sourceID)", "its customer was not imported; skipped")
+                report.problem("conversation \(conversation.sourceID)", .customerMissing)
                 continue
             }
             let existing = keys["conversation:\(conversation.sourceID)"]
@@ -99,13 +119,13 @@ public struct Importer: Sendable {
             for file in messages.flatMap(\.files) + retried.map(\.file) {
                 do { downloaded[file.sourceID] = try await download(file) } catch {
                     report.attachmentsFailed += 1
-                    report.problem("conversation \(conversation.sourceID) attachment \(file.filename)", "could not be downloaded (\(error)); imported without it")
+                    report.problem("conversation \(conversation.sourceID) attachment \(file.filename)", .download, "\(error)")
                 }
             }
             let written = try await writeConversation(conversation, existing: existing, messages: messages, retried: retried, downloaded: downloaded,
                                                       contact: contactID, agents: agents, inbox: inbox, source: source)
             guard let written else {
-                report.problem("conversation \(conversation.sourceID)", "was imported before and has since been deleted here; skipped")
+                report.problem("conversation \(conversation.sourceID)", .deleted)
                 continue
             }
             keys.merge(written) { a, _ in a }
@@ -114,16 +134,18 @@ public struct Importer: Sendable {
             report.messagesCreated += messages.count
             report.attachmentsStored += downloaded.count
         }
-        if !dryRun {
-            // The audit entry keeps the counts, never the problems' wording (which may quote a customer).
-            let finished = RecordEventPayload(id: inboxID, name: inbox.name, detail: source, changes: [
-                "conversations=\(report.conversationsCreated + report.conversationsExtended)", "messages=\(report.messagesCreated)",
-                "problems=\(report.problems.count)"])
-            try await store.write { tx in
-                try await EventLog.append(.importFinished, workspace: workspaceID, actor: actor, payload: finished, in: tx)
-            }
-        }
         return report
+    }
+
+    /// The audit entry of a finished run: the counts, never the problems' wording (which may quote a customer).
+    public func finish(_ report: Report, inbox: Inbox, actor: UUID?) async throws {
+        guard !report.dryRun else { return }
+        let entry = RecordEventPayload(id: try inbox.requireID(), name: inbox.name, detail: report.source, changes: [
+            "conversations=\(report.conversationsCreated + report.conversationsExtended)", "messages=\(report.messagesCreated)",
+            "problems=\(report.problems.count)"])
+        try await store.write { tx in
+            try await EventLog.append(.importFinished, workspace: inbox.$workspace.id, actor: actor, payload: entry, in: tx)
+        }
     }
 
     func keys(source: String, workspace: UUID) async throws -> Keys {
@@ -166,7 +188,7 @@ public struct Importer: Sendable {
 }
 
 extension Importer.Report {
-    mutating func problem(_ record: String, _ message: String) {
-        if problems.count < Importer.maxProblems { problems.append(.init(record, message)) }
+    mutating func problem(_ record: String, _ code: ImportedHistory.Problem.Code, _ detail: String? = nil) {
+        if problems.count < Importer.maxProblems { problems.append(.init(record, code, detail)) }
     }
 }

@@ -55,8 +55,9 @@ struct EnableSearchSecureDelete: AsyncMigration {
     }
 }
 
-/// What an import wrote, by source and source id (`Importer`): a rerun skips it. And when a conversation was imported,
-/// which keeps it out of the service-level clocks until it lives again.
+/// What an import wrote, by source and source id (`Importer`): a rerun skips it; when a conversation was imported,
+/// which keeps it out of the service-level clocks until it lives again; and the imports started from the admin pages
+/// (`ImportRuns`), with their reports.
 struct CreateImportRecords: AsyncMigration {
     func prepare(on db: any Database) async throws {
         try await db.schema("import_records")
@@ -70,9 +71,24 @@ struct CreateImportRecords: AsyncMigration {
             .unique(on: "workspace_id", "source", "kind", "source_id")
             .create()
         try await db.schema("conversations").field("imported_at", .datetime).update()
+        try await db.schema("import_runs")
+            .id()
+            .field("workspace_id", .uuid, .required, .references("workspaces", "id", onDelete: .cascade))
+            .field("format", .string, .required)
+            .field("inbox_id", .uuid, .required)
+            .field("dry_run", .bool, .required)
+            .field("status", .string, .required)
+            .field("report", .string)
+            .field("error", .string)
+            .field("actor_id", .uuid)
+            .field("created_at", .datetime, .required)
+            .field("finished_at", .datetime)
+            .create()
+        try await db.createIndex("import_runs_workspace", on: "import_runs", "workspace_id", "created_at")
     }
 
     func revert(on db: any Database) async throws {
+        try await db.schema("import_runs").delete()
         try await db.schema("import_records").delete()
         try await db.schema("conversations").deleteField("imported_at").update()
     }

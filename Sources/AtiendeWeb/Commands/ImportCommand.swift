@@ -26,6 +26,7 @@ struct ImportCommand: AsyncCommand {
         let bar = ProgressBar()
         let report = try await services.importer.run(history, format: format, inbox: inbox, dryRun: signature.dryRun, progress: bar.show)
         bar.finish()
+        try await services.importer.finish(report, inbox: inbox, actor: nil)
         for line in Self.lines(report) { context.console.print(line) }
     }
 
@@ -58,7 +59,7 @@ struct ImportCommand: AsyncCommand {
 }
 
 extension AtiendeServices {
-    var importer: Importer { Importer(store: store, files: files, fetch: { [providers] url in try await providers.download(url) }) }
+    var importer: Importer { imports.importer }
 }
 
 extension ProviderHTTP {

@@ -34,6 +34,8 @@ public struct AtiendeServices: Sendable {
     public let presence: PresenceHub
     /// Provider APIs and their files, through the outbound guard (an import's attachments too).
     public let providers: ProviderHTTP
+    /// Imports from other help desks started from the admin pages (and the importer the command uses).
+    public let imports: ImportRuns
     /// What this instance shares with the others on the same PostgreSQL (presence, signals).
     let cluster: Cluster
     /// Every channel this instance knows, by its descriptor.

@@ -106,7 +106,10 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     ] + config.extraChannels.map { $0(providers) })
     Translations.add(channels.all.map(\.translations))
     let senders = channels.senders
+    let imports = ImportRuns(store: store, importer: Importer(store: store, files: files, fetch: { url in try await providers.download(url) }),
+                             folders: config.dataDirectory.appendingPathComponent("imports", isDirectory: true))
     var handlers: [JobKind: any JobHandler] = [
+        JobKind.importRun: ImportRunJob(runs: imports),
         JobKind.send: SendMessageJob(store: store, secrets: secrets, files: files, senders: senders),
         JobKind.followUp: SendMessageJob(store: store, secrets: secrets, files: files, senders: senders, followingUp: true),
         JobKind.wakeSnoozed: WakeSnoozedJob(store: store),
@@ -152,7 +155,7 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
         surveys: SurveyService(store: store, sendable: sendable), atRisk: AtRiskService(store: store),
         compensations: CompensationService(store: store, conversations: conversations),
         inboxService: InboxService(store: store), policies: ServiceLevelPolicyService(store: store), search: SearchService(store: store),
-        inbox: InboxQuery(store: store), presence: presence, providers: providers, cluster: cluster, channels: channels,
+        inbox: InboxQuery(store: store), presence: presence, providers: providers, imports: imports, cluster: cluster, channels: channels,
         // Limits a person could spread over several instances are counted where every instance sees them.
         signIns: SignInThrottle(sharedOn: store), contactForms: RateLimiter(window: 600, name: "form:", sharedOn: store),
         passwordResets: RateLimiter(window: 3600, name: "reset:", sharedOn: store),

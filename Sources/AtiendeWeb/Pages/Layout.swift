@@ -158,6 +158,7 @@ enum Layout {
                     .li(.a(.href(SiteURL.settings(desk.slug, .service).path), .text(t("settings.service")))),
                     .li(.a(.href(SiteURL.settings(desk.slug, .rules).path), .text(t("settings.rules")))),
                     .li(.a(.href(SiteURL.settings(desk.slug, .workspace).path), .text(t("settings.workspace")))),
+                    .li(.a(.href(SiteURL.imports(desk.slug).path), .text(t("import.title")))),
                     .li(.a(.href(SiteURL.auditLog(desk.slug).path), .text(t("audit.title"))))
                 ))
             ))

@@ -68,6 +68,8 @@ enum PageRoutes {
             get(.settings("", section), SettingsPages.show)
         }
         get(.auditLog(""), AuditLogPage.show)
+        get(.imports(""), ImportPage.show)
+        post(.imports(""), maxSize: "200mb", ImportPage.start)
         post(.settings("", .users), SettingsPages.invite)
         post(.settings("", .workspace), SettingsPages.saveWorkspace)
         post(.settings("", .service), ServiceSettingsPage.save)

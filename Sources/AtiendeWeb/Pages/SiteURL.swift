@@ -36,6 +36,7 @@ enum SiteURL: Equatable {
     case settings(String, Settings)
     /// The admin's audit log (its CSV with `format=csv`).
     case auditLog(String)
+    case imports(String)
     case asset(String)
     /// The public contact form of a workspace (web form channel).
     case helpContact(String)
@@ -87,6 +88,7 @@ enum SiteURL: Equatable {
         case .deleteSavedView(let ws, let id): [.fixed("app"), .parameter("workspace", ws), .fixed("views"), .parameter("viewId", id.uuidString.lowercased()), .fixed("delete")]
         case .settings(let ws, let section): [.fixed("app"), .parameter("workspace", ws), .fixed("settings"), .fixed(section.rawValue)]
         case .auditLog(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("settings"), .fixed("audit")]
+        case .imports(let ws): [.fixed("app"), .parameter("workspace", ws), .fixed("settings"), .fixed("import")]
         case .asset(let name): [.fixed("assets"), .parameter("file", name)]
         case .helpContact(let ws): [.fixed("help"), .parameter("workspace", ws), .fixed("contact")]
         case .survey(let token): [.fixed("survey"), .parameter("token", token)]

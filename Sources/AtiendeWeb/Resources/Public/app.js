@@ -808,6 +808,11 @@ function updateElapsed() {
   }
 }
 
+// A page following work in the background (an import) looks again after a while, unless the reader is typing in it.
+for (const node of document.querySelectorAll('[data-reload-after]')) {
+  setTimeout(() => { if (!document.activeElement?.closest('form')) location.reload(); }, Number(node.dataset.reloadAfter) * 1000);
+}
+
 // Service-level deadlines count down (and turn overdue) without a reload.
 function updateCountdowns() {
   const now = Date.now();
