@@ -74,7 +74,7 @@ struct ImportTests {
             #expect(try await Self.count(app, "import_records") == 0)
 
             let first = try await app.services.importer.run(history, format: format, inbox: inbox, dryRun: false)
-            try await app.services.importer.finish(first, inbox: inbox, actor: workspace.adminID)
+            try await app.store.write { tx in try await Importer.finish(first, inbox: inbox, actor: workspace.adminID, in: tx) }
             #expect(first.contactsCreated == expected.created && first.contactsMatched == expected.matched, "\(first)")
             #expect(first.conversationsCreated == expected.conversations && first.messagesCreated == expected.messages, "\(first)")
             #expect(first.attachmentsStored == expected.files && first.attachmentsFailed == expected.failed, "\(first)")
@@ -116,13 +116,68 @@ struct ImportTests {
             let before = try await counts()
             let second = try await app.services.importer.run(try format.read(try Self.sample(format, linkedTo: files.base)), format: format,
                                                              inbox: inbox, dryRun: false)
-            try await app.services.importer.finish(second, inbox: inbox, actor: nil)
+            try await app.store.write { tx in try await Importer.finish(second, inbox: inbox, actor: nil, in: tx) }
             #expect(second.contactsCreated == 0 && second.contactsKnown == expected.created + expected.matched, "\(second)")
             #expect(second.conversationsCreated == 0 && second.messagesCreated == 0 && second.messagesKnown == expected.messages, "\(second)")
             #expect(second.attachmentsStored == expected.failed && second.attachmentsFailed == 0, "\(second)")
             #expect(try await counts() == before)
             #expect(try await Self.count(app, "attachments") == expected.files + expected.failed)
             #expect(try await Self.count(app, "events WHERE type = 'import.finished'") == 2)
+        }
+    }
+
+    @Test("an export read again later: new comments join their conversations, which take the source's status; an erased customer's stay out; slices add up")
+    func laterExport() async throws {
+        let files = try await WebhookReceiver.start()
+        defer { Task { try? await files.stop() } }
+        try await withApp { app in
+            let workspace = try await WorkspaceFixture.make(app, email: "paula@tiendaluna.cl")
+            let api = try await workspace.apiInbox(app)
+            let inbox = try #require(try await Inbox.find(api.id, on: app.store.db))
+            let folder = try Self.sample(.zendesk, linkedTo: files.base)
+            let history = try ImportFormat.zendesk.read(folder)
+            // One record per slice (a deadline already past): the slices add up to one whole run.
+            var report = try await app.services.importer.run(history, format: .zendesk, inbox: inbox, dryRun: false, until: .distantPast)
+            var slices = 1
+            while let next = report.next {
+                report.add(try await app.services.importer.run(history, format: .zendesk, inbox: inbox, dryRun: false, from: next, until: .distantPast))
+                slices += 1
+            }
+            #expect(slices == 1 + 3 && report.conversationsCreated == 3 && report.messagesCreated == 7 && report.contactsCreated == 3, "\(report)")
+            #expect(report.problems.map(\.code) == [.noTime, .unknownCustomer, .download, .download, .download], "\(report.problems)")
+
+            // Later: an agent's answer on the ticket still open, now solved; a comment for the ticket of a customer erased here.
+            func edit(_ path: String, _ change: (inout [String: Any]) -> Void) throws {
+                let url = folder.appendingPathComponent(path)
+                var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+                change(&object)
+                try JSONSerialization.data(withJSONObject: object).write(to: url)
+            }
+            try edit("comments/102.json") { object in
+                object["comments"] = (object["comments"] as? [Any] ?? []) + [["id": 5104, "author_id": 900001, "plain_body": "Sí, te la enviamos hoy.",
+                                                                               "public": true, "created_at": "2024-06-11T09:00:00Z"]]
+            }
+            try edit("tickets.json") { object in
+                object["tickets"] = (object["tickets"] as? [[String: Any]] ?? []).map { ticket in
+                    var ticket = ticket
+                    if ExportJSON.id(ticket["id"]) == "102" { ticket["status"] = "solved"; ticket["updated_at"] = "2024-06-11T09:05:00Z" }
+                    return ticket
+                }
+            }
+            try edit("comments/101.json") { object in
+                object["comments"] = (object["comments"] as? [Any] ?? []) + [["id": 5005, "author_id": 900002, "plain_body": "Mi RUT es 9.876.543-2",
+                                                                               "public": true, "created_at": "2024-06-05T10:00:00Z"]]
+            }
+            let rodrigo = try #require(try await Contact.query(on: app.store.db).filter(\.$email == "rodrigo.fuentes@example.cl").first())
+            _ = try await app.services.privacy.erase(try rodrigo.requireID(), workspace: workspace.id, actor: workspace.adminID)
+
+            let later = try await app.services.importer.run(try ImportFormat.zendesk.read(folder), format: .zendesk, inbox: inbox, dryRun: false)
+            #expect(later.conversationsExtended == 1 && later.messagesCreated == 1 && later.conversationsCreated == 0, "\(later)")
+            #expect(later.problems.contains { $0.record == "conversation 101" && $0.code == .erased }, "\(later.problems)")
+            let factura = try #require(try await Conversation.query(on: app.store.db).filter(\.$subject == "¿Hacen factura a empresa?").first())
+            #expect(factura.status == .resolved && factura.messageCount == 3 && factura.waitingSince == nil, "\(factura.status)")
+            #expect(factura.firstResponseAt == ISO8601.date("2024-06-11T09:00:00Z") && factura.lastMessageAt == ISO8601.date("2024-06-11T09:00:00Z"))
+            #expect(try await Self.count(app, "messages WHERE text LIKE '%9.876.543-2%'") == 0)
         }
     }
 }

@@ -188,6 +188,12 @@ public struct ProviderHTTP: Sendable {
         else {
             throw AtiendeError.invalid("the file's URL is not one of the provider's own hosts", code: "media_host_refused")
         }
+        return try await download(url, headers: headers, filename: filename, contentType: contentType)
+    }
+
+    /// Downloads a file by its URL, whatever its host (an import's attachment): the outbound guard still refuses internal
+    /// addresses, and redirects are followed through it.
+    public func download(_ url: String, headers: [(String, String)] = [], filename: String, contentType: String?) async throws -> InboundMessage.File {
         let answer = try await call(.GET, url, headers: headers, redirects: 5)
         guard (200..<300).contains(answer.status) else {
             if answer.status == 429 || answer.status >= 500 { throw JobFailure.temporary("the provider's file answered \(answer.status)") }

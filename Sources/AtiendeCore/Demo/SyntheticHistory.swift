@@ -60,23 +60,23 @@ public enum SyntheticHistory {
                     built.append(conversation(index, number: last - n + 1 + i, contact: contactID, created: created, now: now, workspace: workspaceID,
                                               inbox: inboxes[index % inboxes.count], agents: agents, openPercent: openPercent, random: &random))
                 }
-                try await insert("INSERT INTO contacts (id, workspace_id, name, email, phone, attributes, labels, created_at, updated_at) VALUES ",
+                try await IngestSQL.insertRows("INSERT INTO contacts (id, workspace_id, name, email, phone, attributes, labels, created_at, updated_at) VALUES ",
                                  contacts, on: tx.sql)
-                try await insert("INSERT INTO contact_identities (id, workspace_id, contact_id, kind, value, created_at) VALUES ",
+                try await IngestSQL.insertRows("INSERT INTO contact_identities (id, workspace_id, contact_id, kind, value, created_at) VALUES ",
                                  identities, on: tx.sql)
                 try await IngestSQL.insertConversations(built.map { ($0.conversation, workspaceID, $0.conversation.lastMessageAt) },
                                                         dialect: store.dialect, on: tx.sql)
-                try await insert("""
+                try await IngestSQL.insertRows("""
                     INSERT INTO messages (id, workspace_id, conversation_id, inbox_id, kind, sender_type, sender_id, text,
                         provider_message_id, delivery_status, survey, created_at, updated_at) VALUES
                     """, built.flatMap(\.messages), on: tx.sql)
-                try await insert("""
+                try await IngestSQL.insertRows("""
                     INSERT INTO surveys (id, workspace_id, conversation_id, contact_id, inbox_id, channel, kind, status, language, token_hash,
                         agent_id, contact_reason, message_id, score, first_score, comment, created_at, sent_at, answered_at) VALUES
                     """, built.compactMap(\.survey), on: tx.sql)
                 let events = built.flatMap { b in b.events.map { (b.conversation.id, $0) } }
                 var seq = try await tx.advance(.event, by: events.count, in: workspaceID) - Int64(events.count)
-                try await insert("INSERT INTO events (id, workspace_id, seq, type, conversation_id, actor_id, payload, created_at) VALUES ",
+                try await IngestSQL.insertRows("INSERT INTO events (id, workspace_id, seq, type, conversation_id, actor_id, payload, created_at) VALUES ",
                                  events.map { id, event in
                                      seq += 1
                                      return "(\(bind: UUID()), \(bind: workspaceID), \(bind: seq), \(bind: event.type.rawValue), \(bind: id), \(bind: event.actor), \(bind: event.payload), \(bind: event.at))"
@@ -88,13 +88,6 @@ public enum SyntheticHistory {
         // The rollups, from the event log just written: the same replay `atiende metrics rebuild` does.
         try await MetricsRebuild.run(workspace: workspaceID, store: store)
         return written
-    }
-
-    /// Rows at most 1000 to a statement (SQLite's limit on bound values).
-    static func insert(_ head: SQLQueryString, _ rows: [SQLQueryString], on sql: any SQLDatabase) async throws {
-        for part in rows.chunked(1000) where !part.isEmpty {
-            try await sql.raw(head + part.dropFirst().reduce(part[0]) { $0 + ", " + $1 }).run()
-        }
     }
 
     /// One conversation: the customer writes, an agent answers, up to five times; resolved (with a reason) unless it is

@@ -65,8 +65,9 @@ enum CSVExport {
                     }
                     let agent = ExportJSON.string(row["agent_email"]).map { $0.lowercased() }
                     if let agent { agents[agent] = .init(sourceID: agent, email: agent) }
-                    let key = ExportJSON.string(row["message_id"])
-                        ?? "row-" + SecretToken.sha256Hex([id, row["created_at"] ?? "", from, row["text"] ?? ""].joined(separator: "\u{1F}")).prefix(24)
+                    // A spreadsheet's message ids may start again in each conversation: they are the conversation's.
+                    let key = id + "/" + (ExportJSON.string(row["message_id"])
+                        ?? "row-" + SecretToken.sha256Hex([row["created_at"] ?? "", from, row["text"] ?? ""].joined(separator: "\u{1F}")).prefix(24))
                     let files: [ImportedHistory.File] = ExportJSON.string(row["attachment_url"]).map { url in
                         [.init(sourceID: "\(key)-file", filename: ExportJSON.string(row["attachment_name"]) ?? "attachment", contentType: nil, url: url)]
                     } ?? []

@@ -5,8 +5,10 @@ import Foundation
 struct ExportReading {
     var history = ImportedHistory()
     let source: String
-    /// The customers' ids, for checking each conversation's.
+    /// The customers' ids, for checking each conversation's; the conversations', messages' and files' ids taken so far,
+    /// so that one listed twice is said once and written once.
     var customers = Set<String>()
+    var taken = Set<String>()
 
     mutating func problem(_ record: String, _ code: ImportedHistory.Problem.Code, _ detail: String? = nil) {
         history.problems.append(.init(record, code, detail))
@@ -46,7 +48,18 @@ struct ExportReading {
         var problems: [ImportedHistory.Problem] = []
         let built = build(&problems)
         history.problems += problems
-        guard let conversation = built else { return }
+        guard var conversation = built else { return }
+        guard taken.insert("conversation:\(conversation.sourceID)").inserted else { return problem(record, .duplicate) }
+        conversation.messages = conversation.messages.filter { message in
+            guard taken.insert("message:\(message.sourceID)").inserted else {
+                problem("\(record) message \(message.sourceID)", .duplicate)
+                return false
+            }
+            return true
+        }
+        for n in conversation.messages.indices {
+            conversation.messages[n].files = conversation.messages[n].files.filter { taken.insert("file:\($0.sourceID)").inserted }
+        }
         guard !conversation.messages.isEmpty else { return problem(record, .noMessage) }
         history.conversations.append(conversation)
     }
@@ -56,7 +69,7 @@ struct ExportReading {
                         files: [ImportedHistory.File], problems: inout [ImportedHistory.Problem]) -> ImportedHistory.Message? {
         guard let id else { problems.append(.init(record, .noID)); return nil }
         guard let at = ExportJSON.date(created) else { problems.append(.init(record, .noTime)); return nil }
-        let body = String((text ?? "").trimmingCharacters(in: .whitespacesAndNewlines).prefix(Ingest.maxTextLength))
+        let body = String((text ?? "").withoutNUL.trimmingCharacters(in: .whitespacesAndNewlines).prefix(Ingest.maxTextLength))
         guard !body.isEmpty || !files.isEmpty else { problems.append(.init(record, .empty)); return nil }
         return .init(sourceID: id, author: author, note: note, text: body, createdAt: at, files: files)
     }
@@ -114,13 +127,13 @@ enum ZendeskExport {
                 }
                 let messages = comments.compactMap { c -> ImportedHistory.Message? in
                     let cid = ExportJSON.id(c["id"])
-                    let where_ = "\(record) comment \(cid ?? "?")"
+                    let place = "\(record) comment \(cid ?? "?")"
                     let author = ExportJSON.id(c["author_id"])
-                    return ExportReading.message(where_, id: cid, author: author.flatMap { agents[$0] } != nil ? .agent(author) : .customer,
+                    return ExportReading.message(place, id: cid, author: author.flatMap { agents[$0] } != nil ? .agent(author) : .customer,
                                                  note: (c["public"] as? Bool) == false, text: ExportJSON.string(c["plain_body"]) ?? ExportJSON.string(c["body"]),
                                                  created: c["created_at"],
                                                  files: ExportReading.files(c["attachments"], id: "id", name: "file_name", type: "content_type",
-                                                                            url: "content_url", record: where_, problems: &problems), problems: &problems)
+                                                                            url: "content_url", record: place, problems: &problems), problems: &problems)
                 }
                 return .init(sourceID: id, customer: ExportJSON.id(ticket["requester_id"]) ?? "", subject: ExportJSON.string(ticket["subject"]),
                              status: ExportReading.status(ExportJSON.string(ticket["status"]), statuses, record: record, problems: &problems),

@@ -49,9 +49,9 @@ public struct ImportRuns: Sendable {
         let inboxID = try inbox.requireID()
         try await store.write { tx in
             try await tx.sql.raw("""
-                INSERT INTO import_runs (id, workspace_id, format, inbox_id, dry_run, status, actor_id, created_at)
+                INSERT INTO import_runs (id, workspace_id, format, inbox_id, dry_run, status, slices, actor_id, created_at)
                 VALUES (\(bind: id), \(bind: workspace), \(bind: format.rawValue), \(bind: inboxID), \(bind: dryRun),
-                        \(bind: ImportRunStatus.queued.rawValue), \(bind: actor), \(bind: tx.now))
+                        \(bind: ImportRunStatus.queued.rawValue), 0, \(bind: actor), \(bind: tx.now))
                 """).run()
             try await JobQueue.enqueue(.importRun, payload: Payload(runID: id), workspace: workspace, in: tx)
         }
@@ -64,9 +64,9 @@ public struct ImportRuns: Sendable {
             """).all().map(Self.run)
     }
 
-    func find(_ id: UUID) async throws -> (run: ImportRun, workspace: UUID)? {
+    func find(_ id: UUID) async throws -> (run: ImportRun, workspace: UUID, slices: Int)? {
         guard let row = try await store.sql.raw("SELECT * FROM import_runs WHERE id = \(bind: id)").first() else { return nil }
-        return (try Self.run(row), try row.decode(column: "workspace_id", as: UUID.self))
+        return (try Self.run(row), try row.decode(column: "workspace_id", as: UUID.self), try row.decode(column: "slices", as: Int.self))
     }
 
     static func run(_ row: any SQLRow) throws -> ImportRun {
@@ -79,10 +79,11 @@ public struct ImportRuns: Sendable {
                   createdAt: try row.decode(column: "created_at", as: Date.self), finishedAt: try row.decode(column: "finished_at", as: Date?.self))
     }
 
-    /// One slice of a run: from where the last one stopped, for `sliceSeconds`; then the next slice queued, or the run
-    /// finished (its audit entry written, its folder removed).
+    /// One slice of a run: from where the last one stopped, for `sliceSeconds`; then, in one transaction, its report
+    /// saved and the next slice queued, or the run finished with its audit entry (and its folder removed after). Only
+    /// the slice that saves first goes on: one that ran beside it (a job claimed again after its lease) saves nothing.
     func slice(_ id: UUID) async throws {
-        guard let (run, workspace) = try await find(id), run.status == .queued || run.status == .running else { return }
+        guard let (run, workspace, slices) = try await find(id), run.status == .queued || run.status == .running else { return }
         guard let inbox = try await Inbox.find(run.inboxID, on: store.db) else { return try await fail(id, "the inbox was deleted") }
         if run.status == .queued {
             try await store.write { tx in
@@ -96,28 +97,32 @@ public struct ImportRuns: Sendable {
         var report = run.report ?? slice
         if run.report != nil { report.add(slice) }
         let done = report.next == nil
-        let json = try EventLog.json(report)
-        try await store.write { tx in
-            try await tx.sql.raw("""
+        let json = try EventLog.json(report), final = report
+        let saved = try await store.write { tx -> Bool in
+            let rows = try await tx.sql.raw("""
                 UPDATE import_runs SET status = \(bind: (done ? ImportRunStatus.finished : .running).rawValue), report = \(bind: json),
-                    finished_at = \(bind: done ? tx.now : nil) WHERE id = \(bind: id)
-                """).run()
-            if !done { try await JobQueue.enqueue(.importRun, payload: Payload(runID: id), workspace: workspace, in: tx) }
+                    slices = slices + 1, finished_at = \(bind: done ? tx.now : nil)
+                WHERE id = \(bind: id) AND slices = \(bind: slices) RETURNING id
+                """).all()
+            guard !rows.isEmpty else { return false }
+            if done { try await Importer.finish(final, inbox: inbox, actor: run.actorID, in: tx) }
+            else { try await JobQueue.enqueue(.importRun, payload: Payload(runID: id), workspace: workspace, in: tx) }
+            return true
         }
-        if done {
-            try await importer.finish(report, inbox: inbox, actor: run.actorID)
-            try? FileManager.default.removeItem(at: folder(id))
-        }
+        if saved && done { try? FileManager.default.removeItem(at: folder(id)) }
     }
 
     func fail(_ id: UUID, _ reason: String) async throws {
-        try await store.write { tx in
-            try await tx.sql.raw("""
-                UPDATE import_runs SET status = \(bind: ImportRunStatus.failed.rawValue), error = \(bind: String(reason.prefix(2000))),
-                    finished_at = \(bind: tx.now) WHERE id = \(bind: id)
-                """).run()
-        }
+        try await store.write { tx in try await Self.fail(id, reason, in: tx) }
         try? FileManager.default.removeItem(at: folder(id))
+    }
+
+    /// The run marked failed with its reason (its folder is the caller's to remove, after the commit).
+    static func fail(_ id: UUID, _ reason: String, in tx: WriteTransaction) async throws {
+        try await tx.sql.raw("""
+            UPDATE import_runs SET status = \(bind: ImportRunStatus.failed.rawValue), error = \(bind: String(reason.prefix(2000))),
+                finished_at = \(bind: tx.now) WHERE id = \(bind: id)
+            """).run()
     }
 }
 
@@ -138,10 +143,10 @@ public struct ImportRunJob: JobHandler {
 
     public func deadLettered(_ job: ClaimedJob, failure: JobFailure, in tx: WriteTransaction) async throws {
         guard let id = try? job.decode(ImportRuns.Payload.self).runID else { return }
-        try await tx.sql.raw("""
-            UPDATE import_runs SET status = \(bind: ImportRunStatus.failed.rawValue), error = \(bind: String(failure.reason.prefix(2000))),
-                finished_at = \(bind: tx.now) WHERE id = \(bind: id)
-            """).run()
+        try await ImportRuns.fail(id, failure.reason, in: tx)
+        // The export holds customers' data: it goes with the run (even if this transaction were to roll back, the run
+        // could not go on without it and says why).
+        try? FileManager.default.removeItem(at: runs.folder(id))
     }
 
     public func willRetry(_ job: ClaimedJob, failure: JobFailure, in tx: WriteTransaction) async throws {}

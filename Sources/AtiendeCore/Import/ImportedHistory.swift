@@ -66,7 +66,7 @@ public struct ImportedHistory: Sendable {
             case noID = "no_id", duplicate, unknownStatus = "unknown_status", unknownPriority = "unknown_priority"
             case unknownCustomer = "unknown_customer", noTime = "no_time", noMessage = "no_message", empty
             case attachmentLink = "attachment_link", unreadable, unknownAuthor = "unknown_author"
-            case customerMissing = "customer_missing", download, deleted
+            case customerMissing = "customer_missing", download, deleted, erased
         }
         public var record: String
         public var code: Code
@@ -96,6 +96,7 @@ public struct ImportedHistory: Sendable {
             case .customerMissing: "its customer was not imported; skipped"
             case .download: "could not be downloaded (\(value)); imported without it"
             case .deleted: "was imported before and has since been deleted here; skipped"
+            case .erased: "its customer's data was erased here; skipped"
             }
         }
     }
@@ -158,9 +159,10 @@ enum ExportJSON {
         return string(value)
     }
 
+    /// Text as the source gave it, trimmed, without NUL characters (PostgreSQL cannot store them); nil when empty.
     static func string(_ value: Any?) -> String? {
         guard let s = value as? String else { return nil }
-        let trimmed = s.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = s.withoutNUL.trimmingCharacters(in: .whitespacesAndNewlines)
         return trimmed.isEmpty ? nil : trimmed
     }
 

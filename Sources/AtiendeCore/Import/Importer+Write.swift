@@ -3,6 +3,11 @@ import SQLKit
 
 /// The rows an import writes, each batch in one transaction with the keys that say it is there.
 extension Importer {
+    /// A phone is also a WhatsApp number: the customer who wrote from it is the same person.
+    static func whatsapp(_ identity: IdentitySnapshot) -> IdentitySnapshot? {
+        identity.kind == .phone ? IdentitySnapshot(kind: .whatsapp, value: identity.value) : nil
+    }
+
     /// People as contacts: joined to the contact who already has one of their addresses, otherwise new. Returns their keys.
     func writeContacts(_ people: [ImportedHistory.Person], source: String, workspace: UUID, country: String?,
                        dryRun: Bool) async throws -> (keys: Keys, created: Int, matched: Int) {
@@ -12,7 +17,7 @@ extension Importer {
             }
         }
         let plan: @Sendable (any SQLDatabase) async throws -> [IdentitySnapshot: UUID] = { sql in
-            let all = Set(identities.flatMap { $0 })
+            let all = Set(identities.flatMap { $0 + $0.compactMap(Self.whatsapp) })
             guard !all.isEmpty else { return [:] }
             var owners: [IdentitySnapshot: UUID] = [:]
             for part in Array(all).chunked(400) {
@@ -34,7 +39,8 @@ extension Importer {
             var owners = try await plan(store.sql)
             var matched = 0
             for list in identities {
-                if list.contains(where: { owners[$0] != nil }) { matched += 1 } else { for identity in list { owners[identity] = UUID() } }
+                if list.contains(where: { owners[$0] ?? Self.whatsapp($0).flatMap { owners[$0] } != nil }) { matched += 1 }
+                else { for identity in list { owners[identity] = UUID() } }
             }
             return ([:], people.count - matched, matched)
         }
@@ -45,9 +51,12 @@ extension Importer {
             var matched = 0
             for (person, list) in zip(people, identities) {
                 let id: UUID
-                if let owner = list.lazy.compactMap({ owners[$0] }).first {
+                if let owner = list.lazy.compactMap({ owners[$0] ?? Self.whatsapp($0).flatMap { owners[$0] } }).first {
                     id = owner
                     matched += 1
+                    // What the source knows and the contact lacks: a name, an address.
+                    if let name = person.name { try await IngestSQL.nameContact(owner, name: String(name.prefix(255)), in: tx) }
+                    try await IngestSQL.fillContact(owner, email: list.first { $0.kind == .email }?.value, phone: list.first { $0.kind == .phone }?.value, in: tx)
                 } else {
                     id = UUID()
                     let created = person.createdAt ?? now
@@ -65,35 +74,61 @@ extension Importer {
                 keys["contact:\(person.sourceID)"] = id
                 records.append(Self.record("contact", person.sourceID, id, source: source, workspace: workspace, now: now))
             }
-            try await SyntheticHistory.insert("INSERT INTO contacts (id, workspace_id, name, email, phone, attributes, labels, created_at, updated_at) VALUES ",
+            try await IngestSQL.insertRows("INSERT INTO contacts (id, workspace_id, name, email, phone, attributes, labels, created_at, updated_at) VALUES ",
                                               contacts, on: tx.sql)
-            try await SyntheticHistory.insert("INSERT INTO contact_identities (id, workspace_id, contact_id, kind, value, created_at) VALUES ",
+            try await IngestSQL.insertRows("INSERT INTO contact_identities (id, workspace_id, contact_id, kind, value, created_at) VALUES ",
                                               rows, on: tx.sql)
             try await Self.insertRecords(records, on: tx.sql)
             return (keys, people.count - matched, matched)
         }
     }
 
+    enum Written {
+        case written(Keys)
+        /// Imported before and deleted here since (by hand, by retention).
+        case gone
+        /// Its customer was erased here (or the conversation anonymised): nothing of theirs comes back.
+        case erased
+    }
+
     /// One conversation: new (with its original times and no service-level clocks), or the messages and files it lacks
-    /// added to the one imported before. Nil when that one is gone (deleted by retention or by hand).
+    /// added to the one imported before — which, while it has not lived here, takes the source's status and times too.
     func writeConversation(_ conversation: ImportedHistory.Conversation, existing: UUID?, messages: [ImportedHistory.Message],
-                           retried: [(message: UUID, file: ImportedHistory.File)], downloaded: [String: AttachmentSnapshot], contact: UUID,
-                           agents: [String: UUID?], inbox: Inbox, source: String) async throws -> Keys? {
+                           retried: [(message: UUID, file: ImportedHistory.File)], downloaded: [String: AttachmentSnapshot], contact keyed: UUID,
+                           agents: [String: UUID?], inbox: Inbox, source: String) async throws -> Written {
         let workspace = inbox.$workspace.id
         let inboxID = try inbox.requireID()
         return try await store.write { tx in
             let now = tx.now
             var keys: Keys = [:], records: [SQLQueryString] = [], messageRows: [SQLQueryString] = [], files: [SQLQueryString] = []
+            // The contact the key names, or the one it was merged into since.
+            var contact = keyed
+            for _ in 0..<10 {
+                guard let row = try await tx.sql.raw("""
+                    SELECT merged_into_id, erased_at FROM contacts WHERE id = \(bind: contact) AND workspace_id = \(bind: workspace)
+                    """).first() else { return .erased }
+                if try row.decode(column: "erased_at", as: Date?.self) != nil { return .erased }
+                guard let next = try row.decode(column: "merged_into_id", as: UUID?.self) else { break }
+                contact = next
+            }
             let conversationID: UUID
+            let snapshot = Self.snapshot(conversation, id: existing ?? UUID(), number: 0, inbox: inbox, contact: contact, agents: agents)
             if let existing {
-                guard try await tx.sql.raw("SELECT id FROM conversations WHERE id = \(bind: existing) AND workspace_id = \(bind: workspace)").first() != nil
-                else { return nil }
+                guard let row = try await tx.sql.raw("""
+                    SELECT anonymised_at, \(unsafeRaw: Importer.live()) AS live FROM conversations
+                    WHERE id = \(bind: existing) AND workspace_id = \(bind: workspace)
+                    """).first() else { return .gone }
+                if try row.decode(column: "anonymised_at", as: Date?.self) != nil { return .erased }
                 conversationID = existing
+                if !messages.isEmpty {
+                    try await Self.extend(existing, with: messages, as: snapshot, live: try row.decode(column: "live", as: Bool.self), now: now, in: tx)
+                }
             } else {
-                conversationID = UUID()
-                let number = Int(try await tx.advance(.conversation, by: 1, in: workspace))
-                let snapshot = Self.snapshot(conversation, id: conversationID, number: number, inbox: inbox, contact: contact, agents: agents)
-                try await IngestSQL.insertConversations([(snapshot, workspace, conversation.messages.last { $0.author == .customer }?.createdAt)],
+                var fresh = snapshot
+                fresh.number = Int(try await tx.advance(.conversation, by: 1, in: workspace))
+                fresh.messageCount = messages.count
+                conversationID = fresh.id
+                try await IngestSQL.insertConversations([(fresh, workspace, messages.last { $0.author == .customer }?.createdAt)],
                                                         dialect: tx.store.dialect, on: tx.sql)
                 try await tx.sql.raw("UPDATE conversations SET imported_at = \(bind: now) WHERE id = \(bind: conversationID)").run()
                 keys["conversation:\(conversation.sourceID)"] = conversationID
@@ -120,26 +155,34 @@ extension Importer {
                 for file in message.files { attach(file, to: id) }
             }
             for (message, file) in retried { attach(file, to: message) }
-            try await SyntheticHistory.insert("""
+            try await IngestSQL.insertRows("""
                 INSERT INTO messages (id, workspace_id, conversation_id, inbox_id, kind, sender_type, sender_id, text, delivery_status,
                     created_at, updated_at) VALUES
                 """, messageRows, on: tx.sql)
-            try await SyntheticHistory.insert("INSERT INTO attachments (id, workspace_id, message_id, filename, content_type, size, sha256, created_at) VALUES ",
-                                              files, on: tx.sql)
-            if existing != nil, let last = messages.map(\.createdAt).max() {
-                let incoming = messages.filter { $0.author == .customer }.map(\.createdAt).max()
-                try await tx.sql.raw("""
-                    UPDATE conversations SET message_count = message_count + \(bind: messages.count),
-                        last_message_at = CASE WHEN last_message_at < \(bind: last) THEN \(bind: last) ELSE last_message_at END,
-                        last_incoming_at = CASE WHEN \(bind: incoming) IS NOT NULL AND (last_incoming_at IS NULL OR last_incoming_at < \(bind: incoming))
-                                           THEN \(bind: incoming) ELSE last_incoming_at END,
-                        updated_at = \(bind: now)
-                    WHERE id = \(bind: conversationID)
-                    """).run()
-            }
+            try await IngestSQL.insertRows("INSERT INTO attachments (id, workspace_id, message_id, filename, content_type, size, sha256, created_at) VALUES ",
+                                           files, on: tx.sql)
             try await Self.insertRecords(records, on: tx.sql)
-            return keys
+            return .written(keys)
         }
+    }
+
+    /// New messages in a conversation imported before: its counts and times move on; while it has not lived here, it
+    /// takes the source's status, waiting time and resolution as the export now tells them.
+    static func extend(_ id: UUID, with messages: [ImportedHistory.Message], as source: ConversationSnapshot, live: Bool, now: Date,
+                       in tx: WriteTransaction) async throws {
+        let last = messages.map(\.createdAt).max() ?? source.lastMessageAt
+        var set: SQLQueryString = """
+            message_count = message_count + \(bind: messages.count), updated_at = \(bind: now),
+            last_message_at = CASE WHEN last_message_at < \(bind: last) THEN \(bind: last) ELSE last_message_at END,
+            first_response_at = COALESCE(first_response_at, \(bind: source.firstResponseAt))
+            """
+        if let incoming = messages.filter({ $0.author == .customer }).map(\.createdAt).max() {
+            set = set + ", last_incoming_at = CASE WHEN last_incoming_at IS NULL OR last_incoming_at < \(bind: incoming) THEN \(bind: incoming) ELSE last_incoming_at END"
+        }
+        if !live {
+            set = set + ", status = \(bind: source.status.rawValue), waiting_since = \(bind: source.waitingSince), resolved_at = \(bind: source.resolvedAt)"
+        }
+        try await tx.sql.raw("UPDATE conversations SET " + set + " WHERE id = \(bind: id)").run()
     }
 
     /// The conversation row as the source left it: its times from its messages, first response the first answer after
@@ -152,7 +195,7 @@ extension Importer {
         let firstResponse = firstIncoming.flatMap { start in exchange.first { $0.author != .customer && $0.createdAt >= start }?.createdAt }
         let finished = c.status == .resolved || c.status == .closed
         let waiting = finished ? nil : exchange.reversed().prefix { $0.author == .customer }.last?.createdAt
-        let labels = Array(c.labels.compactMap { (try? ConversationService.normalizeLabels([$0]))?.first }.prefix(ConversationService.maxLabels))
+        let labels = Array(c.labels.compactMap { (try? ConversationService.normalizeLabels([$0.withoutNUL]))?.first }.prefix(ConversationService.maxLabels))
         let updated = max(c.updatedAt ?? last, last)
         return ConversationSnapshot(
             id: id, number: number, inboxID: inbox.id ?? UUID(), contactID: contact, channel: inbox.channel, status: c.status, priority: c.priority,

@@ -60,92 +60,120 @@ public struct Importer: Sendable {
     /// Keys of what a source's earlier runs wrote: `kind:source id` → the row's id.
     typealias Keys = [String: UUID]
 
-    /// Imports the conversations from the `start`th on — and first the people and the reader's problems when `start` is
-    /// 0 — until they end or `deadline` passes; the report's `next` says where to go on.
+    /// What a run knows while it goes: the keys of what is there, the members by source id, the workspace's country.
+    struct Context {
+        var keys: Keys
+        let agents: [String: UUID?]
+        let country: String?
+        let source: String
+        let inbox: Inbox
+        let dryRun: Bool
+    }
+
+    /// Imports the export's records from the `start`th on — its people first, then its conversations, so a run's
+    /// position counts both — until they end or `deadline` passes; the report's `next` says where to go on. The
+    /// reader's problems are in the report of the run that starts at 0.
     public func run(_ history: ImportedHistory, format: ImportFormat, inbox: Inbox, dryRun: Bool, from start: Int = 0, until deadline: Date? = nil,
                     progress: Progress = { _, _ in }) async throws -> Report {
         let workspaceID = inbox.$workspace.id
-        let source = format.rawValue
-        var report = Report(source: source, dryRun: dryRun, total: history.conversations.count,
+        let people = history.people.count, total = people + history.conversations.count
+        var report = Report(source: format.rawValue, dryRun: dryRun, total: total,
                             problems: start == 0 ? Array(history.problems.prefix(Self.maxProblems)) : [])
-        var keys = try await self.keys(source: source, workspace: workspaceID)
         let members = try await self.members(workspace: workspaceID)
-        let agents = history.agents.mapValues { person in person.email.flatMap { members[$0.lowercased()] } }
-        let country = try await store.sql.raw("SELECT default_country_code FROM workspaces WHERE id = \(bind: workspaceID)")
-            .first()?.decode(column: "default_country_code", as: String?.self)
-
-        // People, a chunk per transaction.
-        let people = start == 0 ? history.people : []
-        for (n, chunk) in people.chunked(Self.contactChunk).enumerated() {
-            let fresh = chunk.filter { keys["contact:\($0.sourceID)"] == nil }
-            report.contactsKnown += chunk.count - fresh.count
-            if !fresh.isEmpty {
-                let written = try await writeContacts(fresh, source: source, workspace: workspaceID, country: country, dryRun: dryRun)
-                keys.merge(written.keys) { a, _ in a }
-                report.contactsCreated += written.created
-                report.contactsMatched += written.matched
-            }
-            progress("contacts", Double(min((n + 1) * Self.contactChunk, people.count)) / Double(max(people.count, 1)))
-        }
-
-        // Conversations, one per transaction with its messages, attachments and keys.
-        for (n, conversation) in history.conversations.enumerated().dropFirst(start) {
-            if let deadline, n > start, Date() >= deadline {
-                report.next = n
+        var context = Context(
+            keys: try await keys(source: format.rawValue, workspace: workspaceID),
+            agents: history.agents.mapValues { person in person.email.flatMap { members[$0.lowercased()] } },
+            country: try await store.sql.raw("SELECT default_country_code FROM workspaces WHERE id = \(bind: workspaceID)")
+                .first()?.decode(column: "default_country_code", as: String?.self),
+            source: format.rawValue, inbox: inbox, dryRun: dryRun)
+        var position = start
+        while position < total {
+            if let deadline, position > start, Date() >= deadline {
+                report.next = position
                 break
             }
-            defer { progress("conversations", Double(n + 1) / Double(history.conversations.count)) }
-            guard let contactID = keys["contact:\(conversation.customer)"] ?? (dryRun ? UUID() : nil) else {
-                report.problem("conversation \(conversation.sourceID)", .customerMissing)
-                continue
+            if position < people {
+                // People, a chunk per transaction.
+                let chunk = Array(history.people[position..<min(position + Self.contactChunk, people)])
+                try await importPeople(chunk, context: &context, report: &report)
+                position += chunk.count
+                progress("contacts", Double(position) / Double(max(people, 1)))
+            } else {
+                try await importConversation(history.conversations[position - people], context: &context, report: &report)
+                position += 1
+                progress("conversations", Double(position - people) / Double(max(total - people, 1)))
             }
-            let existing = keys["conversation:\(conversation.sourceID)"]
-            let messages = conversation.messages.filter { keys["message:\($0.sourceID)"] == nil }
-            // Files missing from messages already imported (a download that failed before) are tried again.
-            let retried = conversation.messages.filter { keys["message:\($0.sourceID)"] != nil }.flatMap { message in
-                message.files.filter { keys["file:\($0.sourceID)"] == nil }.map { (message: keys["message:\(message.sourceID)"]!, file: $0) }
+        }
+        return report
+    }
+
+    func importPeople(_ chunk: [ImportedHistory.Person], context: inout Context, report: inout Report) async throws {
+        let fresh = chunk.filter { context.keys["contact:\($0.sourceID)"] == nil }
+        report.contactsKnown += chunk.count - fresh.count
+        guard !fresh.isEmpty else { return }
+        let written = try await writeContacts(fresh, source: context.source, workspace: context.inbox.$workspace.id, country: context.country,
+                                              dryRun: context.dryRun)
+        context.keys.merge(written.keys) { a, _ in a }
+        report.contactsCreated += written.created
+        report.contactsMatched += written.matched
+    }
+
+    /// One conversation: the messages and files it lacks downloaded first, then written in one transaction with its keys.
+    func importConversation(_ conversation: ImportedHistory.Conversation, context: inout Context, report: inout Report) async throws {
+        let record = "conversation \(conversation.sourceID)"
+        let keys = context.keys
+        guard let contactID = keys["contact:\(conversation.customer)"] ?? (context.dryRun ? UUID() : nil) else {
+            return report.problem(record, .customerMissing)
+        }
+        let existing = keys["conversation:\(conversation.sourceID)"]
+        let messages = conversation.messages.filter { keys["message:\($0.sourceID)"] == nil }
+        // Files missing from messages already imported (a download that failed before) are tried again.
+        let retried = conversation.messages.compactMap { message in keys["message:\(message.sourceID)"].map { (message, $0) } }
+            .flatMap { message, id in message.files.filter { keys["file:\($0.sourceID)"] == nil }.map { (message: id, file: $0) } }
+        report.messagesKnown += conversation.messages.count - messages.count
+        if existing != nil && messages.isEmpty && (retried.isEmpty || context.dryRun) {
+            report.conversationsKnown += 1
+            return
+        }
+        if context.dryRun {
+            if existing == nil { report.conversationsCreated += 1 } else { report.conversationsExtended += 1 }
+            report.messagesCreated += messages.count
+            return
+        }
+        var downloaded: [String: AttachmentSnapshot] = [:]
+        for file in messages.flatMap(\.files) + retried.map(\.file) {
+            do { downloaded[file.sourceID] = try await download(file) } catch {
+                report.attachmentsFailed += 1
+                report.problem("\(record) attachment \(file.filename)", .download, "\(error)")
             }
-            report.messagesKnown += conversation.messages.count - messages.count
-            if existing != nil && messages.isEmpty && retried.isEmpty {
-                report.conversationsKnown += 1
-                continue
-            }
-            if dryRun {
-                if existing == nil { report.conversationsCreated += 1 } else { report.conversationsExtended += 1 }
-                report.messagesCreated += messages.count
-                continue
-            }
-            var downloaded: [String: AttachmentSnapshot] = [:]
-            for file in messages.flatMap(\.files) + retried.map(\.file) {
-                do { downloaded[file.sourceID] = try await download(file) } catch {
-                    report.attachmentsFailed += 1
-                    report.problem("conversation \(conversation.sourceID) attachment \(file.filename)", .download, "\(error)")
-                }
-            }
-            let written = try await writeConversation(conversation, existing: existing, messages: messages, retried: retried, downloaded: downloaded,
-                                                      contact: contactID, agents: agents, inbox: inbox, source: source)
-            guard let written else {
-                report.problem("conversation \(conversation.sourceID)", .deleted)
-                continue
-            }
-            keys.merge(written) { a, _ in a }
+        }
+        switch try await writeConversation(conversation, existing: existing, messages: messages, retried: retried, downloaded: downloaded,
+                                           contact: contactID, agents: context.agents, inbox: context.inbox, source: context.source) {
+        case .gone: report.problem(record, .deleted)
+        case .erased: report.problem(record, .erased)
+        case .written(let written):
+            context.keys.merge(written) { a, _ in a }
             if existing == nil { report.conversationsCreated += 1 } else if !messages.isEmpty { report.conversationsExtended += 1 }
             else { report.conversationsKnown += 1 }
             report.messagesCreated += messages.count
             report.attachmentsStored += downloaded.count
         }
-        return report
+    }
+
+    /// Conversations that live here: not imported, or written to by the customer since they were (routing and the
+    /// service-level clocks leave imported history alone until then). `table` qualifies the columns.
+    public static func live(_ table: String = "") -> String {
+        let t = table.isEmpty ? "" : table + "."
+        return "(\(t)imported_at IS NULL OR \(t)last_incoming_at > \(t)imported_at)"
     }
 
     /// The audit entry of a finished run: the counts, never the problems' wording (which may quote a customer).
-    public func finish(_ report: Report, inbox: Inbox, actor: UUID?) async throws {
+    public static func finish(_ report: Report, inbox: Inbox, actor: UUID?, in tx: WriteTransaction) async throws {
         guard !report.dryRun else { return }
         let entry = RecordEventPayload(id: try inbox.requireID(), name: inbox.name, detail: report.source, changes: [
             "conversations=\(report.conversationsCreated + report.conversationsExtended)", "messages=\(report.messagesCreated)",
             "problems=\(report.problems.count)"])
-        try await store.write { tx in
-            try await EventLog.append(.importFinished, workspace: inbox.$workspace.id, actor: actor, payload: entry, in: tx)
-        }
+        try await EventLog.append(.importFinished, workspace: inbox.$workspace.id, actor: actor, payload: entry, in: tx)
     }
 
     func keys(source: String, workspace: UUID) async throws -> Keys {
@@ -182,7 +210,7 @@ public struct Importer: Sendable {
     }
 
     static func insertRecords(_ rows: [SQLQueryString], on sql: any SQLDatabase) async throws {
-        try await SyntheticHistory.insert("INSERT INTO import_records (id, workspace_id, source, kind, source_id, target_id, created_at) VALUES ",
+        try await IngestSQL.insertRows("INSERT INTO import_records (id, workspace_id, source, kind, source_id, target_id, created_at) VALUES ",
                                           rows, on: sql)
     }
 }

@@ -22,6 +22,14 @@ enum IngestSQL {
         }
     }
 
+    /// Rows given as `(…)` tuples, at most 1000 to a statement: with a dozen values a row that stays under SQLite's
+    /// 32,766 bound values and PostgreSQL's 65,535. Nothing is run for no rows.
+    static func insertRows(_ head: SQLQueryString, _ rows: [SQLQueryString], on sql: any SQLDatabase) async throws {
+        for part in rows.chunked(1000) where !part.isEmpty {
+            try await sql.raw(head + part.dropFirst().reduce(part[0]) { $0 + ", " + $1 }).run()
+        }
+    }
+
     static let conversationColumns = """
         id, number, inbox_id, contact_id, channel, status, priority, assignee_id, team_id, labels, contact_reason, subject,
         provider_thread_id, snoozed_until, created_at, updated_at, last_message_at, waiting_since, first_response_at,

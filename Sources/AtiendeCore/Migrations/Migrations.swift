@@ -48,6 +48,8 @@ public enum AtiendeMigrations {
         CreateEventsConversationIndex(),
         EnableSearchSecureDelete(),
         CreateImportRecords(),
+        AddConversationImportedAt(),
+        CreateImportRuns(),
     ]
 }
 

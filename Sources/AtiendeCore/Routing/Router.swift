@@ -130,7 +130,7 @@ public struct Router: Sendable {
         guard !inboxes.isEmpty else { return 0 }
         let waiting = try await tx.sql.raw("""
             SELECT id FROM conversations
-            WHERE workspace_id = \(bind: workspaceID) AND status = 'open' AND assignee_id IS NULL
+            WHERE workspace_id = \(bind: workspaceID) AND status = 'open' AND assignee_id IS NULL AND \(unsafeRaw: Importer.live())
               AND inbox_id IN (\(SQLList(inboxes.map { SQLBind($0.id ?? UUID()) })))
             ORDER BY COALESCE(waiting_since, created_at), number LIMIT 200
             """).all().map { try $0.decode(column: "id", as: UUID.self) }

@@ -49,6 +49,7 @@ public struct RoutingScanner: Sendable {
         let waiting = try await store.sql.raw("""
             SELECT DISTINCT c.workspace_id FROM conversations c JOIN inboxes i ON i.id = c.inbox_id
             WHERE i.assignment IS NOT NULL AND i.is_active = \(bind: true) AND c.status = 'open' AND c.assignee_id IS NULL
+              AND \(unsafeRaw: Importer.live("c"))
             LIMIT 100
             """).all()
         for row in waiting {

@@ -136,8 +136,8 @@ public enum ServiceLevels {
     /// `(workspace_id, status, id)` index); returns the cursor of the last one when more remain.
     public static func retarget(workspace workspaceID: UUID, inbox inboxID: UUID?, after: String?, in tx: WriteTransaction) async throws -> String? {
         var query: SQLQueryString = "SELECT id, status FROM conversations WHERE workspace_id = \(bind: workspaceID) AND status IN ('open', 'pending', 'snoozed')"
-            // Imported history gets no clocks until it lives again (a message here gives it some).
-            + " AND (imported_at IS NULL OR sla_clocks IS NOT NULL)"
+            // Imported history gets no clocks until it lives again.
+            + " AND \(unsafeRaw: Importer.live())"
         if let inboxID { query = query + " AND inbox_id = \(bind: inboxID)" }
         if let after, let colon = after.firstIndex(of: ":"), let id = UUID(uuidString: String(after[after.index(after: colon)...])) {
             let status = String(after[..<colon])

@@ -26,7 +26,7 @@ struct ImportCommand: AsyncCommand {
         let bar = ProgressBar()
         let report = try await services.importer.run(history, format: format, inbox: inbox, dryRun: signature.dryRun, progress: bar.show)
         bar.finish()
-        try await services.importer.finish(report, inbox: inbox, actor: nil)
+        try await services.store.write { tx in try await Importer.finish(report, inbox: inbox, actor: nil, in: tx) }
         for line in Self.lines(report) { context.console.print(line) }
     }
 
@@ -60,19 +60,4 @@ struct ImportCommand: AsyncCommand {
 
 extension AtiendeServices {
     var importer: Importer { imports.importer }
-}
-
-extension ProviderHTTP {
-    struct DownloadFailed: Error, CustomStringConvertible {
-        var status: Int
-        var description: String { "the server answered \(status)" }
-    }
-
-    /// A file by its URL (an import's attachment): up to three redirects, only a 2xx answer, its type without parameters.
-    func download(_ url: String) async throws -> (data: Data, contentType: String?) {
-        let answer = try await call(.GET, url, redirects: 3)
-        guard (200..<300).contains(answer.status) else { throw DownloadFailed(status: answer.status) }
-        let type = answer.headers.first(name: "Content-Type")?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) }
-        return (answer.body, type)
-    }
 }

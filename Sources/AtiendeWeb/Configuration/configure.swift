@@ -106,7 +106,10 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
     ] + config.extraChannels.map { $0(providers) })
     Translations.add(channels.all.map(\.translations))
     let senders = channels.senders
-    let imports = ImportRuns(store: store, importer: Importer(store: store, files: files, fetch: { url in try await providers.download(url) }),
+    let imports = ImportRuns(store: store, importer: Importer(store: store, files: files, fetch: { url in
+        let file = try await providers.download(url, filename: "", contentType: nil)
+        return (file.data, file.contentType)
+    }),
                              folders: config.dataDirectory.appendingPathComponent("imports", isDirectory: true))
     var handlers: [JobKind: any JobHandler] = [
         JobKind.importRun: ImportRunJob(runs: imports),

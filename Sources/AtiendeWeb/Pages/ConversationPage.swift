@@ -188,7 +188,7 @@ enum ConversationPage {
     /// Labels as chips, each removable; a new one picked from the workspace's labels as it is typed.
     static func labelsEditor(_ desk: Desk, _ c: Conversation, api: String) -> Node<HTML.BodyContext> {
         let t = desk.t
-        let known: [Node<HTML.DataListContext>] = desk.counts.labels.keys.sorted().map { .option(.value($0)) }
+        let known: [Node<HTML.DataListContext>] = desk.counts.labels.keys.sorted().map { .option(.value(escapeAttribute($0))) }
         let chips: Node<HTML.BodyContext> = .forEach(c.labels) { label in
             let rest = c.labels.filter { $0 != label }.joined(separator: ", ")
             return .form(.class("inline chip-form"), .data("api", api), .data("method", "PATCH"),

@@ -135,6 +135,8 @@ enum ImportPage {
             throw Unpacking(description: "\(landmark) is not in the ZIP")
         }
         let root = String(found.dropLast(landmark.count))
+        // The sizes a ZIP declares may lie: the bytes written are counted too.
+        var written: UInt64 = 0
         for entry in files where entry.path.hasPrefix(root) {
             let relative = String(entry.path.dropFirst(root.count))
             let parts = relative.split(separator: "/")
@@ -143,9 +145,15 @@ enum ImportPage {
             }
             let target = parts.reduce(folder) { $0.appendingPathComponent(String($1)) }
             try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-            var bytes = Data()
-            _ = try archive.extract(entry) { bytes.append($0) }
-            try bytes.write(to: target)
+            guard FileManager.default.createFile(atPath: target.path, contents: nil), let out = FileHandle(forWritingAtPath: target.path) else {
+                throw Unpacking(description: "\(relative.prefix(120)) could not be written")
+            }
+            defer { try? out.close() }
+            _ = try archive.extract(entry) { chunk in
+                written += UInt64(chunk.count)
+                guard written <= maxUnpacked else { throw Unpacking(description: "the ZIP is larger than an import takes here; use atiende import") }
+                out.write(chunk)
+            }
         }
     }
 }
