@@ -91,16 +91,16 @@ enum CSVExport {
     /// The rows of a CSV file by header (the first line), each with its line number; `required` columns must be there.
     static func rows(_ url: URL, required: [String] = ["id"]) throws -> [(Int, [String: String])] {
         guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw ExportJSON.Unreadable(file: url.lastPathComponent, reason: "missing from the export folder")
+            throw ExportJSON.Unreadable(file: url.lastPathComponent, .missing)
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw ExportJSON.Unreadable(file: url.lastPathComponent, reason: "not UTF-8 text") }
+        guard let text = String(data: data, encoding: .utf8) else { throw ExportJSON.Unreadable(file: url.lastPathComponent, .notUTF8) }
         let records = parse(text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text)
         guard let header = records.first?.fields.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) else {
-            throw ExportJSON.Unreadable(file: url.lastPathComponent, reason: "empty")
+            throw ExportJSON.Unreadable(file: url.lastPathComponent, .empty)
         }
         let missing = required.filter { !header.contains($0) }
         guard missing.isEmpty else {
-            throw ExportJSON.Unreadable(file: url.lastPathComponent, reason: "the header lacks \(missing.joined(separator: ", "))")
+            throw ExportJSON.Unreadable(file: url.lastPathComponent, .header, missing.joined(separator: ", "))
         }
         return records.dropFirst().filter { !($0.fields.count == 1 && $0.fields[0].isEmpty) }.map { record in
             (record.line, Dictionary(zip(header, record.fields), uniquingKeysWith: { a, _ in a }))

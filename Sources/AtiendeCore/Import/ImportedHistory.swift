@@ -125,23 +125,50 @@ public enum ImportFormat: String, CaseIterable, Sendable, Codable {
 }
 
 /// Reading JSON exports: values as the sources give them (ids as numbers or strings, times as RFC 3339 or Unix seconds).
-enum ExportJSON {
-    struct Unreadable: Error, CustomStringConvertible {
-        var file: String
-        var reason: String
-        var description: String { "\(file): \(reason)" }
+public enum ExportJSON {
+    /// An export that cannot be read at all: which file, why (a code the admin page says in words), a detail.
+    public struct Unreadable: Error, CustomStringConvertible {
+        public enum Reason: String, Sendable {
+            case missing, notJSON = "not_json", notList = "not_list", notUTF8 = "not_utf8", empty, header
+            case notZip = "not_zip", tooLarge = "too_large", badPath = "bad_path", unwritable
+        }
+        public var file: String
+        public var reason: Reason
+        public var detail: String?
+
+        public init(file: String, _ reason: Reason, _ detail: String? = nil) {
+            self.file = file
+            self.reason = reason
+            self.detail = detail
+        }
+
+        public var description: String {
+            let what = switch reason {
+            case .missing: "missing from the export folder"
+            case .notJSON: "not valid JSON"
+            case .notList: "expected a list" + (detail.map { " under \"\($0)\"" } ?? "")
+            case .notUTF8: "not UTF-8 text"
+            case .empty: "empty"
+            case .header: "the header lacks " + (detail ?? "")
+            case .notZip: "not a ZIP of the export's folder"
+            case .tooLarge: "larger than an import from the page takes; use atiende import"
+            case .badPath: "holds a path that leaves its folder: " + (detail ?? "")
+            case .unwritable: "could not be unpacked: " + (detail ?? "")
+            }
+            return "\(file): \(what)"
+        }
     }
 
     /// The file's top-level value, or nil when the file is absent (an optional part of an export).
     static func load(_ url: URL, required: Bool = true) throws -> Any? {
         guard FileManager.default.fileExists(atPath: url.path) else {
-            if required { throw Unreadable(file: url.lastPathComponent, reason: "missing from the export folder") }
+            if required { throw Unreadable(file: url.lastPathComponent, .missing) }
             return nil
         }
         do {
             return try JSONSerialization.jsonObject(with: try Data(contentsOf: url), options: [.fragmentsAllowed])
         } catch {
-            throw Unreadable(file: url.lastPathComponent, reason: "not valid JSON")
+            throw Unreadable(file: url.lastPathComponent, .notJSON)
         }
     }
 
@@ -149,7 +176,7 @@ enum ExportJSON {
     static func list(_ value: Any?, key: String?, file: String) throws -> [[String: Any]] {
         var value = value
         if let key, let object = value as? [String: Any] { value = object[key] }
-        guard let items = value as? [Any] else { throw Unreadable(file: file, reason: "expected a list\(key.map { " under \"\($0)\"" } ?? "")") }
+        guard let items = value as? [Any] else { throw Unreadable(file: file, .notList, key) }
         return items.map { $0 as? [String: Any] ?? [:] }
     }
 

@@ -144,7 +144,8 @@ extension Importer {
                 let id = UUID()
                 let (kind, sender, senderID, status): (MessageKind, SenderType, UUID?, DeliveryStatus?) = switch message.author {
                 case .customer: (.incoming, .contact, contact, .received)
-                case .agent(let who): (message.note ? .note : .outgoing, .agent, who.flatMap { agents[$0] ?? nil }, message.note ? nil : .delivered)
+                // What became of an answer in the other desk is not known: it carries no delivery status.
+                case .agent(let who): (message.note ? .note : .outgoing, .agent, who.flatMap { agents[$0] ?? nil }, nil)
                 }
                 messageRows.append("""
                     (\(bind: id), \(bind: workspace), \(bind: conversationID), \(bind: inboxID), \(bind: kind.rawValue), \(bind: sender.rawValue),

@@ -25,6 +25,8 @@ enum ImportPage {
         let content: Node<HTML.BodyContext> = .div(.class("settings import"),
             .h1(.text(t("import.title"))),
             .p(.class("hint"), .text(t("import.intro"))),
+            .if(desk.inboxes.isEmpty, .p(.class("form-error"), .id("import-no-inbox"),
+                .a(.href(SiteURL.settings(desk.slug, .inboxes).path), .text(t("import.no_inbox"))))),
             .unwrap(problem) { .p(.class("form-error"), .role("alert"), .id("import-problem"), .text($0)) },
             .form(.class("stack"), .id("import-form"), .method(.post), .action(SiteURL.imports(desk.slug).path),
                   .attribute(named: "enctype", value: "multipart/form-data"),
@@ -71,7 +73,8 @@ enum ImportPage {
                 .li(.text(t("import.report.contacts", r.contactsCreated, r.contactsMatched, r.contactsKnown))),
                 .li(.text(t("import.report.conversations", r.conversationsCreated, r.conversationsExtended, r.conversationsKnown))),
                 .li(.text(t("import.report.messages", r.messagesCreated, r.messagesKnown))),
-                .li(.text(t("import.report.attachments", r.attachmentsStored, r.attachmentsFailed)))),
+                // A dry run downloads nothing: it has no attachments to tell of.
+                .if(!r.dryRun, .li(.text(t("import.report.attachments", r.attachmentsStored, r.attachmentsFailed))))),
             .if(!r.problems.isEmpty, .details(.class("import-problems"),
                 .summary(.text(t("import.report.problems", r.problems.count))),
                 .ul(.forEach(r.problems) { .li(.strong(.text($0.record)), .text(": " + t("import.problem.\($0.code.rawValue)", $0.detail ?? ""))) }))))
@@ -104,15 +107,12 @@ enum ImportPage {
             _ = try format.read(folder)
         } catch {
             try? FileManager.default.removeItem(at: folder)
-            return try await page(req, desk: desk, problem: t("import.error.unreadable", "\(error)"), status: .badRequest)
+            let why = (error as? ExportJSON.Unreadable).map { t("import.unreadable.\($0.reason.rawValue)", $0.file, $0.detail ?? "") } ?? "\(error)"
+            return try await page(req, desk: desk, problem: t("import.error.unreadable", why), status: .badRequest)
         }
         try await req.atiende.imports.start(id, format: format, inbox: inbox, dryRun: form.dry_run == "1", actor: desk.userID)
         req.atiende.jobs.nudge()
         return req.redirect(to: SiteURL.imports(desk.slug).path, redirectType: .normal)
-    }
-
-    struct Unpacking: Error, CustomStringConvertible {
-        var description: String
     }
 
     /// The export into `folder`: a ZIP's files under the folder that holds the format's landmark file (whatever folders
@@ -121,7 +121,7 @@ enum ImportPage {
     static func unpack(_ data: Data, named name: String, format: ImportFormat, into folder: URL) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         guard data.starts(with: [0x50, 0x4B]) else {
-            guard format == .csv else { throw Unpacking(description: "the file is not a ZIP of the export's folder") }
+            guard format == .csv else { throw ExportJSON.Unreadable(file: name, .notZip) }
             try data.write(to: folder.appendingPathComponent(name.lowercased().hasPrefix("contacts") ? "contacts.csv" : "conversations.csv"))
             return
         }
@@ -129,10 +129,10 @@ enum ImportPage {
         let landmark = landmarks[format] ?? ""
         let files = archive.filter { $0.type == .file && !$0.path.hasPrefix("__MACOSX/") }
         guard files.count <= maxEntries, files.reduce(UInt64(0), { $0 + UInt64($1.uncompressedSize) }) <= maxUnpacked else {
-            throw Unpacking(description: "the ZIP is larger than an import takes here; use atiende import")
+            throw ExportJSON.Unreadable(file: name, .tooLarge)
         }
         guard let found = files.map(\.path).filter({ $0 == landmark || $0.hasSuffix("/" + landmark) }).min(by: { $0.count < $1.count }) else {
-            throw Unpacking(description: "\(landmark) is not in the ZIP")
+            throw ExportJSON.Unreadable(file: landmark, .missing)
         }
         let root = String(found.dropLast(landmark.count))
         // The sizes a ZIP declares may lie: the bytes written are counted too.
@@ -141,17 +141,17 @@ enum ImportPage {
             let relative = String(entry.path.dropFirst(root.count))
             let parts = relative.split(separator: "/")
             guard !relative.hasPrefix("/"), !parts.contains(where: { $0 == ".." || $0 == "." }), !parts.isEmpty else {
-                throw Unpacking(description: "the ZIP holds a path that leaves its folder: \(entry.path.prefix(120))")
+                throw ExportJSON.Unreadable(file: name, .badPath, String(entry.path.prefix(120)))
             }
             let target = parts.reduce(folder) { $0.appendingPathComponent(String($1)) }
             try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
             guard FileManager.default.createFile(atPath: target.path, contents: nil), let out = FileHandle(forWritingAtPath: target.path) else {
-                throw Unpacking(description: "\(relative.prefix(120)) could not be written")
+                throw ExportJSON.Unreadable(file: name, .unwritable, String(relative.prefix(120)))
             }
             defer { try? out.close() }
             _ = try archive.extract(entry) { chunk in
                 written += UInt64(chunk.count)
-                guard written <= maxUnpacked else { throw Unpacking(description: "the ZIP is larger than an import takes here; use atiende import") }
+                guard written <= maxUnpacked else { throw ExportJSON.Unreadable(file: name, .tooLarge) }
                 out.write(chunk)
             }
         }
