@@ -97,17 +97,16 @@ enum ZendeskExport {
     static func read(_ folder: URL) throws -> ImportedHistory {
         var reading = ExportReading(source: "zendesk")
         var organizations: [String: String] = [:]
-        for row in try ExportJSON.list(try ExportJSON.load(folder.appendingPathComponent("organizations.json"), required: false) ?? ["organizations": []],
-                                       key: "organizations", file: "organizations.json") {
+        for row in try ExportJSON.rows(folder, "organizations.json", key: "organizations", required: false) {
             if let id = ExportJSON.id(row["id"]), let name = ExportJSON.string(row["name"]) { organizations[id] = name }
         }
-        for (n, row) in try ExportJSON.list(try ExportJSON.load(folder.appendingPathComponent("users.json")), key: "users", file: "users.json").enumerated() {
+        for (n, row) in try ExportJSON.rows(folder, "users.json", key: "users").enumerated() {
             let role = ExportJSON.string(row["role"]) ?? "end-user"
             reading.person(row, record: "user \(ExportJSON.id(row["id"]) ?? "#\(n + 1)")", name: row["name"], email: row["email"], phone: row["phone"],
                            organization: ExportJSON.id(row["organization_id"]).flatMap { organizations[$0] }, created: row["created_at"],
                            agent: role == "agent" || role == "admin")
         }
-        for (n, ticket) in try ExportJSON.list(try ExportJSON.load(folder.appendingPathComponent("tickets.json")), key: "tickets", file: "tickets.json").enumerated() {
+        for (n, ticket) in try ExportJSON.rows(folder, "tickets.json", key: "tickets").enumerated() {
             let id = ExportJSON.id(ticket["id"])
             let record = "ticket \(id ?? "#\(n + 1)")"
             let created = ExportJSON.date(ticket["created_at"])
@@ -155,20 +154,20 @@ enum FreshdeskExport {
     static func read(_ folder: URL) throws -> ImportedHistory {
         var reading = ExportReading(source: "freshdesk")
         var companies: [String: String] = [:]
-        for row in try ExportJSON.list(try ExportJSON.load(folder.appendingPathComponent("companies.json"), required: false) ?? [], key: nil, file: "companies.json") {
+        for row in try ExportJSON.rows(folder, "companies.json", key: nil, required: false) {
             if let id = ExportJSON.id(row["id"]), let name = ExportJSON.string(row["name"]) { companies[id] = name }
         }
-        for (n, row) in try ExportJSON.list(try ExportJSON.load(folder.appendingPathComponent("agents.json"), required: false) ?? [], key: nil, file: "agents.json").enumerated() {
+        for (n, row) in try ExportJSON.rows(folder, "agents.json", key: nil, required: false).enumerated() {
             let contact = row["contact"] as? [String: Any] ?? [:]
             reading.person(row, record: "agent \(ExportJSON.id(row["id"]) ?? "#\(n + 1)")", name: contact["name"], email: contact["email"],
                            phone: contact["phone"], created: row["created_at"], agent: true)
         }
-        for (n, row) in try ExportJSON.list(try ExportJSON.load(folder.appendingPathComponent("contacts.json")), key: nil, file: "contacts.json").enumerated() {
+        for (n, row) in try ExportJSON.rows(folder, "contacts.json", key: nil).enumerated() {
             reading.person(row, record: "contact \(ExportJSON.id(row["id"]) ?? "#\(n + 1)")", name: row["name"], email: row["email"],
                            phone: row["phone"] ?? row["mobile"], organization: ExportJSON.id(row["company_id"]).flatMap { companies[$0] },
                            created: row["created_at"], agent: false)
         }
-        for (n, ticket) in try ExportJSON.list(try ExportJSON.load(folder.appendingPathComponent("tickets.json")), key: nil, file: "tickets.json").enumerated() {
+        for (n, ticket) in try ExportJSON.rows(folder, "tickets.json", key: nil).enumerated() {
             let id = ExportJSON.id(ticket["id"])
             let record = "ticket \(id ?? "#\(n + 1)")"
             let created = ExportJSON.date(ticket["created_at"])
@@ -176,8 +175,7 @@ enum FreshdeskExport {
                 guard let id, let created else { return nil }
                 let replies: [[String: Any]]
                 do {
-                    replies = try ExportJSON.list(try ExportJSON.load(folder.appendingPathComponent("conversations/\(id).json"), required: false) ?? [],
-                                                  key: nil, file: "conversations/\(id).json")
+                    replies = try ExportJSON.rows(folder, "conversations/\(id).json", key: nil, required: false)
                 } catch {
                     problems.append(.init(record, .unreadable, "\(error)"))
                     return nil
@@ -220,11 +218,11 @@ enum ChatwootExport {
 
     static func read(_ folder: URL) throws -> ImportedHistory {
         var reading = ExportReading(source: "chatwoot")
-        for (n, row) in try ExportJSON.list(try ExportJSON.load(folder.appendingPathComponent("agents.json"), required: false) ?? [], key: nil, file: "agents.json").enumerated() {
+        for (n, row) in try ExportJSON.rows(folder, "agents.json", key: nil, required: false).enumerated() {
             reading.person(row, record: "agent \(ExportJSON.id(row["id"]) ?? "#\(n + 1)")", name: row["name"], email: row["email"], phone: nil,
                            created: nil, agent: true)
         }
-        for (n, row) in try ExportJSON.list(try ExportJSON.load(folder.appendingPathComponent("contacts.json")), key: "payload", file: "contacts.json").enumerated() {
+        for (n, row) in try ExportJSON.rows(folder, "contacts.json", key: "payload").enumerated() {
             reading.person(row, record: "contact \(ExportJSON.id(row["id"]) ?? "#\(n + 1)")", name: row["name"], email: row["email"],
                            phone: row["phone_number"], created: row["created_at"], agent: false)
         }
@@ -240,8 +238,7 @@ enum ChatwootExport {
                 guard let id, let created else { return nil }
                 let rows: [[String: Any]]
                 do {
-                    rows = try ExportJSON.list(try ExportJSON.load(folder.appendingPathComponent("messages/\(id).json")), key: "payload",
-                                               file: "messages/\(id).json")
+                    rows = try ExportJSON.rows(folder, "messages/\(id).json", key: "payload")
                 } catch {
                     problems.append(.init(record, .unreadable, "\(error)"))
                     return nil

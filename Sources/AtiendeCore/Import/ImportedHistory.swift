@@ -180,6 +180,12 @@ public enum ExportJSON {
         return items.map { $0 as? [String: Any] ?? [:] }
     }
 
+    /// The records of one file of the export folder (see `list`); an absent optional file has none.
+    static func rows(_ folder: URL, _ file: String, key: String?, required: Bool = true) throws -> [[String: Any]] {
+        guard let value = try load(folder.appendingPathComponent(file), required: required) else { return [] }
+        return try list(value, key: key, file: file)
+    }
+
     static func id(_ value: Any?) -> String? {
         if let n = value as? Int { return String(n) }
         if let d = value as? Double, d == d.rounded(), abs(d) < 9e15 { return String(Int64(d)) }
