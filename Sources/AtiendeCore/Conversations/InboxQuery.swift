@@ -53,16 +53,18 @@ public struct InboxQuery: Sendable {
 
     public func rows(workspace workspaceID: UUID, user userID: UUID, filter: Filter) async throws -> [Row] {
         let columns = IngestSQL.conversationColumns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        // Each sort's terms over a row called `%`; every one is read in the order of an index
+        // (`CreateSortIndexes` for those that put rows without a value last).
         let order: String
         var extra: SQLQueryString = ""
         switch filter.sort {
-        case .lastActivity: order = "last_message_at DESC, number DESC"
-        case .newest: order = "number DESC"
-        case .oldest: order = "number ASC"
+        case .lastActivity: order = "%last_message_at DESC, %number DESC"
+        case .newest: order = "%number DESC"
+        case .oldest: order = "%number ASC"
         // A sort never drops rows: those without a wait or a deadline come last.
-        case .waitingLongest: order = "waiting_since ASC NULLS LAST, number ASC"
-        case .priority: order = "priority_rank DESC, last_message_at DESC"
-        case .slaDue: order = "sla_due_at ASC NULLS LAST, number ASC"
+        case .waitingLongest: order = "(%waiting_since IS NULL), %waiting_since, %number"
+        case .priority: order = "%priority_rank DESC, %last_message_at DESC"
+        case .slaDue: order = "(%sla_due_at IS NULL), %sla_due_at, %number"
         }
         if filter.atRisk {
             // Past the warning point, or breached (rows from before `sla_warn_at` count from their deadline).
@@ -78,9 +80,9 @@ public struct InboxQuery: Sendable {
                   WHERE
             """
         query = query + conditions(workspace: workspaceID, user: userID, filter: filter) + extra
-        query = query + " ORDER BY \(unsafeRaw: order.split(separator: ",").map { "c." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))"
+        query = query + " ORDER BY \(unsafeRaw: order.replacingOccurrences(of: "%", with: "c."))"
         query = query + " LIMIT \(unsafeRaw: String(Self.pageSize + 1)) OFFSET \(unsafeRaw: String(max(0, filter.page) * Self.pageSize))) page"
-        query = query + " ORDER BY \(unsafeRaw: order)"
+        query = query + " ORDER BY \(unsafeRaw: order.replacingOccurrences(of: "%", with: "page."))"
         let dialect = store.dialect
         return try await store.sql.raw(query).all().map { row in
             Row(conversation: try IngestSQL.conversation(row, dialect: dialect),
@@ -114,41 +116,8 @@ public struct InboxQuery: Sendable {
         return clause
     }
 
-    /// Open conversations per view, inbox, team and label.
+    /// Open conversations per view, inbox, team and label (kept current by the database: `InboxCounts`).
     public func counts(workspace workspaceID: UUID, user userID: UUID) async throws -> Counts {
-        var counts = Counts()
-        let groups = try await store.sql.raw("""
-            SELECT inbox_id, team_id,
-              CASE WHEN assignee_id IS NULL THEN 1 ELSE 0 END AS unassigned,
-              CASE WHEN assignee_id = \(bind: userID) THEN 1 ELSE 0 END AS mine,
-              COUNT(*) AS n
-            FROM conversations WHERE workspace_id = \(bind: workspaceID) AND status = 'open'
-            GROUP BY 1, 2, 3, 4
-            """).all()
-        for row in groups {
-            let n = try row.decode(column: "n", as: Int.self)
-            counts.views[.all, default: 0] += n
-            if try row.decode(column: "unassigned", as: Int.self) == 1 { counts.views[.unassigned, default: 0] += n }
-            if try row.decode(column: "mine", as: Int.self) == 1 { counts.views[.mine, default: 0] += n }
-            counts.inboxes[try row.decode(column: "inbox_id", as: UUID.self), default: 0] += n
-            if let team = try row.decode(column: "team_id", as: UUID?.self) { counts.teams[team, default: 0] += n }
-        }
-        let labelQuery: SQLQueryString
-        switch store.dialect {
-        case .postgres:
-            labelQuery = """
-                SELECT label, COUNT(*) AS n FROM conversations, unnest(labels) AS label
-                WHERE workspace_id = \(bind: workspaceID) AND status = 'open' GROUP BY label
-                """
-        case .sqlite:
-            labelQuery = """
-                SELECT j.value AS label, COUNT(*) AS n FROM conversations, json_each(conversations.labels) AS j
-                WHERE workspace_id = \(bind: workspaceID) AND status = 'open' GROUP BY j.value
-                """
-        }
-        for row in try await store.sql.raw(labelQuery).all() {
-            counts.labels[try row.decode(column: "label", as: String.self)] = try row.decode(column: "n", as: Int.self)
-        }
-        return counts
+        try await InboxCounts.read(workspace: workspaceID, user: userID, on: store.sql)
     }
 }

@@ -50,6 +50,8 @@ public enum AtiendeMigrations {
         CreateImportRecords(),
         AddConversationImportedAt(),
         CreateImportRuns(),
+        CreateInboxCounts(),
+        CreateSortIndexes(),
     ]
 }
 

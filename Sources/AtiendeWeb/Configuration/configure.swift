@@ -49,9 +49,13 @@ public func configure(_ app: Application, config: AppConfig, clock: any WallCloc
         databases.database(logger: logger, on: group.any(), pageSizeLimit: pageSizeLimit) ?? afterShutdown
     }
     if dialect == .sqlite {
-        // WAL lets readers work while the single writer commits; FULL makes every acknowledged commit durable.
+        // WAL (kept by the file) lets readers work while the single writer commits; the rest is set on each event loop's
+        // connection (the writer sets it again on whichever connection a batch gets).
         try await store.sql.raw("PRAGMA journal_mode = WAL").run()
-        try await store.sql.raw("PRAGMA synchronous = FULL").run()
+        for loop in group.makeIterator() {
+            guard let sql = databases.database(logger: logger, on: loop, pageSizeLimit: pageSizeLimit) as? any SQLDatabase else { continue }
+            for pragma in Store.sqliteConnectionPragmas { try await sql.raw(SQLQueryString(pragma)).run() }
+        }
     }
     let files = FileStore(root: config.dataDirectory.appendingPathComponent("files", isDirectory: true), maxBytes: config.attachmentMaxBytes)
     guard let secrets = SecretBox(base64Key: config.secretKey) else {
@@ -253,13 +257,15 @@ struct BackgroundWork: LifecycleHandler {
         }
         if config.runJobs {
             // Reports' housekeeping, one instance at a time: hours that are over summed into the cubes long periods are
-            // read from, and the weekly reports that are due (only with outgoing mail).
+            // read from, the inbox counts' per-connection rows folded, and the weekly reports that are due (only with
+            // outgoing mail).
             let lease = TaskLease(name: "reports", owner: services.cluster.instanceID, duration: 180)
             let store = services.store
             let mails = config.systemMail != nil
             tasks.add(Task {
                 await lease.run(every: 60, store: store, {
                     _ = try await MetricCubes.pass(store: store)
+                    try await InboxCounts.fold(on: store.sql)
                     if mails { try await WeeklyReports.scan(store: store) }
                 }, onError: { logger.warning("metric compaction or weekly reports failed", metadata: ["error": "\($0)"]) })
             })

@@ -1,0 +1,88 @@
+@testable import AtiendeCore
+@testable import AtiendeWeb
+import Foundation
+import SQLKit
+import Testing
+
+@Suite("The inbox's counts are kept by the database")
+struct InboxCountsTests {
+    /// A small random generator with a seed, so that a failing history can be run again.
+    struct Seeded: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test("after every change of a random history, the counts kept equal the counts computed from the conversations")
+    func randomHistory() async throws {
+        try await withApp { app in
+            let seed = UInt64(Date().timeIntervalSince1970)
+            var random = Seeded(state: seed)
+            let workspaces = [try await WorkspaceFixture.make(app, name: "Uno"), try await WorkspaceFixture.make(app, name: "Dos")]
+            var inboxes: [[APIInbox]] = []
+            var people: [[UUID?]] = []
+            var teams: [[UUID?]] = []
+            for workspace in workspaces {
+                inboxes.append([try await workspace.apiInbox(app, name: "ERP"), try await workspace.apiInbox(app, name: "Tienda")])
+                let (agent, _) = try await workspace.member(app, role: .agent)
+                people.append([nil, workspace.adminID, agent])
+                let team = try await app.services.teams.create(name: "Ventas", members: [agent], workspace: workspace.id, actor: workspace.adminID)
+                teams.append([nil, try team.requireID()])
+            }
+            let statuses = ["open", "pending", "resolved", "open"]
+            let labels = ["vip", "factura", "urgente"]
+            var posted = [0, 0]
+            for step in 1...90 {
+                let w = Int.random(in: 0...1, using: &random)
+                let workspace = workspaces[w]
+                if posted[w] == 0 || Int.random(in: 0...2, using: &random) == 0 {
+                    // A customer writes: a new conversation, or one of theirs again (which reopens it if it was resolved).
+                    let inbox = inboxes[w][Int.random(in: 0...1, using: &random)]
+                    let customer = Int.random(in: 0...5, using: &random)
+                    let answer = try await inbox.post(app, APIInbox.message("m-\(step)", from: ["id": "c-\(customer)"], text: "paso \(step)"))
+                    #expect(answer.status == 200, "\(answer.text)")
+                    posted[w] += 1
+                } else {
+                    let number = try await app.store.sql.raw("""
+                        SELECT number FROM conversations WHERE workspace_id = \(bind: workspace.id) ORDER BY number
+                        """).all().map { try $0.decode(column: "number", as: Int.self) }.randomElement(using: &random)!
+                    var change: [String: Any] = [:]
+                    switch Int.random(in: 0...3, using: &random) {
+                    case 0: change["status"] = statuses.randomElement(using: &random)!
+                    case 1: change["assignee_id"] = people[w].randomElement(using: &random)!.map { $0.uuidString as Any } ?? NSNull()
+                    case 2: change["labels"] = labels.filter { _ in Bool.random(using: &random) }
+                    default: change["team_id"] = teams[w].randomElement(using: &random)!.map { $0.uuidString as Any } ?? NSNull()
+                    }
+                    let answer = try await app.request(.PATCH, "\(workspace.path)/conversations/\(number)", token: workspace.token, json: change)
+                    #expect(answer.status == 200, "\(change): \(answer.text)")
+                }
+                if step % 15 == 0 {
+                    for workspace in workspaces {
+                        let computed = try await InboxCounts.recounted(workspace: workspace.id, on: app.store.sql)
+                        #expect(try await InboxCounts.kept(workspace: workspace.id, on: app.store.sql) == computed, "seed \(seed), step \(step)")
+                        try await InboxCounts.fold(on: app.store.sql)
+                        #expect(try await InboxCounts.kept(workspace: workspace.id, on: app.store.sql) == computed, "folded: seed \(seed), step \(step)")
+                    }
+                }
+            }
+            // What the sidebar reads, against the conversations themselves.
+            let workspace = workspaces[0]
+            let counts = try await app.services.inbox.counts(workspace: workspace.id, user: workspace.adminID)
+            let open = try await app.store.sql.raw("""
+                SELECT COUNT(*) AS n, SUM(CASE WHEN assignee_id IS NULL THEN 1 ELSE 0 END) AS unassigned,
+                       SUM(CASE WHEN assignee_id = \(bind: workspace.adminID) THEN 1 ELSE 0 END) AS mine
+                FROM conversations WHERE workspace_id = \(bind: workspace.id) AND status = 'open'
+                """).first()!
+            #expect(counts.views[.all] ?? 0 == (try open.decode(column: "n", as: Int.self)))
+            #expect(counts.views[.unassigned] ?? 0 == (try open.decode(column: "unassigned", as: Int?.self) ?? 0))
+            #expect(counts.views[.mine] ?? 0 == (try open.decode(column: "mine", as: Int?.self) ?? 0))
+            #expect(counts.inboxes.values.reduce(0, +) == counts.views[.all] ?? 0)
+            #expect((counts.views[.all] ?? 0) > 0, "seed \(seed): the history left open conversations to count")
+        }
+    }
+}
