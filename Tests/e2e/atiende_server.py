@@ -71,17 +71,17 @@ class Server:
     def base(self):
         return f"http://127.0.0.1:{self.port}"
 
-    def command(self, *args):
-        out = subprocess.run([self.binary, *args], cwd=self.workdir, env=self.env, capture_output=True, text=True, timeout=300)
+    def command(self, *args, timeout=300):
+        out = subprocess.run([self.binary, *args], cwd=self.workdir, env=self.env, capture_output=True, text=True, timeout=timeout)
         if out.returncode != 0:
             raise RuntimeError(f"atiende {' '.join(args)} failed: {out.stdout}\n{out.stderr}")
         return out.stdout
 
-    def start(self, args=None):
+    def start(self, args=None, ready_within=120):
         args = args if args is not None else ["serve", "--hostname", "127.0.0.1", "--port", str(self.port)]
         self.proc = subprocess.Popen([self.binary, *args], cwd=self.workdir, env=self.env,
                                      stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
-        deadline = time.time() + 120
+        deadline = time.time() + ready_within
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("server exited: " + open(self.log).read()[-3000:])

@@ -32,10 +32,11 @@ public enum SyntheticHistory {
         var survey: SQLQueryString?
     }
 
-    /// Returns how many events it wrote.
+    /// Returns how many events it wrote. `progress` hears the phase ("history", then "metrics") and the share of it done.
     @discardableResult
     public static func write(_ count: Int, workspace workspaceID: UUID, inboxes: [(id: UUID, channel: ChannelKind)],
-                             agents: [UUID], store: Store, openPercent: Int = 8, chunk: Int = 500) async throws -> Int {
+                             agents: [UUID], store: Store, openPercent: Int = 8, chunk: Int = 500,
+                             progress: @Sendable (String, Double) -> Void = { _, _ in }) async throws -> Int {
         guard count > 0, !inboxes.isEmpty else { return 0 }
         var done = 0, written = 0
         while done < count {
@@ -50,13 +51,13 @@ public enum SyntheticHistory {
                 let emptyLabels: SQLQueryString = store.dialect == .postgres ? "'{}'::text[]" : "'[]'"
                 for i in 0..<n {
                     let index = start + i
-                    let contactID = UUID()
+                    let contactID = UUID.ordered()
                     let name = "\(names[index % names.count]) \(surnames[(index / names.count) % surnames.count]) \(index)"
                     let email = "cliente\(index)@example.com"
                     let created = now.addingTimeInterval(-Double.random(in: 3600...(365 * 86_400), using: &random))
                     contacts.append("(\(bind: contactID), \(bind: workspaceID), \(bind: name), \(bind: email), NULL, " + empty + ", " + emptyLabels
                                     + ", \(bind: created), \(bind: created))")
-                    identities.append("(\(bind: UUID()), \(bind: workspaceID), \(bind: contactID), 'email', \(bind: email), \(bind: created))")
+                    identities.append("(\(bind: UUID.ordered()), \(bind: workspaceID), \(bind: contactID), 'email', \(bind: email), \(bind: created))")
                     built.append(conversation(index, number: last - n + 1 + i, contact: contactID, created: created, now: now, workspace: workspaceID,
                                               inbox: inboxes[index % inboxes.count], agents: agents, openPercent: openPercent, random: &random))
                 }
@@ -79,14 +80,17 @@ public enum SyntheticHistory {
                 try await IngestSQL.insertRows("INSERT INTO events (id, workspace_id, seq, type, conversation_id, actor_id, payload, created_at) VALUES ",
                                  events.map { id, event in
                                      seq += 1
-                                     return "(\(bind: UUID()), \(bind: workspaceID), \(bind: seq), \(bind: event.type.rawValue), \(bind: id), \(bind: event.actor), \(bind: event.payload), \(bind: event.at))"
+                                     return "(\(bind: UUID.ordered()), \(bind: workspaceID), \(bind: seq), \(bind: event.type.rawValue), \(bind: id), \(bind: event.actor), \(bind: event.payload), \(bind: event.at))"
                                  }, on: tx.sql)
                 return events.count
             }
             done += n
+            progress("history", Double(done) / Double(count))
         }
         // The rollups, from the event log just written: the same replay `atiende metrics rebuild` does.
+        progress("metrics", 0)
         try await MetricsRebuild.run(workspace: workspaceID, store: store)
+        progress("metrics", 1)
         return written
     }
 
@@ -101,7 +105,7 @@ public enum SyntheticHistory {
         let agent: UUID? = agents.isEmpty ? nil : agents[index % agents.count]
         let exchanges = 1 + index % 5
         var c = ConversationSnapshot(
-            id: UUID(), number: number, inboxID: inbox.id, contactID: contact, channel: inbox.channel, status: .open,
+            id: .ordered(), number: number, inboxID: inbox.id, contactID: contact, channel: inbox.channel, status: .open,
             priority: Priority.allCases[index % 7 < Priority.allCases.count ? index % 7 : 0], assigneeID: nil, teamID: nil,
             labels: index % 5 == 0 ? [labels[index % labels.count]] : [], contactReason: nil, subject: nil, threadID: nil, snoozedUntil: nil,
             createdAt: created, updatedAt: created, lastMessageAt: created, waitingSince: nil, firstResponseAt: nil, resolvedAt: nil, messageCount: 0)
@@ -110,7 +114,7 @@ public enum SyntheticHistory {
             built.events.append((type, actor, (try? EventLog.json(payload)) ?? "{}", at))
         }
         func message(_ kind: MessageKind, text: String, at: Date, survey: SurveyPrompt? = nil) -> UUID {
-            let id = UUID()
+            let id = UUID.ordered()
             c.messageCount += 1
             c.lastMessageAt = at
             c.updatedAt = at

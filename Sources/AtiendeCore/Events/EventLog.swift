@@ -136,7 +136,7 @@ public enum EventLog {
             let rows: [SQLQueryString] = list.map { event in
                 seq += 1
                 return """
-                    (\(bind: UUID()), \(bind: workspace), \(bind: seq), \(bind: event.type.rawValue), \(bind: event.conversation),
+                    (\(bind: UUID.ordered()), \(bind: workspace), \(bind: seq), \(bind: event.type.rawValue), \(bind: event.conversation),
                      \(bind: event.actor), \(bind: event.payload), \(bind: now))
                     """
             }

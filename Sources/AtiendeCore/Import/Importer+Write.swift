@@ -58,7 +58,7 @@ extension Importer {
                     if let name = person.name { try await IngestSQL.nameContact(owner, name: String(name.prefix(255)), in: tx) }
                     try await IngestSQL.fillContact(owner, email: list.first { $0.kind == .email }?.value, phone: list.first { $0.kind == .phone }?.value, in: tx)
                 } else {
-                    id = UUID()
+                    id = UUID.ordered()
                     let created = person.createdAt ?? now
                     let attributes = person.organization.map { try? EventLog.json(["organization": $0]) } ?? nil
                     let json: SQLQueryString = attributes.map { tx.store.dialect == .postgres ? "\(bind: $0)::jsonb" : "\(bind: $0)" }
@@ -68,7 +68,7 @@ extension Importer {
                                     + ", \(unsafeRaw: tx.emptyArrayLiteral), \(bind: created), \(bind: created))")
                     for identity in list {
                         owners[identity] = id
-                        rows.append("(\(bind: UUID()), \(bind: workspace), \(bind: id), \(bind: identity.kind.rawValue), \(bind: identity.value), \(bind: created))")
+                        rows.append("(\(bind: UUID.ordered()), \(bind: workspace), \(bind: id), \(bind: identity.kind.rawValue), \(bind: identity.value), \(bind: created))")
                     }
                 }
                 keys["contact:\(person.sourceID)"] = id
@@ -112,7 +112,7 @@ extension Importer {
                 contact = next
             }
             let conversationID: UUID
-            let snapshot = Self.snapshot(conversation, id: existing ?? UUID(), number: 0, inbox: inbox, contact: contact, agents: agents)
+            let snapshot = Self.snapshot(conversation, id: existing ?? .ordered(), number: 0, inbox: inbox, contact: contact, agents: agents)
             if let existing {
                 guard let row = try await tx.sql.raw("""
                     SELECT anonymised_at, \(unsafeRaw: Importer.live()) AS live FROM conversations
@@ -141,7 +141,7 @@ extension Importer {
                 records.append(Self.record("file", file.sourceID, stored.id, source: source, workspace: workspace, now: now))
             }
             for message in messages {
-                let id = UUID()
+                let id = UUID.ordered()
                 let (kind, sender, senderID, status): (MessageKind, SenderType, UUID?, DeliveryStatus?) = switch message.author {
                 case .customer: (.incoming, .contact, contact, .received)
                 // What became of an answer in the other desk is not known: it carries no delivery status.

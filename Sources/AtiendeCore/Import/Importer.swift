@@ -206,7 +206,7 @@ public struct Importer: Sendable {
     }
 
     static func record(_ kind: String, _ sourceID: String, _ target: UUID, source: String, workspace: UUID, now: Date) -> SQLQueryString {
-        "(\(bind: UUID()), \(bind: workspace), \(bind: source), \(bind: kind), \(bind: String(sourceID.prefix(255))), \(bind: target), \(bind: now))"
+        "(\(bind: UUID.ordered()), \(bind: workspace), \(bind: source), \(bind: kind), \(bind: String(sourceID.prefix(255))), \(bind: target), \(bind: now))"
     }
 
     static func insertRecords(_ rows: [SQLQueryString], on sql: any SQLDatabase) async throws {

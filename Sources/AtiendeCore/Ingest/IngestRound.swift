@@ -106,7 +106,7 @@ struct IngestRound {
                 postponed.append(entry.index)   // this contact already has a message in this round
                 continue
             }
-            plans.append(Plan(index: entry.index, item: item, contactID: contactIDs.first ?? UUID(), newContact: contactIDs.isEmpty,
+            plans.append(Plan(index: entry.index, item: item, contactID: contactIDs.first ?? .ordered(), newContact: contactIDs.isEmpty,
                               others: Array(contactIDs.dropFirst()), nameless: nameless, newIdentities: newIdentities))
         }
     }
@@ -138,7 +138,7 @@ struct IngestRound {
             }
             for identity in plan.newIdentities {
                 identityRowsToInsert.append(IngestBatch.sqlRow("""
-                    (\(bind: UUID()), \(bind: item.workspaceID), \(bind: plan.contactID), \(bind: identity.kind.rawValue),
+                    (\(bind: UUID.ordered()), \(bind: item.workspaceID), \(bind: plan.contactID), \(bind: identity.kind.rawValue),
                      \(bind: identity.value), \(bind: now))
                     """))
             }
@@ -227,7 +227,7 @@ struct IngestRound {
             } else {
                 newConversationsByWorkspace[plan.item.workspaceID, default: 0] += 1
                 conversations.append(ConversationSnapshot(
-                    id: UUID(), number: 0, inboxID: plan.item.inboxID, contactID: plan.contactID, channel: plan.item.channel,
+                    id: .ordered(), number: 0, inboxID: plan.item.inboxID, contactID: plan.contactID, channel: plan.item.channel,
                     status: .open, priority: .none, assigneeID: nil, teamID: plan.item.teamID, labels: [], contactReason: nil,
                     subject: plan.item.subject.map { String($0.prefix(255)) }, threadID: plan.item.threadHint, snoozedUntil: nil,
                     createdAt: now, updatedAt: now, lastMessageAt: now, waitingSince: now, firstResponseAt: nil, resolvedAt: nil,
@@ -310,7 +310,7 @@ struct IngestRound {
         for (n, plan) in plans.enumerated() {
             let item = plan.item
             let message = MessageSnapshot(
-                id: UUID(), conversationID: conversations[n].id, kind: .incoming, senderType: .contact, senderID: plan.contactID,
+                id: .ordered(), conversationID: conversations[n].id, kind: .incoming, senderType: .contact, senderID: plan.contactID,
                 text: item.text, providerMessageID: item.providerID, deliveryStatus: .received, deliveryError: nil, deliveryErrorCode: nil, deliveryAttempt: nil,
                 sentAt: item.sentAt, createdAt: now, attachments: item.attachments, template: nil)
             messages.append(message)

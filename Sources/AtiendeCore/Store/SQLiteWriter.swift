@@ -60,7 +60,7 @@ actor SQLiteWriter {
         do {
             answers = try await database.withConnection { conn in
                 guard let sql = conn as? any SQLDatabase else { throw AtiendeError(.unavailable, "not an SQL database") }
-                try await sql.raw("PRAGMA busy_timeout = 10000").run()
+                for pragma in Store.sqliteConnectionPragmas { try await sql.raw(SQLQueryString(pragma)).run() }
                 try await sql.raw("BEGIN IMMEDIATE").run()
                 var answers: [@Sendable () -> Void] = []
                 do {

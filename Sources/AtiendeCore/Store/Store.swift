@@ -38,6 +38,11 @@ public final class Store: Sendable {
         self.sqliteWriter = dialect == .sqlite ? SQLiteWriter(logger: logger) : nil
     }
 
+    /// What every SQLite connection is set to, as it may be a new one (each setting holds per connection, and costs
+    /// nothing to repeat): FULL makes every acknowledged commit durable; a 64 MB page cache, not SQLite's 2 MB, keeps the
+    /// indexes' upper pages in memory as the database grows past a gigabyte (re-reading them was ~14% of a bulk write).
+    public static let sqliteConnectionPragmas = ["PRAGMA busy_timeout = 10000", "PRAGMA synchronous = FULL", "PRAGMA cache_size = -65536"]
+
     /// A database handle for reads.
     public var db: any Database { database() }
 
