@@ -19,6 +19,7 @@ public enum InboxCounts {
         var condition: String?
     }
 
+    /// The triggers were created from these: a change here needs a migration that creates them again.
     static func keys(_ row: String, postgres: Bool) -> [Key] {
         [Key(key: "'all'"),
          Key(key: "CASE WHEN \(row).assignee_id IS NULL THEN 'unassigned' ELSE 'assignee:' || \(row).assignee_id END"),
@@ -35,7 +36,7 @@ public enum InboxCounts {
         }.joined(separator: " UNION ALL ")
     }
 
-    /// Every open conversation's keys, counted: what the triggers keep, computed from scratch.
+    /// Every open conversation's keys, counted: what the triggers keep, computed from scratch (`rebuild`).
     static func recountQuery(postgres: Bool) -> String {
         let parts = keys("c", postgres: postgres).map { key in
             "SELECT c.workspace_id AS w, \(key.key) AS k FROM conversations c" + (key.from.map { ", \($0)" } ?? "")
@@ -46,13 +47,12 @@ public enum InboxCounts {
 
     static let changed = ["status", "assignee_id", "inbox_id", "team_id", "labels"]
 
-    /// The table, the triggers, and the counts of the conversations already there.
+    /// The table and the triggers (in the migration's transaction, before `rebuild` counts the conversations already there).
     static func create(on sql: any SQLDatabase) async throws {
         let postgres = sql.dialect.name == "postgresql"
         let upsert = "ON CONFLICT (workspace_id, key, shard) DO UPDATE SET n = conversation_counts.n + excluded.n"
         var statements = [
             "CREATE TABLE conversation_counts (workspace_id \(postgres ? "UUID" : "TEXT") NOT NULL, key TEXT NOT NULL, shard BIGINT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (workspace_id, key, shard))",
-            "INSERT INTO conversation_counts (workspace_id, key, shard, n) SELECT w, k, 0, n FROM (\(recountQuery(postgres: postgres))) AS counted",
         ]
         if postgres {
             let distinct = changed.map { "OLD.\($0) IS DISTINCT FROM NEW.\($0)" }.joined(separator: " OR ")
@@ -70,7 +70,8 @@ public enum InboxCounts {
                   RETURN NULL;
                 END $$
                 """,
-                "CREATE TRIGGER conversations_counts AFTER INSERT OR DELETE ON conversations FOR EACH ROW EXECUTE FUNCTION conversation_counts_change()",
+                "CREATE TRIGGER conversations_counts_insert AFTER INSERT ON conversations FOR EACH ROW WHEN (NEW.status = 'open') EXECUTE FUNCTION conversation_counts_change()",
+                "CREATE TRIGGER conversations_counts_delete AFTER DELETE ON conversations FOR EACH ROW WHEN (OLD.status = 'open') EXECUTE FUNCTION conversation_counts_change()",
                 """
                 CREATE TRIGGER conversations_counts_update AFTER UPDATE OF \(changed.joined(separator: ", ")) ON conversations FOR EACH ROW
                 WHEN ((OLD.status = 'open' OR NEW.status = 'open') AND (\(distinct))) EXECUTE FUNCTION conversation_counts_change()
@@ -101,10 +102,25 @@ public enum InboxCounts {
 
     static func drop(on sql: any SQLDatabase) async throws {
         let statements = sql.dialect.name == "postgresql"
-            ? ["DROP TRIGGER conversations_counts_update ON conversations", "DROP TRIGGER conversations_counts ON conversations",
-               "DROP FUNCTION conversation_counts_change()"]
+            ? ["DROP TRIGGER conversations_counts_update ON conversations", "DROP TRIGGER conversations_counts_delete ON conversations",
+               "DROP TRIGGER conversations_counts_insert ON conversations", "DROP FUNCTION conversation_counts_change()"]
             : ["DROP TRIGGER conversations_counts_update", "DROP TRIGGER conversations_counts_delete", "DROP TRIGGER conversations_counts_insert"]
         for statement in statements + ["DROP TABLE conversation_counts"] { try await sql.raw(SQLQueryString(statement)).run() }
+    }
+
+    /// The counts computed again from the conversations — every workspace's, or one's — while no one can change a
+    /// conversation: on PostgreSQL the transaction (`Store.write`, or the migration's) first locks `conversations`
+    /// against writers and waits for those under way; on SQLite it is the single writer's.
+    public static func rebuild(workspace workspaceID: UUID? = nil, on sql: any SQLDatabase) async throws {
+        let postgres = sql.dialect.name == "postgresql"
+        if postgres { try await sql.raw("LOCK TABLE conversations IN SHARE ROW EXCLUSIVE MODE").run() }
+        let only: SQLQueryString = workspaceID.map { " WHERE workspace_id = \(bind: $0)" } ?? ""
+        let counted: SQLQueryString = workspaceID.map { " WHERE w = \(bind: $0)" } ?? ""
+        try await sql.raw("DELETE FROM conversation_counts" + only).run()
+        try await sql.raw("""
+            INSERT INTO conversation_counts (workspace_id, key, shard, n)
+            SELECT w, k, 0, n FROM (\(unsafeRaw: recountQuery(postgres: postgres))) AS counted
+            """ + counted).run()
     }
 
     /// A workspace's counts, for the sidebar; `user` names the agent whose "mine" it is.
@@ -125,23 +141,13 @@ public enum InboxCounts {
         return counts
     }
 
-    /// What the counts would be if computed from the conversations now (for tests and checks).
-    public static func recounted(workspace workspaceID: UUID, on sql: any SQLDatabase) async throws -> [String: Int] {
-        var counts: [String: Int] = [:]
-        let query = recountQuery(postgres: sql.dialect.name == "postgresql")
-        for row in try await sql.raw("SELECT k, n FROM (\(unsafeRaw: query)) AS counted WHERE w = \(bind: workspaceID)").all() {
-            counts[try row.decode(column: "k", as: String.self).lowercased()] = try row.decode(column: "n", as: Int.self)
-        }
-        return counts
-    }
-
     /// The counts as kept, by key (lowercased), without the zeros.
     public static func kept(workspace workspaceID: UUID, on sql: any SQLDatabase) async throws -> [String: Int] {
         var counts: [String: Int] = [:]
         for row in try await sql.raw("""
             SELECT key, CAST(SUM(n) AS BIGINT) AS n FROM conversation_counts WHERE workspace_id = \(bind: workspaceID) GROUP BY key HAVING SUM(n) <> 0
             """).all() {
-            counts[try row.decode(column: "key", as: String.self).lowercased()] = try row.decode(column: "n", as: Int.self)
+            counts[try row.decode(column: "key", as: String.self).lowercased(), default: 0] += try row.decode(column: "n", as: Int.self)
         }
         return counts
     }

@@ -4,8 +4,13 @@ import SQLKit
 /// The inbox's live counts, kept by the database in the transaction that changes a conversation (`InboxCounts`).
 struct CreateInboxCounts: AsyncMigration {
     func prepare(on db: any Database) async throws {
-        guard let sql = db as? any SQLDatabase else { return }
-        try await InboxCounts.create(on: sql)
+        // One transaction, so that no conversation changed between the count and the triggers goes uncounted (another
+        // instance may still be serving on PostgreSQL), and a failure leaves nothing behind.
+        try await db.transaction { tx in
+            guard let sql = tx as? any SQLDatabase else { return }
+            try await InboxCounts.create(on: sql)
+            try await InboxCounts.rebuild(on: sql)
+        }
     }
 
     func revert(on db: any Database) async throws {

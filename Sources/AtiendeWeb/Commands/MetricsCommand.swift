@@ -3,7 +3,7 @@ import Fluent
 import Vapor
 
 /// `atiende metrics rebuild [--workspace slug]`: the rollups computed again from the event log (after an import, a
-/// restore, or a change to what a metric means), and how long it took.
+/// restore, or a change to what a metric means), and how long it took; and the inbox's counts from the conversations.
 struct MetricsCommand: AsyncCommand {
     struct Signature: CommandSignature {
         @Argument(name: "action", help: "rebuild") var action: String
@@ -28,6 +28,9 @@ struct MetricsCommand: AsyncCommand {
             let seconds = Date().timeIntervalSince(started)
             context.console.print("\(workspace.slug): \(events) events replayed in \(String(format: "%.2f", seconds)) s "
                                   + "(\(Int(Double(events) / max(seconds, 0.001))) events/s).")
+            // The inbox's live counts too, from the conversations.
+            let id = try workspace.requireID()
+            try await store.write { tx in try await InboxCounts.rebuild(workspace: id, on: tx.sql) }
         }
     }
 }

@@ -265,7 +265,7 @@ struct BackgroundWork: LifecycleHandler {
             tasks.add(Task {
                 await lease.run(every: 60, store: store, {
                     _ = try await MetricCubes.pass(store: store)
-                    try await InboxCounts.fold(on: store.sql)
+                    _ = try await store.write { tx in try await InboxCounts.fold(on: tx.sql) }
                     if mails { try await WeeklyReports.scan(store: store) }
                 }, onError: { logger.warning("metric compaction or weekly reports failed", metadata: ["error": "\($0)"]) })
             })

@@ -48,12 +48,12 @@ enum InboxPage {
         if let region = req.liveRegion { throw LiveRegion.unknown(region) }
         let rows = try await req.atiende.inbox.rows(workspace: desk.workspaceID, user: desk.userID, filter: filter)
         let query = canonicalQuery(filter)
-        // The widget step is done once a chat really came in to the chat inbox (asked only of admins, who see the
+        // The widget step is done once a chat really came in to a chat inbox (asked only of admins, who see the
         // checklist, and by the inbox's index).
-        let chat = desk.inboxes.first { $0.channel == .webchat }
+        let chats = desk.inboxes.filter { $0.channel == .webchat }.compactMap(\.id)
         var chatTried = desk.role != .admin
-        if !chatTried, let chat {
-            chatTried = try await desk.scope.query(Conversation.self, on: req.db).filter(\Conversation.$inbox.$id == chat.requireID()).first() != nil
+        if !chatTried, !chats.isEmpty {
+            chatTried = try await desk.scope.query(Conversation.self, on: req.db).filter(\Conversation.$inbox.$id ~~ chats).first() != nil
         }
         return HTMLPage(html: Layout.desk(desk, title: title(filter, desk: desk), page: "inbox",
                                           view(desk, filter: filter, rows: rows, query: query, chatTried: chatTried,
