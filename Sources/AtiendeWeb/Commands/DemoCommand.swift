@@ -145,36 +145,14 @@ struct DemoCommand: AsyncCommand {
             let boxes = inboxes.values.compactMap { box in box.id.map { (id: $0, channel: box.channel) } }.sorted { $0.id.uuidString < $1.id.uuidString }
             let started = Date()
             let bar = ProgressBar()
-            let phases = PhaseClock()
             let events = try await SyntheticHistory.write(extra, workspace: workspaceID, inboxes: boxes, agents: agents + [adminID],
                                                           store: services.store, openPercent: min(100, max(0, signature.openPercent ?? 8)),
-                                                          progress: { phase, done in phases.enter(phase); bar.show(phase, done) })
+                                                          progress: bar.show)
             bar.finish()
             context.console.print("Wrote \(extra) synthetic conversations (\(events) events, their metrics rebuilt) in \(Int(Date().timeIntervalSince(started))) s"
-                                  + " (\(phases.summary)).")
+                                  + " (\(bar.summary)).")
         }
         context.console.print("Demo workspace \"\(workspace.name)\" ready (id \(workspaceID.uuidString.lowercased())).")
         context.console.print("Sign in as \(email) with password \(password); agents diego.demo@atiende.local and sarah.demo@atiende.local share it.")
-    }
-}
-
-/// How long each phase of a long command took ("history 41 s, metrics 12 s"), from the phases its progress names.
-final class PhaseClock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var phases: [(name: String, started: Date)] = []
-    private var ended: [String: TimeInterval] = [:]
-
-    func enter(_ phase: String) {
-        lock.withLock {
-            guard phases.last?.name != phase else { return }
-            if let last = phases.last { ended[last.name] = Date().timeIntervalSince(last.started) }
-            phases.append((phase, Date()))
-        }
-    }
-
-    var summary: String {
-        lock.withLock {
-            phases.map { phase in "\(phase.name) \(Int(ended[phase.name] ?? Date().timeIntervalSince(phase.started))) s" }.joined(separator: ", ")
-        }
     }
 }
